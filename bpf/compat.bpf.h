@@ -1,0 +1,80 @@
+/* Kernel drift, kept in one file: layouts that changed between the kernels
+ * swamp-bpf supports (5.8 .. 6.18+). Every field is read through CO-RE, so the
+ * same object loads on all of them; the committed vmlinux.h only has to
+ * compile, not match the running kernel. */
+#ifndef SWAMP_COMPAT_BPF_H
+#define SWAMP_COMPAT_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+
+/* mm counter indices (enum mm counters); stable since 4.x. */
+#define SWAMP_MM_FILEPAGES 0
+#define SWAMP_MM_ANONPAGES 1
+#define SWAMP_MM_SWAPENTS 2
+#define SWAMP_MM_SHMEMPAGES 3
+#define SWAMP_NR_MM_COUNTERS 4
+
+/* Up to 6.1: mm->rss_stat is a struct of atomic_long_t counters. */
+struct mm_rss_stat___old {
+	atomic_long_t count[SWAMP_NR_MM_COUNTERS];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
+/* From 6.2: mm->rss_stat is an array of percpu_counter; .count is the global
+ * part, off by at most nr_cpus * batch pages, far below our 16 MiB step. */
+struct percpu_counter___new {
+	s64 count;
+} __attribute__((preserve_access_index));
+
+struct mm_struct___new {
+	struct percpu_counter___new rss_stat[SWAMP_NR_MM_COUNTERS];
+} __attribute__((preserve_access_index));
+
+/* mm->owner exists only with CONFIG_MEMCG. */
+struct mm_struct___owner {
+	struct task_struct *owner;
+} __attribute__((preserve_access_index));
+
+/* One mm counter, in pages, never negative. The layout changed in the same
+ * 6.2 commit that dropped rss_stat's `count` argument, so each rss_stat
+ * program variant is compiled for exactly one layout (a runtime branch lets
+ * clang hoist the other layout's CO-RE relocation, which then fails to load). */
+static __always_inline __u64 mm_counter_pages(struct mm_struct *mm, int member, bool percpu)
+{
+	long v;
+
+	if (member < 0 || member >= SWAMP_NR_MM_COUNTERS)
+		return 0;
+	if (percpu) {
+		/* CO-RE relocates field offsets, not the stride of a variable
+		 * index: step by the running kernel's sizeof(percpu_counter) */
+		__u64 addr = (__u64)mm + bpf_core_field_offset(struct mm_struct___new, rss_stat) +
+			     member * bpf_core_type_size(struct percpu_counter) +
+			     bpf_core_field_offset(struct percpu_counter___new, count);
+		if (bpf_probe_read_kernel(&v, sizeof(v), (void *)addr))
+			return 0;
+	} else {
+		struct mm_struct___old *old = (void *)mm;
+		v = BPF_CORE_READ(old, rss_stat.count[member].counter);
+	}
+	return v > 0 ? v : 0;
+}
+
+/* The task an mm belongs to: rss_stat also fires from reclaim, in the context
+ * of whichever task is reclaiming, so `current` is not the owner. */
+static __always_inline struct task_struct *mm_owner(struct mm_struct *mm)
+{
+	if (bpf_core_field_exists(((struct mm_struct___owner *)0)->owner)) {
+		struct mm_struct___owner *m = (void *)mm;
+		return BPF_CORE_READ(m, owner);
+	}
+	/* no memcg: only attribute the current task's own mm */
+	struct task_struct *cur = (void *)bpf_get_current_task();
+	return BPF_CORE_READ(cur, mm) == mm ? cur : NULL;
+}
+
+#endif

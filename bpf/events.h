@@ -1,0 +1,124 @@
+/* The ABI between bpf/swamp.bpf.c and userspace: events sent over the ring
+ * buffer. Fixed-width fields only; every event starts with swamp_event_hdr.
+ * Userspace decodes these in userspace/source/decode.cpp and nowhere else.
+ * Bump SWAMP_ABI_VERSION when a layout changes. */
+#ifndef SWAMP_EVENTS_H
+#define SWAMP_EVENTS_H
+
+#ifdef __bpf__
+/* vmlinux.h already provides __u8 .. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define SWAMP_ABI_VERSION 1
+
+#define SWAMP_COMM_LEN 16
+#define SWAMP_FILENAME_LEN 128
+#define SWAMP_ARGV_LEN 256
+
+enum swamp_event_type {
+	SWAMP_EV_EXEC = 1,
+	SWAMP_EV_FORK = 2,
+	SWAMP_EV_EXIT = 3,
+	SWAMP_EV_RSS = 4,
+	SWAMP_EV_FAULTS = 5,
+};
+
+struct swamp_event_hdr {
+	__u32 type; /* enum swamp_event_type */
+	__u32 size; /* bytes of the whole event, header included */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+};
+
+/* A tracked process called execve(). */
+struct swamp_ev_exec {
+	struct swamp_event_hdr hdr;
+	__u32 pid; /* tgid */
+	__u32 ppid; /* real parent's tgid */
+	__u32 argv_len; /* valid bytes in argv[]; arguments are NUL-separated */
+	__u32 argv_truncated; /* 1 if the command line was longer than argv[] */
+	char comm[SWAMP_COMM_LEN];
+	char filename[SWAMP_FILENAME_LEN];
+	char argv[SWAMP_ARGV_LEN];
+};
+
+#define SWAMP_FORK_THREAD 1u
+
+/* A tracked task created a process (or a thread, flags & SWAMP_FORK_THREAD). */
+struct swamp_ev_fork {
+	struct swamp_event_hdr hdr;
+	__u32 pid; /* child's tgid */
+	__u32 tid; /* child's thread id (== pid for a new process) */
+	__u32 ppid; /* parent's tgid */
+	__u32 flags;
+	char comm[SWAMP_COMM_LEN];
+};
+
+/* The last thread of a tracked process exited. */
+struct swamp_ev_exit {
+	struct swamp_event_hdr hdr;
+	__u32 pid;
+	__u32 ppid;
+	__u32 exit_code; /* wait status: (code << 8) | signal */
+	__u32 _pad;
+	__u64 peak_rss; /* bytes: the highest resident set this process reached */
+	__u64 min_flt; /* minor faults over the process's life (all its threads) */
+	__u64 maj_flt; /* major faults over the process's life */
+	char comm[SWAMP_COMM_LEN];
+};
+
+/* A tracked process's RSS moved by at least one step since the last report. */
+struct swamp_ev_rss {
+	struct swamp_event_hdr hdr;
+	__u32 pid; /* owner of the mm (the reporting task may be a reclaimer) */
+	__u32 _pad;
+	__u64 rss; /* bytes: anon + file + shmem */
+	__u64 anon;
+	__u64 file;
+	__u64 shmem;
+	__u64 swap; /* bytes of this mm in swap */
+	__u64 peak_rss;
+};
+
+/* Faults of a tracked process since its previous sample; sent only while it faults. */
+struct swamp_ev_faults {
+	struct swamp_event_hdr hdr;
+	__u32 pid;
+	__u32 _pad;
+	__u64 interval_ns; /* time covered by this sample */
+	__u64 min_flt; /* minor faults in the interval */
+	__u64 maj_flt; /* major faults in the interval */
+};
+
+/* Runtime settings, written by userspace into .rodata before load. */
+struct swamp_config {
+	__u64 rss_step; /* bytes; an RSS event is sent each time RSS moves this far */
+	__u64 fault_interval_ns; /* minimum spacing of fault samples per process */
+	__u64 wakeup_bytes; /* wake userspace once this much unread data waits */
+};
+
+/* Value of the `tasks` map, keyed by tgid: one per tracked process.
+ * Userspace seeds the root and its existing descendants with need_sync = 1. */
+struct swamp_task_state {
+	__u32 ppid;
+	__u32 need_sync; /* counters[] unknown: read them all at the next rss_stat */
+	__u32 calls; /* rss_stat calls, to spread the fault bookkeeping */
+	__u32 _pad;
+	__u64 counters[4]; /* pages, indexed by the kernel's MM_* counters */
+	__u64 reported_rss; /* bytes, at the last RSS event */
+	__u64 peak_rss; /* bytes */
+	__u64 flt_min; /* faults counted since the last sample */
+	__u64 flt_maj;
+	__u64 sample_ts;
+};
+
+/* Per-CPU counters in the `stats` map, summed by userspace. */
+enum swamp_stat {
+	SWAMP_STAT_DROPPED = 0, /* events lost because the ring buffer was full */
+	SWAMP_STAT_MAP_FULL = 1, /* tasks we could not track: the task map was full */
+	SWAMP_STAT_EVENTS = 2, /* events sent */
+	SWAMP_STAT_MAX = 3,
+};
+
+#endif

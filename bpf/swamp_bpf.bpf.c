@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/* swamp-bpf kernel side: follow every descendant of a build root and report
+ * exec/fork/exit, RSS step crossings and fault-rate samples.
+ *
+ * Each hook has a tp_btf variant (kernels with BTF) and a raw_tp variant
+ * (kernels without, with CO-RE fixed up from a --btf file); userspace turns
+ * on exactly one per hook. rss_stat also comes in two signatures: (mm, member)
+ * from 6.2 and (mm, member, count) before. All state lives in `tasks`, keyed by
+ * tgid; a task is tracked when its parent is. Nothing is sent per fault. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "compat.bpf.h"
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct swamp_config cfg = {
+	.rss_step = 16ull << 20,
+	.fault_interval_ns = 250000000ull,
+	.wakeup_bytes = 64 * 1024,
+};
+const volatile __u32 page_shift = 12;
+
+/* Per thread of a tracked process: its fault counters when last looked at. */
+struct thread_faults {
+	__u64 min_flt;
+	__u64 maj_flt;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* resized by userspace (--max-tasks) */
+	__type(key, __u32);
+	__type(value, struct swamp_task_state);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct thread_faults);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22); /* resized by userspace (--ringbuf-size) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SWAMP_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void count_stat(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void *reserve(__u32 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e)
+		count_stat(SWAMP_STAT_DROPPED);
+	return e;
+}
+
+/* Urgent events wake the reader at once; the rest wait until enough data has
+ * piled up or the reader comes by (wakeups dominate ring buffer cost). */
+static __always_inline void submit(void *e, bool urgent)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	count_stat(SWAMP_STAT_EVENTS);
+}
+
+static __always_inline void fill_hdr(struct swamp_event_hdr *h, __u32 type, __u32 size)
+{
+	h->type = type;
+	h->size = size;
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	struct swamp_task_state *ps = bpf_map_lookup_elem(&tasks, &ppid);
+	if (!ps)
+		return 0;
+
+	__u32 pid = BPF_CORE_READ(child, tgid);
+	__u32 tid = BPF_CORE_READ(child, pid);
+	bool thread = pid != tid;
+
+	if (!thread) {
+		struct swamp_task_state st = {};
+		st.ppid = ppid;
+		st.need_sync = 1;
+		if (bpf_map_update_elem(&tasks, &pid, &st, BPF_ANY))
+			count_stat(SWAMP_STAT_MAP_FULL);
+	}
+
+	struct swamp_ev_fork *e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SWAMP_EV_FORK, sizeof(*e));
+	e->pid = pid;
+	e->tid = tid;
+	e->ppid = ppid;
+	e->flags = thread ? SWAMP_FORK_THREAD : 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
+	submit(e, false);
+	return 0;
+}
+
+/* ---- exec ---------------------------------------------------------------- */
+
+static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *bprm)
+{
+	__u32 pid = BPF_CORE_READ(p, tgid);
+	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
+	if (!st)
+		return 0;
+
+	/* a new mm: forget the old image's counters and peak */
+	__builtin_memset(st->counters, 0, sizeof(st->counters));
+	st->need_sync = 1;
+	st->reported_rss = 0;
+	st->peak_rss = 0;
+
+	struct swamp_ev_exec *e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SWAMP_EV_EXEC, sizeof(*e));
+	e->pid = pid;
+	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+
+	unsigned long start = BPF_CORE_READ(p, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(p, mm, arg_end);
+	unsigned long len = end > start ? end - start : 0;
+	e->argv_truncated = len > sizeof(e->argv);
+	if (len > sizeof(e->argv))
+		len = sizeof(e->argv);
+	e->argv_len = 0;
+	if (len > 0 && bpf_probe_read_user(e->argv, len & (SWAMP_ARGV_LEN - 1) ?: SWAMP_ARGV_LEN,
+					   (void *)start) == 0)
+		e->argv_len = len;
+	submit(e, true);
+	return 0;
+}
+
+/* ---- exit ---------------------------------------------------------------- */
+
+static __always_inline int on_exit(struct task_struct *task)
+{
+	__u32 pid = BPF_CORE_READ(task, tgid);
+	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
+	if (!st)
+		return 0;
+
+	__u32 tid = BPF_CORE_READ(task, pid);
+	bpf_map_delete_elem(&threads, &tid);
+
+	/* signal->live drops to 0 when the last thread is on its way out */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+
+	__u64 peak = st->peak_rss;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	if (mm) {
+		__u64 hiwater = BPF_CORE_READ(mm, hiwater_rss) << page_shift;
+		if (hiwater > peak)
+			peak = hiwater;
+	}
+
+	struct swamp_ev_exit *e = reserve(sizeof(*e));
+	if (e) {
+		fill_hdr(&e->hdr, SWAMP_EV_EXIT, sizeof(*e));
+		e->pid = pid;
+		e->ppid = st->ppid;
+		e->exit_code = BPF_CORE_READ(task, exit_code);
+		e->_pad = 0;
+		e->peak_rss = peak;
+		/* threads that already died were folded into signal->*_flt */
+		e->min_flt = BPF_CORE_READ(task, signal, min_flt) + BPF_CORE_READ(task, min_flt);
+		e->maj_flt = BPF_CORE_READ(task, signal, maj_flt) + BPF_CORE_READ(task, maj_flt);
+		BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+		submit(e, true);
+	}
+	bpf_map_delete_elem(&tasks, &pid);
+	return 0;
+}
+
+/* ---- rss_stat: RSS steps and fault samples ------------------------------- */
+
+static __always_inline void send_rss(__u32 pid, struct swamp_task_state *st, __u64 rss, bool up)
+{
+	struct swamp_ev_rss *e = reserve(sizeof(*e));
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, SWAMP_EV_RSS, sizeof(*e));
+	e->pid = pid;
+	e->_pad = 0;
+	e->rss = rss;
+	e->anon = st->counters[SWAMP_MM_ANONPAGES] << page_shift;
+	e->file = st->counters[SWAMP_MM_FILEPAGES] << page_shift;
+	e->shmem = st->counters[SWAMP_MM_SHMEMPAGES] << page_shift;
+	e->swap = st->counters[SWAMP_MM_SWAPENTS] << page_shift;
+	e->peak_rss = st->peak_rss;
+	submit(e, up);
+}
+
+/* Fold the current thread's new faults into its process, and send a sample
+ * once per fault_interval_ns while the process keeps faulting. */
+static __always_inline void account_faults(__u32 pid, struct swamp_task_state *st)
+{
+	struct task_struct *cur = (void *)bpf_get_current_task();
+	__u32 tid = BPF_CORE_READ(cur, pid);
+	struct thread_faults now = {
+		.min_flt = BPF_CORE_READ(cur, min_flt),
+		.maj_flt = BPF_CORE_READ(cur, maj_flt),
+	};
+	struct thread_faults *last = bpf_map_lookup_elem(&threads, &tid);
+	if (last) {
+		st->flt_min += now.min_flt - last->min_flt;
+		st->flt_maj += now.maj_flt - last->maj_flt;
+		*last = now;
+	} else {
+		/* first look at this thread: its earlier faults are in no sample */
+		bpf_map_update_elem(&threads, &tid, &now, BPF_ANY);
+	}
+
+	__u64 ts = bpf_ktime_get_ns();
+	if (!st->sample_ts) {
+		st->sample_ts = ts;
+		return;
+	}
+	if (ts - st->sample_ts < cfg.fault_interval_ns || (!st->flt_min && !st->flt_maj))
+		return;
+
+	struct swamp_ev_faults *e = reserve(sizeof(*e));
+	if (!e)
+		return;
+	e->hdr.type = SWAMP_EV_FAULTS;
+	e->hdr.size = sizeof(*e);
+	e->hdr.ts_ns = ts;
+	e->pid = pid;
+	e->_pad = 0;
+	e->interval_ns = ts - st->sample_ts;
+	e->min_flt = st->flt_min;
+	e->maj_flt = st->flt_maj;
+	submit(e, st->flt_maj > 0);
+	st->flt_min = 0;
+	st->flt_maj = 0;
+	st->sample_ts = ts;
+}
+
+/* percpu: the 6.2+ layout and signature, which has no count: read it from mm. */
+static __always_inline int on_rss_stat(struct mm_struct *mm, int member, long count, bool percpu)
+{
+	struct task_struct *owner = mm_owner(mm);
+	if (!owner)
+		return 0;
+	__u32 pid = BPF_CORE_READ(owner, tgid);
+	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
+	if (!st)
+		return 0;
+
+	if (st->need_sync) {
+		st->need_sync = 0;
+		for (int i = 0; i < SWAMP_NR_MM_COUNTERS; i++)
+			st->counters[i] = mm_counter_pages(mm, i, percpu);
+	}
+	if (member >= 0 && member < SWAMP_NR_MM_COUNTERS) {
+		__u32 i = member;
+		barrier_var(i); /* keep the mask: it is the bound the verifier sees */
+		i &= SWAMP_NR_MM_COUNTERS - 1;
+		st->counters[i] = percpu ? mm_counter_pages(mm, i, true) : count;
+	}
+
+	__u64 rss = (st->counters[SWAMP_MM_FILEPAGES] + st->counters[SWAMP_MM_ANONPAGES] +
+		     st->counters[SWAMP_MM_SHMEMPAGES])
+		    << page_shift;
+	if (rss > st->peak_rss)
+		st->peak_rss = rss;
+
+	if (rss >= st->reported_rss + cfg.rss_step || rss + cfg.rss_step <= st->reported_rss) {
+		bool up = rss > st->reported_rss;
+		st->reported_rss = rss;
+		send_rss(pid, st, rss, up);
+	}
+
+	/* fault bookkeeping only for the owner's own faults, and only every
+	 * 16th call: rss_stat fires on nearly every fault from 6.2 on */
+	if ((++st->calls & 15) == 0 && BPF_CORE_READ(owner, mm) == mm &&
+	    (__u32)(bpf_get_current_pid_tgid() >> 32) == pid)
+		account_faults(pid, st);
+	return 0;
+}
+
+/* ---- attach variants ----------------------------------------------------- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(parent, child);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(p, bprm);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(p, bprm);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(exit_btf, struct task_struct *task)
+{
+	return on_exit(task);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(exit_raw, struct task_struct *task)
+{
+	return on_exit(task);
+}
+
+/* 6.2+: rss_stat(mm, member) */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_btf, struct mm_struct *mm, int member)
+{
+	return on_rss_stat(mm, member, 0, true);
+}
+
+SEC("raw_tp/rss_stat")
+int BPF_PROG(rss_raw, struct mm_struct *mm, int member)
+{
+	return on_rss_stat(mm, member, 0, true);
+}
+
+/* 5.5 .. 6.1: rss_stat(mm, member, count) */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_old_btf, struct mm_struct *mm, int member, long count)
+{
+	return on_rss_stat(mm, member, count < 0 ? 0 : count, false);
+}
+
+SEC("raw_tp/rss_stat")
+int BPF_PROG(rss_old_raw, struct mm_struct *mm, int member, long count)
+{
+	return on_rss_stat(mm, member, count < 0 ? 0 : count, false);
+}

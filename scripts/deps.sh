@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything swamp-bpf needs to build and test, from Debian's packages only.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config make
+      clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+      libcli11-dev libgtest-dev googletest nlohmann-json3-dev
+      procps util-linux)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing packages (${missing[*]}); run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,11 @@
+// Built with -DSWAMP_WITH_BPF=OFF: commands that need the kernel side say so.
+#include "cli/commands.hpp"
+#include "util/error.hpp"
+
+namespace swamp {
+
+int run_trace(const TraceOptions&) {
+    throw UserError(ExitCode::KernelFeature, "this swamp-bpf was built without BPF (SWAMP_WITH_BPF=OFF)");
+}
+
+}  // namespace swamp

@@ -1,0 +1,152 @@
+// `swamp-bpf trace`: load the BPF side, follow one tree, print its events.
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "source/bpf_source.hpp"
+#include "sys/launch.hpp"
+#include "sys/proc.hpp"
+#include "sys/signals.hpp"
+#include "trace/printer.hpp"
+#include "util/error.hpp"
+
+namespace swamp {
+
+namespace {
+
+uint64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+AttachPlan plan_or_throw(const SensingOptions& s) {
+    KernelFeatures f = probe_kernel(s.btf_file);
+    AttachPlan plan = plan_attach(f, {s.attach, s.btf_file});
+    if (!plan.error.empty())
+        throw UserError(plan.error_is_btf_file ? ExitCode::BadBtf : ExitCode::KernelFeature, plan.error);
+    return plan;
+}
+
+// Tracks root and its existing descendants. A child forked by a not-yet-tracked
+// process while we walk is caught by the next walk; stop when one finds nothing new.
+void seed_tree(BpfSource& src, TracePrinter& printer, const ProcStat& root) {
+    if (!src.track(root.pid, root.ppid)) throw UserError(ExitCode::Failure, "the BPF task map is full");
+    printer.name(root.pid, root.comm);
+    for (int pass = 0; pass < 3; pass++) {
+        bool found_new = false;
+        for (const ProcStat& p : scan_descendants(root.pid)) {
+            if (src.tracked(p.pid)) continue;
+            found_new = true;
+            src.track(p.pid, p.ppid);
+            printer.name(p.pid, p.comm);
+        }
+        if (!found_new) break;
+    }
+}
+
+void add_to_epoll(int ep, int fd) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+}  // namespace
+
+
+static BpfOptions bpf_options(const SensingOptions& s) {
+    BpfOptions b;
+    b.rss_step = s.rss_step;
+    b.fault_interval_ns = uint64_t(s.fault_interval_ms) * 1'000'000;
+    b.ringbuf_bytes = s.ringbuf_size;
+    b.max_tasks = s.max_tasks;
+    b.verbose = s.verbose;
+    return b;
+}
+
+int run_trace(const TraceOptions& o) {
+    std::optional<ProcStat> root;
+    if (o.root_pid) root = validate_root_pid(*o.root_pid);
+    require_bpf_privileges();
+    AttachPlan plan = plan_or_throw(o.sensing);
+
+    std::unique_ptr<std::ofstream> record;
+    if (!o.record_file.empty()) {
+        record = std::make_unique<std::ofstream>(o.record_file, std::ios::trunc);
+        if (!*record) throw UserError(ExitCode::Usage, "cannot write the recording " + o.record_file);
+    }
+
+    BpfSource src(bpf_options(o.sensing), plan);
+    SignalFd signals;
+    uint64_t start_ns = monotonic_ns();
+    std::ios::sync_with_stdio(false);
+    TracePrinter printer({o.json, o.threads}, std::cout, record.get(), start_ns);
+
+    std::unique_ptr<LaunchedCommand> cmd;
+    if (o.command.empty()) {
+        seed_tree(src, printer, *root);
+    } else {
+        cmd = std::make_unique<LaunchedCommand>(o.command);
+        src.track(cmd->pid(), getpid());
+        printer.name(cmd->pid(), o.command[0].substr(0, 15));
+        root = ProcStat{cmd->pid(), getpid(), o.command[0], 'R', 0, 0};
+    }
+    if (record) *record << record_start_line(start_ns, root->pid) << '\n';
+    if (cmd) cmd->start();
+
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    add_to_epoll(ep, src.fd());
+    add_to_epoll(ep, signals.fd());
+    int root_fd = cmd ? -1 : open_pidfd(root->pid);
+    if (root_fd >= 0) add_to_epoll(ep, root_fd);
+
+    auto sink = [&](std::span<const std::byte> raw) { printer.on_raw(raw); };
+    std::optional<int> status;  // the launched command's wait status
+    bool root_gone = false, interrupted = false;
+    int interrupts = 0;
+    while (!status && !root_gone && interrupts < 2) {
+        epoll_event evs[4];
+        // lazily-sent events (forks, samples) wake nobody: pick them up every 200 ms
+        int n = epoll_wait(ep, evs, 4, 200);
+        src.consume(sink);
+        printer.on_drops(src.stats().dropped);
+        std::cout.flush();
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd == root_fd) root_gone = true;
+            if (evs[i].data.fd != signals.fd()) continue;
+            while (int sig = signals.read()) {
+                if (sig == SIGCHLD) {
+                    int st;
+                    if (cmd && waitpid(cmd->pid(), &st, WNOHANG) == cmd->pid()) status = st;
+                } else {
+                    interrupted = true;
+                    interrupts++;
+                    if (cmd) kill(cmd->pid(), sig);  // let the command end; a second signal stops waiting
+                    else interrupts = 2;
+                }
+            }
+        }
+    }
+    src.consume(sink);  // the last exits
+    std::cout.flush();
+    if (root_fd >= 0) close(root_fd);
+    close(ep);
+
+    BpfStats st = src.stats();
+    printer.on_drops(st.dropped);
+    std::cout.flush();
+    if (st.map_full)
+        std::cerr << "swamp-bpf: " << st.map_full << " processes were not tracked: raise --max-tasks\n";
+    if (interrupted && !status) std::cerr << "swamp-bpf: interrupted\n";
+    if (cmd) return status ? exit_code_of(*status) : 130;
+    return 0;
+}
+
+}  // namespace swamp

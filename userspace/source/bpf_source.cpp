@@ -1,0 +1,148 @@
+#include "source/bpf_source.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "events.h"
+#include "swamp_bpf.skel.h"
+#include "util/error.hpp"
+
+namespace swamp {
+
+namespace {
+
+bool g_verbose = false;
+
+// libbpf's log is long; by default our own one-line errors summarise it.
+int libbpf_log(enum libbpf_print_level, const char* fmt, va_list args) {
+    return g_verbose ? vfprintf(stderr, fmt, args) : 0;
+}
+
+uint64_t round_up_pow2(uint64_t v) {
+    uint64_t p = 1;
+    while (p < v) p <<= 1;
+    return p;
+}
+
+}  // namespace
+
+struct BpfSource::Impl {
+    swamp_bpf* skel = nullptr;
+    ring_buffer* rb = nullptr;
+    const Sink* sink = nullptr;
+
+    static int on_sample(void* ctx, void* data, size_t size) {
+        auto* self = static_cast<Impl*>(ctx);
+        if (self->sink) (*self->sink)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
+        return 0;
+    }
+
+    ~Impl() {
+        ring_buffer__free(rb);
+        swamp_bpf__destroy(skel);
+    }
+};
+
+BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std::make_unique<Impl>()) {
+    g_verbose = opts.verbose;
+    libbpf_set_print(libbpf_log);
+    const char* hint = opts.verbose ? "" : " (run with -v for libbpf's log)";
+
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+    if (!plan.custom_btf.empty()) open_opts.btf_custom_path = plan.custom_btf.c_str();
+    swamp_bpf* skel = swamp_bpf__open_opts(&open_opts);
+    if (!skel) throw UserError(ExitCode::Failure, std::string("cannot open the BPF object: ") + strerror(errno));
+    impl_->skel = skel;
+
+    skel->rodata->cfg.rss_step = opts.rss_step;
+    skel->rodata->cfg.fault_interval_ns = opts.fault_interval_ns;
+    skel->rodata->cfg.wakeup_bytes = std::max<uint64_t>(opts.ringbuf_bytes / 8, 4096);
+    skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+
+    uint64_t rb_size = round_up_pow2(std::max<uint64_t>(opts.ringbuf_bytes, sysconf(_SC_PAGESIZE)));
+    bpf_map__set_max_entries(skel->maps.events, rb_size);
+    bpf_map__set_max_entries(skel->maps.tasks, opts.max_tasks);
+    bpf_map__set_max_entries(skel->maps.threads, opts.max_tasks * 2);
+
+    // exactly one variant per hook
+    bool btf = plan.kind == AttachKind::TpBtf;
+    struct {
+        bpf_program* prog;
+        bool on;
+    } variants[] = {
+        {skel->progs.fork_btf, btf},
+        {skel->progs.fork_raw, !btf},
+        {skel->progs.exec_btf, btf},
+        {skel->progs.exec_raw, !btf},
+        {skel->progs.exit_btf, btf},
+        {skel->progs.exit_raw, !btf},
+        {skel->progs.rss_btf, btf && !plan.rss_old_signature},
+        {skel->progs.rss_raw, !btf && !plan.rss_old_signature},
+        {skel->progs.rss_old_btf, btf && plan.rss_old_signature},
+        {skel->progs.rss_old_raw, !btf && plan.rss_old_signature},
+    };
+    for (auto& v : variants) bpf_program__set_autoload(v.prog, v.on);
+
+    int err = swamp_bpf__load(skel);
+    if (err) {
+        if (err == -EPERM)
+            throw UserError(ExitCode::Permission,
+                            "the kernel refused to load BPF programs: run swamp-bpf as root (CAP_BPF + CAP_PERFMON)");
+        throw UserError(ExitCode::KernelFeature, std::string("cannot load the BPF programs (") + strerror(-err) +
+                                                     "): this kernel may lack a feature swamp-bpf needs" + hint);
+    }
+    err = swamp_bpf__attach(skel);
+    if (err)
+        throw UserError(ExitCode::KernelFeature, std::string("cannot attach the BPF programs (") + strerror(-err) +
+                                                     "), variant " + attach_kind_name(plan.kind) + hint);
+
+    impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), &Impl::on_sample, impl_.get(), nullptr);
+    if (!impl_->rb) throw UserError(ExitCode::Failure, std::string("cannot open the ring buffer: ") + strerror(errno));
+}
+
+BpfSource::~BpfSource() = default;
+
+bool BpfSource::track(uint32_t pid, uint32_t ppid) {
+    swamp_task_state seed{};
+    seed.ppid = ppid;
+    seed.need_sync = 1;
+    return bpf_map__update_elem(impl_->skel->maps.tasks, &pid, sizeof pid, &seed, sizeof seed, BPF_NOEXIST) == 0 ||
+           errno == EEXIST;
+}
+
+bool BpfSource::tracked(uint32_t pid) const {
+    swamp_task_state seed{};
+    return bpf_map__lookup_elem(impl_->skel->maps.tasks, &pid, sizeof pid, &seed, sizeof seed, 0) == 0;
+}
+
+int BpfSource::fd() const { return ring_buffer__epoll_fd(impl_->rb); }
+
+int BpfSource::consume(const Sink& sink) {
+    impl_->sink = &sink;
+    int n = ring_buffer__consume(impl_->rb);
+    impl_->sink = nullptr;
+    return n;
+}
+
+BpfStats BpfSource::stats() const {
+    BpfStats s;
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return s;
+    std::vector<uint64_t> vals(ncpu);
+    uint64_t* out[] = {&s.dropped, &s.map_full, &s.events};
+    for (uint32_t key = 0; key < SWAMP_STAT_MAX; key++) {
+        if (bpf_map__lookup_elem(impl_->skel->maps.stats, &key, sizeof key, vals.data(), vals.size() * sizeof(uint64_t), 0))
+            continue;
+        for (uint64_t v : vals) *out[key] += v;
+    }
+    return s;
+}
+
+}  // namespace swamp

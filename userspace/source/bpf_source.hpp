@@ -1,0 +1,56 @@
+// The live event source: loads and attaches bpf/swamp.bpf.c and hands out the
+// ring buffer's raw events. The only code that includes the skeleton.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "source/probe.hpp"
+
+namespace swamp {
+
+struct BpfOptions {
+    uint64_t rss_step = 16ull << 20;
+    uint64_t fault_interval_ns = 250'000'000;
+    uint64_t ringbuf_bytes = 4ull << 20;
+    uint32_t max_tasks = 16384;
+    bool verbose = false;  // show libbpf's own log
+};
+
+struct BpfStats {
+    uint64_t dropped = 0;   // events lost to a full ring buffer
+    uint64_t map_full = 0;  // processes we could not track
+    uint64_t events = 0;    // events sent by the kernel side
+};
+
+class BpfSource {
+public:
+    // Loads and attaches per `plan`; throws UserError with a clear message.
+    BpfSource(const BpfOptions& opts, const AttachPlan& plan);
+    ~BpfSource();
+    BpfSource(const BpfSource&) = delete;
+    BpfSource& operator=(const BpfSource&) = delete;
+
+    // Start following `pid` (and, from now on, everything it forks).
+    // False if the task map is full.
+    bool track(uint32_t pid, uint32_t ppid);
+    // True if `pid` is in the kernel's task map.
+    bool tracked(uint32_t pid) const;
+
+    // An fd that turns readable when events wait (for epoll).
+    int fd() const;
+    // Hands every waiting event to `sink`; returns how many, or -errno.
+    using Sink = std::function<void(std::span<const std::byte>)>;
+    int consume(const Sink& sink);
+
+    BpfStats stats() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace swamp

@@ -1,0 +1,92 @@
+#include "sys/proc.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "util/error.hpp"
+
+namespace swamp {
+
+std::optional<ProcStat> parse_proc_stat(const std::string& text) {
+    // "pid (comm) S ppid ..."; comm may hold spaces and parentheses
+    auto open = text.find('(');
+    auto close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
+    std::vector<std::string> f;  // f[0] is field 3 (state) of proc(5)
+    std::istringstream rest(text.substr(close + 1));
+    for (std::string tok; rest >> tok;) f.push_back(tok);
+    if (f.size() < 20) return std::nullopt;
+    ProcStat s;
+    s.pid = atoi(text.c_str());
+    s.comm = text.substr(open + 1, close - open - 1);
+    s.state = f[0][0];
+    s.ppid = atoi(f[1].c_str());
+    s.flags = strtoull(f[6].c_str(), nullptr, 10);
+    s.start_ticks = strtoull(f[19].c_str(), nullptr, 10);
+    if (s.pid <= 0) return std::nullopt;
+    return s;
+}
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(in, text)) return std::nullopt;
+    return parse_proc_stat(text);
+}
+
+std::vector<ProcStat> scan_descendants(pid_t root) {
+    std::multimap<pid_t, ProcStat> by_parent;
+    if (DIR* d = opendir("/proc")) {
+        while (dirent* e = readdir(d)) {
+            char* end;
+            long pid = strtol(e->d_name, &end, 10);
+            if (*end || pid <= 0) continue;
+            if (auto s = read_proc_stat(pid)) by_parent.emplace(s->ppid, *s);
+        }
+        closedir(d);
+    }
+    std::vector<ProcStat> out;
+    std::vector<pid_t> queue{root};
+    for (size_t i = 0; i < queue.size(); i++) {
+        auto [lo, hi] = by_parent.equal_range(queue[i]);
+        for (auto it = lo; it != hi; ++it) {
+            out.push_back(it->second);
+            queue.push_back(it->second.pid);
+        }
+    }
+    return out;
+}
+
+}  // namespace swamp
+
+namespace swamp {
+
+ProcStat validate_root_pid(pid_t pid) {
+    std::string p = std::to_string(pid);
+    if (pid == 1) throw UserError(ExitCode::BadPid, "refusing --root-pid 1: give the pid of a build (make, ninja, emerge)");
+    if (pid == getpid()) throw UserError(ExitCode::BadPid, "refusing --root-pid " + p + ": that is swamp-bpf itself");
+    auto st = read_proc_stat(pid);
+    if (!st) throw UserError(ExitCode::BadPid, "no process with pid " + p + " (check the pid with `pgrep -a make`)");
+    if (st->kernel_thread())
+        throw UserError(ExitCode::BadPid, "pid " + p + " (" + st->comm + ") is a kernel thread, not a build");
+    return *st;
+}
+
+void require_bpf_privileges() {
+    std::ifstream in("/proc/self/status");
+    uint64_t caps = 0;
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("CapEff:", 0) == 0) caps = strtoull(line.c_str() + 7, nullptr, 16);
+    auto has = [&](int cap) { return (caps >> cap) & 1; };
+    constexpr int kSysAdmin = 21, kPerfmon = 38, kBpf = 39;
+    if (has(kSysAdmin) || (has(kBpf) && has(kPerfmon))) return;
+    throw UserError(ExitCode::Permission,
+                    "swamp-bpf needs root to load its BPF programs (or CAP_BPF + CAP_PERFMON): run it with sudo");
+}
+
+}  // namespace swamp

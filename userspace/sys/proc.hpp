@@ -1,0 +1,42 @@
+// Reading /proc: one process's stat line, and one walk for a root's descendants.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace swamp {
+
+struct ProcStat {
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    std::string comm;
+    char state = '?';
+    uint64_t flags = 0;       // PF_* task flags
+    uint64_t start_ticks = 0; // start time since boot, in clock ticks
+    bool kernel_thread() const { return flags & 0x00200000; /* PF_KTHREAD */ }
+};
+
+std::optional<ProcStat> read_proc_stat(pid_t pid);
+// Parses the text of /proc/PID/stat; exposed for tests.
+std::optional<ProcStat> parse_proc_stat(const std::string& text);
+
+// Every live descendant of `root` (not root itself), parents before children.
+std::vector<ProcStat> scan_descendants(pid_t root);
+
+}  // namespace swamp
+
+namespace swamp {
+
+// Throws UserError(BadPid) unless `pid` is a process we may follow: it exists,
+// is not pid 1, not ourselves, and not a kernel thread.
+ProcStat validate_root_pid(pid_t pid);
+
+// Throws UserError(Permission) unless we may load BPF (root, or CAP_BPF with
+// CAP_PERFMON, or CAP_SYS_ADMIN).
+void require_bpf_privileges();
+
+}  // namespace swamp

@@ -1,0 +1,36 @@
+#include "sys/signals.hpp"
+
+#include <sys/syscall.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "util/error.hpp"
+
+namespace swamp {
+
+SignalFd::SignalFd() {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, s);
+    sigprocmask(SIG_BLOCK, &mask, &old_mask_);
+    fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd_ < 0) throw UserError(ExitCode::Failure, std::string("signalfd: ") + strerror(errno));
+}
+
+SignalFd::~SignalFd() {
+    close(fd_);
+    sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+}
+
+int SignalFd::read() {
+    signalfd_siginfo si;
+    return ::read(fd_, &si, sizeof si) == sizeof si ? int(si.ssi_signo) : 0;
+}
+
+int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
+
+}  // namespace swamp

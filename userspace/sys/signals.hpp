@@ -1,0 +1,28 @@
+// Signals as file descriptors for the epoll loop: SIGINT, SIGTERM, SIGHUP and
+// SIGCHLD are blocked while this object lives and read from fd().
+#pragma once
+
+#include <signal.h>
+
+namespace swamp {
+
+class SignalFd {
+public:
+    SignalFd();
+    ~SignalFd();
+    SignalFd(const SignalFd&) = delete;
+    SignalFd& operator=(const SignalFd&) = delete;
+
+    int fd() const { return fd_; }
+    // The next pending signal, or 0 if none.
+    int read();
+
+private:
+    int fd_ = -1;
+    sigset_t old_mask_;
+};
+
+// A pidfd for `pid` (readable once it exits), or -1.
+int open_pidfd(pid_t pid);
+
+}  // namespace swamp

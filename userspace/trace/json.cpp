@@ -1,0 +1,130 @@
+#include "trace/json.hpp"
+
+#include <cmath>
+
+namespace swamp {
+
+using nlohmann::json;
+
+namespace {
+
+double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+
+struct ToJson {
+    json& j;
+    void operator()(const ExecEvent& e) const {
+        j["ppid"] = e.ppid;
+        j["filename"] = e.filename;
+        j["argv"] = e.argv;
+        j["argv_truncated"] = e.argv_truncated;
+    }
+    void operator()(const ForkEvent& e) const {
+        j["ppid"] = e.ppid;
+        j["tid"] = e.tid;
+        j["thread"] = e.thread;
+    }
+    void operator()(const ExitEvent& e) const {
+        j["ppid"] = e.ppid;
+        j["exit_code"] = e.exit_code();
+        j["signal"] = e.signal();
+        j["wait_status"] = e.wait_status;
+        j["peak_rss"] = e.peak_rss;
+        j["min_flt"] = e.min_flt;
+        j["maj_flt"] = e.maj_flt;
+    }
+    void operator()(const RssEvent& e) const {
+        j["rss"] = e.rss;
+        j["anon"] = e.anon;
+        j["file"] = e.file;
+        j["shmem"] = e.shmem;
+        j["swap"] = e.swap;
+        j["peak_rss"] = e.peak_rss;
+    }
+    void operator()(const FaultEvent& e) const {
+        j["interval_ns"] = e.interval_ns;
+        j["min_flt"] = e.min_flt;
+        j["maj_flt"] = e.maj_flt;
+        j["min_flt_per_s"] = round_to(e.min_per_s(), 0.1);
+        j["maj_flt_per_s"] = round_to(e.maj_per_s(), 0.1);
+    }
+};
+
+template <typename T>
+T field(const json& j, const char* name) {
+    auto it = j.find(name);
+    if (it == j.end()) throw std::runtime_error(std::string("missing field \"") + name + "\"");
+    return it->get<T>();
+}
+
+}  // namespace
+
+json event_to_json(const Event& e, uint64_t start_ns, const std::string& comm) {
+    uint64_t ts = event_ts(e);
+    json j;
+    j["v"] = kJsonSchemaVersion;
+    j["t"] = round_to(ts >= start_ns ? (ts - start_ns) / 1e9 : -((start_ns - ts) / 1e9), 1e-6);
+    j["ts_ns"] = ts;
+    j["event"] = event_name(e);
+    j["pid"] = event_pid(e);
+    j["comm"] = comm;
+    std::visit(ToJson{j}, e);
+    return j;
+}
+
+std::optional<Event> event_from_json(const json& j, std::string& error) {
+    try {
+        if (!j.is_object()) throw std::runtime_error("not a JSON object");
+        auto kind = field<std::string>(j, "event");
+        auto ts = field<uint64_t>(j, "ts_ns");
+        auto pid = field<uint32_t>(j, "pid");
+        std::string comm = j.value("comm", "");
+        if (kind == "exec")
+            return ExecEvent{ts, pid, field<uint32_t>(j, "ppid"), comm, field<std::string>(j, "filename"),
+                             field<std::vector<std::string>>(j, "argv"), j.value("argv_truncated", false)};
+        if (kind == "fork")
+            return ForkEvent{ts, pid, j.value("tid", pid), field<uint32_t>(j, "ppid"), comm, j.value("thread", false)};
+        if (kind == "exit")
+            return ExitEvent{ts, pid, field<uint32_t>(j, "ppid"), comm, field<uint32_t>(j, "wait_status"),
+                             field<uint64_t>(j, "peak_rss"), j.value("min_flt", uint64_t{0}), j.value("maj_flt", uint64_t{0})};
+        if (kind == "rss")
+            return RssEvent{ts, pid, field<uint64_t>(j, "rss"), j.value("anon", uint64_t{0}), j.value("file", uint64_t{0}),
+                            j.value("shmem", uint64_t{0}), j.value("swap", uint64_t{0}), j.value("peak_rss", uint64_t{0})};
+        if (kind == "faults")
+            return FaultEvent{ts, pid, field<uint64_t>(j, "interval_ns"), field<uint64_t>(j, "min_flt"),
+                              field<uint64_t>(j, "maj_flt")};
+        error = "not a kernel event: \"" + kind + "\"";
+    } catch (const std::exception& ex) {
+        error = ex.what();
+    }
+    return std::nullopt;
+}
+
+std::string hex_encode(std::span<const std::byte> bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (std::byte b : bytes) {
+        out += digits[std::to_integer<unsigned>(b) >> 4];
+        out += digits[std::to_integer<unsigned>(b) & 15];
+    }
+    return out;
+}
+
+std::optional<std::vector<std::byte>> hex_decode(const std::string& hex) {
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    if (hex.size() % 2) return std::nullopt;
+    std::vector<std::byte> out(hex.size() / 2);
+    for (size_t i = 0; i < out.size(); i++) {
+        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out[i] = std::byte(hi << 4 | lo);
+    }
+    return out;
+}
+
+}  // namespace swamp

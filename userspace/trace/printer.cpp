@@ -1,0 +1,70 @@
+#include "trace/printer.hpp"
+
+#include <iostream>
+
+#include "source/decode.hpp"
+#include "trace/json.hpp"
+#include "trace/text.hpp"
+
+namespace swamp {
+
+TracePrinter::TracePrinter(const PrinterOptions& opts, std::ostream& out, std::ostream* record, uint64_t start_ns)
+    : opts_(opts), out_(out), record_(record), start_ns_(start_ns) {
+    if (!opts_.json) out_ << text_header() << '\n';
+}
+
+void TracePrinter::name(uint32_t pid, const std::string& comm) { comms_[pid] = comm; }
+
+const std::string& TracePrinter::comm_of(uint32_t pid) {
+    static const std::string unknown = "?";
+    auto it = comms_.find(pid);
+    return it == comms_.end() ? unknown : it->second;
+}
+
+bool TracePrinter::on_raw(std::span<const std::byte> raw) {
+    Decoded d = decode(raw);
+    if (!d.event) {
+        if (decode_errors_++ == 0) std::cerr << "swamp-bpf: undecodable event: " << d.error << '\n';
+        return false;
+    }
+    on_event(*d.event, raw);
+    return true;
+}
+
+void TracePrinter::on_event(const Event& e, std::span<const std::byte> raw) {
+    uint32_t pid = event_pid(e);
+    if (auto* x = std::get_if<ExecEvent>(&e)) comms_[pid] = x->comm;
+    if (auto* f = std::get_if<ForkEvent>(&e); f && !f->thread) comms_[pid] = f->comm;
+
+    bool hidden = std::holds_alternative<ForkEvent>(e) && std::get<ForkEvent>(e).thread && !opts_.show_threads;
+    if (!hidden) {
+        const std::string& comm = comm_of(pid);
+        if (opts_.json)
+            out_ << event_to_json(e, start_ns_, comm).dump() << '\n';
+        else
+            out_ << text_line(e, start_ns_, comm) << '\n';
+        printed_++;
+    }
+    if (record_) {
+        auto j = event_to_json(e, start_ns_, comm_of(pid));
+        j["raw"] = hex_encode(raw.empty() ? std::span<const std::byte>(encode(e)) : raw);
+        *record_ << j.dump() << '\n';
+    }
+    if (std::holds_alternative<ExitEvent>(e)) comms_.erase(pid);
+}
+
+void TracePrinter::on_drops(uint64_t total) {
+    if (total <= drops_shown_) return;
+    if (opts_.json)
+        out_ << nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "drops"}, {"dropped", total}}.dump() << '\n';
+    else
+        out_ << "!! " << total << " events dropped so far: the ring buffer was full (raise --ringbuf-size)\n";
+    drops_shown_ = total;
+}
+
+std::string record_start_line(uint64_t start_ns, int64_t root_pid) {
+    return nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "start"}, {"ts_ns", start_ns}, {"root_pid", root_pid}}
+        .dump();
+}
+
+}  // namespace swamp

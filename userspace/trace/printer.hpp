@@ -1,0 +1,52 @@
+// Turns events into the live dump (text or JSON lines) and, optionally, a
+// recording that `swamp-bpf replay` reads back.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "source/event.hpp"
+
+namespace swamp {
+
+struct PrinterOptions {
+    bool json = false;
+    bool show_threads = false;  // also print thread creations
+};
+
+class TracePrinter {
+public:
+    TracePrinter(const PrinterOptions& opts, std::ostream& out, std::ostream* record, uint64_t start_ns);
+
+    // Name a pid whose events carry no comm (processes found by the /proc walk).
+    void name(uint32_t pid, const std::string& comm);
+    // Raw ring buffer bytes; returns false (and counts it) if they do not decode.
+    bool on_raw(std::span<const std::byte> raw);
+    void on_event(const Event& e, std::span<const std::byte> raw = {});
+    // The kernel side lost events; shown once per increase.
+    void on_drops(uint64_t total_dropped);
+
+    uint64_t printed() const { return printed_; }
+    uint64_t decode_errors() const { return decode_errors_; }
+
+private:
+    const std::string& comm_of(uint32_t pid);
+
+    PrinterOptions opts_;
+    std::ostream& out_;
+    std::ostream* record_;
+    uint64_t start_ns_;
+    std::unordered_map<uint32_t, std::string> comms_;
+    uint64_t printed_ = 0;
+    uint64_t decode_errors_ = 0;
+    uint64_t drops_shown_ = 0;
+};
+
+// The first line of a recording: the origin of "t" and what was traced.
+std::string record_start_line(uint64_t start_ns, int64_t root_pid);
+
+}  // namespace swamp

@@ -1,0 +1,20 @@
+// The human-readable trace: one aligned line per event.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "source/event.hpp"
+
+namespace swamp {
+
+// "1.5G", "256.0M", "512K", "0"
+std::string human_bytes(uint64_t bytes);
+// "12.3k", "950", "1.2M"
+std::string human_count(double n);
+
+std::string text_header();
+// `comm`: the name userspace knows for the pid (events such as rss carry none).
+std::string text_line(const Event& e, uint64_t start_ns, const std::string& comm);
+
+}  // namespace swamp
