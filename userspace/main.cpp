@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "control/controller.hpp"
 #include "util/error.hpp"
 
 int main(int argc, char** argv) {
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
     if (cli.exit_now) return *cli.exit_now;
     try {
         switch (cli.command) {
+        case Command::Control: return run_controller(cli.control);
         case Command::Trace: return run_trace(cli.trace);
         case Command::Probe: return run_probe(cli.probe);
         case Command::Replay: return run_replay(cli.replay);

@@ -1,6 +1,7 @@
 #include "cli/options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <sstream>
 
 #include "util/error.hpp"
@@ -59,16 +60,83 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
     app->add_flag("-v,--verbose", s.verbose, "Show libbpf's log");
 }
 
+void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
+    app.add_option("--root-pid", c.root_pid, "Manage this running build (e.g. make's pid) and all its descendants")
+        ->type_name("PID");
+    app.add_option_function<std::string>(
+           "--action",
+           [&c](const std::string& v) {
+               c.action = v == "freeze" ? ActionKind::Freeze : v == "dry-run" ? ActionKind::DryRun : ActionKind::Signal;
+           },
+           "How jobs wait: signal (SIGSTOP/SIGCONT, default), freeze (a cgroup v2 per job) or dry-run (decide, touch nothing)")
+        ->check(CLI::IsMember({"signal", "freeze", "dry-run"}))
+        ->type_name("HOW");
+    add_size(&app, "--mem-budget", budget,
+             "The build may use this much memory in all (default: what MemAvailable and the build's cgroup allow)");
+    add_size(&app, "--reserve", c.memory.reserve, "Keep this much of MemAvailable free (default 128M)");
+    app.add_option("--max-running", c.caps.max_running, "Run at most N jobs at once; -1 and -2 are short for 1 and 2")
+        ->check(CLI::Range(1, 4096))
+        ->type_name("N");
+    app.add_flag("--pause", c.caps.pause, "Start with every job paused");
+    app.add_flag("--drain", c.caps.drain, "Finish the jobs that run; hold every new one");
+    app.add_option_function<std::string>(
+           "--drivers",
+           [&c](const std::string& v) {
+               c.tree.drivers.clear();
+               std::stringstream ss(v);
+               for (std::string name; std::getline(ss, name, ',');)
+                   if (!name.empty()) c.tree.drivers.push_back(name);
+           },
+           "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson)")
+        ->type_name("LIST");
+    app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 2)")
+        ->check(CLI::Range(0.1, 60.0))
+        ->type_name("S");
+    add_size(&app, "--low-mark", c.policy.low_watermark,
+             "Stop jobs when projected headroom falls below this (default max(64M, 4% of the limit))");
+    add_size(&app, "--high-mark", c.policy.high_watermark,
+             "Resume jobs when headroom stays above this (default 3 x the low mark)");
+    app.add_flag("--trace", c.trace, "Print kernel events and decisions live, as text (to stderr)");
+    app.add_flag("--trace-json", c.trace_json, "Print kernel events and decisions live, as JSON lines (to stderr)");
+    app.add_option("--trace-output", c.trace_output, "Write --trace/--trace-json to FILE instead of stderr")
+        ->type_name("FILE");
+    app.add_option("--record", c.record_file, "Save events, decisions and memory readings to FILE")->type_name("FILE");
+    app.add_flag("-q,--quiet", c.quiet, "No start line and no summary");
+    add_sensing(&app, c.sensing);
+    app.add_option("command", c.command, "The build to launch and manage (after --); we exit with its status")
+        ->type_name("CMD");
+}
+
+// Draining The Swamp's -1 and -2, before "--".
+std::vector<std::string> expand_shorthands(int argc, const char* const* argv) {
+    std::vector<std::string> args;
+    bool after_dashes = false;
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        if (a == "--") after_dashes = true;
+        if (!after_dashes && (a == "-1" || a == "-2")) a = "--max-running=" + a.substr(1);
+        args.push_back(a);
+    }
+    std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
+    return args;
+}
+
 }  // namespace
 
 ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
     ParsedCli r;
+    r.control.memory.reserve = 128ull << 20;
     CLI::App app{"swamp-bpf " SWAMP_VERSION
                  ": keeps memory-hungry parallel builds from running out of memory.\n"
-                 "eBPF follows every process of a build; jobs are paused and resumed so the build never OOMs."};
+                 "eBPF follows every process of a build; jobs wait, stopped, and resume as memory frees up.\n\n"
+                 "  swamp-bpf [OPTIONS] -- make -j4        launch a build and manage it\n"
+                 "  swamp-bpf [OPTIONS] --root-pid PID     manage a running build\n"
+                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
-    app.require_subcommand(1, 1);
+    app.require_subcommand(0, 1);
+    uint64_t budget = 0;  // 0: not given (parse_size rejects 0)
+    add_controller(app, r.control, budget);
     app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 bad pid, 5 missing kernel feature,\n"
                "6 bad BTF file, 7 config, 8 cgroup, 127 command not runnable; in launch mode, the command's status.");
 
@@ -78,6 +146,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     trace->add_flag("--json", r.trace.json, "Write JSON lines (schema in the README) instead of text");
     trace->add_flag("--threads", r.trace.threads, "Also show thread creations");
     trace->add_option("--record", r.trace.record_file, "Also save the trace to FILE for `swamp-bpf replay`")
+        ->type_name("FILE");
+    trace->add_option("-o,--output", r.trace.output_file,
+                      "Write the trace to FILE instead of stdout (the command keeps stdout)")
         ->type_name("FILE");
     add_sensing(trace, r.trace.sensing);
     trace->add_option("command", r.trace.command, "Command to launch and trace (after --); we exit with its status")
@@ -96,7 +167,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     replay->add_flag("--threads", r.replay.threads, "Also show thread creations");
 
     try {
-        app.parse(argc, argv);
+        app.parse(expand_shorthands(argc, argv));
+        if (budget) r.control.memory.budget = budget;
         if (*trace) {
             if (r.trace.root_pid.has_value() == !r.trace.command.empty())
                 throw CLI::ValidationError("trace: give either --root-pid PID or -- CMD [ARGS...]");
@@ -107,6 +179,12 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             r.command = Command::Probe;
         } else if (*replay) {
             r.command = Command::Replay;
+        } else {
+            if (r.control.root_pid.has_value() == !r.control.command.empty())
+                throw CLI::ValidationError("give either --root-pid PID or -- CMD [ARGS...] (or a subcommand; see --help)");
+            if (r.control.root_pid && *r.control.root_pid <= 0)
+                throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
+            r.command = Command::Control;
         }
     } catch (const CLI::ParseError& e) {
         int code = app.exit(e, out, err);

@@ -9,7 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "actuator/actuator.hpp"
+#include "memory/memory.hpp"
+#include "policy/policy.hpp"
 #include "source/probe.hpp"
+#include "tree/tree.hpp"
 
 namespace swamp {
 
@@ -31,6 +35,7 @@ struct TraceOptions {
     bool json = false;
     bool threads = false;
     std::string record_file;
+    std::string output_file;  // "" = stdout
 };
 
 struct ProbeOptions {
@@ -45,10 +50,28 @@ struct ReplayOptions {
     bool threads = false;
 };
 
-enum class Command { None, Trace, Probe, Replay };
+// `swamp-bpf [OPTIONS] --root-pid PID` and `swamp-bpf [OPTIONS] -- CMD…`
+struct ControllerOptions {
+    SensingOptions sensing;
+    std::optional<pid_t> root_pid;
+    std::vector<std::string> command;  // launch mode
+    ActionKind action = ActionKind::Signal;
+    MemoryConfig memory;
+    PolicyConfig policy;
+    Caps caps;
+    TreeConfig tree;
+    bool trace = false;       // --trace: decisions and events, as text
+    bool trace_json = false;  // --trace-json
+    std::string trace_output;  // "" = stderr
+    std::string record_file;
+    bool quiet = false;  // no summary
+};
+
+enum class Command { None, Control, Trace, Probe, Replay };
 
 struct ParsedCli {
     Command command = Command::None;
+    ControllerOptions control;
     TraceOptions trace;
     ProbeOptions probe;
     ReplayOptions replay;

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/sensing.hpp"
 #include "source/bpf_source.hpp"
 #include "sys/launch.hpp"
 #include "sys/proc.hpp"
@@ -19,20 +20,6 @@
 namespace swamp {
 
 namespace {
-
-uint64_t monotonic_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-AttachPlan plan_or_throw(const SensingOptions& s) {
-    KernelFeatures f = probe_kernel(s.btf_file);
-    AttachPlan plan = plan_attach(f, {s.attach, s.btf_file});
-    if (!plan.error.empty())
-        throw UserError(plan.error_is_btf_file ? ExitCode::BadBtf : ExitCode::KernelFeature, plan.error);
-    return plan;
-}
 
 // Tracks root and its existing descendants. A child forked by a not-yet-tracked
 // process while we walk is caught by the next walk; stop when one finds nothing new.
@@ -61,22 +48,18 @@ void add_to_epoll(int ep, int fd) {
 }  // namespace
 
 
-static BpfOptions bpf_options(const SensingOptions& s) {
-    BpfOptions b;
-    b.rss_step = s.rss_step;
-    b.fault_interval_ns = uint64_t(s.fault_interval_ms) * 1'000'000;
-    b.ringbuf_bytes = s.ringbuf_size;
-    b.max_tasks = s.max_tasks;
-    b.verbose = s.verbose;
-    return b;
-}
-
 int run_trace(const TraceOptions& o) {
     std::optional<ProcStat> root;
     if (o.root_pid) root = validate_root_pid(*o.root_pid);
     require_bpf_privileges();
     AttachPlan plan = plan_or_throw(o.sensing);
 
+    std::unique_ptr<std::ofstream> output;
+    if (!o.output_file.empty()) {
+        output = std::make_unique<std::ofstream>(o.output_file, std::ios::trunc);
+        if (!*output) throw UserError(ExitCode::Usage, "cannot write the trace to " + o.output_file);
+    }
+    std::ostream& out = output ? *output : std::cout;
     std::unique_ptr<std::ofstream> record;
     if (!o.record_file.empty()) {
         record = std::make_unique<std::ofstream>(o.record_file, std::ios::trunc);
@@ -87,7 +70,7 @@ int run_trace(const TraceOptions& o) {
     SignalFd signals;
     uint64_t start_ns = monotonic_ns();
     std::ios::sync_with_stdio(false);
-    TracePrinter printer({o.json, o.threads}, std::cout, record.get(), start_ns);
+    TracePrinter printer({o.json, o.threads}, out, record.get(), start_ns);
 
     std::unique_ptr<LaunchedCommand> cmd;
     if (o.command.empty()) {
@@ -117,7 +100,7 @@ int run_trace(const TraceOptions& o) {
         int n = epoll_wait(ep, evs, 4, 200);
         src.consume(sink);
         printer.on_drops(src.stats().dropped);
-        std::cout.flush();
+        out.flush();
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == root_fd) root_gone = true;
             if (evs[i].data.fd != signals.fd()) continue;
@@ -135,13 +118,13 @@ int run_trace(const TraceOptions& o) {
         }
     }
     src.consume(sink);  // the last exits
-    std::cout.flush();
+    out.flush();
     if (root_fd >= 0) close(root_fd);
     close(ep);
 
     BpfStats st = src.stats();
     printer.on_drops(st.dropped);
-    std::cout.flush();
+    out.flush();
     if (st.map_full)
         std::cerr << "swamp-bpf: " << st.map_full << " processes were not tracked: raise --max-tasks\n";
     if (interrupted && !status) std::cerr << "swamp-bpf: interrupted\n";

@@ -18,7 +18,7 @@ struct KernelFeatures {
     std::string btf_source;                       // where the BTF used for CO-RE comes from ("" = none)
     std::string btf_error;                        // why --btf FILE could not be used
     bool ringbuf = false;                         // BPF ring buffer maps (5.8+)
-    std::optional<bool> ringbuf_probe_failed;     // probe itself failed (e.g. no permission)
+    bool ringbuf_probe_failed = false;            // the probe itself failed (e.g. no permission)
     // tracepoints, as found in the BTF; nullopt when there is no BTF to ask
     std::optional<bool> tp_fork, tp_exec, tp_exit, tp_rss_stat, tp_page_fault_user;
     std::optional<bool> rss_stat_has_count;       // (mm, member, count): before 6.2

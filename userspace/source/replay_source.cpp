@@ -20,14 +20,17 @@ std::optional<ReplayItem> ReplaySource::next() {
         };
         nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
         if (j.is_discarded() || !j.is_object()) throw fail("not a JSON object");
-        std::string kind = j.value("event", "");
+        auto ev = j.find("event");
+        if (ev == j.end() || !ev->is_string()) throw fail("no \"event\" string");
+        std::string kind = ev->get<std::string>();
         if (kind == "start") {
             if (j.contains("ts_ns") && j["ts_ns"].is_number_unsigned()) start_ns_ = j["ts_ns"].get<uint64_t>();
             continue;
         }
         if (kind != "exec" && kind != "fork" && kind != "exit" && kind != "rss" && kind != "faults")
             continue;  // decisions, drops and other annotations
-        ReplayItem item{ExecEvent{}, {}, j["comm"].is_string() ? j["comm"].get<std::string>() : ""};
+        auto comm = j.find("comm");
+        ReplayItem item{ExecEvent{}, {}, comm != j.end() && comm->is_string() ? comm->get<std::string>() : ""};
         if (j.contains("raw")) {
             auto bytes = j["raw"].is_string() ? hex_decode(j["raw"].get<std::string>()) : std::nullopt;
             if (!bytes) throw fail("\"raw\" is not a hex string");

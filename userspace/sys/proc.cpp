@@ -28,6 +28,7 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text) {
     s.ppid = atoi(f[1].c_str());
     s.flags = strtoull(f[6].c_str(), nullptr, 10);
     s.start_ticks = strtoull(f[19].c_str(), nullptr, 10);
+    s.cpu_ticks = strtoull(f[11].c_str(), nullptr, 10) + strtoull(f[12].c_str(), nullptr, 10);
     if (s.pid <= 0) return std::nullopt;
     return s;
 }

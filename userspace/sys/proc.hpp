@@ -17,6 +17,7 @@ struct ProcStat {
     char state = '?';
     uint64_t flags = 0;       // PF_* task flags
     uint64_t start_ticks = 0; // start time since boot, in clock ticks
+    uint64_t cpu_ticks = 0;   // utime + stime
     bool kernel_thread() const { return flags & 0x00200000; /* PF_KTHREAD */ }
 };
 

@@ -77,7 +77,8 @@ std::optional<Event> event_from_json(const json& j, std::string& error) {
         auto kind = field<std::string>(j, "event");
         auto ts = field<uint64_t>(j, "ts_ns");
         auto pid = field<uint32_t>(j, "pid");
-        std::string comm = j.value("comm", "");
+        auto c = j.find("comm");
+        std::string comm = c != j.end() && c->is_string() ? c->get<std::string>() : "";
         if (kind == "exec")
             return ExecEvent{ts, pid, field<uint32_t>(j, "ppid"), comm, field<std::string>(j, "filename"),
                              field<std::vector<std::string>>(j, "argv"), j.value("argv_truncated", false)};

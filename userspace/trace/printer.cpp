@@ -1,5 +1,6 @@
 #include "trace/printer.hpp"
 
+#include <cstdio>
 #include <iostream>
 
 #include "source/decode.hpp"
@@ -60,6 +61,40 @@ void TracePrinter::on_drops(uint64_t total) {
     else
         out_ << "!! " << total << " events dropped so far: the ring buffer was full (raise --ringbuf-size)\n";
     drops_shown_ = total;
+}
+
+void TracePrinter::on_decision(const Decision& d) {
+    auto j = nlohmann::json{{"v", kJsonSchemaVersion},
+                            {"t", d.ts_ns >= start_ns_ ? (d.ts_ns - start_ns_) / 1e9 : 0.0},
+                            {"ts_ns", d.ts_ns},
+                            {"event", "decision"},
+                            {"action", d.action},
+                            {"job", d.job},
+                            {"pid", d.pid},
+                            {"comm", d.name},
+                            {"rss", d.rss},
+                            {"headroom", d.headroom},
+                            {"reason", d.reason}};
+    if (opts_.json) {
+        out_ << j.dump() << '\n';
+    } else {
+        std::string upper = d.action;
+        for (char& c : upper) c = char(toupper(c));
+        char buf[160];
+        snprintf(buf, sizeof buf, "%9.3f %7u %7s %-15.15s %-6s %8s  ", d.ts_ns >= start_ns_ ? (d.ts_ns - start_ns_) / 1e9 : 0.0,
+                 d.pid, "", d.name.c_str(), upper.c_str(), human_bytes(d.rss).c_str());
+        out_ << buf << "job " << d.job << ": " << d.reason << '\n';
+    }
+    printed_++;
+    if (record_) *record_ << j.dump() << '\n';
+}
+
+void TracePrinter::on_memory(uint64_t ts_ns, int64_t headroom, uint64_t scale, double psi_full) {
+    if (!record_) return;
+    *record_ << nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "memory"}, {"ts_ns", ts_ns},
+                               {"headroom", headroom}, {"scale", scale}, {"psi_full_avg10", psi_full}}
+                    .dump()
+             << '\n';
 }
 
 std::string record_start_line(uint64_t start_ns, int64_t root_pid) {

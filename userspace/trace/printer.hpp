@@ -13,6 +13,18 @@
 
 namespace swamp {
 
+// A stop, hold or resume of a job, as the trace shows it.
+struct Decision {
+    uint64_t ts_ns = 0;
+    std::string action;  // "stop", "hold", "resume"
+    uint64_t job = 0;
+    uint32_t pid = 0;  // the job's root process
+    std::string name;  // what the job runs
+    uint64_t rss = 0;
+    int64_t headroom = 0;
+    std::string reason;
+};
+
 struct PrinterOptions {
     bool json = false;
     bool show_threads = false;  // also print thread creations
@@ -29,6 +41,10 @@ public:
     void on_event(const Event& e, std::span<const std::byte> raw = {});
     // The kernel side lost events; shown once per increase.
     void on_drops(uint64_t total_dropped);
+    // A controller decision, interleaved with the kernel events.
+    void on_decision(const Decision& d);
+    // Memory readings, written to the recording only (policy fixtures replay them).
+    void on_memory(uint64_t ts_ns, int64_t headroom, uint64_t scale, double psi_full);
 
     uint64_t printed() const { return printed_; }
     uint64_t decode_errors() const { return decode_errors_; }

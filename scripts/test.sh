@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command: installs what is needed, builds, and runs every test
+# (unit tests without root; integration tests with real BPF need root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test.sh: not root: integration tests (real BPF) will be skipped" >&2
+fi
+cd build
+ctest --output-on-failure --timeout 300 "$@"

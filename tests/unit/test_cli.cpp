@@ -1,0 +1,252 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "cli/options.hpp"
+
+using namespace swamp;
+
+namespace {
+
+struct Run {
+    ParsedCli cli;
+    std::string out, err;
+};
+
+Run run(std::vector<std::string> args) {
+    args.insert(args.begin(), "swamp-bpf");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    std::ostringstream out, err;
+    Run r;
+    r.cli = parse_cli(int(args.size()), argv.data(), out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A file that exists for the duration of a test.
+struct TempFile {
+    std::string path;
+    TempFile() {
+        char tmpl[] = "/tmp/swamp-unit-XXXXXX";
+        int fd = mkstemp(tmpl);
+        if (fd >= 0) close(fd);
+        path = tmpl;
+    }
+    ~TempFile() { unlink(path.c_str()); }
+};
+
+}  // namespace
+
+TEST(Cli, TraceRootPid) {
+    auto r = run({"trace", "--root-pid", "123"});
+    EXPECT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.command, Command::Trace);
+    ASSERT_TRUE(r.cli.trace.root_pid);
+    EXPECT_EQ(*r.cli.trace.root_pid, 123);
+    EXPECT_TRUE(r.cli.trace.command.empty());
+    // defaults
+    EXPECT_FALSE(r.cli.trace.json);
+    EXPECT_FALSE(r.cli.trace.threads);
+    EXPECT_EQ(r.cli.trace.sensing.rss_step, 16ull << 20);
+    EXPECT_EQ(r.cli.trace.sensing.fault_interval_ms, 250u);
+    EXPECT_EQ(r.cli.trace.sensing.ringbuf_size, 4ull << 20);
+    EXPECT_EQ(r.cli.trace.sensing.max_tasks, 16384u);
+    EXPECT_FALSE(r.cli.trace.sensing.attach);
+    EXPECT_FALSE(r.cli.trace.sensing.verbose);
+}
+
+TEST(Cli, TraceCommand) {
+    auto r = run({"trace", "--", "make", "-j4"});
+    EXPECT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.command, Command::Trace);
+    EXPECT_EQ(r.cli.trace.command, (std::vector<std::string>{"make", "-j4"}));
+    EXPECT_FALSE(r.cli.trace.root_pid);
+}
+
+TEST(Cli, TraceNeedsRootPidOrCommand) {
+    auto r = run({"trace"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    EXPECT_TRUE(contains(r.err, "--root-pid")) << r.err;
+}
+
+TEST(Cli, TraceRejectsRootPidAndCommand) {
+    auto r = run({"trace", "--root-pid", "123", "--", "make"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    EXPECT_FALSE(r.err.empty());
+}
+
+TEST(Cli, TraceRejectsNonPositiveRootPid) {
+    for (const char* pid : {"0", "-5"}) {
+        SCOPED_TRACE(pid);
+        auto r = run({"trace", "--root-pid", pid});
+        ASSERT_TRUE(r.cli.exit_now);
+        EXPECT_EQ(*r.cli.exit_now, 2);
+    }
+    auto r = run({"trace", "--root-pid", "abc"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+}
+
+TEST(Cli, BadRssStep) {
+    auto r = run({"trace", "--root-pid", "123", "--rss-step", "4XB"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    EXPECT_TRUE(contains(r.err, "4XB")) << r.err;
+    EXPECT_TRUE(contains(r.err, "--rss-step")) << r.err;
+}
+
+TEST(Cli, RssStepAndRingbufSize) {
+    auto r = run({"trace", "--root-pid", "123", "--rss-step", "8M", "--ringbuf-size", "1G"});
+    EXPECT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.trace.sensing.rss_step, 8388608u);
+    EXPECT_EQ(r.cli.trace.sensing.ringbuf_size, 1ull << 30);
+}
+
+TEST(Cli, RangesOfNumericOptions) {
+    auto ok = run({"trace", "--root-pid", "1", "--fault-interval", "100", "--max-tasks", "64"});
+    EXPECT_FALSE(ok.cli.exit_now) << ok.err;
+    EXPECT_EQ(ok.cli.trace.sensing.fault_interval_ms, 100u);
+    EXPECT_EQ(ok.cli.trace.sensing.max_tasks, 64u);
+    for (std::vector<std::string> bad : {std::vector<std::string>{"--fault-interval", "5"},
+                                         {"--fault-interval", "60001"},
+                                         {"--max-tasks", "63"},
+                                         {"--ringbuf-size", "0"}}) {
+        std::vector<std::string> args{"trace", "--root-pid", "1"};
+        args.insert(args.end(), bad.begin(), bad.end());
+        auto r = run(args);
+        SCOPED_TRACE(bad[0] + " " + bad[1]);
+        ASSERT_TRUE(r.cli.exit_now);
+        EXPECT_EQ(*r.cli.exit_now, 2);
+    }
+}
+
+TEST(Cli, Attach) {
+    auto raw = run({"trace", "--root-pid", "123", "--attach", "raw_tp"});
+    EXPECT_FALSE(raw.cli.exit_now) << raw.err;
+    ASSERT_TRUE(raw.cli.trace.sensing.attach);
+    EXPECT_EQ(*raw.cli.trace.sensing.attach, AttachKind::RawTp);
+
+    auto btf = run({"trace", "--root-pid", "123", "--attach", "tp_btf"});
+    EXPECT_FALSE(btf.cli.exit_now) << btf.err;
+    ASSERT_TRUE(btf.cli.trace.sensing.attach);
+    EXPECT_EQ(*btf.cli.trace.sensing.attach, AttachKind::TpBtf);
+
+    auto aut = run({"trace", "--root-pid", "123", "--attach", "auto"});
+    EXPECT_FALSE(aut.cli.exit_now) << aut.err;
+    EXPECT_FALSE(aut.cli.trace.sensing.attach);
+
+    auto bogus = run({"trace", "--root-pid", "123", "--attach", "bogus"});
+    ASSERT_TRUE(bogus.cli.exit_now);
+    EXPECT_EQ(*bogus.cli.exit_now, 2);
+    EXPECT_TRUE(contains(bogus.err, "bogus")) << bogus.err;
+}
+
+TEST(Cli, TraceFlags) {
+    TempFile btf;
+    auto r = run({"trace", "--root-pid", "9", "--json", "--threads", "--record", "/tmp/rec.jsonl", "-v", "--btf",
+                  btf.path});
+    EXPECT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_TRUE(r.cli.trace.json);
+    EXPECT_TRUE(r.cli.trace.threads);
+    EXPECT_EQ(r.cli.trace.record_file, "/tmp/rec.jsonl");
+    EXPECT_TRUE(r.cli.trace.sensing.verbose);
+    EXPECT_EQ(r.cli.trace.sensing.btf_file, btf.path);
+}
+
+TEST(Cli, BtfMustExist) {
+    auto r = run({"trace", "--root-pid", "9", "--btf", "/nonexistent/swamp-unit.btf"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+}
+
+TEST(Cli, TraceHelpListsEveryFlag) {
+    auto r = run({"trace", "--help"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 0);
+    for (const char* flag : {"--root-pid", "--json", "--record", "--rss-step", "--fault-interval", "--ringbuf-size",
+                             "--max-tasks", "--btf", "--attach", "--threads", "-v,", "--verbose"})
+        EXPECT_TRUE(contains(r.out, flag)) << flag << " missing from:\n" << r.out;
+}
+
+TEST(Cli, TopLevelHelpListsSubcommands) {
+    auto r = run({"--help"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 0);
+    for (const char* sub : {"trace", "probe", "replay", "Exit codes"})
+        EXPECT_TRUE(contains(r.out, sub)) << sub << " missing from:\n" << r.out;
+}
+
+TEST(Cli, Version) {
+    auto r = run({"--version"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 0);
+    EXPECT_TRUE(contains(r.out, SWAMP_VERSION)) << r.out;
+    EXPECT_TRUE(contains(r.out, "swamp-bpf")) << r.out;
+}
+
+TEST(Cli, UnknownFlag) {
+    auto r = run({"trace", "--root-pid", "1", "--bogus-flag"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    auto top = run({"--bogus-flag"});
+    ASSERT_TRUE(top.cli.exit_now);
+    EXPECT_EQ(*top.cli.exit_now, 2);
+}
+
+TEST(Cli, Probe) {
+    auto r = run({"probe", "--json"});
+    EXPECT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.command, Command::Probe);
+    EXPECT_TRUE(r.cli.probe.json);
+    EXPECT_FALSE(r.cli.probe.attach);
+
+    auto t = run({"probe", "--attach", "raw_tp"});
+    EXPECT_FALSE(t.cli.exit_now) << t.err;
+    EXPECT_FALSE(t.cli.probe.json);
+    ASSERT_TRUE(t.cli.probe.attach);
+    EXPECT_EQ(*t.cli.probe.attach, AttachKind::RawTp);
+}
+
+TEST(Cli, Replay) {
+    TempFile f;
+    auto r = run({"replay", f.path, "--json", "--threads"});
+    EXPECT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.command, Command::Replay);
+    EXPECT_EQ(r.cli.replay.file, f.path);
+    EXPECT_TRUE(r.cli.replay.json);
+    EXPECT_TRUE(r.cli.replay.threads);
+}
+
+TEST(Cli, ReplayNeedsAnExistingFile) {
+    auto none = run({"replay"});
+    ASSERT_TRUE(none.cli.exit_now);
+    EXPECT_EQ(*none.cli.exit_now, 2);
+    auto missing = run({"replay", "/nonexistent/swamp-unit.jsonl"});
+    ASSERT_TRUE(missing.cli.exit_now);
+    EXPECT_EQ(*missing.cli.exit_now, 2);
+}
+
+TEST(Cli, NoSubcommand) {
+    auto r = run({});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    EXPECT_EQ(r.cli.command, Command::None);
+}
+
+TEST(Cli, OnlyOneSubcommand) {
+    TempFile f;
+    auto r = run({"probe", "replay", f.path});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+}

@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <sstream>
+
+#include "sys/proc.hpp"
+
+using namespace swamp;
+
+namespace {
+
+// A /proc/PID/stat line with all 52 fields of proc(5), realistic values.
+std::string stat_line(int pid, const std::string& comm, char state, int ppid, uint64_t flags, uint64_t starttime) {
+    std::ostringstream s;
+    s << pid << " (" << comm << ") " << state << ' ' << ppid  // 1-4
+      << ' ' << pid << ' ' << ppid << " 34816 " << pid        // 5 pgrp, 6 session, 7 tty_nr, 8 tpgid
+      << ' ' << flags                                          // 9 flags
+      << " 1532 48211 3 17 12 5 96 41"                         // 10-17 minflt .. cstime
+      << " 20 0 1 0"                                           // 18 priority, 19 nice, 20 num_threads, 21 itrealvalue
+      << ' ' << starttime                                      // 22 starttime
+      << " 9396224 1207 18446744073709551615"                  // 23 vsize, 24 rss, 25 rsslim
+      << " 94556925349888 94556926290685 140726377733696 0 0"  // 26-30
+      << " 0 65536 3686404 1266761467 1 0 0"                   // 31 signal .. 37 cnswap
+      << " 17 3 0 0 0 0 0"                                     // 38 exit_signal .. 44 cguest_time
+      << " 94556926530736 94556926578340 94556943646720"       // 45-47
+      << " 140726377739575 140726377739581 140726377739581 140726377742318 0";  // 48-52
+    return s.str();
+}
+
+size_t field_count_after_comm(const std::string& line) {
+    std::istringstream in(line.substr(line.rfind(')') + 1));
+    size_t n = 0;
+    for (std::string t; in >> t;) n++;
+    return n;
+}
+
+}  // namespace
+
+TEST(ProcStat, HelperBuildsFiftyTwoFields) {
+    EXPECT_EQ(field_count_after_comm(stat_line(1, "x", 'S', 0, 0, 0)) + 2, 52u);
+}
+
+TEST(ProcStat, NormalLine) {
+    auto s = parse_proc_stat(stat_line(4321, "make", 'S', 4000, 4194560, 987654) + "\n");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->pid, 4321);
+    EXPECT_EQ(s->ppid, 4000);
+    EXPECT_EQ(s->comm, "make");
+    EXPECT_EQ(s->state, 'S');
+    EXPECT_EQ(s->flags, 4194560u);
+    EXPECT_EQ(s->start_ticks, 987654u);
+    EXPECT_FALSE(s->kernel_thread());
+}
+
+TEST(ProcStat, CommWithSpacesAndParentheses) {
+    auto s = parse_proc_stat(stat_line(1234, "a (b) c", 'R', 77, 4194304, 5));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->pid, 1234);
+    EXPECT_EQ(s->comm, "a (b) c");
+    EXPECT_EQ(s->ppid, 77);
+    EXPECT_EQ(s->state, 'R');
+    EXPECT_EQ(s->start_ticks, 5u);
+}
+
+TEST(ProcStat, CommThatLooksLikeFields) {
+    auto s = parse_proc_stat(stat_line(99, "x) S 1 2 3 (", 'D', 42, 0, 8));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->comm, "x) S 1 2 3 (");
+    EXPECT_EQ(s->ppid, 42);
+    EXPECT_EQ(s->state, 'D');
+    EXPECT_EQ(s->start_ticks, 8u);
+}
+
+TEST(ProcStat, EmptyComm) {
+    auto s = parse_proc_stat(stat_line(5, "", 'S', 1, 0, 1));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->comm, "");
+    EXPECT_EQ(s->ppid, 1);
+}
+
+TEST(ProcStat, KernelThread) {
+    // kthreadd: flags 0x208040 include PF_KTHREAD
+    auto k = parse_proc_stat(stat_line(2, "kthreadd", 'S', 0, 0x208040, 0));
+    ASSERT_TRUE(k);
+    EXPECT_TRUE(k->kernel_thread());
+    EXPECT_EQ(k->ppid, 0);
+
+    auto only = parse_proc_stat(stat_line(30, "kworker/0:1-events", 'I', 2, 0x00200000, 10));
+    ASSERT_TRUE(only);
+    EXPECT_TRUE(only->kernel_thread());
+
+    // PF_FORKNOEXEC | PF_RANDOMIZE etc. but not PF_KTHREAD
+    auto user = parse_proc_stat(stat_line(31, "bash", 'S', 1, 0x00400140, 10));
+    ASSERT_TRUE(user);
+    EXPECT_FALSE(user->kernel_thread());
+}
+
+TEST(ProcStat, TruncatedLine) {
+    std::string full = stat_line(4321, "make", 'S', 4000, 4194560, 987654);
+    EXPECT_FALSE(parse_proc_stat(""));
+    EXPECT_FALSE(parse_proc_stat("4321"));
+    EXPECT_FALSE(parse_proc_stat("4321 (make"));
+    EXPECT_FALSE(parse_proc_stat("4321 (make) S 4000 4321"));
+    // cut just before field 22 (starttime)
+    std::istringstream in(full);
+    std::string line, tok;
+    for (int i = 0; i < 21 && in >> tok; i++) line += (i ? " " : "") + tok;
+    EXPECT_FALSE(parse_proc_stat(line)) << line;
+    // with field 22 it is enough
+    in >> tok;
+    auto s = parse_proc_stat(line + " " + tok);
+    ASSERT_TRUE(s) << line + " " + tok;
+    EXPECT_EQ(s->start_ticks, 987654u);
+}
+
+TEST(ProcStat, BadPid) {
+    EXPECT_FALSE(parse_proc_stat(stat_line(0, "x", 'S', 1, 0, 1)));
+    std::string line = stat_line(7, "x", 'S', 1, 0, 1);
+    EXPECT_FALSE(parse_proc_stat("abc" + line.substr(1)));
+}
+
+TEST(ProcStat, ReadsOurOwnProcess) {
+    auto s = read_proc_stat(getpid());
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->pid, getpid());
+    EXPECT_EQ(s->ppid, getppid());
+    EXPECT_FALSE(s->kernel_thread());
+}

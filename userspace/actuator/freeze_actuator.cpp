@@ -1,0 +1,304 @@
+#include "actuator/freeze_actuator.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include "actuator/signal_actuator.hpp"  // is_protected_pid
+#include "util/error.hpp"
+
+namespace swamp {
+
+namespace {
+
+constexpr int kFreezeTimeoutMs = 1000;
+
+std::optional<std::string> slurp(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, size_t(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+// 0 or an errno.
+int write_file(const std::string& path, const std::string& text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    int e = 0;
+    if (::write(fd, text.data(), text.size()) < 0) e = errno;
+    ::close(fd);
+    return e;
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        out.push_back(text.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
+// The cgroup2 mount point, from /proc/self/mounts.
+std::optional<std::string> cgroup2_mount() {
+    auto mounts = slurp("/proc/self/mounts");
+    if (!mounts) return std::nullopt;
+    for (auto line : lines_of(*mounts)) {
+        // device mountpoint fstype options ...
+        size_t a = line.find(' ');
+        if (a == std::string_view::npos) continue;
+        size_t b = line.find(' ', a + 1);
+        if (b == std::string_view::npos) continue;
+        size_t c = line.find(' ', b + 1);
+        if (line.substr(b + 1, c - b - 1) != "cgroup2") continue;
+        std::string_view mp = line.substr(a + 1, b - a - 1);
+        std::string out;
+        for (size_t i = 0; i < mp.size(); i++) {  // \040 escapes
+            if (mp[i] == '\\' && i + 3 < mp.size()) {
+                out += char((mp[i + 1] - '0') * 64 + (mp[i + 2] - '0') * 8 + (mp[i + 3] - '0'));
+                i += 3;
+            } else {
+                out += mp[i];
+            }
+        }
+        return out;
+    }
+    return std::nullopt;
+}
+
+// The "0::/path" entry of /proc/PID/cgroup.
+std::optional<std::string> v2_path_of(pid_t pid) {
+    auto text = slurp("/proc/" + std::to_string(pid) + "/cgroup");
+    if (!text) return std::nullopt;
+    for (auto line : lines_of(*text))
+        if (line.substr(0, 3) == "0::") return std::string(line.substr(3));
+    return std::nullopt;
+}
+
+bool events_frozen(std::string_view text) {
+    for (auto line : lines_of(text))
+        if (line == "frozen 1") return true;
+    return false;
+}
+
+int64_t now_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+// Waits until cgroup.events of `cg` says "frozen 1", up to `timeout_ms`.
+bool wait_frozen(const std::string& cg, int timeout_ms) {
+    int fd = ::open((cg + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    int64_t deadline = now_ms() + timeout_ms;
+    bool frozen = false;
+    for (;;) {
+        char buf[512];
+        ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+        if (n > 0 && events_frozen(std::string_view(buf, size_t(n)))) {
+            frozen = true;
+            break;
+        }
+        int64_t left = deadline - now_ms();
+        if (left <= 0) break;
+        // cgroup.events signals changes as POLLPRI (kernfs_notify); the
+        // 50 ms cap also covers a missed notification.
+        pollfd p{fd, POLLPRI, 0};
+        ::poll(&p, 1, int(left < 50 ? left : 50));
+    }
+    ::close(fd);
+    return frozen;
+}
+
+}  // namespace
+
+FreezeActuator::FreezeActuator(pid_t build_root) {
+    if (build_root <= 0) build_root = ::getpid();
+    auto mount = cgroup2_mount();
+    if (!mount)
+        throw UserError(ExitCode::Cgroup,
+                        "freeze mode needs cgroup v2, but no cgroup2 filesystem is mounted: mount one "
+                        "(mount -t cgroup2 none /sys/fs/cgroup/unified) or use signal mode");
+    mount_ = *mount;
+    auto path = v2_path_of(build_root);
+    if (!path)
+        throw UserError(ExitCode::Cgroup, "freeze mode: /proc/" + std::to_string(build_root) +
+                                              "/cgroup has no cgroup v2 (\"0::\") entry; use signal mode");
+    orig_ = (*path == "/" || path->empty()) ? mount_ : mount_ + *path;
+    dir_ = orig_ + "/swamp-bpf-" + std::to_string(::getpid());
+
+    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST)
+        throw UserError(ExitCode::Cgroup, "freeze mode cannot create cgroup " + dir_ + ": " + std::strerror(errno) +
+                                              "; run as root on a writable cgroup2 mount, or use signal mode");
+    struct stat st;
+    if (::stat((dir_ + "/cgroup.freeze").c_str(), &st) != 0) {
+        ::rmdir(dir_.c_str());
+        throw UserError(ExitCode::Cgroup, "freeze mode needs cgroup.freeze (Linux 5.2 or later), which " + dir_ +
+                                              " lacks; use signal mode");
+    }
+    if (int e = write_file(dir_ + "/cgroup.freeze", "0"); e != 0) {
+        ::rmdir(dir_.c_str());
+        throw UserError(ExitCode::Cgroup, "freeze mode cannot write " + dir_ + "/cgroup.freeze: " +
+                                              std::strerror(e) + "; run as root, or use signal mode");
+    }
+}
+
+FreezeActuator::~FreezeActuator() {
+    try {
+        resume_all();
+    } catch (...) {
+    }
+}
+
+std::string FreezeActuator::job_dir(uint64_t job) const { return dir_ + "/job-" + std::to_string(job); }
+
+bool FreezeActuator::ensure_job_dir(uint64_t job, std::string& error) {
+    std::string cg = job_dir(job);
+    if (jobs_.count(job) && ::access(cg.c_str(), F_OK) == 0) return true;
+    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) {  // gone after resume_all()
+        error = "mkdir " + dir_ + ": " + std::strerror(errno);
+        return false;
+    }
+    if (::mkdir(cg.c_str(), 0755) != 0 && errno != EEXIST) {
+        error = "mkdir " + cg + ": " + std::strerror(errno);
+        return false;
+    }
+    jobs_.insert(job);
+    return true;
+}
+
+bool FreezeActuator::on_join(uint64_t job, pid_t pid, bool job_stopped) {
+    if (is_protected_pid(pid)) return true;  // never moved, so never frozen
+    std::string error;
+    if (!ensure_job_dir(job, error)) return ::kill(pid, 0) == 0 || errno != ESRCH;
+    std::string cg = job_dir(job);
+    if (job_stopped && !stopped_.count(job)) {
+        // The job should be stopped but its cgroup is not frozen yet: freeze
+        // it now, so the process is frozen as it moves in.
+        if (write_file(cg + "/cgroup.freeze", "1") == 0) stopped_.insert(job);
+    }
+    int e = write_file(cg + "/cgroup.procs", std::to_string(pid));
+    return e != ESRCH;
+}
+
+void FreezeActuator::on_exit(pid_t) {}  // the kernel drops exited processes from the cgroup
+
+void FreezeActuator::on_job_end(uint64_t job) {
+    std::string cg = job_dir(job);
+    if (stopped_.count(job)) write_file(cg + "/cgroup.freeze", "0");
+    stopped_.erase(job);
+    evacuate(cg);
+    if (remove_dir(cg, 5)) jobs_.erase(job);  // else resume_all() tries again
+}
+
+bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
+    for (pid_t pid : pids) {
+        if (is_protected_pid(pid)) {
+            error = "refusing to freeze pid " + std::to_string(pid) + " (init, swamp-bpf or its parent)";
+            return false;
+        }
+    }
+    if (!ensure_job_dir(job, error)) return false;
+    std::string cg = job_dir(job);
+    // Normally already there (on_join, or inherited at fork); make sure.
+    for (pid_t pid : pids) {
+        int e = write_file(cg + "/cgroup.procs", std::to_string(pid));
+        if (e != 0 && e != ESRCH) {
+            error = "moving pid " + std::to_string(pid) + " to " + cg + ": " + std::strerror(e);
+            return false;
+        }
+    }
+    if (int e = write_file(cg + "/cgroup.freeze", "1"); e != 0) {
+        error = "writing " + cg + "/cgroup.freeze: " + std::strerror(e);
+        return false;
+    }
+    if (!wait_frozen(cg, kFreezeTimeoutMs)) {
+        write_file(cg + "/cgroup.freeze", "0");  // never half stopped
+        error = "job " + std::to_string(job) + " did not freeze within 1 s (a process in uninterruptible sleep?)";
+        return false;
+    }
+    stopped_.insert(job);
+    return true;
+}
+
+bool FreezeActuator::resume(uint64_t job, const std::vector<pid_t>&, std::string& error) {
+    std::string cg = job_dir(job);
+    int e = write_file(cg + "/cgroup.freeze", "0");
+    if (e != 0 && e != ENOENT) {
+        error = "writing " + cg + "/cgroup.freeze: " + std::strerror(e);
+        return false;
+    }
+    stopped_.erase(job);
+    return true;
+}
+
+void FreezeActuator::evacuate(const std::string& cg) {
+    // Loop: a process may fork while we move its siblings.
+    for (int round = 0; round < 10; round++) {
+        auto procs = slurp(cg + "/cgroup.procs");
+        if (!procs) return;
+        bool any = false;
+        for (auto line : lines_of(*procs)) {
+            if (line.empty()) continue;
+            any = true;
+            std::string pid(line);
+            if (write_file(orig_ + "/cgroup.procs", pid) != 0)
+                write_file(mount_ + "/cgroup.procs", pid);  // the build root's cgroup is gone
+        }
+        if (!any) return;
+    }
+}
+
+bool FreezeActuator::remove_dir(const std::string& cg, int tries) {
+    for (int i = 0; i < tries; i++) {
+        if (::rmdir(cg.c_str()) == 0 || errno == ENOENT) return true;
+        if (errno != EBUSY) return false;
+        ::usleep(10'000);
+        evacuate(cg);
+    }
+    return false;
+}
+
+void FreezeActuator::resume_all() {
+    std::set<uint64_t> all = jobs_;
+    all.insert(stopped_.begin(), stopped_.end());
+    if (DIR* d = ::opendir(dir_.c_str())) {  // also job cgroups we lost track of
+        while (dirent* e = ::readdir(d)) {
+            std::string_view n = e->d_name;
+            if (n.substr(0, 4) == "job-") all.insert(std::strtoull(e->d_name + 4, nullptr, 10));
+        }
+        ::closedir(d);
+    }
+    for (uint64_t job : all) write_file(job_dir(job) + "/cgroup.freeze", "0");
+    stopped_.clear();
+    for (uint64_t job : all) {
+        std::string cg = job_dir(job);
+        evacuate(cg);
+        if (remove_dir(cg, 50)) jobs_.erase(job);
+    }
+    evacuate(dir_);
+    remove_dir(dir_, 50);
+}
+
+}  // namespace swamp

@@ -1,0 +1,56 @@
+// FreezeActuator: each job gets its own cgroup v2 under
+// <build root's v2 cgroup>/swamp-bpf-<our pid>/job-<id>, and is stopped by
+// writing cgroup.freeze. The parent (make, ninja) sees no stop.
+//
+// Memory charged before a move stays with the old cgroup; on hybrid hosts the
+// v1 memory cgroup is unaffected by v2 moves, so this changes no accounting.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "actuator/actuator.hpp"
+
+namespace swamp {
+
+class FreezeActuator final : public Actuator {
+public:
+    // Throws UserError(Cgroup) when cgroup2 is missing, cgroup.freeze is not
+    // supported, or our cgroup directory cannot be created or written.
+    explicit FreezeActuator(pid_t build_root);
+    ~FreezeActuator() override;
+    FreezeActuator(const FreezeActuator&) = delete;
+    FreezeActuator& operator=(const FreezeActuator&) = delete;
+
+    const char* name() const override { return "freeze"; }
+    bool on_join(uint64_t job, pid_t pid, bool job_stopped) override;
+    void on_exit(pid_t pid) override;
+    void on_job_end(uint64_t job) override;
+    bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
+    bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
+    void resume_all() override;
+
+    // <mount><build root's cgroup>/swamp-bpf-<pid> (for tests and messages).
+    const std::string& dir() const { return dir_; }
+    std::string job_dir(uint64_t job) const;
+    const std::set<uint64_t>& stopped() const { return stopped_; }
+
+private:
+    bool ensure_job_dir(uint64_t job, std::string& error);
+    // Moves every process of `cg` back to the build root's cgroup.
+    void evacuate(const std::string& cg);
+    // rmdir with a few short retries (EBUSY right after the last exit).
+    bool remove_dir(const std::string& cg, int tries);
+
+    std::string mount_;     // cgroup2 mount point
+    std::string orig_;      // the build root's v2 cgroup dir: processes go back here
+    std::string dir_;       // our directory under it
+    std::set<uint64_t> jobs_;     // job cgroups we created and have not removed
+    std::set<uint64_t> stopped_;  // frozen jobs
+};
+
+}  // namespace swamp

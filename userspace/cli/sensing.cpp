@@ -1,0 +1,33 @@
+#include "cli/sensing.hpp"
+
+#include <time.h>
+
+#include "util/error.hpp"
+
+namespace swamp {
+
+BpfOptions bpf_options(const SensingOptions& s) {
+    BpfOptions b;
+    b.rss_step = s.rss_step;
+    b.fault_interval_ns = uint64_t(s.fault_interval_ms) * 1'000'000;
+    b.ringbuf_bytes = s.ringbuf_size;
+    b.max_tasks = s.max_tasks;
+    b.verbose = s.verbose;
+    return b;
+}
+
+AttachPlan plan_or_throw(const SensingOptions& s) {
+    KernelFeatures f = probe_kernel(s.btf_file);
+    AttachPlan plan = plan_attach(f, {s.attach, s.btf_file});
+    if (!plan.error.empty())
+        throw UserError(plan.error_is_btf_file ? ExitCode::BadBtf : ExitCode::KernelFeature, plan.error);
+    return plan;
+}
+
+uint64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace swamp

@@ -1,0 +1,18 @@
+// Turning the sensing flags into a loaded BPF source's settings.
+#pragma once
+
+#include <cstdint>
+
+#include "cli/options.hpp"
+#include "source/bpf_source.hpp"
+#include "source/probe.hpp"
+
+namespace swamp {
+
+BpfOptions bpf_options(const SensingOptions& s);
+// Probes the kernel; throws UserError (KernelFeature or BadBtf) when nothing can work.
+AttachPlan plan_or_throw(const SensingOptions& s);
+// CLOCK_MONOTONIC in ns: the clock of the kernel events' ts_ns.
+uint64_t monotonic_ns();
+
+}  // namespace swamp

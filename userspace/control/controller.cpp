@@ -1,0 +1,322 @@
+#include "control/controller.hpp"
+
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "cli/sensing.hpp"
+#include "source/bpf_source.hpp"
+#include "source/decode.hpp"
+#include "sys/launch.hpp"
+#include "sys/memory_reader.hpp"
+#include "sys/proc.hpp"
+#include "sys/signals.hpp"
+#include "trace/printer.hpp"
+#include "trace/text.hpp"
+#include "util/error.hpp"
+
+namespace swamp {
+
+namespace {
+
+constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
+
+struct Summary {
+    uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0;
+    uint64_t peak_rss = 0;
+};
+
+// Progress of running jobs, for the deadlock guard: CPU time read from
+// /proc only while some job waits and only for the running ones.
+class ProgressWatch {
+public:
+    std::set<uint64_t> blocked(const Tree& tree, uint64_t now, double limit_s) {
+        std::set<uint64_t> out;
+        std::map<uint64_t, Seen> next;
+        for (const auto& [id, j] : tree.jobs()) {
+            if (j.state != JobState::Running) continue;
+            uint64_t cpu = 0;
+            for (uint32_t pid : j.pids)
+                if (auto st = read_proc_stat(pid)) cpu += st->cpu_ticks;
+            Seen s{cpu, now};
+            if (auto it = seen_.find(id); it != seen_.end() && it->second.cpu == cpu) s.since = it->second.since;
+            if ((now - s.since) / 1e9 >= limit_s) out.insert(id);
+            next[id] = s;
+        }
+        seen_ = std::move(next);
+        return out;
+    }
+    void reset() { seen_.clear(); }
+
+private:
+    struct Seen {
+        uint64_t cpu;
+        uint64_t since;
+    };
+    std::map<uint64_t, Seen> seen_;
+};
+
+class Controller {
+public:
+    explicit Controller(const ControllerOptions& o) : o_(o), tree_(o.tree), policy_(o.policy, o.caps) {}
+    int run();
+
+private:
+    void open_trace();
+    void start_tree();
+    void on_raw(std::span<const std::byte> raw);
+    void handle(const TreeDelta& d);
+    void decide(uint64_t now, bool from_timer);
+    void apply(const Action& a, uint64_t now, const MemoryView& mem);
+    void arm_timer(bool on);
+    void print_summary(int exit_code);
+
+    const ControllerOptions& o_;
+    Tree tree_;
+    Policy policy_;
+    std::unique_ptr<BpfSource> src_;
+    std::unique_ptr<MemoryReader> memory_;
+    std::unique_ptr<Actuator> actuator_;
+    std::unique_ptr<LaunchedCommand> cmd_;
+    std::unique_ptr<std::ofstream> trace_file_, record_file_;
+    std::unique_ptr<TracePrinter> printer_;
+    ProgressWatch progress_;
+    pid_t root_ = 0;
+    int timer_fd_ = -1;
+    bool timer_on_ = false;
+    uint64_t start_ns_ = 0, last_memory_ns_ = 0;
+    uint64_t oom_kills_at_start_ = 0;
+    MemoryView last_mem_;
+    Summary sum_;
+};
+
+void Controller::open_trace() {
+    std::ostream* out = &std::cerr;
+    if (!o_.trace_output.empty()) {
+        trace_file_ = std::make_unique<std::ofstream>(o_.trace_output, std::ios::trunc);
+        if (!*trace_file_) throw UserError(ExitCode::Usage, "cannot write the trace to " + o_.trace_output);
+        out = trace_file_.get();
+    }
+    if (!o_.record_file.empty()) {
+        record_file_ = std::make_unique<std::ofstream>(o_.record_file, std::ios::trunc);
+        if (!*record_file_) throw UserError(ExitCode::Usage, "cannot write the recording " + o_.record_file);
+    }
+    if (o_.trace || o_.trace_json || record_file_) {
+        static std::ofstream null_stream;  // recording without a live trace
+        std::ostream& live = (o_.trace || o_.trace_json) ? *out : null_stream;
+        printer_ = std::make_unique<TracePrinter>(PrinterOptions{o_.trace_json, false}, live, record_file_.get(), start_ns_);
+    }
+}
+
+void Controller::start_tree() {
+    if (o_.command.empty()) {
+        ProcStat root = validate_root_pid(*o_.root_pid);
+        root_ = root.pid;
+        tree_.add_root(root.pid, root.ppid, root.comm, start_ns_);
+        src_->track(root.pid, root.ppid);
+        if (printer_) printer_->name(root.pid, root.comm);
+        // one walk of /proc adopts what already runs; a second catches forks that raced it
+        for (int pass = 0; pass < 2; pass++)
+            for (const ProcStat& p : scan_descendants(root.pid)) {
+                if (tree_.process(p.pid)) continue;
+                src_->track(p.pid, p.ppid);
+                if (printer_) printer_->name(p.pid, p.comm);
+                handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_));
+            }
+    } else {
+        cmd_ = std::make_unique<LaunchedCommand>(o_.command);
+        root_ = cmd_->pid();
+        tree_.add_root(root_, getpid(), o_.command[0], start_ns_);
+        src_->track(root_, getpid());
+        if (printer_) printer_->name(root_, o_.command[0].substr(0, 15));
+    }
+}
+
+void Controller::handle(const TreeDelta& d) {
+    for (uint64_t id : d.dissolved_jobs) actuator_->on_job_end(id);
+    for (auto [job, pid] : d.joined) {
+        const Job* j = tree_.job(job);
+        actuator_->on_join(job, pid, j && j->state != JobState::Running);
+    }
+    for (uint32_t pid : d.exited) actuator_->on_exit(pid);
+    for (uint64_t id : d.ended_jobs) actuator_->on_job_end(id);
+    sum_.jobs += d.new_jobs.size();
+}
+
+void Controller::on_raw(std::span<const std::byte> raw) {
+    Decoded dec = decode(raw);
+    if (!dec.event) return;
+    if (printer_) printer_->on_event(*dec.event, raw);
+    handle(tree_.apply(*dec.event));
+}
+
+void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
+    const Job* j = tree_.job(a.job);
+    if (!j) return;
+    std::vector<pid_t> pids(j->pids.begin(), j->pids.end());
+    std::string error;
+    bool ok = a.type == ActionType::Resume ? actuator_->resume(a.job, pids, error) : actuator_->stop(a.job, pids, error);
+    if (!ok) {
+        std::cerr << "swamp-bpf: cannot " << action_name(a.type) << " job " << a.job << " (" << j->name << "): " << error
+                  << '\n';
+        return;
+    }
+    tree_.set_state(a.job, a.type == ActionType::Resume ? JobState::Running
+                           : a.type == ActionType::Hold ? JobState::Held
+                                                        : JobState::Stopped,
+                    now);
+    switch (a.type) {
+    case ActionType::Stop: sum_.stops++; break;
+    case ActionType::Hold: sum_.holds++; break;
+    case ActionType::Resume:
+        sum_.resumes++;
+        if (a.reason.rfind("deadlock", 0) == 0) sum_.deadlock_resumes++;
+        break;
+    }
+    if (printer_)
+        printer_->on_decision({now, action_name(a.type), a.job, j->root_pid, j->name, j->rss, mem.headroom, a.reason});
+}
+
+void Controller::decide(uint64_t now, bool from_timer) {
+    tree_.tick(now);
+    MemorySample sample = memory_->read();
+    last_mem_ = memory_view(sample, o_.memory, tree_.total_rss());
+    sum_.peak_rss = std::max(sum_.peak_rss, tree_.total_rss());
+    if (printer_ && now - last_memory_ns_ >= 100'000'000) {
+        printer_->on_memory(now, last_mem_.headroom, last_mem_.scale, last_mem_.psi_full_avg10);
+        last_memory_ns_ = now;
+    }
+    std::set<uint64_t> blocked;
+    if (from_timer && policy_.wants_timer(tree_))
+        blocked = progress_.blocked(tree_, now, o_.policy.deadlock_s);
+    else if (!policy_.wants_timer(tree_))
+        progress_.reset();
+    for (const Action& a : policy_.decide(tree_, last_mem_, now, blocked)) apply(a, now, last_mem_);
+    arm_timer(policy_.wants_timer(tree_));
+}
+
+void Controller::arm_timer(bool on) {
+    if (on == timer_on_) return;
+    itimerspec its{};
+    if (on) its.it_value.tv_nsec = its.it_interval.tv_nsec = kTimerNs;
+    timerfd_settime(timer_fd_, 0, &its, nullptr);
+    timer_on_ = on;
+}
+
+void Controller::print_summary(int exit_code) {
+    if (o_.quiet) return;
+    MemorySample end = memory_->read();
+    uint64_t ooms = end.oom_kills >= oom_kills_at_start_ ? end.oom_kills - oom_kills_at_start_ : 0;
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "swamp-bpf: %s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
+             "peak tree RSS %s, OOM kills %llu (%s)",
+             cmd_ ? ("command exited with status " + std::to_string(exit_code)).c_str() : "build root exited",
+             (monotonic_ns() - start_ns_) / 1e9, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
+             (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
+             sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
+             human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms, memory_->describe().c_str());
+    std::cerr << buf << '\n';
+}
+
+int Controller::run() {
+    if (o_.root_pid) validate_root_pid(*o_.root_pid);
+    require_bpf_privileges();
+    AttachPlan plan = plan_or_throw(o_.sensing);
+    start_ns_ = monotonic_ns();
+    open_trace();
+
+    src_ = std::make_unique<BpfSource>(bpf_options(o_.sensing), plan);
+    SignalFd signals;
+    actuator_ = make_actuator({o_.action, o_.root_pid ? *o_.root_pid : getpid()});
+    start_tree();
+    memory_ = std::make_unique<MemoryReader>(root_);
+    oom_kills_at_start_ = memory_->read().oom_kills;
+    if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
+    if (!o_.quiet)
+        std::cerr << "swamp-bpf: managing " << (cmd_ ? o_.command[0] : "pid " + std::to_string(root_)) << " with "
+                  << actuator_->name() << "; memory: " << memory_->describe() << '\n';
+    if (cmd_) cmd_->start();
+
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    int root_fd = cmd_ ? -1 : open_pidfd(root_);
+    auto watch = [&](int fd, uint32_t events) {
+        if (fd < 0) return;
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.fd = fd;
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    };
+    watch(src_->fd(), EPOLLIN);
+    watch(signals.fd(), EPOLLIN);
+    watch(timer_fd_, EPOLLIN);
+    watch(root_fd, EPOLLIN);
+    watch(memory_->psi_fd(), EPOLLPRI);
+
+    auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
+    std::optional<int> status;
+    bool done = false, ending = false;  // ending: hands off, we only wait for the command
+    int interrupts = 0;
+    decide(monotonic_ns(), false);
+    while (!done) {
+        epoll_event evs[8];
+        // lazily-sent kernel events (forks, fault samples) wake nobody: pick them up every 200 ms
+        int n = epoll_wait(ep, evs, 8, 200);
+        bool from_timer = false;
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == timer_fd_) {
+                uint64_t ticks;
+                (void)!read(timer_fd_, &ticks, sizeof ticks);
+                from_timer = true;
+            } else if (fd == root_fd) {
+                done = true;
+            } else if (fd == signals.fd()) {
+                while (int sig = signals.read()) {
+                    if (sig == SIGCHLD) {
+                        int st;
+                        if (cmd_ && waitpid(cmd_->pid(), &st, WNOHANG) == cmd_->pid()) {
+                            status = st;
+                            done = true;
+                        }
+                    } else {
+                        // resume everything first, then pass the signal on: the build decides how to end
+                        ending = true;
+                        actuator_->resume_all();
+                        if (cmd_) kill(cmd_->pid(), sig);
+                        if (!cmd_ || ++interrupts >= 2) done = true;
+                    }
+                }
+            }
+        }
+        src_->consume(sink);
+        if (!done && !ending) decide(monotonic_ns(), from_timer);
+        if (printer_) printer_->on_drops(src_->stats().dropped);
+    }
+    src_->consume(sink);
+    actuator_->resume_all();
+    if (root_fd >= 0) close(root_fd);
+    close(timer_fd_);
+    close(ep);
+    int code = cmd_ ? (status ? exit_code_of(*status) : 130) : 0;
+    print_summary(code);
+    return code;
+}
+
+}  // namespace
+
+int run_controller(const ControllerOptions& o) {
+    Controller c(o);
+    return c.run();
+}
+
+}  // namespace swamp

@@ -1,0 +1,217 @@
+#include "policy/policy.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace swamp {
+
+const char* action_name(ActionType a) {
+    switch (a) {
+    case ActionType::Stop: return "stop";
+    case ActionType::Hold: return "hold";
+    case ActionType::Resume: return "resume";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr uint64_t kMiB = 1 << 20;
+
+std::string mib(double bytes) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.0fM", bytes / kMiB);
+    return buf;
+}
+
+double secs(uint64_t from_ns, uint64_t to_ns) { return to_ns > from_ns ? (to_ns - from_ns) / 1e9 : 0.0; }
+
+// More invested first: larger RSS, then older, then lower id.
+bool more_invested(const Job* a, const Job* b) {
+    if (a->rss != b->rss) return a->rss > b->rss;
+    if (a->start_ns != b->start_ns) return a->start_ns < b->start_ns;
+    return a->id < b->id;
+}
+
+}  // namespace
+
+Policy::Policy(PolicyConfig cfg, Caps caps) : cfg_(cfg), caps_(caps) {}
+
+uint64_t Policy::low_watermark(const MemoryView& mem) const {
+    return cfg_.low_watermark ? cfg_.low_watermark : std::max<uint64_t>(64 * kMiB, mem.scale / 25);
+}
+
+uint64_t Policy::high_watermark(const MemoryView& mem) const {
+    return cfg_.high_watermark ? cfg_.high_watermark : 3 * low_watermark(mem);
+}
+
+bool Policy::wants_timer(const Tree& tree) const {
+    for (const auto& [id, j] : tree.jobs())
+        if (j.state != JobState::Running) return true;
+    return false;
+}
+
+std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint64_t now,
+                                   const std::set<uint64_t>& blocked) {
+    std::vector<Action> out;
+    std::vector<const Job*> running, waiting, fresh;
+    for (const auto& [id, j] : tree.jobs()) {
+        if (!seen_.count(id)) fresh.push_back(&j);
+        (j.state == JobState::Running ? running : waiting).push_back(&j);
+    }
+    for (auto it = records_.begin(); it != records_.end();)  // forget ended jobs
+        it = tree.job(it->first) ? std::next(it) : records_.erase(it);
+    for (auto it = seen_.begin(); it != seen_.end();) it = tree.job(*it) ? std::next(it) : seen_.erase(it);
+    std::sort(running.begin(), running.end(), more_invested);
+    std::sort(waiting.begin(), waiting.end(), more_invested);
+
+    const int64_t low = low_watermark(mem), high = high_watermark(mem);
+    double growth = 0, majflt = 0;
+    for (const Job* j : running) growth += std::max(0.0, j->growth);
+    for (const auto& [id, j] : tree.jobs()) majflt += j.maj_per_s;
+    double projected = double(mem.headroom) - growth * cfg_.horizon_s;
+    bool critical = mem.headroom < low / 2;
+    bool thrashing = majflt >= cfg_.thrash_majflt_per_s || mem.psi_full_avg10 >= cfg_.psi_full_pct;
+    std::string why_pressure =
+        majflt >= cfg_.thrash_majflt_per_s ? "major faults " + std::to_string(int(majflt)) + "/s in the build"
+                                           : "PSI memory full " + std::to_string(int(mem.psi_full_avg10)) + "%";
+
+    auto stop = [&](const Job* j, ActionType type, const std::string& reason) {
+        out.push_back({type, j->id, reason});
+        auto& r = records_[j->id];
+        r.jobs_ended_at_stop = tree.jobs_ended();
+        r.stop_times.push_back(now);
+        r.resumed_by_guard = false;
+        running.erase(std::find(running.begin(), running.end(), j));
+        projected += std::max(0.0, j->growth) * cfg_.horizon_s;
+    };
+    auto resume = [&](const Job* j, const std::string& reason, bool guard = false) {
+        out.push_back({ActionType::Resume, j->id, reason});
+        auto& r = records_[j->id];
+        r.resumed_ns = now;
+        r.resumed_by_guard = guard;
+        last_resume_ns_ = now;
+        above_high_since_.reset();
+        waiting.erase(std::find(waiting.begin(), waiting.end(), j));
+        running.push_back(j);
+    };
+    // Hysteresis: a job that was just resumed, or stopped often, is left alone
+    // unless memory is critical.
+    auto may_stop = [&](const Job* j) {
+        if (critical) return true;
+        auto it = records_.find(j->id);
+        if (it == records_.end()) return true;
+        const StopRecord& r = it->second;
+        double min_run = r.resumed_by_guard ? 2 * cfg_.min_run_s : cfg_.min_run_s;
+        if (r.resumed_ns && secs(r.resumed_ns, now) < min_run) return false;
+        int recent = std::count_if(r.stop_times.begin(), r.stop_times.end(),
+                                   [&](uint64_t t) { return secs(t, now) < 60; });
+        return recent < cfg_.max_stops_per_min;
+    };
+
+    // 1. Manual pause: everything waits.
+    if (caps_.pause) {
+        for (const Job* j : std::vector<const Job*>(running)) stop(j, ActionType::Stop, "paused by the user");
+        for (const Job* j : fresh) seen_.insert(j->id);
+        return out;
+    }
+
+    // 2. Jobs that just appeared: hold them at exec, before they grow, when
+    //    memory is short, a cap is reached, or the build is draining.
+    for (const Job* j : fresh) {
+        seen_.insert(j->id);
+        if (j->state != JobState::Running) continue;
+        int others = int(running.size()) - 1;
+        std::string reason;
+        if (others == 0 && !caps_.drain)
+            continue;  // at least one job always runs
+        if (caps_.drain)
+            reason = "draining: new jobs wait";
+        else if (caps_.max_running && others >= caps_.max_running)
+            reason = "held at exec: " + std::to_string(others) + " jobs run, the cap is " +
+                     std::to_string(caps_.max_running);
+        else if (projected < high)
+            reason = "held at exec: projected headroom " + mib(projected) + " is below the resume mark " + mib(high);
+        else if (thrashing)
+            reason = "held at exec: memory pressure (" + why_pressure + ")";
+        if (!reason.empty()) stop(j, ActionType::Hold, reason);
+    }
+    std::sort(running.begin(), running.end(), more_invested);
+    const Job* head = running.empty() ? nullptr : running.front();
+
+    // 3. Stop early: while the projected headroom is below the low mark, stop
+    //    the least invested growing job. The head never waits.
+    for (auto it = running.rbegin(); projected < low && it != running.rend();) {
+        const Job* j = *it;
+        if (j == head || j->growth < cfg_.min_growth || !may_stop(j)) {
+            ++it;
+            continue;
+        }
+        std::string reason = "projected headroom " + mib(projected) + " in " + std::to_string(int(cfg_.horizon_s)) +
+                             "s is below the low mark " + mib(low) + "; " + j->name + " grows " +
+                             mib(j->growth) + "/s";
+        stop(j, ActionType::Stop, reason);
+        it = running.rbegin();
+    }
+    //    Pressure that RSS does not show (file pages thrashing, PSI full):
+    //    stop the least invested job, one per settle period.
+    if (thrashing && running.size() > 1 && secs(last_pressure_stop_ns_, now) >= cfg_.settle_s) {
+        for (auto it = running.rbegin(); it != running.rend(); ++it) {
+            if (*it == head || !may_stop(*it)) continue;
+            stop(*it, ActionType::Stop, "memory pressure: " + why_pressure + "; stopping the least invested job");
+            last_pressure_stop_ns_ = now;
+            break;
+        }
+    }
+    // 4. Manual cap on running jobs.
+    while (caps_.max_running && int(running.size()) > caps_.max_running) {
+        const Job* j = running.back();
+        if (j == head) break;
+        stop(j, ActionType::Stop, "cap: at most " + std::to_string(caps_.max_running) + " running jobs");
+    }
+
+    if (waiting.empty() || caps_.drain) {
+        above_high_since_.reset();
+        return out;
+    }
+
+    // 5. At least one job always runs.
+    if (running.empty()) {
+        resume(waiting.front(), "no job is running: resuming the most invested");
+        return out;
+    }
+
+    // 6. Deadlock guard: every running job is blocked, maybe on a stopped one.
+    bool all_blocked = std::all_of(running.begin(), running.end(), [&](const Job* j) { return blocked.count(j->id); });
+    if (all_blocked) {
+        resume(waiting.front(), "deadlock guard: all " + std::to_string(running.size()) +
+                                    " running jobs made no progress for " + std::to_string(int(cfg_.deadlock_s)) +
+                                    "s (waiting on a stopped job?)",
+               true);
+        return out;
+    }
+
+    // 7. Resume with hysteresis: headroom above the high mark for settle_s,
+    //    one job per settle_s, the most invested eligible one first. A job
+    //    stopped for memory resumes only once a job has finished since, or
+    //    when memory allows it to double: no flip-flop between big jobs.
+    if (mem.headroom < high || projected < high || thrashing) {
+        above_high_since_.reset();
+        return out;
+    }
+    if (!above_high_since_) above_high_since_ = now;
+    if (secs(*above_high_since_, now) < cfg_.settle_s || secs(last_resume_ns_, now) < cfg_.settle_s) return out;
+    if (caps_.max_running && int(running.size()) >= caps_.max_running) return out;
+    for (const Job* j : waiting) {
+        auto it = records_.find(j->id);
+        bool finished_since = it == records_.end() || tree.jobs_ended() > it->second.jobs_ended_at_stop;
+        bool fits_twice = projected >= double(high) + double(j->rss);
+        if (!finished_since && !fits_twice) continue;
+        resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +
+                      (finished_since ? "; a job finished since it stopped" : "; room for it to double"));
+        break;
+    }
+    return out;
+}
+
+}  // namespace swamp

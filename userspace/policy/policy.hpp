@@ -1,0 +1,82 @@
+// The pipelining policy: which jobs run, which wait. Pure: its inputs are the
+// build model, the memory view and the time; its output is actions, each with
+// a reason. No system calls, no clock. See the README, "What the policy does".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "memory/memory.hpp"
+#include "tree/tree.hpp"
+
+namespace swamp {
+
+struct PolicyConfig {
+    double horizon_s = 2.0;          // project growth this far ahead
+    uint64_t low_watermark = 0;      // stop when projected headroom falls below (0: max(64M, 4% of scale))
+    uint64_t high_watermark = 0;     // resume when headroom stays above (0: 3 × low)
+    double settle_s = 1.0;           // headroom must stay above high this long; also the gap between resumes
+    double min_run_s = 3.0;          // a resumed job runs this long before it may be stopped again
+    int max_stops_per_min = 4;       // per job, except when memory is critical
+    double min_growth = 1 << 20;     // bytes/s: slower jobs are not stopped for projected growth
+    double thrash_majflt_per_s = 2000;  // major faults/s in the tree that count as pressure
+    double psi_full_pct = 10;        // PSI memory "full" avg10 that counts as pressure
+    double deadlock_s = 5.0;         // all running jobs blocked this long: resume one
+};
+
+// Manual caps, changeable while running.
+struct Caps {
+    int max_running = 0;  // 0: no cap
+    bool pause = false;   // stop every job
+    bool drain = false;   // finish what runs, start and resume nothing
+};
+
+enum class ActionType { Stop, Hold, Resume };
+const char* action_name(ActionType a);
+
+struct Action {
+    ActionType type;
+    uint64_t job;
+    std::string reason;
+};
+
+class Policy {
+public:
+    explicit Policy(PolicyConfig cfg = {}, Caps caps = {});
+
+    // `blocked`: running jobs the controller saw make no progress for at
+    // least deadlock_s. Call after every batch of events and on the timer.
+    std::vector<Action> decide(const Tree& tree, const MemoryView& mem, uint64_t now_ns,
+                               const std::set<uint64_t>& blocked = {});
+
+    void set_caps(const Caps& c) { caps_ = c; }
+    const Caps& caps() const { return caps_; }
+    const PolicyConfig& config() const { return cfg_; }
+    uint64_t low_watermark(const MemoryView& mem) const;
+    uint64_t high_watermark(const MemoryView& mem) const;
+    // True while something may change with time alone (settling, timers):
+    // the controller keeps its timer armed.
+    bool wants_timer(const Tree& tree) const;
+
+private:
+    struct StopRecord {
+        uint64_t jobs_ended_at_stop = 0;
+        std::vector<uint64_t> stop_times;  // for the per-minute bound
+        uint64_t resumed_ns = 0;
+        bool resumed_by_guard = false;
+    };
+
+    PolicyConfig cfg_;
+    Caps caps_;
+    std::set<uint64_t> seen_;                 // jobs already judged at exec
+    std::map<uint64_t, StopRecord> records_;  // per job
+    std::optional<uint64_t> above_high_since_;
+    uint64_t last_resume_ns_ = 0;
+    uint64_t last_pressure_stop_ns_ = 0;
+};
+
+}  // namespace swamp

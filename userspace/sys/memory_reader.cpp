@@ -1,0 +1,404 @@
+#include "sys/memory_reader.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace swamp {
+
+namespace memparse {
+
+namespace {
+
+// Calls f(line) for every line of `text` (without the '\n').
+template <typename F>
+void for_lines(std::string_view text, F&& f) {
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        f(line);
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\0'))
+        s.remove_suffix(1);
+    return s;
+}
+
+std::optional<uint64_t> to_u64(std::string_view s) {
+    s = trim(s);
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p == s.data()) return std::nullopt;
+    return v;
+}
+
+// Splits on runs of spaces/tabs.
+std::vector<std::string_view> words(std::string_view s) {
+    std::vector<std::string_view> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) i++;
+        size_t j = i;
+        while (j < s.size() && s[j] != ' ' && s[j] != '\t') j++;
+        if (j > i) out.push_back(s.substr(i, j - i));
+        i = j;
+    }
+    return out;
+}
+
+std::string unescape_mount(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); i++) {
+        if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7' && s[i + 2] >= '0' &&
+            s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+            out += char((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+MemInfo parse_meminfo(std::string_view text) {
+    MemInfo m;
+    for_lines(text, [&](std::string_view line) {
+        size_t colon = line.find(':');
+        if (colon == std::string_view::npos) return;
+        std::string_view key = line.substr(0, colon);
+        if (key != "MemTotal" && key != "MemAvailable") return;
+        auto w = words(line.substr(colon + 1));
+        if (w.empty()) return;
+        auto v = to_u64(w[0]);
+        if (!v) return;
+        uint64_t bytes = *v;
+        if (w.size() > 1 && (w[1] == "kB" || w[1] == "KB" || w[1] == "kiB")) bytes *= 1024;
+        (key == "MemTotal" ? m.total : m.available) = bytes;
+    });
+    return m;
+}
+
+std::optional<uint64_t> key_value(std::string_view text, std::string_view key) {
+    std::optional<uint64_t> out;
+    for_lines(text, [&](std::string_view line) {
+        if (out) return;
+        auto w = words(line);
+        if (w.size() >= 2 && w[0] == key) out = to_u64(w[1]);
+    });
+    return out;
+}
+
+std::optional<double> psi_avg10(std::string_view text, std::string_view kind) {
+    std::optional<double> out;
+    for_lines(text, [&](std::string_view line) {
+        if (out) return;
+        auto w = words(line);
+        if (w.empty() || w[0] != kind) return;
+        for (size_t i = 1; i < w.size(); i++) {
+            if (w[i].substr(0, 6) != "avg10=") continue;
+            std::string num(w[i].substr(6));
+            char* end = nullptr;
+            errno = 0;
+            double d = std::strtod(num.c_str(), &end);
+            if (end != num.c_str() && *end == '\0' && errno == 0) out = d;
+            return;
+        }
+    });
+    return out;
+}
+
+uint64_t oom_control_kills(std::string_view text) { return key_value(text, "oom_kill").value_or(0); }
+
+std::vector<CgroupLine> parse_proc_cgroup(std::string_view text) {
+    std::vector<CgroupLine> out;
+    for_lines(text, [&](std::string_view line) {
+        size_t c1 = line.find(':');
+        if (c1 == std::string_view::npos) return;
+        size_t c2 = line.find(':', c1 + 1);
+        if (c2 == std::string_view::npos) return;
+        auto id = to_u64(line.substr(0, c1));
+        if (!id) return;
+        CgroupLine l;
+        l.id = int(*id);
+        std::string_view ctrls = line.substr(c1 + 1, c2 - c1 - 1);
+        while (!ctrls.empty()) {
+            size_t comma = ctrls.find(',');
+            std::string_view c = ctrls.substr(0, comma);
+            if (!c.empty()) l.controllers.emplace_back(c);
+            if (comma == std::string_view::npos) break;
+            ctrls.remove_prefix(comma + 1);
+        }
+        l.path = std::string(line.substr(c2 + 1));  // paths may contain ':'
+        while (!l.path.empty() && (l.path.back() == '\r' || l.path.back() == ' ')) l.path.pop_back();
+        out.push_back(std::move(l));
+    });
+    return out;
+}
+
+std::optional<std::string> v1_cgroup_path(const std::vector<CgroupLine>& lines, std::string_view controller) {
+    for (const auto& l : lines) {
+        if (l.id == 0) continue;
+        for (const auto& c : l.controllers)
+            if (c == controller) return l.path;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> v2_cgroup_path(const std::vector<CgroupLine>& lines) {
+    for (const auto& l : lines)
+        if (l.id == 0 && l.controllers.empty()) return l.path;
+    return std::nullopt;
+}
+
+std::optional<std::string> find_mount(std::string_view mounts, std::string_view fstype, std::string_view option) {
+    std::optional<std::string> out;
+    for_lines(mounts, [&](std::string_view line) {
+        if (out) return;
+        auto w = words(line);  // device mountpoint fstype options dump pass
+        if (w.size() < 4 || w[2] != fstype) return;
+        if (!option.empty()) {
+            bool found = false;
+            std::string_view opts = w[3];
+            while (!opts.empty() && !found) {
+                size_t comma = opts.find(',');
+                if (opts.substr(0, comma) == option) found = true;
+                if (comma == std::string_view::npos) break;
+                opts.remove_prefix(comma + 1);
+            }
+            if (!found) return;
+        }
+        out = unescape_mount(w[1]);
+    });
+    return out;
+}
+
+std::optional<uint64_t> parse_limit(std::string_view text, uint64_t mem_total) {
+    text = trim(text);
+    if (text.empty() || text == "max") return std::nullopt;
+    auto v = to_u64(text);
+    if (!v) return std::nullopt;
+    if (*v >= (uint64_t(1) << 60)) return std::nullopt;
+    if (mem_total != 0 && *v >= mem_total) return std::nullopt;
+    return v;
+}
+
+std::optional<std::string> parent_cgroup(const std::string& path) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    if (p.empty() || p == "/") return std::nullopt;
+    size_t slash = p.rfind('/');
+    if (slash == std::string::npos) return std::nullopt;
+    if (slash == 0) return std::string("/");
+    return p.substr(0, slash);
+}
+
+}  // namespace memparse
+
+namespace {
+
+// The whole file (small /proc or cgroup files), or nullopt. Never throws
+// anything but bad_alloc.
+std::optional<std::string> slurp(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string out;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            ::close(fd);
+            return std::nullopt;
+        }
+        if (n == 0) break;
+        out.append(buf, size_t(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+std::string slurp_or_empty(const std::string& path) { return slurp(path).value_or(std::string()); }
+
+// A file holding one number (memory.current, memory.usage_in_bytes); 0 if unreadable.
+uint64_t read_u64(const std::string& path) {
+    auto t = slurp(path);
+    return t ? std::strtoull(t->c_str(), nullptr, 10) : 0;
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+std::string join(const std::string& mount, const std::string& cg_path) {
+    if (cg_path.empty() || cg_path == "/") return mount;
+    return mount + (cg_path.front() == '/' ? "" : "/") + cg_path;
+}
+
+std::string human(uint64_t b) {
+    char buf[64];
+    if (b >= (uint64_t(1) << 30))
+        std::snprintf(buf, sizeof buf, "%.1f GiB", double(b) / double(uint64_t(1) << 30));
+    else
+        std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / double(uint64_t(1) << 20));
+    return buf;
+}
+
+}  // namespace
+
+MemoryReader::MemoryReader(pid_t build_root) {
+    try {
+        locate(build_root);
+    } catch (...) {
+        kind_ = Kind::None;
+        cg_dir_.clear();
+    }
+    open_trigger();
+}
+
+MemoryReader::~MemoryReader() {
+    if (psi_fd_ >= 0) ::close(psi_fd_);
+}
+
+void MemoryReader::locate(pid_t build_root) {
+    uint64_t mem_total = memparse::parse_meminfo(slurp_or_empty("/proc/meminfo")).total;
+    auto lines = memparse::parse_proc_cgroup(slurp_or_empty("/proc/" + std::to_string(build_root) + "/cgroup"));
+    std::string mounts = slurp_or_empty("/proc/self/mounts");
+
+    // Walks from `path` up to the hierarchy's root; picks the nearest cgroup
+    // with a limit, else the build root's own cgroup (no limit).
+    auto pick = [&](Kind kind, const std::string& mount, const std::string& path, const char* limit_file,
+                    const char* probe_file) {
+        std::optional<std::string> p = path;
+        while (p) {
+            std::string dir = join(mount, *p);
+            auto lim = memparse::parse_limit(slurp_or_empty(dir + "/" + limit_file), mem_total);
+            if (lim) {
+                kind_ = kind;
+                cg_dir_ = dir;
+                cg_path_ = *p;
+                limit_at_start_ = lim;
+                return true;
+            }
+            p = memparse::parent_cgroup(*p);
+        }
+        std::string own = join(mount, path);
+        if (!exists(own + "/" + probe_file)) return false;
+        kind_ = kind;
+        cg_dir_ = own;
+        cg_path_ = path;
+        return true;
+    };
+
+    auto v1_path = memparse::v1_cgroup_path(lines, "memory");
+    auto v1_mount = memparse::find_mount(mounts, "cgroup", "memory");
+    if (v1_path && v1_mount && pick(Kind::V1, *v1_mount, *v1_path, "memory.limit_in_bytes", "memory.usage_in_bytes"))
+        return;
+
+    auto v2_path = memparse::v2_cgroup_path(lines);
+    auto v2_mount = memparse::find_mount(mounts, "cgroup2");
+    if (v2_path && v2_mount && pick(Kind::V2, *v2_mount, *v2_path, "memory.max", "memory.current")) {
+        if (limit_at_start_ && exists(cg_dir_ + "/memory.pressure")) psi_file_ = cg_dir_ + "/memory.pressure";
+        return;
+    }
+    kind_ = Kind::None;
+}
+
+void MemoryReader::open_trigger() {
+    // 150 ms of stall in 1 s. Without CAP_SYS_RESOURCE the kernel only takes
+    // windows that are multiples of 2 s (EINVAL): then 300 ms in 2 s, the same ratio.
+    static const char* const triggers[] = {"some 150000 1000000", "some 300000 2000000"};
+    for (const std::string& file : {psi_file_, std::string("/proc/pressure/memory")}) {
+        for (const char* trigger : triggers) {
+            int fd = ::open(file.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            if (fd < 0) break;
+            if (::write(fd, trigger, std::strlen(trigger) + 1) < 0) {  // with the NUL, as psi.rst does
+                ::close(fd);
+                continue;
+            }
+            psi_fd_ = fd;
+            psi_trigger_ = std::string(trigger) + "\" on " + file;
+            return;
+        }
+    }
+}
+
+MemorySample MemoryReader::read() {
+    MemorySample s;
+    try {
+        auto mi = memparse::parse_meminfo(slurp_or_empty("/proc/meminfo"));
+        s.mem_total = mi.total;
+        s.mem_available = mi.available;
+
+        std::string vmstat = slurp_or_empty("/proc/vmstat");
+        s.swap_in = memparse::key_value(vmstat, "pswpin").value_or(0);
+        s.swap_out = memparse::key_value(vmstat, "pswpout").value_or(0);
+
+        if (kind_ == Kind::V1) {
+            s.cg_limit = memparse::parse_limit(slurp_or_empty(cg_dir_ + "/memory.limit_in_bytes"), s.mem_total);
+            uint64_t usage = read_u64(cg_dir_ + "/memory.usage_in_bytes");
+            uint64_t inactive =
+                memparse::key_value(slurp_or_empty(cg_dir_ + "/memory.stat"), "total_inactive_file").value_or(0);
+            s.cg_usage = usage > inactive ? usage - inactive : 0;
+            s.oom_kills = memparse::oom_control_kills(slurp_or_empty(cg_dir_ + "/memory.oom_control"));
+        } else if (kind_ == Kind::V2) {
+            s.cg_limit = memparse::parse_limit(slurp_or_empty(cg_dir_ + "/memory.max"), s.mem_total);
+            uint64_t usage = read_u64(cg_dir_ + "/memory.current");
+            std::string stat = slurp_or_empty(cg_dir_ + "/memory.stat");
+            uint64_t inactive = memparse::key_value(stat, "inactive_file").value_or(0);
+            s.cg_usage = usage > inactive ? usage - inactive : 0;
+            s.oom_kills = memparse::key_value(slurp_or_empty(cg_dir_ + "/memory.events"), "oom_kill").value_or(0);
+            if (auto in = memparse::key_value(stat, "pswpin")) s.swap_in = *in;
+            if (auto out = memparse::key_value(stat, "pswpout")) s.swap_out = *out;
+        }
+
+        std::string psi = slurp_or_empty(psi_file_);
+        auto some = memparse::psi_avg10(psi, "some");
+        auto full = memparse::psi_avg10(psi, "full");
+        s.psi = some.has_value();
+        s.psi_some_avg10 = some.value_or(0);
+        s.psi_full_avg10 = full.value_or(0);
+    } catch (...) {
+        // Out of memory while reading: return what we have.
+    }
+    return s;
+}
+
+bool MemoryReader::psi_fired() {
+    if (psi_fd_ < 0) return false;
+    // epoll already consumed the event; this only detects a broken trigger
+    // (its cgroup was removed), which polls POLLERR for ever.
+    pollfd p{psi_fd_, POLLPRI, 0};
+    int n = ::poll(&p, 1, 0);
+    if (n > 0 && (p.revents & (POLLERR | POLLNVAL))) {
+        ::close(psi_fd_);
+        psi_fd_ = -1;
+        return false;
+    }
+    return true;
+}
+
+std::string MemoryReader::describe() const {
+    std::string out;
+    switch (kind_) {
+        case Kind::None: out = "memory cgroup: none found"; break;
+        case Kind::V1: out = "memory cgroup v1 " + cg_path_ + " (" + cg_dir_ + ")"; break;
+        case Kind::V2: out = "memory cgroup v2 " + cg_path_ + " (" + cg_dir_ + ")"; break;
+    }
+    if (kind_ != Kind::None) out += limit_at_start_ ? ", limit " + human(*limit_at_start_) : ", no limit";
+    out += psi_fd_ >= 0 ? "; PSI trigger \"" + psi_trigger_ : "; no PSI trigger";
+    return out;
+}
+
+}  // namespace swamp

@@ -1,0 +1,95 @@
+// Reads the raw memory signal for one build: /proc/meminfo, /proc/vmstat, PSI
+// and the build root's memory cgroup (v1, v2 or hybrid), into a MemorySample.
+// Also owns the PSI trigger fd the controller polls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memory/memory.hpp"
+
+namespace swamp {
+
+// Pure parsers for the files MemoryReader reads; exposed for tests.
+namespace memparse {
+
+struct MemInfo {
+    uint64_t total = 0;      // bytes
+    uint64_t available = 0;  // bytes
+};
+// /proc/meminfo ("MemTotal:  123 kB"); missing keys stay 0.
+MemInfo parse_meminfo(std::string_view text);
+
+// The value of a "key N" line (memory.stat, memory.events, memory.oom_control,
+// /proc/vmstat). The key must match a whole word at the start of a line.
+std::optional<uint64_t> key_value(std::string_view text, std::string_view key);
+
+// avg10 of the "some" or "full" line of a PSI file
+// ("some avg10=1.23 avg60=... total=...").
+std::optional<double> psi_avg10(std::string_view text, std::string_view kind);
+
+// "oom_kill N" of cgroup v1 memory.oom_control (0 if absent: kernel < 4.13).
+uint64_t oom_control_kills(std::string_view text);
+
+// One line of /proc/PID/cgroup: "ID:controller,list:/path".
+struct CgroupLine {
+    int id = -1;
+    std::vector<std::string> controllers;  // empty for the v2 line "0::/path"
+    std::string path;
+};
+std::vector<CgroupLine> parse_proc_cgroup(std::string_view text);
+// The path of the v1 hierarchy holding `controller`, or of the v2 line ("0::").
+std::optional<std::string> v1_cgroup_path(const std::vector<CgroupLine>& lines, std::string_view controller);
+std::optional<std::string> v2_cgroup_path(const std::vector<CgroupLine>& lines);
+
+// Mount point from /proc/self/mounts of a filesystem of type `fstype` whose
+// options include `option` (empty: any). Octal escapes (\040) are decoded.
+std::optional<std::string> find_mount(std::string_view mounts, std::string_view fstype, std::string_view option = {});
+
+// A memory limit file (memory.max / memory.limit_in_bytes). "max", values
+// >= 2^60 and values >= mem_total (when non-zero) mean no limit.
+std::optional<uint64_t> parse_limit(std::string_view text, uint64_t mem_total);
+
+// "/a/b" -> "/a", "/a" -> "/", "/" -> nullopt.
+std::optional<std::string> parent_cgroup(const std::string& path);
+
+}  // namespace memparse
+
+class MemoryReader {
+public:
+    explicit MemoryReader(pid_t build_root);
+    ~MemoryReader();
+    MemoryReader(const MemoryReader&) = delete;
+    MemoryReader& operator=(const MemoryReader&) = delete;
+
+    // Never throws; files that cannot be read count as zeros.
+    MemorySample read();
+    // PSI trigger fd (poll for POLLPRI / EPOLLPRI), -1 if PSI is unavailable.
+    int psi_fd() const { return psi_fd_; }
+    // Call when psi_fd() polls POLLPRI (or POLLERR). True if the trigger
+    // really fired; false if it was spurious or the fd broke (the fd is then
+    // closed and psi_fd() becomes -1). No re-arming is needed.
+    bool psi_fired();
+    // One line: which cgroup (v1/v2 path) and limit is used.
+    std::string describe() const;
+
+private:
+    enum class Kind { None, V1, V2 };
+    void locate(pid_t build_root);
+    void open_trigger();
+
+    Kind kind_ = Kind::None;
+    std::string cg_dir_;       // filesystem dir of the cgroup whose limit applies ("" if none)
+    std::string cg_path_;      // its cgroup path, for describe()
+    std::string psi_file_ = "/proc/pressure/memory";
+    std::string psi_trigger_;  // for describe(): what was written to which file
+    std::optional<uint64_t> limit_at_start_;
+    int psi_fd_ = -1;
+};
+
+}  // namespace swamp

@@ -1,0 +1,249 @@
+#include "tree/tree.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace swamp {
+
+const char* job_state_name(JobState s) {
+    switch (s) {
+    case JobState::Running: return "running";
+    case JobState::Stopped: return "stopped";
+    case JobState::Held: return "held";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& argv) {
+    std::string s;
+    for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+    return s;
+}
+
+}  // namespace
+
+Tree::Tree(TreeConfig cfg) : cfg_(std::move(cfg)) {}
+
+bool Tree::is_driver_name(const std::string& comm) const {
+    return std::find(cfg_.drivers.begin(), cfg_.drivers.end(), comm) != cfg_.drivers.end();
+}
+
+bool Tree::is_shell(const std::string& comm) const {
+    return std::find(cfg_.shells.begin(), cfg_.shells.end(), comm) != cfg_.shells.end();
+}
+
+const Job* Tree::job(uint64_t id) const {
+    auto it = jobs_.find(id);
+    return it == jobs_.end() ? nullptr : &it->second;
+}
+
+const Process* Tree::process(uint32_t pid) const {
+    auto it = procs_.find(pid);
+    return it == procs_.end() ? nullptr : &it->second;
+}
+
+std::vector<uint32_t> Tree::job_pids(uint64_t id) const {
+    const Job* j = job(id);
+    return j ? std::vector<uint32_t>(j->pids.begin(), j->pids.end()) : std::vector<uint32_t>{};
+}
+
+uint64_t Tree::total_rss() const {
+    uint64_t sum = 0;
+    for (const auto& [pid, p] : procs_) sum += p.rss;
+    return sum;
+}
+
+void Tree::add_root(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t now_ns) {
+    TreeDelta unused;
+    Process& p = add_process(pid, ppid, comm, now_ns, unused);
+    p.driver = true;
+}
+
+TreeDelta Tree::seed(uint32_t pid, uint32_t ppid, const std::string& comm, const std::string& command, uint64_t now_ns) {
+    TreeDelta d;
+    if (procs_.count(pid)) return d;
+    Process& p = add_process(pid, ppid, comm, now_ns, d);
+    p.command = command;
+    if (is_driver_name(comm)) p.driver = true;
+    assign(p, now_ns, d);
+    return d;
+}
+
+Process& Tree::add_process(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t, TreeDelta&) {
+    Process& p = procs_[pid];
+    p.pid = pid;
+    p.ppid = ppid;
+    p.comm = comm;
+    return p;
+}
+
+// A process's job follows from its parent: a driver's child starts a job, a
+// job member's child joins that job, anything else is outside every job.
+void Tree::assign(Process& p, uint64_t now_ns, TreeDelta& d) {
+    if (p.driver) return;
+    auto parent = procs_.find(p.ppid);
+    if (parent == procs_.end()) return;
+    if (parent->second.driver) {
+        Job& j = jobs_[next_job_];
+        j.id = next_job_++;
+        j.root_pid = p.pid;
+        j.name = p.comm;
+        j.command = p.command;
+        j.start_ns = j.state_since_ns = j.rss_changed_ns = now_ns;
+        d.new_jobs.push_back(j.id);
+        p.job = j.id;
+    } else if (parent->second.job) {
+        p.job = parent->second.job;
+    } else {
+        return;
+    }
+    Job& j = jobs_[p.job];
+    j.pids.insert(p.pid);
+    update_rss(j, now_ns);
+    d.joined.emplace_back(p.job, p.pid);
+}
+
+// `p` exec'd a driver: it and the wrappers above it in its job become drivers,
+// and the job's other processes are re-assigned (parents first).
+void Tree::become_driver(Process& p, uint64_t now_ns, TreeDelta& d) {
+    p.driver = true;
+    uint64_t id = p.job;
+    if (!id) return;
+    Job& j = jobs_[id];
+    for (uint32_t pid = p.pid; pid;) {
+        auto it = procs_.find(pid);
+        if (it == procs_.end() || it->second.job != id) break;
+        it->second.driver = true;
+        pid = pid == j.root_pid ? 0 : it->second.ppid;
+    }
+    std::vector<uint32_t> members(j.pids.begin(), j.pids.end());
+    jobs_.erase(id);
+    d.dissolved_jobs.push_back(id);
+    auto depth = [&](uint32_t pid) {
+        int n = 0;
+        for (auto it = procs_.find(pid); it != procs_.end() && n < 4096; it = procs_.find(it->second.ppid)) n++;
+        return n;
+    };
+    std::sort(members.begin(), members.end(), [&](uint32_t a, uint32_t b) { return depth(a) < depth(b); });
+    for (uint32_t pid : members) {
+        Process& m = procs_[pid];
+        m.job = 0;
+        assign(m, now_ns, d);
+    }
+}
+
+void Tree::remove_process(uint32_t pid, uint64_t now_ns, TreeDelta& d) {
+    auto it = procs_.find(pid);
+    if (it == procs_.end()) return;
+    uint64_t id = it->second.job;
+    procs_.erase(it);
+    d.exited.push_back(pid);
+    auto jt = jobs_.find(id);
+    if (jt == jobs_.end()) return;
+    jt->second.pids.erase(pid);
+    if (jt->second.pids.empty()) {
+        jobs_.erase(jt);
+        jobs_ended_++;
+        d.ended_jobs.push_back(id);
+    } else {
+        update_rss(jt->second, now_ns);
+    }
+}
+
+void Tree::update_rss(Job& j, uint64_t now_ns) {
+    uint64_t rss = 0;
+    double maj = 0;
+    for (uint32_t pid : j.pids) {
+        const Process& p = procs_[pid];
+        rss += p.rss;
+        maj += p.maj_per_s;
+    }
+    j.maj_per_s = maj;
+    if (rss != j.rss) {
+        double dt = (now_ns - j.rss_changed_ns) / 1e9;
+        if (dt > 0 && j.rss_changed_ns) {
+            double inst = (double(rss) - double(j.rss)) / std::max(dt, 0.02);
+            double alpha = 1 - std::exp(-dt / cfg_.growth_tau_s);
+            j.growth += alpha * (inst - j.growth);
+        }
+        j.rss = rss;
+        j.rss_changed_ns = now_ns;
+    }
+    j.peak = std::max(j.peak, j.rss);
+}
+
+TreeDelta Tree::apply(const Event& e) {
+    TreeDelta d;
+    uint64_t now = event_ts(e);
+    if (auto* f = std::get_if<ForkEvent>(&e)) {
+        if (f->thread || procs_.count(f->pid)) return d;
+        Process& p = add_process(f->pid, f->ppid, f->comm, now, d);
+        assign(p, now, d);
+    } else if (auto* x = std::get_if<ExecEvent>(&e)) {
+        auto it = procs_.find(x->pid);
+        if (it == procs_.end()) {
+            // exec of a process we never saw fork (e.g. the launched command)
+            Process& p = add_process(x->pid, x->ppid, x->comm, now, d);
+            p.command = join(x->argv);
+            if (is_driver_name(x->comm)) p.driver = true;
+            assign(p, now, d);
+            return d;
+        }
+        Process& p = it->second;
+        p.comm = x->comm;
+        p.command = join(x->argv);
+        if (!p.driver && is_driver_name(p.comm)) {
+            become_driver(p, now, d);
+            return d;
+        }
+        if (auto jt = jobs_.find(p.job); jt != jobs_.end()) {
+            Job& j = jt->second;
+            // name the job after what it runs, not after make's fork or a wrapper shell
+            bool root = p.pid == j.root_pid;
+            auto rt = procs_.find(j.root_pid);
+            bool root_is_wrapper = rt != procs_.end() && is_shell(rt->second.comm) && (is_shell(j.name) || j.name == rt->second.comm);
+            if (root || (root_is_wrapper && p.ppid == j.root_pid)) {
+                j.name = p.comm;
+                j.command = p.command;
+            }
+        }
+    } else if (auto* x = std::get_if<ExitEvent>(&e)) {
+        remove_process(x->pid, now, d);
+    } else if (auto* r = std::get_if<RssEvent>(&e)) {
+        auto it = procs_.find(r->pid);
+        if (it == procs_.end()) return d;
+        it->second.rss = r->rss;
+        if (auto jt = jobs_.find(it->second.job); jt != jobs_.end()) update_rss(jt->second, now);
+    } else if (auto* f = std::get_if<FaultEvent>(&e)) {
+        auto it = procs_.find(f->pid);
+        if (it == procs_.end()) return d;
+        it->second.maj_per_s = f->maj_per_s();
+        it->second.faults_ns = now;
+        if (auto jt = jobs_.find(it->second.job); jt != jobs_.end()) update_rss(jt->second, now);
+    }
+    return d;
+}
+
+void Tree::tick(uint64_t now_ns) {
+    auto stale = [&](uint64_t ts, double limit_s) { return now_ns > ts && (now_ns - ts) / 1e9 > limit_s; };
+    for (auto& [pid, p] : procs_)
+        if (p.maj_per_s && stale(p.faults_ns, cfg_.fault_stale_s)) p.maj_per_s = 0;
+    for (auto& [id, j] : jobs_) {
+        double maj = 0;
+        for (uint32_t pid : j.pids) maj += procs_[pid].maj_per_s;
+        j.maj_per_s = maj;
+        if (stale(j.rss_changed_ns, cfg_.growth_stale_s)) j.growth = 0;
+    }
+}
+
+void Tree::set_state(uint64_t id, JobState s, uint64_t now_ns) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second.state == s) return;
+    if (s != JobState::Running) it->second.stops++;
+    it->second.state = s;
+    it->second.state_since_ns = now_ns;
+}
+
+}  // namespace swamp

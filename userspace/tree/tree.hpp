@@ -1,0 +1,107 @@
+// The build model: processes of the tree and the jobs they form.
+//
+// A job is one build command: the subtree under a build driver (make, ninja,
+// …) whose root is, e.g., `gcc …` or `sh -c "gcc …"`. Drivers are never part
+// of a job. A process that execs a driver turns the path from it up to its
+// job's root into drivers too (sh -c "make -C sub", emerge -> ebuild.sh -> make),
+// and that job dissolves into the jobs of the new driver's children.
+// Fed with kernel events; pure (no system calls, time is an input).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "source/event.hpp"
+
+namespace swamp {
+
+enum class JobState { Running, Stopped, Held };  // Held: stopped at exec, before it grew
+const char* job_state_name(JobState s);
+
+struct Process {
+    uint32_t pid = 0;
+    uint32_t ppid = 0;
+    std::string comm;
+    std::string command;  // argv, joined, for display
+    uint64_t rss = 0;     // bytes, from the last RSS event
+    double maj_per_s = 0;
+    uint64_t faults_ns = 0;  // when the fault rate was sampled
+    bool driver = false;
+    uint64_t job = 0;  // 0: not in a job (a driver, or outside any build)
+};
+
+struct Job {
+    uint64_t id = 0;
+    uint32_t root_pid = 0;
+    std::string name;     // the command it runs: root's comm, or the first program a wrapper shell runs
+    std::string command;  // the matching argv
+    std::set<uint32_t> pids;  // live processes
+    uint64_t rss = 0;         // sum of its processes' RSS
+    uint64_t peak = 0;
+    double growth = 0;     // bytes/s, smoothed; <0 when shrinking
+    double maj_per_s = 0;  // major faults per second of all its processes
+    JobState state = JobState::Running;
+    uint64_t start_ns = 0;
+    uint64_t state_since_ns = 0;
+    uint64_t rss_changed_ns = 0;
+    uint32_t stops = 0;
+};
+
+// What one event changed, for the actuator and the trace.
+struct TreeDelta {
+    std::vector<std::pair<uint64_t, uint32_t>> joined;  // (job, pid): a process joined a job
+    std::vector<uint32_t> exited;                       // pids gone
+    std::vector<uint64_t> new_jobs;
+    std::vector<uint64_t> ended_jobs;      // last process exited
+    std::vector<uint64_t> dissolved_jobs;  // turned into drivers (were wrappers)
+};
+
+struct TreeConfig {
+    std::vector<std::string> drivers{"make", "gmake", "ninja", "samu", "cmake", "cargo", "meson"};
+    std::vector<std::string> shells{"sh", "bash", "dash", "zsh", "ash", "busybox"};
+    double growth_tau_s = 0.5;    // smoothing of the growth rate
+    double fault_stale_s = 1.0;   // a fault sample older than this counts as 0
+    double growth_stale_s = 1.0;  // no RSS change this long: growth is 0
+};
+
+class Tree {
+public:
+    explicit Tree(TreeConfig cfg = {});
+
+    // The process we launched or were given: always a driver, never stopped.
+    void add_root(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t now_ns);
+    // A process found by the start-up /proc walk (parents first).
+    TreeDelta seed(uint32_t pid, uint32_t ppid, const std::string& comm, const std::string& command, uint64_t now_ns);
+    TreeDelta apply(const Event& e);
+    // Age the rates: stale fault samples and flat RSS count as 0.
+    void tick(uint64_t now_ns);
+    void set_state(uint64_t job, JobState s, uint64_t now_ns);
+
+    const std::map<uint64_t, Job>& jobs() const { return jobs_; }
+    const Job* job(uint64_t id) const;
+    const Process* process(uint32_t pid) const;
+    std::vector<uint32_t> job_pids(uint64_t id) const;
+    uint64_t total_rss() const;  // every tracked process, drivers included
+    uint64_t jobs_ended() const { return jobs_ended_; }
+    bool is_driver_name(const std::string& comm) const;
+
+private:
+    Process& add_process(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t now_ns, TreeDelta& d);
+    void assign(Process& p, uint64_t now_ns, TreeDelta& d);
+    void become_driver(Process& p, uint64_t now_ns, TreeDelta& d);
+    void remove_process(uint32_t pid, uint64_t now_ns, TreeDelta& d);
+    void update_rss(Job& j, uint64_t now_ns);
+    bool is_shell(const std::string& comm) const;
+
+    TreeConfig cfg_;
+    std::unordered_map<uint32_t, Process> procs_;
+    std::map<uint64_t, Job> jobs_;
+    uint64_t next_job_ = 1;
+    uint64_t jobs_ended_ = 0;
+};
+
+}  // namespace swamp
