@@ -23,7 +23,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: fault_bench [--mib N] [--rounds R] [--forks F]\n"
-    "  R rounds (default 12) of: mmap N MiB (default 256), touch every 4 KiB\n"
+    "  R rounds (default 10) of: mmap N MiB (default 256), touch every 4 KiB\n"
     "  page, munmap; then fork F children (default 20) that touch 1 MiB and _exit.\n"
     "  Last line of output: elapsed_s=X.XXXX (wall time).\n";
 
@@ -60,7 +60,7 @@ bool touch_fresh(size_t len) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    long mib = 256, rounds = 12, forks = 20;
+    long mib = 256, rounds = 10, forks = 20;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--help" || a == "-h") {

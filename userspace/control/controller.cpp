@@ -218,12 +218,12 @@ void Controller::print_summary(int exit_code) {
     char buf[512];
     snprintf(buf, sizeof buf,
              "swamp-bpf: %s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
-             "peak tree RSS %s, OOM kills %llu (%s)",
+             "peak tree RSS %s, OOM kills %llu",
              cmd_ ? ("command exited with status " + std::to_string(exit_code)).c_str() : "build root exited",
              (monotonic_ns() - start_ns_) / 1e9, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
              (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
              sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
-             human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms, memory_->describe().c_str());
+             human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms);
     std::cerr << buf << '\n';
 }
 

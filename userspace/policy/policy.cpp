@@ -140,18 +140,20 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     const Job* head = running.empty() ? nullptr : running.front();
 
     // 3. Stop early: while the projected headroom is below the low mark, stop
-    //    the least invested growing job. The head never waits.
-    for (auto it = running.rbegin(); projected < low && it != running.rend();) {
-        const Job* j = *it;
-        if (j == head || j->growth < cfg_.min_growth || !may_stop(j)) {
-            ++it;
-            continue;
-        }
-        std::string reason = "projected headroom " + mib(projected) + " in " + std::to_string(int(cfg_.horizon_s)) +
-                             "s is below the low mark " + mib(low) + "; " + j->name + " grows " +
-                             mib(j->growth) + "/s";
-        stop(j, ActionType::Stop, reason);
-        it = running.rbegin();
+    //    the growing job that buys the most headroom per byte it strands:
+    //    growth / RSS, so the least invested of equal growers goes first and
+    //    small jobs about to finish are left to finish. The head never waits.
+    while (projected < low) {
+        const Job* pick = nullptr;
+        auto value = [](const Job* j) { return j->growth / std::max<double>(double(j->rss), 16.0 * kMiB); };
+        for (const Job* j : running)
+            if (j != head && j->growth >= cfg_.min_growth && may_stop(j) && (!pick || value(j) > value(pick)))
+                pick = j;
+        if (!pick) break;
+        stop(pick, ActionType::Stop,
+             "projected headroom " + mib(projected) + " in " + std::to_string(int(cfg_.horizon_s)) +
+                 "s is below the low mark " + mib(low) + "; " + pick->name + " grows " + mib(pick->growth) +
+                 "/s at " + mib(double(pick->rss)));
     }
     //    Pressure that RSS does not show (file pages thrashing, PSI full):
     //    stop the least invested job, one per settle period.

@@ -19,7 +19,7 @@ struct PolicyConfig {
     double horizon_s = 2.0;          // project growth this far ahead
     uint64_t low_watermark = 0;      // stop when projected headroom falls below (0: max(64M, 4% of scale))
     uint64_t high_watermark = 0;     // resume when headroom stays above (0: 3 × low)
-    double settle_s = 1.0;           // headroom must stay above high this long; also the gap between resumes
+    double settle_s = 0.5;           // headroom must stay above high this long; also the gap between resumes
     double min_run_s = 3.0;          // a resumed job runs this long before it may be stopped again
     int max_stops_per_min = 4;       // per job, except when memory is critical
     double min_growth = 1 << 20;     // bytes/s: slower jobs are not stopped for projected growth
