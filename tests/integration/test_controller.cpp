@@ -1,0 +1,158 @@
+// The controller against a real fake build under a real memory limit: plain
+// `make -j4` is OOM-killed; under swamp-bpf the same build succeeds with no
+// OOM kill, with either actuator, and leaves nothing stopped or frozen.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "run_util.hpp"
+
+using namespace swamp::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kLimit = "1100M";  // Makefile.demo: -j1 fits, -j4 does not
+
+struct BuildResult {
+    int status = -1;
+    int oom_kills = -1;
+    std::string log;  // memcg-run's and swamp-bpf's stderr
+    bool outputs_complete = false;
+};
+
+// Runs the demo fake build in a fresh memory cgroup, optionally under swamp-bpf.
+BuildResult run_demo(const std::vector<std::string>& swamp_args) {
+    fs::path out = fs::temp_directory_path() / ("swamp-ctl-" + std::to_string(getpid()));
+    fs::remove_all(out);
+    fs::path log = out.string() + ".log";
+    std::string cmd = std::string(SOURCE_DIR) + "/scripts/memcg-run.sh --limit " + kLimit + " --name ctl -- ";
+    if (!swamp_args.empty()) {
+        cmd += std::string(SWAMP_BIN);
+        for (const auto& a : swamp_args) cmd += " " + a;
+        cmd += " --";
+    }
+    cmd += " make -s -f " + std::string(SOURCE_DIR) + "/tests/fakebuild/Makefile.demo HOG=" + HOG_BIN +
+           " OUT=" + out.string() + " -j4 >/dev/null 2>" + log.string();
+    BuildResult r;
+    std::string ignored;
+    r.status = run({"/bin/sh", "-c", cmd}, ignored);
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    r.log = text.str();
+    std::smatch m;
+    if (std::regex_search(r.log, m, std::regex("oom_kills=([0-9]+)"))) r.oom_kills = std::stoi(m[1]);
+    r.outputs_complete = fs::exists(out / "app") && fs::exists(out / "tests");
+    fs::remove_all(out);
+    fs::remove(log);
+    return r;
+}
+
+// Processes in T state whose name says they belong to a build.
+std::vector<std::string> stopped_build_processes() {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        std::ifstream in(e.path() / "stat");
+        std::string line;
+        if (!std::getline(in, line)) continue;
+        auto close = line.rfind(')');
+        if (close == std::string::npos || close + 2 >= line.size()) continue;
+        std::string comm = line.substr(line.find('(') + 1, close - line.find('(') - 1);
+        char state = line[close + 2];
+        if ((state == 'T' || state == 't') && (comm == "hog" || comm == "make" || comm == "swamp-bpf"))
+            out.push_back(line.substr(0, close + 1));
+    }
+    return out;
+}
+
+std::vector<std::string> leftover_cgroups() {
+    std::vector<std::string> out;
+    for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec)) {
+            if (it.depth() > 4) it.disable_recursion_pending();
+            if (it->path().filename().string().rfind("swamp-bpf-", 0) == 0) out.push_back(it->path());
+        }
+    }
+    return out;
+}
+
+class ControllerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!is_root()) GTEST_SKIP() << "needs root (BPF, memory cgroups)";
+        if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") && !fs::exists("/sys/fs/cgroup/memory.max") &&
+            !fs::exists("/sys/fs/cgroup/unified/cgroup.controllers"))
+            GTEST_SKIP() << "no memory cgroup controller";
+    }
+    void TearDown() override {
+        if (IsSkipped()) return;
+        EXPECT_TRUE(stopped_build_processes().empty()) << "a build process was left stopped";
+        EXPECT_TRUE(leftover_cgroups().empty()) << "a swamp-bpf cgroup was left behind";
+    }
+};
+
+TEST_F(ControllerTest, PlainMakeIsOomKilled) {
+    BuildResult r = run_demo({});
+    EXPECT_NE(r.status, 0) << r.log;
+    EXPECT_GE(r.oom_kills, 1) << r.log;
+    EXPECT_FALSE(r.outputs_complete);
+}
+
+TEST_F(ControllerTest, SignalActuatorFinishesWithoutOomKill) {
+    BuildResult r = run_demo({"--action", "signal"});
+    EXPECT_EQ(r.status, 0) << r.log;
+    EXPECT_EQ(r.oom_kills, 0) << r.log;
+    EXPECT_TRUE(r.outputs_complete) << r.log;
+    EXPECT_NE(r.log.find("OOM kills 0"), std::string::npos) << r.log;
+    EXPECT_TRUE(std::regex_search(r.log, std::regex("[1-9][0-9]* (stops|holds at exec)"))) << "the limit binds: " << r.log;
+}
+
+TEST_F(ControllerTest, FreezeActuatorFinishesWithoutOomKill) {
+    if (!fs::exists("/sys/fs/cgroup/unified/cgroup.controllers") && !fs::exists("/sys/fs/cgroup/cgroup.controllers"))
+        GTEST_SKIP() << "no cgroup v2";
+    BuildResult r = run_demo({"--action", "freeze"});
+    EXPECT_EQ(r.status, 0) << r.log;
+    EXPECT_EQ(r.oom_kills, 0) << r.log;
+    EXPECT_TRUE(r.outputs_complete) << r.log;
+}
+
+TEST_F(ControllerTest, DryRunDecidesButTouchesNothing) {
+    // dry-run under a budget far below the build: decisions are reported, nothing
+    // is stopped, so the build runs as plain -j4 would (no limit here).
+    fs::path out = fs::temp_directory_path() / ("swamp-dry-" + std::to_string(getpid()));
+    std::string trace = out.string() + ".trace";
+    std::string ignored;
+    int status = run({SWAMP_BIN, "--action", "dry-run", "--mem-budget", "300M", "--trace-json", "--trace-output", trace,
+                      "--", "/usr/bin/make", "-s", "-f", std::string(SOURCE_DIR) + "/tests/fakebuild/Makefile.demo",
+                      std::string("HOG=") + HOG_BIN, "OUT=" + out.string(), "-j4"},
+                     ignored);
+    EXPECT_EQ(status, 0);
+    std::ifstream in(trace);
+    int decisions = 0;
+    for (std::string line; std::getline(in, line);)
+        if (line.find("\"event\":\"decision\"") != std::string::npos) decisions++;
+    EXPECT_GT(decisions, 0);
+    fs::remove_all(out);
+    fs::remove(trace);
+}
+
+TEST_F(ControllerTest, BadInputIsAClearErrorAndStartsNothing) {
+    std::string ignored;
+    int status = run({SWAMP_BIN, "--root-pid", "999999999"}, ignored);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 4);
+    status = run({SWAMP_BIN, "--mem-budget", "4XB", "--", "/bin/true"}, ignored);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 2);
+}
+
+}  // namespace
