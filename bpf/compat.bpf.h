@@ -39,39 +39,42 @@ struct mm_struct___owner {
 	struct task_struct *owner;
 } __attribute__((preserve_access_index));
 
+/* Reading kernel memory: tp_btf programs get BTF-typed pointers and may load
+ * through them directly (a plain load, a few ns); raw_tp programs must use
+ * bpf_probe_read_kernel (a helper call each). `direct` is a compile-time
+ * constant in every caller, so each program holds one kind only. */
+#define KREAD(direct, ptr, field) ((direct) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+
 /* One mm counter, in pages, never negative. The layout changed in the same
  * 6.2 commit that dropped rss_stat's `count` argument, so each rss_stat
  * program variant is compiled for exactly one layout (a runtime branch lets
- * clang hoist the other layout's CO-RE relocation, which then fails to load). */
-static __always_inline __u64 mm_counter_pages(struct mm_struct *mm, int member, bool percpu)
+ * clang hoist the other layout's CO-RE relocation, which then fails to load).
+ * Constant indices: CO-RE relocates them with the running kernel's element
+ * size (a variable index would use our local struct's size). */
+#define MM_COUNTER(direct, percpu, mm, i)                                                \
+	((percpu) ? KREAD(direct, (struct mm_struct___new *)(mm), rss_stat[i].count)        \
+		  : KREAD(direct, (struct mm_struct___old *)(mm), rss_stat.count[i].counter))
+
+static __always_inline __u64 mm_counter_pages(struct mm_struct *mm, int member, bool percpu, bool direct)
 {
 	long v;
 
-	if (member < 0 || member >= SWAMP_NR_MM_COUNTERS)
-		return 0;
-	if (percpu) {
-		/* CO-RE relocates field offsets, not the stride of a variable
-		 * index: step by the running kernel's sizeof(percpu_counter) */
-		__u64 addr = (__u64)mm + bpf_core_field_offset(struct mm_struct___new, rss_stat) +
-			     member * bpf_core_type_size(struct percpu_counter) +
-			     bpf_core_field_offset(struct percpu_counter___new, count);
-		if (bpf_probe_read_kernel(&v, sizeof(v), (void *)addr))
-			return 0;
-	} else {
-		struct mm_struct___old *old = (void *)mm;
-		v = BPF_CORE_READ(old, rss_stat.count[member].counter);
+	switch (member) {
+	case 0: v = MM_COUNTER(direct, percpu, mm, 0); break;
+	case 1: v = MM_COUNTER(direct, percpu, mm, 1); break;
+	case 2: v = MM_COUNTER(direct, percpu, mm, 2); break;
+	case 3: v = MM_COUNTER(direct, percpu, mm, 3); break;
+	default: v = 0;
 	}
 	return v > 0 ? v : 0;
 }
 
 /* The task an mm belongs to: rss_stat also fires from reclaim, in the context
  * of whichever task is reclaiming, so `current` is not the owner. */
-static __always_inline struct task_struct *mm_owner(struct mm_struct *mm)
+static __always_inline struct task_struct *mm_owner(struct mm_struct *mm, bool direct)
 {
-	if (bpf_core_field_exists(((struct mm_struct___owner *)0)->owner)) {
-		struct mm_struct___owner *m = (void *)mm;
-		return BPF_CORE_READ(m, owner);
-	}
+	if (bpf_core_field_exists(((struct mm_struct___owner *)0)->owner))
+		return KREAD(direct, (struct mm_struct___owner *)mm, owner);
 	/* no memcg: only attribute the current task's own mm */
 	struct task_struct *cur = (void *)bpf_get_current_task();
 	return BPF_CORE_READ(cur, mm) == mm ? cur : NULL;

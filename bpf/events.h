@@ -99,11 +99,9 @@ struct swamp_config {
 };
 
 /* Value of the `tasks` map, keyed by tgid: one per tracked process.
- * Userspace seeds the root and its existing descendants with need_sync = 1. */
+ * Userspace seeds the root and its existing descendants with ppid only. */
 struct swamp_task_state {
 	__u32 ppid;
-	__u32 need_sync; /* counters[] unknown: read them all at the next rss_stat */
-	__u32 calls; /* rss_stat calls, to spread the fault bookkeeping */
 	__u32 _pad;
 	__u64 counters[4]; /* pages, indexed by the kernel's MM_* counters */
 	__u64 reported_rss; /* bytes, at the last RSS event */

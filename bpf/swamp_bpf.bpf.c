@@ -23,6 +23,10 @@ const volatile struct swamp_config cfg = {
 };
 const volatile __u32 page_shift = 12;
 
+/* Bumped whenever the set of tracked processes or their mms change (fork,
+ * exec, exit, userspace seeding): invalidates every CPU's rss_cache. */
+__u64 track_gen = 0;
+
 /* Per thread of a tracked process: its fault counters when last looked at. */
 struct thread_faults {
 	__u64 min_flt;
@@ -47,6 +51,25 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22); /* resized by userspace (--ringbuf-size) */
 } events SEC(".maps");
+
+/* The rss_stat fast path, per CPU: the last mm seen here and the RSS band
+ * (lo, hi) inside which nothing needs reporting. An array lookup is inlined
+ * by the verifier; it spares most calls the hash lookup in `tasks`. */
+struct rss_cache {
+	__u64 mm;
+	__u64 gen;
+	__u32 pid; /* the mm's owner, 0 when not tracked */
+	__u32 calls;
+	__u64 lo, hi; /* pages */
+	__u64 counters[SWAMP_NR_MM_COUNTERS]; /* pages */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rss_cache);
+} rss_caches SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -105,9 +128,9 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	if (!thread) {
 		struct swamp_task_state st = {};
 		st.ppid = ppid;
-		st.need_sync = 1;
 		if (bpf_map_update_elem(&tasks, &pid, &st, BPF_ANY))
 			count_stat(SWAMP_STAT_MAP_FULL);
+		__sync_fetch_and_add(&track_gen, 1);
 	}
 
 	struct swamp_ev_fork *e = reserve(sizeof(*e));
@@ -134,9 +157,9 @@ static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *b
 
 	/* a new mm: forget the old image's counters and peak */
 	__builtin_memset(st->counters, 0, sizeof(st->counters));
-	st->need_sync = 1;
 	st->reported_rss = 0;
 	st->peak_rss = 0;
+	__sync_fetch_and_add(&track_gen, 1);
 
 	struct swamp_ev_exec *e = reserve(sizeof(*e));
 	if (!e)
@@ -172,12 +195,20 @@ static __always_inline int on_exit(struct task_struct *task)
 
 	__u32 tid = BPF_CORE_READ(task, pid);
 	bpf_map_delete_elem(&threads, &tid);
+	__sync_fetch_and_add(&track_gen, 1); /* mm->owner may move to another thread */
 
 	/* signal->live drops to 0 when the last thread is on its way out */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 
+	/* our own peak is updated at step crossings; the kernel's high-water
+	 * marks are exact: signal->maxrss (pages, set just before this
+	 * tracepoint once the group is dead) and, where mm still exists, its
+	 * hiwater_rss */
 	__u64 peak = st->peak_rss;
+	__u64 maxrss = BPF_CORE_READ(task, signal, maxrss) << page_shift;
+	if (maxrss > peak)
+		peak = maxrss;
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	if (mm) {
 		__u64 hiwater = BPF_CORE_READ(mm, hiwater_rss) << page_shift;
@@ -267,32 +298,56 @@ static __always_inline void account_faults(__u32 pid, struct swamp_task_state *s
 	st->sample_ts = ts;
 }
 
-/* percpu: the 6.2+ layout and signature, which has no count: read it from mm. */
-static __always_inline int on_rss_stat(struct mm_struct *mm, int member, long count, bool percpu)
+/* percpu: the 6.2+ layout and signature, which has no count: read it from mm.
+ * direct: a tp_btf program, which may load through kernel pointers.
+ * This runs on nearly every page fault of every process (6.2+): keep it lean. */
+static __always_inline int on_rss_stat(struct mm_struct *mm, int member, long count, bool percpu, bool direct)
 {
-	struct task_struct *owner = mm_owner(mm);
+	if (member < 0 || member >= SWAMP_NR_MM_COUNTERS)
+		return 0;
+	__u32 i = member;
+	barrier_var(i); /* keep the mask: it is the bound the verifier sees */
+	i &= SWAMP_NR_MM_COUNTERS - 1;
+	__u64 value = percpu ? mm_counter_pages(mm, i, true, direct) : (count > 0 ? count : 0);
+	__u32 zero = 0;
+	__u64 step_pages = cfg.rss_step >> page_shift;
+
+	/* Fast path: same mm as last time on this CPU, nothing tracked changed,
+	 * RSS still inside its band. Every 64th call goes the slow way anyway,
+	 * for the fault samples. */
+	struct rss_cache *c = bpf_map_lookup_elem(&rss_caches, &zero);
+	if (!c)
+		return 0;
+	if (c->mm == (__u64)mm && c->gen == track_gen && (++c->calls & 63)) {
+		if (!c->pid)
+			return 0;
+		c->counters[i] = value;
+		__u64 pages = c->counters[SWAMP_MM_FILEPAGES] + c->counters[SWAMP_MM_ANONPAGES] +
+			      c->counters[SWAMP_MM_SHMEMPAGES];
+		if (pages > c->lo && pages < c->hi)
+			return 0;
+	}
+	c->mm = (__u64)mm;
+	c->gen = track_gen;
+	c->pid = 0;
+
+	struct task_struct *owner = mm_owner(mm, direct);
 	if (!owner)
 		return 0;
-	__u32 pid = BPF_CORE_READ(owner, tgid);
+	__u32 pid = KREAD(direct, owner, tgid);
 	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
 	if (!st)
 		return 0;
 
-	if (st->need_sync) {
-		st->need_sync = 0;
-		for (int i = 0; i < SWAMP_NR_MM_COUNTERS; i++)
-			st->counters[i] = mm_counter_pages(mm, i, percpu);
-	}
-	if (member >= 0 && member < SWAMP_NR_MM_COUNTERS) {
-		__u32 i = member;
-		barrier_var(i); /* keep the mask: it is the bound the verifier sees */
-		i &= SWAMP_NR_MM_COUNTERS - 1;
-		st->counters[i] = percpu ? mm_counter_pages(mm, i, true) : count;
-	}
+	/* the fast path kept only this CPU's view: re-read all four */
+	for (int k = 0; k < SWAMP_NR_MM_COUNTERS; k++)
+		st->counters[k] = mm_counter_pages(mm, k, percpu, direct);
+	if (!percpu)
+		st->counters[i] = value; /* before 6.2 `count` is fresher than the mm's atomic */
 
-	__u64 rss = (st->counters[SWAMP_MM_FILEPAGES] + st->counters[SWAMP_MM_ANONPAGES] +
-		     st->counters[SWAMP_MM_SHMEMPAGES])
-		    << page_shift;
+	__u64 pages = st->counters[SWAMP_MM_FILEPAGES] + st->counters[SWAMP_MM_ANONPAGES] +
+		      st->counters[SWAMP_MM_SHMEMPAGES];
+	__u64 rss = pages << page_shift;
 	if (rss > st->peak_rss)
 		st->peak_rss = rss;
 
@@ -302,11 +357,17 @@ static __always_inline int on_rss_stat(struct mm_struct *mm, int member, long co
 		send_rss(pid, st, rss, up);
 	}
 
-	/* fault bookkeeping only for the owner's own faults, and only every
-	 * 16th call: rss_stat fires on nearly every fault from 6.2 on */
-	if ((++st->calls & 15) == 0 && BPF_CORE_READ(owner, mm) == mm &&
-	    (__u32)(bpf_get_current_pid_tgid() >> 32) == pid)
+	/* fault bookkeeping only for the owner's own faults */
+	if (KREAD(direct, owner, mm) == mm && (__u32)(bpf_get_current_pid_tgid() >> 32) == pid)
 		account_faults(pid, st);
+
+	/* refill the fast path: quiet until RSS leaves (reported - step, reported + step) */
+	__u64 reported = st->reported_rss >> page_shift;
+	c->pid = pid;
+	c->lo = reported > step_pages ? reported - step_pages : 0;
+	c->hi = reported + step_pages;
+	for (int k = 0; k < SWAMP_NR_MM_COUNTERS; k++)
+		c->counters[k] = st->counters[k];
 	return 0;
 }
 
@@ -352,24 +413,24 @@ int BPF_PROG(exit_raw, struct task_struct *task)
 SEC("tp_btf/rss_stat")
 int BPF_PROG(rss_btf, struct mm_struct *mm, int member)
 {
-	return on_rss_stat(mm, member, 0, true);
+	return on_rss_stat(mm, member, 0, true, true);
 }
 
 SEC("raw_tp/rss_stat")
 int BPF_PROG(rss_raw, struct mm_struct *mm, int member)
 {
-	return on_rss_stat(mm, member, 0, true);
+	return on_rss_stat(mm, member, 0, true, false);
 }
 
 /* 5.5 .. 6.1: rss_stat(mm, member, count) */
 SEC("tp_btf/rss_stat")
 int BPF_PROG(rss_old_btf, struct mm_struct *mm, int member, long count)
 {
-	return on_rss_stat(mm, member, count < 0 ? 0 : count, false);
+	return on_rss_stat(mm, member, count < 0 ? 0 : count, false, true);
 }
 
 SEC("raw_tp/rss_stat")
 int BPF_PROG(rss_old_raw, struct mm_struct *mm, int member, long count)
 {
-	return on_rss_stat(mm, member, count < 0 ? 0 : count, false);
+	return on_rss_stat(mm, member, count < 0 ? 0 : count, false, false);
 }

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # The main job on a bundled demo: installs, builds, then runs a small
-# memory-hungry fake build (tests/fakebuild/Makefile.demo, 16 jobs) at -j4
-# under `swamp-bpf trace`, printing every exec, fork, exit, RSS step and fault
-# rate of the build tree live. Needs root (BPF).
+# memory-hungry fake build (tests/fakebuild/Makefile.demo: 16 jobs, two big
+# TUs and two big links) with `make -j4` inside a 1100 MiB memory cgroup, the
+# way a small machine would. Plain `make -j4` is OOM-killed there; under
+# swamp-bpf the live trace shows every stop, hold and resume with its reason,
+# and a summary ends it: wall time, stops, resumes, OOM kills. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" -ne 0 ]; then echo "demo.sh: run as root (swamp-bpf loads BPF programs)" >&2; exit 3; fi
+if [ "$(id -u)" -ne 0 ]; then echo "demo.sh: run as root (swamp-bpf loads BPF programs and uses cgroups)" >&2; exit 3; fi
 scripts/build.sh
 out=$(mktemp -d /tmp/swamp-demo.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-echo "== swamp-bpf trace -- make -j4 (demo fake build, outputs in $out)"
-build/userspace/swamp-bpf trace -- make -s -f tests/fakebuild/Makefile.demo HOG="$PWD/build/tests/fakebuild/hog" OUT="$out" -j4
+limit=${DEMO_LIMIT:-1100M}
+echo "== swamp-bpf --trace -- make -j4, in a memory cgroup limited to $limit (outputs in $out)"
+echo "   (events: exec/exit of each job; decisions: STOP, HOLD, RESUME with the reason)"
+# only the job-level lines: the full event stream is `swamp-bpf trace`
+scripts/memcg-run.sh --limit "$limit" --name demo -- \
+  build/userspace/swamp-bpf --trace -- \
+  make -s -f tests/fakebuild/Makefile.demo HOG="$PWD/build/tests/fakebuild/hog" OUT="$out" -j4 \
+  2> >(grep --line-buffered -E ' (exec|exit|STOP|HOLD|RESUME) |^swamp-bpf|oom_kills|max_usage' | grep --line-buffered -v ' make ' >&2)

@@ -112,9 +112,10 @@ BpfSource::~BpfSource() = default;
 bool BpfSource::track(uint32_t pid, uint32_t ppid) {
     swamp_task_state seed{};
     seed.ppid = ppid;
-    seed.need_sync = 1;
-    return bpf_map__update_elem(impl_->skel->maps.tasks, &pid, sizeof pid, &seed, sizeof seed, BPF_NOEXIST) == 0 ||
-           errno == EEXIST;
+    if (bpf_map__update_elem(impl_->skel->maps.tasks, &pid, sizeof pid, &seed, sizeof seed, BPF_NOEXIST) && errno != EEXIST)
+        return false;
+    __atomic_fetch_add(&impl_->skel->bss->track_gen, 1, __ATOMIC_SEQ_CST);  // drop the per-CPU fast-path caches
+    return true;
 }
 
 bool BpfSource::tracked(uint32_t pid) const {
