@@ -117,14 +117,17 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     }
 
     // 2. Jobs that just appeared: hold them at exec, before they grow, when
-    //    memory is short, a cap is reached, or the build is draining.
+    //    memory is short, a cap is reached, or the build is draining. The
+    //    least invested are judged first; the head of the batch is never held.
+    const Job* head_before = running.empty() ? nullptr : running.front();
+    std::sort(fresh.begin(), fresh.end(), [](const Job* a, const Job* b) { return more_invested(b, a); });
     for (const Job* j : fresh) {
         seen_.insert(j->id);
         if (j->state != JobState::Running) continue;
         int others = int(running.size()) - 1;
         std::string reason;
-        if (others == 0 && !caps_.drain)
-            continue;  // at least one job always runs
+        if ((others == 0 || j == head_before) && !caps_.drain)
+            continue;  // at least one job always runs, and the head never waits
         if (caps_.drain)
             reason = "draining: new jobs wait";
         else if (caps_.max_running && others >= caps_.max_running)

@@ -66,9 +66,39 @@ TreeDelta Tree::seed(uint32_t pid, uint32_t ppid, const std::string& comm, const
     if (procs_.count(pid)) return d;
     Process& p = add_process(pid, ppid, comm, now_ns, d);
     p.command = command;
-    if (is_driver_name(comm)) p.driver = true;
-    assign(p, now_ns, d);
+    place(p, now_ns, d);
     return d;
+}
+
+// A process first seen already running its program (start-up walk, or an exec
+// without a fork event): a driver inside a job dissolves that job, as if it
+// had exec'd the driver there.
+void Tree::place(Process& p, uint64_t now_ns, TreeDelta& d) {
+    bool driver = is_driver_name(p.comm);
+    auto parent = procs_.find(p.ppid);
+    bool parent_in_job = parent != procs_.end() && !parent->second.driver && parent->second.job;
+    if (driver && !parent_in_job) {
+        p.driver = true;
+        return;
+    }
+    assign(p, now_ns, d);
+    if (driver)
+        become_driver(p, now_ns, d);
+    else
+        name_job(p);
+}
+
+// Name a job after what it runs, not after make's fork or a wrapper shell.
+void Tree::name_job(const Process& p) {
+    auto jt = jobs_.find(p.job);
+    if (jt == jobs_.end()) return;
+    Job& j = jt->second;
+    auto rt = procs_.find(j.root_pid);
+    bool root_is_wrapper = rt != procs_.end() && is_shell(rt->second.comm) && (is_shell(j.name) || j.name == rt->second.comm);
+    if (p.pid == j.root_pid || (root_is_wrapper && p.ppid == j.root_pid)) {
+        j.name = p.comm;
+        j.command = p.command;
+    }
 }
 
 Process& Tree::add_process(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t, TreeDelta&) {
@@ -187,8 +217,7 @@ TreeDelta Tree::apply(const Event& e) {
             // exec of a process we never saw fork (e.g. the launched command)
             Process& p = add_process(x->pid, x->ppid, x->comm, now, d);
             p.command = join(x->argv);
-            if (is_driver_name(x->comm)) p.driver = true;
-            assign(p, now, d);
+            place(p, now, d);
             return d;
         }
         Process& p = it->second;
@@ -198,17 +227,7 @@ TreeDelta Tree::apply(const Event& e) {
             become_driver(p, now, d);
             return d;
         }
-        if (auto jt = jobs_.find(p.job); jt != jobs_.end()) {
-            Job& j = jt->second;
-            // name the job after what it runs, not after make's fork or a wrapper shell
-            bool root = p.pid == j.root_pid;
-            auto rt = procs_.find(j.root_pid);
-            bool root_is_wrapper = rt != procs_.end() && is_shell(rt->second.comm) && (is_shell(j.name) || j.name == rt->second.comm);
-            if (root || (root_is_wrapper && p.ppid == j.root_pid)) {
-                j.name = p.comm;
-                j.command = p.command;
-            }
-        }
+        name_job(p);
     } else if (auto* x = std::get_if<ExitEvent>(&e)) {
         remove_process(x->pid, now, d);
     } else if (auto* r = std::get_if<RssEvent>(&e)) {

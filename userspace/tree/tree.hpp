@@ -92,6 +92,8 @@ public:
 private:
     Process& add_process(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t now_ns, TreeDelta& d);
     void assign(Process& p, uint64_t now_ns, TreeDelta& d);
+    void place(Process& p, uint64_t now_ns, TreeDelta& d);
+    void name_job(const Process& p);
     void become_driver(Process& p, uint64_t now_ns, TreeDelta& d);
     void remove_process(uint32_t pid, uint64_t now_ns, TreeDelta& d);
     void update_rss(Job& j, uint64_t now_ns);

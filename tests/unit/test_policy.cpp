@@ -1,0 +1,633 @@
+// The pipelining policy on synthetic builds: trees built from events, memory
+// views by hand. Scale 1600 MiB gives the default marks low = 64M, high = 192M.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "build_sim.hpp"
+#include "policy/policy.hpp"
+
+using namespace swamp;
+using namespace swamp::test;
+
+namespace {
+
+constexpr int64_t kLow = 64 * MiB, kHigh = 192 * MiB;
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+const Action* find(const std::vector<Action>& acts, ActionType t, uint64_t job) {
+    for (const Action& a : acts)
+        if (a.type == t && a.job == job) return &a;
+    return nullptr;
+}
+
+double growth_of(const Sim& s, std::initializer_list<uint64_t> jobs) {
+    double g = 0;
+    for (uint64_t id : jobs) g += std::max(0.0, s.job(id).growth);
+    return g;
+}
+
+// Decides every `step` seconds for `secs` with the same memory; returns the
+// resumes with the time (since the start of the call) they happened at.
+std::vector<std::pair<double, uint64_t>> run_for(Sim& s, Policy& p, const MemoryView& mem, double secs,
+                                                  double step = 0.1) {
+    std::vector<std::pair<double, uint64_t>> out;
+    int n = int(secs / step + 0.5);
+    for (int i = 1; i <= n; i++) {
+        s.advance(step);
+        for (const Action& a : s.decide(p, mem)) {
+            EXPECT_EQ(a.type, ActionType::Resume) << "unexpected " << action_name(a.type) << " of job " << a.job
+                                                  << ": " << a.reason;
+            out.emplace_back(i * step, a.job);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(Policy, Watermarks) {
+    Policy p;
+    EXPECT_EQ(p.low_watermark(view(0, 1600 * MiB)), uint64_t(kLow));
+    EXPECT_EQ(p.high_watermark(view(0, 1600 * MiB)), uint64_t(kHigh));
+    EXPECT_EQ(p.low_watermark(view(0, 512 * MiB)), 64 * MiB);  // floor
+    EXPECT_EQ(p.low_watermark(view(0, 25 * GiB)), 1 * GiB);
+    PolicyConfig cfg;
+    cfg.low_watermark = 100 * MiB;
+    Policy q(cfg);
+    EXPECT_EQ(q.high_watermark(view(0, 1600 * MiB)), 300 * MiB);
+}
+
+TEST(Policy, TheHeadIsNeverStopped) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("cc1plus", 800 * MiB);
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    uint64_t b = s.spawn("cc1plus", 50 * MiB);
+    s.prime(p);
+    s.ramp({{h, 200.0 * MiB}, {a, 50.0 * MiB}, {b, 20.0 * MiB}});
+    for (int i = 0; i < 20; i++) {
+        auto acts = s.decide(p, view(-2 * int64_t(GiB)));  // far over, critical
+        EXPECT_FALSE(find(acts, ActionType::Stop, h)) << "the head was stopped";
+        if (i == 0) {
+            EXPECT_EQ(jobs_of(acts, ActionType::Stop), (std::vector<uint64_t>{a, b}));
+        }
+        EXPECT_EQ(s.running(), std::vector<uint64_t>{h});
+        s.ramp({{h, 200.0 * MiB}}, 0.3);
+    }
+
+    // a lone job is never stopped, however far over
+    Sim t;
+    Policy q;
+    uint64_t only = t.spawn("ld", 3 * GiB);
+    t.ramp({{only, 500.0 * MiB}});
+    EXPECT_TRUE(t.decide(q, view(-10 * int64_t(GiB))).empty());
+    EXPECT_EQ(t.job(only).state, JobState::Running);
+}
+
+TEST(Policy, NeverZeroRunningJobs) {
+    Sim s;
+    Policy p;
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    uint64_t b = s.spawn("cc1plus", 500 * MiB);
+    uint64_t c = s.spawn("cc1plus", 100 * MiB);
+    s.prime(p);
+    for (uint64_t id : {a, b, c}) s.tree.set_state(id, JobState::Stopped, s.now);
+    s.advance(0.25);
+    auto acts = s.decide(p, view(-1 * int64_t(GiB)));  // even when memory is over
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].type, ActionType::Resume);
+    EXPECT_EQ(acts[0].job, b) << "not the most invested";
+    EXPECT_TRUE(contains(acts[0].reason, "no job is running")) << acts[0].reason;
+    EXPECT_EQ(s.running(), std::vector<uint64_t>{b});
+
+    // equal RSS: the oldest
+    Sim t;
+    Policy q;
+    uint64_t old = t.spawn("cc1plus", 200 * MiB);
+    t.advance(1);
+    uint64_t young = t.spawn("cc1plus", 200 * MiB);
+    t.prime(q);
+    t.tree.set_state(young, JobState::Held, t.now);
+    t.tree.set_state(old, JobState::Stopped, t.now);
+    acts = t.decide(q, view(0));
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].job, old);
+}
+
+TEST(Policy, NewJobHeldAtExecWhenProjectedHeadroomIsBelowTheHighMark) {
+    Sim s;
+    Policy p;
+    // the first job runs whatever the memory
+    uint64_t a = s.spawn("cc1plus", 400 * MiB);
+    EXPECT_TRUE(s.decide(p, view(10 * MiB)).empty());
+    EXPECT_EQ(s.job(a).state, JobState::Running);
+
+    uint64_t b = s.spawn("cc1plus");
+    auto acts = s.decide(p, view(150 * MiB));
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].type, ActionType::Hold);
+    EXPECT_EQ(acts[0].job, b);
+    EXPECT_TRUE(contains(acts[0].reason, "held at exec")) << acts[0].reason;
+    EXPECT_EQ(s.job(b).state, JobState::Held);
+    EXPECT_EQ(s.job(a).state, JobState::Running);
+
+    // plenty of memory: a new job just runs
+    uint64_t c = s.spawn("cc1plus");
+    acts = s.decide(p, view(1 * GiB));
+    EXPECT_FALSE(find(acts, ActionType::Hold, c));
+    EXPECT_EQ(s.job(c).state, JobState::Running);
+    // and it is judged once, at exec: later low memory does not hold it
+    s.advance(0.1);
+    acts = s.decide(p, view(150 * MiB));
+    EXPECT_FALSE(find(acts, ActionType::Hold, c));
+}
+
+TEST(Policy, HoldAtExecUsesTheProjection) {
+    Sim s;
+    Policy p;
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    s.prime(p);
+    s.ramp({{a, 100.0 * MiB}});
+    // 500M free now, but the running job will eat ~200M of it within the horizon... and more
+    double g = growth_of(s, {a});
+    ASSERT_GT(g, 90.0 * MiB);
+    int64_t headroom = int64_t(kHigh + 2 * g - 20 * MiB);  // projected = high - 20M
+    uint64_t b = s.spawn("cc1plus");
+    auto acts = s.decide(p, view(headroom));
+    EXPECT_TRUE(find(acts, ActionType::Hold, b));
+
+    uint64_t c = s.spawn("cc1plus");
+    s.tree.set_state(b, JobState::Running, s.now);  // (by hand)
+    acts = s.decide(p, view(int64_t(kHigh + 2 * g + 20 * MiB)));  // projected = high + 20M
+    EXPECT_FALSE(find(acts, ActionType::Hold, c));
+}
+
+// Two jobs appear in one batch of events: the hold goes to the less invested
+// one; the more invested, the head, keeps running.
+TEST(Policy, NewJobsInOneBatchKeepTheMostInvestedRunning) {
+    Sim s;
+    Policy p;
+    uint64_t a = s.spawn("cc1plus", 200 * MiB);
+    uint64_t b = s.spawn("cc1plus");
+    auto acts = s.decide(p, view(100 * MiB));
+    const Action* held = find(acts, ActionType::Hold, a);
+    EXPECT_FALSE(held) << "the most invested new job was held: " << (held ? held->reason : "");
+    EXPECT_TRUE(find(acts, ActionType::Hold, b));
+    EXPECT_EQ(s.running(), std::vector<uint64_t>{a});
+
+    // a new job that has already outgrown every running one is the head: it runs
+    Sim t;
+    Policy q;
+    uint64_t small = t.spawn("sh", 10 * MiB);
+    t.prime(q);
+    t.advance(1);
+    uint64_t big = t.spawn("cc1plus", 200 * MiB);
+    acts = t.decide(q, view(100 * MiB));
+    held = find(acts, ActionType::Hold, big);
+    EXPECT_FALSE(held) << "the head was held at exec: " << (held ? held->reason : "");
+    EXPECT_EQ(t.job(big).state, JobState::Running);
+    (void)small;
+}
+
+TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
+    Sim s;
+    uint64_t h = s.spawn("ld", 1000 * MiB);
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    uint64_t b = s.spawn("cc1plus", 400 * MiB);
+    uint64_t c = s.spawn("cc1plus", 50 * MiB);  // not growing
+    Policy warm;
+    s.prime(warm);
+    s.ramp({{h, 10.0 * MiB}, {a, 40.0 * MiB}, {b, 80.0 * MiB}});
+    double ga = s.job(a).growth, gb = s.job(b).growth;
+    double sum = growth_of(s, {h, a, b, c});
+    ASSERT_GT(ga / s.job(a).rss, gb / s.job(b).rss);
+    ASSERT_EQ(s.job(c).growth, 0.0);
+
+    // one stop is enough: projected = low - ga, stopping a adds 2 ga
+    {
+        Policy p;
+        s.prime(p);
+        auto acts = s.decide(p, view(int64_t(2 * sum + kLow - ga)));
+        ASSERT_EQ(acts.size(), 1u);
+        EXPECT_EQ(acts[0].type, ActionType::Stop);
+        EXPECT_EQ(acts[0].job, a);
+        EXPECT_TRUE(contains(acts[0].reason, "low mark")) << acts[0].reason;
+        s.tree.set_state(a, JobState::Running, s.now);
+    }
+    // two are needed: a first, then b; never the head, never the flat job
+    {
+        Policy p;
+        s.prime(p);
+        auto acts = s.decide(p, view(int64_t(2 * sum + kLow - 2 * ga - gb)));
+        EXPECT_EQ(jobs_of(acts, ActionType::Stop), (std::vector<uint64_t>{a, b}));
+        EXPECT_EQ(acts.size(), 2u);
+        s.tree.set_state(a, JobState::Running, s.now);
+        s.tree.set_state(b, JobState::Running, s.now);
+    }
+    // far over: everything that grows goes, but not c (flat) nor the head
+    {
+        Policy p;
+        s.prime(p);
+        auto acts = s.decide(p, view(int64_t(kLow / 2 + 1)));
+        EXPECT_EQ(jobs_of(acts, ActionType::Stop), (std::vector<uint64_t>{a, b}));
+        EXPECT_EQ(s.running(), (std::vector<uint64_t>{h, c}));
+    }
+    // projection fits: nothing
+    {
+        for (uint64_t id : {a, b}) s.tree.set_state(id, JobState::Running, s.now);
+        Policy p;
+        s.prime(p);
+        EXPECT_TRUE(s.decide(p, view(int64_t(2 * sum + kLow + MiB))).empty());
+    }
+}
+
+TEST(Policy, SlowGrowersAreNotStoppedForTheProjection) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("ld", 900 * MiB);
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    s.prime(p);
+    s.ramp({{h, 100.0 * MiB}, {a, 0.5 * MiB}});  // a below min_growth
+    auto acts = s.decide(p, view(100 * MiB));
+    EXPECT_TRUE(jobs_of(acts, ActionType::Stop).empty());
+}
+
+TEST(Policy, ResumesTheMostInvestedFirstOnePerSettlePeriod) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("ld", 900 * MiB);
+    uint64_t z = s.spawn("cc1plus", 100 * MiB);
+    uint64_t x = s.spawn("cc1plus", 300 * MiB);
+    uint64_t y = s.spawn("cc1plus", 200 * MiB);
+    s.prime(p);
+    for (uint64_t id : {x, y, z}) s.tree.set_state(id, JobState::Stopped, s.now);
+    const double settle = p.config().settle_s;
+
+    // headroom below the high mark: nothing resumes
+    EXPECT_TRUE(run_for(s, p, view(kHigh - MiB), 3).empty());
+    // back above: x after settle_s, then y, then z, at least settle_s apart
+    auto resumes = run_for(s, p, view(1 * GiB), 5);
+    ASSERT_EQ(resumes.size(), 3u);
+    EXPECT_EQ(resumes[0].second, x);
+    EXPECT_EQ(resumes[1].second, y);
+    EXPECT_EQ(resumes[2].second, z);
+    EXPECT_GE(resumes[0].first + 1e-9, settle);
+    EXPECT_GE(resumes[1].first - resumes[0].first + 1e-9, settle);
+    EXPECT_GE(resumes[2].first - resumes[1].first + 1e-9, settle);
+    EXPECT_EQ(s.running().size(), 4u);
+    (void)h;
+}
+
+TEST(Policy, ADipBelowTheHighMarkRestartsTheSettleTime) {
+    Sim s;
+    Policy p;
+    s.spawn("ld", 900 * MiB);
+    uint64_t x = s.spawn("cc1plus", 300 * MiB);
+    s.prime(p);
+    s.tree.set_state(x, JobState::Stopped, s.now);
+    EXPECT_TRUE(run_for(s, p, view(1 * GiB), 0.4).empty());
+    EXPECT_TRUE(run_for(s, p, view(kHigh - 1), 0.1).empty());  // one dip
+    EXPECT_TRUE(run_for(s, p, view(1 * GiB), 0.4).empty());     // settle starts over
+    auto r = run_for(s, p, view(1 * GiB), 0.3);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].second, x);
+
+    // the projection counts too: free now but about to be eaten
+    Sim t;
+    Policy q;
+    uint64_t head = t.spawn("ld", 900 * MiB);
+    uint64_t w = t.spawn("cc1plus", 100 * MiB);
+    t.prime(q);
+    t.tree.set_state(w, JobState::Stopped, t.now);
+    t.ramp({{head, 200.0 * MiB}}, 1);
+    for (int i = 0; i < 20; i++) {
+        t.ramp({{head, 200.0 * MiB}}, 0.1);
+        EXPECT_TRUE(t.decide(q, view(kHigh + 100 * MiB)).empty());  // projected ~ high - 300M
+    }
+}
+
+namespace {
+
+// h (head) and a run; a grows until the policy stops it for memory.
+struct StoppedForMemory {
+    Sim s;
+    Policy p;
+    uint64_t h = 0, a = 0, c = 0;
+    explicit StoppedForMemory(PolicyConfig cfg = {}) : p(cfg) {
+        h = s.spawn("ld", 800 * MiB);
+        a = s.spawn("cc1plus", 100 * MiB);
+        c = s.spawn("as", 20 * MiB);  // small, flat
+        s.prime(p);
+        s.ramp({{h, 5.0 * MiB}, {a, 60.0 * MiB}}, 2);  // a: ~220M
+        auto acts = s.decide(p, view(150 * MiB));      // projected ~20M < low
+        EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{a});
+        s.advance(1.5);  // growth goes stale: no projection any more
+    }
+};
+
+}  // namespace
+
+TEST(Policy, NoFlipFlopJustAboveTheHighMark) {
+    StoppedForMemory f;
+    uint64_t rss = f.s.job(f.a).rss;
+    // just above high, no job finished: a stays stopped
+    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + 10 * MiB), 5, 0.25).empty());
+    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + int64_t(rss) - 10 * MiB), 3, 0.25).empty());
+    // room for it to double: resumed
+    auto r = run_for(f.s, f.p, view(kHigh + int64_t(rss) + 10 * MiB), 2, 0.25);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].second, f.a);
+}
+
+TEST(Policy, AJobStoppedForMemoryResumesOnceAJobHasFinished) {
+    StoppedForMemory f;
+    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + 10 * MiB), 2, 0.25).empty());
+    f.s.finish(f.c);
+    f.s.advance(0.25);
+    std::vector<Action> all;
+    for (int i = 0; i < 8; i++) {
+        auto acts = f.s.decide(f.p, view(kHigh + 10 * MiB));
+        all.insert(all.end(), acts.begin(), acts.end());
+        f.s.advance(0.25);
+    }
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].type, ActionType::Resume);
+    EXPECT_EQ(all[0].job, f.a);
+    EXPECT_TRUE(contains(all[0].reason, "finished")) << all[0].reason;
+}
+
+TEST(Policy, AResumedJobIsNotStoppedAgainWithinMinRun) {
+    StoppedForMemory f;
+    auto r = run_for(f.s, f.p, view(2 * GiB), 1, 0.25);
+    ASSERT_EQ(r.size(), 1u);
+    uint64_t resumed_at = f.s.now;
+    (void)resumed_at;
+    // it grows again, memory gets tight (not critical): left alone for min_run_s
+    f.s.ramp({{f.h, 5.0 * MiB}, {f.a, 60.0 * MiB}}, 2);
+    auto acts = f.s.decide(f.p, view(100 * MiB));
+    EXPECT_FALSE(find(acts, ActionType::Stop, f.a));
+    // past min_run_s: it may be stopped again
+    f.s.ramp({{f.h, 5.0 * MiB}, {f.a, 60.0 * MiB}}, 1.5);
+    acts = f.s.decide(f.p, view(100 * MiB));
+    EXPECT_TRUE(find(acts, ActionType::Stop, f.a));
+}
+
+TEST(Policy, CriticalMemoryOverridesMinRun) {
+    StoppedForMemory f;
+    ASSERT_EQ(run_for(f.s, f.p, view(2 * GiB), 1, 0.25).size(), 1u);
+    f.s.ramp({{f.h, 5.0 * MiB}, {f.a, 60.0 * MiB}}, 1);
+    auto acts = f.s.decide(f.p, view(kLow / 2 - 1));  // critical
+    EXPECT_TRUE(find(acts, ActionType::Stop, f.a));
+}
+
+TEST(Policy, AtMostMaxStopsPerMinutePerJob) {
+    PolicyConfig cfg;
+    cfg.min_run_s = 0;
+    Sim s;
+    Policy p(cfg);
+    uint64_t h = s.spawn("ld", 2 * GiB);
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    s.prime(p);
+    auto cycle = [&] {
+        s.ramp({{h, 5.0 * MiB}, {a, 60.0 * MiB}}, 1);
+        auto acts = s.decide(p, view(150 * MiB));  // projected ~20M: below low, not critical
+        bool stopped = find(acts, ActionType::Stop, a);
+        s.tree.set_state(a, JobState::Running, s.now);  // resumed (by hand)
+        return stopped;
+    };
+    for (int i = 0; i < cfg.max_stops_per_min; i++) EXPECT_TRUE(cycle()) << "stop " << i + 1;
+    for (int i = 0; i < 5; i++) EXPECT_FALSE(cycle()) << "stop beyond " << cfg.max_stops_per_min << " in a minute";
+    // critical memory overrides the bound
+    s.ramp({{h, 5.0 * MiB}, {a, 60.0 * MiB}}, 1);
+    EXPECT_TRUE(find(s.decide(p, view(kLow / 2 - 1)), ActionType::Stop, a));
+    s.tree.set_state(a, JobState::Running, s.now);
+    // a minute later the count has aged out
+    s.advance(60);
+    EXPECT_TRUE(cycle());
+}
+
+TEST(Policy, DeadlockGuardResumesOneWhenEveryRunningJobIsBlocked) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("ld", 800 * MiB);
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    uint64_t b = s.spawn("cc1plus", 100 * MiB);
+    s.prime(p);
+    s.tree.set_state(a, JobState::Stopped, s.now);
+    s.tree.set_state(b, JobState::Stopped, s.now);
+    MemoryView low = view(100 * MiB);  // no resume for memory
+
+    EXPECT_TRUE(s.decide(p, low).empty());
+    s.advance(0.25);
+    auto acts = s.decide(p, low, {h});
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].type, ActionType::Resume);
+    EXPECT_EQ(acts[0].job, a);
+    EXPECT_TRUE(starts_with(acts[0].reason, "deadlock guard")) << acts[0].reason;
+
+    // one running job still progresses: no guard
+    s.advance(0.25);
+    EXPECT_TRUE(s.decide(p, low, {h}).empty());
+    // both blocked again: the next one
+    s.advance(0.25);
+    acts = s.decide(p, low, {h, a});
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].job, b);
+    EXPECT_TRUE(starts_with(acts[0].reason, "deadlock guard")) << acts[0].reason;
+    // blocked jobs that are not running do not count
+    s.tree.set_state(b, JobState::Stopped, s.now);
+    s.advance(0.25);
+    EXPECT_TRUE(s.decide(p, low, {b}).empty());
+}
+
+TEST(Policy, AJobResumedByTheGuardGetsTwiceTheMinRun) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("ld", 800 * MiB);
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    s.prime(p);
+    s.tree.set_state(a, JobState::Stopped, s.now);
+    auto acts = s.decide(p, view(100 * MiB), {h});
+    ASSERT_EQ(jobs_of(acts, ActionType::Resume), std::vector<uint64_t>{a});
+    const double min_run = p.config().min_run_s;
+    s.ramp({{h, 5.0 * MiB}, {a, 60.0 * MiB}}, min_run + 1);
+    EXPECT_TRUE(jobs_of(s.decide(p, view(100 * MiB)), ActionType::Stop).empty());
+    s.ramp({{h, 5.0 * MiB}, {a, 60.0 * MiB}}, min_run);
+    EXPECT_EQ(jobs_of(s.decide(p, view(100 * MiB)), ActionType::Stop), std::vector<uint64_t>{a});
+}
+
+TEST(Policy, CapMaxRunningOne) {
+    Sim s;
+    Policy p;
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    uint64_t b = s.spawn("cc1plus", 500 * MiB);
+    uint64_t c = s.spawn("cc1plus", 100 * MiB);
+    s.prime(p);
+    p.set_caps(Caps{1, false, false});
+    auto acts = s.decide(p, view(4 * GiB));
+    EXPECT_EQ(jobs_of(acts, ActionType::Stop), (std::vector<uint64_t>{c, a}));  // least invested first
+    for (const Action& x : acts) EXPECT_TRUE(contains(x.reason, "at most 1")) << x.reason;
+    EXPECT_EQ(s.running(), std::vector<uint64_t>{b});
+
+    // plenty of memory, still one
+    EXPECT_TRUE(run_for(s, p, view(4 * GiB), 3).empty());
+    // a new job is held
+    uint64_t d = s.spawn("cc1plus");
+    acts = s.decide(p, view(4 * GiB));
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].type, ActionType::Hold);
+    EXPECT_EQ(acts[0].job, d);
+    EXPECT_TRUE(contains(acts[0].reason, "cap")) << acts[0].reason;
+    // the running one finishes: the most invested waiting one runs, only it
+    s.finish(b);
+    s.advance(0.25);
+    acts = s.decide(p, view(4 * GiB));
+    EXPECT_EQ(jobs_of(acts, ActionType::Resume), std::vector<uint64_t>{a});
+    auto later = run_for(s, p, view(4 * GiB), 3);
+    EXPECT_TRUE(later.empty());
+    EXPECT_EQ(s.running().size(), 1u);
+
+    // raising the cap lets the others resume, one per settle period
+    p.set_caps(Caps{3, false, false});
+    later = run_for(s, p, view(4 * GiB), 3);
+    ASSERT_EQ(later.size(), 2u);
+    EXPECT_EQ(later[0].second, c);  // 100M vs d's 0
+    EXPECT_EQ(later[1].second, d);
+}
+
+TEST(Policy, PauseStopsEveryJob) {
+    Sim s;
+    Policy p;
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    uint64_t b = s.spawn("cc1plus", 500 * MiB);
+    s.prime(p);
+    p.set_caps(Caps{0, true, false});
+    auto acts = s.decide(p, view(4 * GiB));
+    auto stopped = jobs_of(acts, ActionType::Stop);
+    std::sort(stopped.begin(), stopped.end());
+    EXPECT_EQ(stopped, (std::vector<uint64_t>{a, b}));  // the head too
+    for (const Action& x : acts) EXPECT_TRUE(contains(x.reason, "paused")) << x.reason;
+    EXPECT_TRUE(s.running().empty());
+    // a job that starts while paused waits too; nothing resumes
+    uint64_t c = s.spawn("cc1plus");
+    acts = s.decide(p, view(4 * GiB));
+    EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{c});
+    for (int i = 0; i < 10; i++) {
+        s.advance(0.25);
+        EXPECT_TRUE(s.decide(p, view(4 * GiB)).empty());
+    }
+    // unpaused: the most invested runs at once
+    p.set_caps(Caps{});
+    acts = s.decide(p, view(4 * GiB));
+    EXPECT_EQ(jobs_of(acts, ActionType::Resume), std::vector<uint64_t>{b});
+}
+
+TEST(Policy, DrainHoldsNewJobsAndResumesNothing) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("ld", 800 * MiB);
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    s.prime(p);
+    s.tree.set_state(a, JobState::Stopped, s.now);
+    p.set_caps(Caps{0, false, true});
+    uint64_t c = s.spawn("cc1plus");
+    auto acts = s.decide(p, view(4 * GiB));
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].type, ActionType::Hold);
+    EXPECT_EQ(acts[0].job, c);
+    EXPECT_TRUE(contains(acts[0].reason, "drain")) << acts[0].reason;
+    EXPECT_EQ(s.job(h).state, JobState::Running);  // what runs keeps running
+    EXPECT_TRUE(run_for(s, p, view(4 * GiB), 3).empty());
+    s.finish(h);
+    EXPECT_TRUE(run_for(s, p, view(4 * GiB), 3).empty());
+    EXPECT_EQ(s.waiting().size(), 2u);
+}
+
+TEST(Policy, ThrashingStopsTheLeastInvestedOnePerSettlePeriod) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("ld", 800 * MiB);
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    uint64_t b = s.spawn("cc1plus", 100 * MiB);
+    uint64_t c = s.spawn("cc1plus", 200 * MiB);
+    s.prime(p);
+    const MemoryView plenty = view(1 * GiB);  // RSS shows no problem
+
+    s.advance(1);
+    s.faults(a, 1500);
+    s.faults(h, 600);  // 2100/s in the build
+    auto acts = s.decide(p, plenty);
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].type, ActionType::Stop);
+    EXPECT_EQ(acts[0].job, b);
+    EXPECT_TRUE(contains(acts[0].reason, "memory pressure")) << acts[0].reason;
+    EXPECT_TRUE(contains(acts[0].reason, "major faults")) << acts[0].reason;
+    // within settle_s: no second stop
+    s.advance(0.2);
+    s.faults(a, 3000);
+    EXPECT_TRUE(s.decide(p, plenty).empty());
+    s.advance(0.3);
+    s.faults(a, 3000);
+    EXPECT_EQ(jobs_of(s.decide(p, plenty), ActionType::Stop), std::vector<uint64_t>{c});
+    s.advance(0.5);
+    s.faults(a, 3000);
+    EXPECT_EQ(jobs_of(s.decide(p, plenty), ActionType::Stop), std::vector<uint64_t>{a});
+    // only the head is left: it runs on
+    for (int i = 0; i < 4; i++) {
+        s.advance(0.5);
+        s.faults(h, 3000);
+        EXPECT_TRUE(s.decide(p, plenty).empty());
+    }
+    EXPECT_EQ(s.running(), std::vector<uint64_t>{h});
+    // pressure gone (samples stale): resumes come back
+    s.advance(2);
+    auto r = run_for(s, p, plenty, 3);
+    EXPECT_FALSE(r.empty());
+
+    // below the threshold: nothing
+    Sim t;
+    Policy q;
+    t.spawn("ld", 800 * MiB);
+    uint64_t x = t.spawn("cc1plus", 100 * MiB);
+    t.prime(q);
+    t.advance(1);
+    t.faults(x, 1999);
+    EXPECT_TRUE(t.decide(q, plenty).empty());
+}
+
+TEST(Policy, PsiFullCountsAsPressure) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("ld", 800 * MiB);
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    s.prime(p);
+    s.advance(1);
+    auto acts = s.decide(p, view(1 * GiB, 1600 * MiB, 25.0));
+    EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{a});
+    ASSERT_FALSE(acts.empty());
+    EXPECT_TRUE(contains(acts[0].reason, "PSI")) << acts[0].reason;
+    // a new job under pressure is held at exec
+    s.advance(1);
+    uint64_t c = s.spawn("cc1plus");
+    acts = s.decide(p, view(1 * GiB, 1600 * MiB, 25.0));
+    const Action* hold = find(acts, ActionType::Hold, c);
+    ASSERT_TRUE(hold);
+    EXPECT_TRUE(contains(hold->reason, "pressure")) << hold->reason;
+    EXPECT_EQ(s.running(), std::vector<uint64_t>{h});
+    // below the threshold: no more stops
+    s.advance(1);
+    EXPECT_TRUE(s.decide(p, view(1 * GiB, 1600 * MiB, 9.0)).empty());
+}
+
+TEST(Policy, WantsTheTimerWhileJobsWait) {
+    Sim s;
+    Policy p;
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    s.spawn("cc1plus", 500 * MiB);
+    EXPECT_FALSE(p.wants_timer(s.tree));
+    s.tree.set_state(a, JobState::Held, s.now);
+    EXPECT_TRUE(p.wants_timer(s.tree));
+}
