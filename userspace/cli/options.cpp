@@ -87,7 +87,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
                for (std::string name; std::getline(ss, name, ',');)
                    if (!name.empty()) c.tree.drivers.push_back(name);
            },
-           "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson)")
+           "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson,emerge,ebuild.sh,sandbox)")
         ->type_name("LIST");
     app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 2)")
         ->check(CLI::Range(0.1, 60.0))

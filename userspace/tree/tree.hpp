@@ -61,7 +61,8 @@ struct TreeDelta {
 };
 
 struct TreeConfig {
-    std::vector<std::string> drivers{"make", "gmake", "ninja", "samu", "cmake", "cargo", "meson"};
+    std::vector<std::string> drivers{"make", "gmake",  "ninja",     "samu",   "cmake",
+                                     "cargo", "meson", "emerge", "ebuild.sh", "sandbox"};
     std::vector<std::string> shells{"sh", "bash", "dash", "zsh", "ash", "busybox"};
     double growth_tau_s = 0.5;    // smoothing of the growth rate
     double fault_stale_s = 1.0;   // a fault sample older than this counts as 0
