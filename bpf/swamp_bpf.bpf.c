@@ -22,6 +22,8 @@ const volatile struct swamp_config cfg = {
 	.wakeup_bytes = 64 * 1024,
 };
 const volatile __u32 page_shift = 12;
+/* --user: every exec by this uid is adopted as a tracked process (-1: off) */
+const volatile __u32 watch_uid = (__u32)-1;
 
 /* Bumped whenever the set of tracked processes or their mms change (fork,
  * exec, exit, userspace seeding): invalidates every CPU's rss_cache. */
@@ -152,6 +154,13 @@ static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *b
 {
 	__u32 pid = BPF_CORE_READ(p, tgid);
 	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
+	if (!st && watch_uid != (__u32)-1 && BPF_CORE_READ(p, cred, uid.val) == watch_uid) {
+		struct swamp_task_state fresh = {};
+		fresh.ppid = BPF_CORE_READ(p, real_parent, tgid);
+		if (bpf_map_update_elem(&tasks, &pid, &fresh, BPF_NOEXIST))
+			count_stat(SWAMP_STAT_MAP_FULL);
+		st = bpf_map_lookup_elem(&tasks, &pid);
+	}
 	if (!st)
 		return 0;
 

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
+#include <signal.h>
 #include <sstream>
 
 #include "run_util.hpp"
@@ -153,6 +155,55 @@ TEST_F(ControllerTest, BadInputIsAClearErrorAndStartsNothing) {
     status = run({SWAMP_BIN, "--mem-budget", "4XB", "--", "/bin/true"}, ignored);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 2);
+}
+
+}  // namespace
+
+namespace {
+
+// --user: processes of that user are followed from their exec on; others are not.
+TEST_F(ControllerTest, UserModeFollowsOnlyThatUsersProcesses) {
+    const std::string user = "swamp-test";
+    std::string ignored;
+    bool created = run({"/usr/sbin/useradd", "-M", "-r", "-s", "/usr/sbin/nologin", user}, ignored) == 0;
+    std::string trace = fs::temp_directory_path() / ("swamp-user-" + std::to_string(getpid()) + ".jsonl");
+    Child swamp = spawn({SWAMP_BIN, "--user", user, "--action", "dry-run", "--trace-json", "--trace-output", trace});
+    // wait until the BPF side is loaded: the controller writes its first lines then
+    for (int i = 0; i < 100 && (!fs::exists(trace) || fs::file_size(trace) == 0); i++) usleep(50 * 1000);
+    usleep(300 * 1000);
+
+    Child other = spawn({ALLOC_TREE_BIN, "--hold-ms", "100", "40"});  // root's: must not show
+    std::string user_out, other_out;
+    int status = run({"/usr/sbin/runuser", "-u", user, "--", ALLOC_TREE_BIN, "--hold-ms", "100", "48"}, user_out);
+    finish(other, other_out);
+    kill(swamp.pid, SIGINT);
+    int swamp_status = finish(swamp, ignored);
+    if (created) run({"/usr/sbin/userdel", user}, ignored);
+
+    EXPECT_EQ(status, 0);
+    ASSERT_TRUE(WIFEXITED(swamp_status));
+    EXPECT_EQ(WEXITSTATUS(swamp_status), 0);
+    std::ifstream in(trace);
+    std::vector<nlohmann::json> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+    fs::remove(trace);
+
+    std::set<uint32_t> user_pids, other_pids{uint32_t(other.pid)};
+    std::istringstream uo(user_out), oo(other_out);
+    std::string word;
+    uint32_t pid, mib;
+    while (uo >> word >> pid >> mib) user_pids.insert(pid);
+    while (oo >> word >> pid >> mib) other_pids.insert(pid);
+    ASSERT_EQ(user_pids.size(), 1u) << user_out;
+    bool user_child_exit = false;
+    for (const auto& j : lines) {
+        EXPECT_FALSE(other_pids.count(j.value("pid", 0u))) << "another user's process: " << j.dump();
+        if (j["event"] == "exit" && user_pids.count(j["pid"].get<uint32_t>())) {
+            user_child_exit = true;
+            EXPECT_NEAR(j["peak_rss"].get<uint64_t>() / 1048576.0, 48.0, 4.8);
+        }
+    }
+    EXPECT_TRUE(user_child_exit) << "the user's allocating child was followed";
 }
 
 }  // namespace

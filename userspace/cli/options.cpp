@@ -63,6 +63,9 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
 void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
     app.add_option("--root-pid", c.root_pid, "Manage this running build (e.g. make's pid) and all its descendants")
         ->type_name("PID");
+    app.add_option("--user", c.user,
+                   "Manage every build of this user (a name or uid, e.g. portage) until stopped with Ctrl-C")
+        ->type_name("NAME");
     app.add_option_function<std::string>(
            "--action",
            [&c](const std::string& v) {
@@ -131,6 +134,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                  "eBPF follows every process of a build; jobs wait, stopped, and resume as memory frees up.\n\n"
                  "  swamp-bpf [OPTIONS] -- make -j4        launch a build and manage it\n"
                  "  swamp-bpf [OPTIONS] --root-pid PID     manage a running build\n"
+                 "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
                  "  swamp-bpf SUBCOMMAND --help            trace, probe, replay"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
@@ -180,8 +184,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
         } else if (*replay) {
             r.command = Command::Replay;
         } else {
-            if (r.control.root_pid.has_value() == !r.control.command.empty())
-                throw CLI::ValidationError("give either --root-pid PID or -- CMD [ARGS...] (or a subcommand; see --help)");
+            int modes = r.control.root_pid.has_value() + !r.control.command.empty() + !r.control.user.empty();
+            if (modes != 1)
+                throw CLI::ValidationError("give one of --root-pid PID, --user NAME or -- CMD [ARGS...] (or a subcommand; see --help)");
             if (r.control.root_pid && *r.control.root_pid <= 0)
                 throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
             r.command = Command::Control;

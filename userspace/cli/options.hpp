@@ -55,6 +55,7 @@ struct ControllerOptions {
     SensingOptions sensing;
     std::optional<pid_t> root_pid;
     std::vector<std::string> command;  // launch mode
+    std::string user;                  // --user: every build tree of this user
     ActionKind action = ActionKind::Signal;
     MemoryConfig memory;
     PolicyConfig policy;

@@ -1,5 +1,6 @@
 #include "control/controller.hpp"
 
+#include <pwd.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -26,6 +27,14 @@
 namespace swamp {
 
 namespace {
+
+uid_t resolve_user(const std::string& name) {
+    if (passwd* pw = getpwnam(name.c_str())) return pw->pw_uid;
+    char* end;
+    long uid = strtol(name.c_str(), &end, 10);
+    if (!name.empty() && !*end && uid >= 0) return uid_t(uid);
+    throw UserError(ExitCode::Usage, "--user: no user \"" + name + "\" (give a name from /etc/passwd or a uid)");
+}
 
 constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
 
@@ -90,6 +99,7 @@ private:
     std::unique_ptr<TracePrinter> printer_;
     ProgressWatch progress_;
     pid_t root_ = 0;
+    std::optional<uid_t> uid_;  // --user
     int timer_fd_ = -1;
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
@@ -117,7 +127,14 @@ void Controller::open_trace() {
 }
 
 void Controller::start_tree() {
-    if (o_.command.empty()) {
+    if (uid_) {
+        // every process of the user: those under a driver form jobs, the rest are left alone
+        for (const ProcStat& p : scan_user(*uid_)) {
+            src_->track(p.pid, p.ppid);
+            if (printer_) printer_->name(p.pid, p.comm);
+            handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_));
+        }
+    } else if (o_.command.empty()) {
         ProcStat root = validate_root_pid(*o_.root_pid);
         root_ = root.pid;
         tree_.add_root(root.pid, root.ppid, root.comm, start_ns_);
@@ -219,7 +236,8 @@ void Controller::print_summary(int exit_code) {
     snprintf(buf, sizeof buf,
              "swamp-bpf: %s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
              "peak tree RSS %s, OOM kills %llu",
-             cmd_ ? ("command exited with status " + std::to_string(exit_code)).c_str() : "build root exited",
+             cmd_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
+                  : uid_ ? "stopped" : "build root exited",
              (monotonic_ns() - start_ns_) / 1e9, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
              (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
              sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
@@ -229,26 +247,34 @@ void Controller::print_summary(int exit_code) {
 
 int Controller::run() {
     if (o_.root_pid) validate_root_pid(*o_.root_pid);
+    if (!o_.user.empty()) {
+        uid_ = resolve_user(o_.user);
+        if (o_.action == ActionKind::Freeze)
+            throw UserError(ExitCode::Usage, "--action freeze needs --root-pid or a command; use --action signal with --user");
+    }
     require_bpf_privileges();
     AttachPlan plan = plan_or_throw(o_.sensing);
     start_ns_ = monotonic_ns();
     open_trace();
 
-    src_ = std::make_unique<BpfSource>(bpf_options(o_.sensing), plan);
+    BpfOptions bpf = bpf_options(o_.sensing);
+    if (uid_) bpf.watch_uid = *uid_;
+    src_ = std::make_unique<BpfSource>(bpf, plan);
     SignalFd signals;
     actuator_ = make_actuator({o_.action, o_.root_pid ? *o_.root_pid : getpid()});
     start_tree();
-    memory_ = std::make_unique<MemoryReader>(root_);
+    memory_ = std::make_unique<MemoryReader>(uid_ ? 1 : root_);
     oom_kills_at_start_ = memory_->read().oom_kills;
     if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
     if (!o_.quiet)
-        std::cerr << "swamp-bpf: managing " << (cmd_ ? o_.command[0] : "pid " + std::to_string(root_)) << " with "
+        std::cerr << "swamp-bpf: managing "
+                  << (cmd_ ? o_.command[0] : uid_ ? "the builds of user " + o_.user : "pid " + std::to_string(root_)) << " with "
                   << actuator_->name() << "; memory: " << memory_->describe() << '\n';
     if (cmd_) cmd_->start();
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    int root_fd = cmd_ ? -1 : open_pidfd(root_);
+    int root_fd = cmd_ || uid_ ? -1 : open_pidfd(root_);
     auto watch = [&](int fd, uint32_t events) {
         if (fd < 0) return;
         epoll_event ev{};
@@ -269,8 +295,9 @@ int Controller::run() {
     decide(monotonic_ns(), false);
     while (!done) {
         epoll_event evs[8];
-        // lazily-sent kernel events (forks, fault samples) wake nobody: pick them up every 200 ms
-        int n = epoll_wait(ep, evs, 8, 200);
+        // No polling: the kernel side wakes us for exec, exit, upward RSS steps and major
+        // faults; quieter events ride along. While jobs wait, the timer ticks every 250 ms.
+        int n = epoll_wait(ep, evs, 8, -1);
         bool from_timer = false;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;

@@ -65,6 +65,7 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
     skel->rodata->cfg.fault_interval_ns = opts.fault_interval_ns;
     skel->rodata->cfg.wakeup_bytes = std::max<uint64_t>(opts.ringbuf_bytes / 8, 4096);
     skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+    if (opts.watch_uid) skel->rodata->watch_uid = *opts.watch_uid;
 
     uint64_t rb_size = round_up_pow2(std::max<uint64_t>(opts.ringbuf_bytes, sysconf(_SC_PAGESIZE)));
     bpf_map__set_max_entries(skel->maps.events, rb_size);

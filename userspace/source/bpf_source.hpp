@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -18,6 +19,7 @@ struct BpfOptions {
     uint64_t ringbuf_bytes = 4ull << 20;
     uint32_t max_tasks = 16384;
     bool verbose = false;  // show libbpf's own log
+    std::optional<uint32_t> watch_uid;  // --user: adopt every exec by this uid
 };
 
 struct BpfStats {

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -60,6 +61,28 @@ std::vector<ProcStat> scan_descendants(pid_t root) {
             queue.push_back(it->second.pid);
         }
     }
+    return out;
+}
+
+std::vector<ProcStat> scan_user(uid_t uid) {
+    std::vector<ProcStat> out;
+    if (DIR* d = opendir("/proc")) {
+        while (dirent* e = readdir(d)) {
+            char* end;
+            long pid = strtol(e->d_name, &end, 10);
+            if (*end || pid <= 1 || pid == getpid()) continue;
+            std::ifstream status(std::string("/proc/") + e->d_name + "/status");
+            long real_uid = -1;
+            for (std::string line; std::getline(status, line);)
+                if (line.rfind("Uid:", 0) == 0) real_uid = strtol(line.c_str() + 4, nullptr, 10);
+            if (real_uid != long(uid)) continue;
+            if (auto s = read_proc_stat(pid); s && !s->kernel_thread()) out.push_back(*s);
+        }
+        closedir(d);
+    }
+    std::sort(out.begin(), out.end(), [](const ProcStat& a, const ProcStat& b) {
+        return a.start_ticks != b.start_ticks ? a.start_ticks < b.start_ticks : a.pid < b.pid;
+    });
     return out;
 }
 

@@ -27,6 +27,8 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text);
 
 // Every live descendant of `root` (not root itself), parents before children.
 std::vector<ProcStat> scan_descendants(pid_t root);
+// Every live process whose real uid is `uid`, oldest first (parents before children).
+std::vector<ProcStat> scan_user(uid_t uid);
 
 }  // namespace swamp
 

@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Outcome of one fake build (tests/fakebuild/Makefile.PROFILE) under a memory
+# limit, side by side in one run, each variant in its own fresh output dir and
+# its own fresh memory cgroup (scripts/memcg-run.sh, no swap):
+#   j1            make -j1                                  (slow but fits)
+#   jN            make -jN                                  (usually OOM-killed)
+#   swamp-signal  swamp-bpf --action signal -- make -jN     (SIGSTOP/SIGCONT)
+#   swamp-freeze  swamp-bpf --action freeze -- make -jN     (cgroup v2 freeze)
+# For each: wall time (measured here), exit status, OOM kills and peak usage of
+# the cgroup, whether the Makefile's final targets (its `all:` line) exist, and
+# for swamp-bpf its stops, holds at exec and resumes (from its summary line).
+#
+# Lower bound on the wall time, from tests/fakebuild/profile-stats.sh:
+#   LB = max(cpu_s / cores, mib_s / limit_mib, critical_path_s),  cores = nproc
+# Each variant's ratio is wall / LB (1.00 would be perfect); the swamp
+# variants' speedup is j1's wall / their wall (needs j1 among the variants).
+#
+# Usage: tests/bench/outcome.sh [--profile demo|pi|links] [--limit SIZE]
+#            [--jobs N] [--variants LIST] [--json FILE] [--keep-logs]
+#   --profile    fake build profile (default demo)
+#   --limit      memory limit, e.g. 1100M (default per profile: demo 1100M,
+#                pi 1500M, links 1300M: the limits where plain -j4 fails)
+#   --jobs       N for the -jN variants (default 4)
+#   --variants   comma-separated subset of j1,jN,swamp-signal,swamp-freeze
+#                (default all four, in that order; jN may also be given as
+#                j<N>, e.g. j4)
+#   --json FILE  also write the results as one JSON object to FILE
+#   --keep-logs  keep the per-variant logs (memcg-run's and swamp-bpf's stderr)
+#                instead of removing them at the end; their dir is printed
+# Output goes to stdout; the builds' own output is discarded (make -s, stdout
+# to /dev/null), their stderr goes to the per-variant log. Needs root and a
+# build (cmake --build build -j2). Takes about as long as all variants' builds
+# (demo: ~2 min, links: a few minutes, pi: ~10 min on 2 cores).
+set -euo pipefail
+
+prog=outcome.sh
+die() { echo "$prog: $*" >&2; exit 2; }
+usage() { sed -n '/^# Usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+cd "$(dirname "$0")/../.."
+repo=$PWD
+
+# ---- arguments -------------------------------------------------------------------
+profile=demo limit="" jobs=4 variants_arg="" json="" keep_logs=0
+while (($#)); do
+    case $1 in
+        --profile) (($# >= 2)) || die "--profile needs a value"; profile=$2; shift 2 ;;
+        --profile=*) profile=${1#*=}; shift ;;
+        --limit) (($# >= 2)) || die "--limit needs a value"; limit=$2; shift 2 ;;
+        --limit=*) limit=${1#*=}; shift ;;
+        --jobs|-j) (($# >= 2)) || die "--jobs needs a value"; jobs=$2; shift 2 ;;
+        --jobs=*) jobs=${1#*=}; shift ;;
+        --variants) (($# >= 2)) || die "--variants needs a value"; variants_arg=$2; shift 2 ;;
+        --variants=*) variants_arg=${1#*=}; shift ;;
+        --json) (($# >= 2)) || die "--json needs a value"; json=$2; shift 2 ;;
+        --json=*) json=${1#*=}; shift ;;
+        --keep-logs) keep_logs=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument '$1'" ;;
+    esac
+done
+
+case $profile in
+    demo) default_limit=1100M ;;
+    pi) default_limit=1500M ;;
+    links) default_limit=1300M ;;
+    *) die "unknown profile '$profile' (demo, pi or links)" ;;
+esac
+limit=${limit:-$default_limit}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || die "bad --jobs '$jobs' (a positive integer)"
+
+# SIZE -> MiB (same syntax as scripts/memcg-run.sh: bytes or K/M/G/T, 1024-based)
+[[ $limit =~ ^([0-9]+)([KkMmGgTt]?)(i?[Bb])?$ ]] || die "bad --limit '$limit' (e.g. 1100M, 2G)"
+case ${BASH_REMATCH[2]} in
+    K|k) limit_bytes=$((BASH_REMATCH[1] << 10)) ;;
+    M|m) limit_bytes=$((BASH_REMATCH[1] << 20)) ;;
+    G|g) limit_bytes=$((BASH_REMATCH[1] << 30)) ;;
+    T|t) limit_bytes=$((BASH_REMATCH[1] << 40)) ;;
+    *) limit_bytes=$((10#${BASH_REMATCH[1]})) ;;
+esac
+((limit_bytes > 0)) || die "--limit must be > 0"
+limit_mib=$(awk -v b="$limit_bytes" 'BEGIN { printf "%.6g", b / 1048576 }')
+
+variants=()
+IFS=, read -r -a requested <<< "${variants_arg:-j1,jN,swamp-signal,swamp-freeze}"
+for v in "${requested[@]}"; do
+    [[ $v == "j$jobs" && $jobs != 1 ]] && v=jN
+    case $v in
+        j1|jN|swamp-signal|swamp-freeze) ;;
+        *) die "unknown variant '$v' (j1, jN, swamp-signal, swamp-freeze)" ;;
+    esac
+    for w in "${variants[@]}"; do [[ $w == "$v" ]] && die "variant '$v' given twice"; done
+    variants+=("$v")
+done
+((${#variants[@]})) || die "no variants given"
+
+# ---- preconditions ------------------------------------------------------------------
+[[ $(id -u) -eq 0 ]] || { echo "$prog: must run as root (memory cgroups, BPF)" >&2; exit 3; }
+swamp=$repo/build/userspace/swamp-bpf
+hog=$repo/build/tests/fakebuild/hog
+mk=$repo/tests/fakebuild/Makefile.$profile
+memcg=$repo/scripts/memcg-run.sh
+stats=$repo/tests/fakebuild/profile-stats.sh
+need_swamp=0
+for v in "${variants[@]}"; do [[ $v == swamp-* ]] && need_swamp=1; done
+[[ -x $hog ]] || die "missing $hog: build first (cmake --build build -j2)"
+((need_swamp == 0)) || [[ -x $swamp ]] || die "missing $swamp: build first (cmake --build build -j2)"
+[[ -f $mk ]] || die "missing $mk"
+[[ -x $memcg ]] || die "missing $memcg"
+[[ -x $stats ]] || die "missing $stats"
+command -v make >/dev/null || die "make not found"
+if [[ -n $json ]]; then
+    touch "$json" 2>/dev/null || die "cannot write --json file '$json'"
+fi
+
+# ---- temp dir, cleaned up on every exit path -------------------------------------------
+tmp=$(mktemp -d /tmp/swamp-outcome.XXXXXX)
+child=""
+cleanup() {
+    local rc=$?
+    set +e    # a failing wait or rm must not end the cleanup early
+    trap - EXIT INT TERM HUP
+    if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
+        # memcg-run.sh forwards TERM to its cgroup and removes it
+        kill -TERM "$child" 2>/dev/null
+        wait "$child" 2>/dev/null
+    fi
+    rm -rf "$tmp/out"
+    if ((keep_logs)) && [[ -d $tmp ]]; then
+        echo "logs kept in $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+mkdir -p "$tmp/out" "$tmp/logs"
+
+# ---- lower bound -------------------------------------------------------------------------
+stat_line=$("$stats" "$mk") || die "profile-stats.sh failed on $mk"
+pstat() {  # KEY -> value from the profile-stats.sh line
+    local v
+    v=$(tr ' ' '\n' <<< "$stat_line" | sed -n "s/^$1=//p")
+    [[ -n $v ]] || die "profile-stats.sh printed no $1= ($stat_line)"
+    echo "$v"
+}
+cpu_s=$(pstat cpu_s)
+cp_s=$(pstat critical_path_s)
+mib_s=$(pstat mib_s)
+njobs=$(pstat jobs)
+cores=$(nproc)
+read -r lb_cpu lb_mem lb <<< "$(awk -v c="$cpu_s" -v n="$cores" -v m="$mib_s" -v l="$limit_mib" -v p="$cp_s" '
+    BEGIN { a = c / n; b = m / l; lb = a; if (b > lb) lb = b; if (p > lb) lb = p
+            printf "%.3f %.3f %.3f\n", a, b, lb }')"
+
+# Final targets: the prerequisites on the Makefile's `all:` line (with
+# backslash continuations), $(OUT) left in for each variant to fill in.
+mapfile -t all_targets < <(awk '
+    /^all[ \t]*:/ { on = 1; sub(/^all[ \t]*:/, "") }
+    on { cont = sub(/\\[ \t]*$/, ""); for (i = 1; i <= NF; i++) if ($i != "|") print $i; if (!cont) exit }
+' "$mk")
+((${#all_targets[@]})) || die "no targets on the all: line of $mk"
+
+label() {
+    case $1 in
+        j1) echo "make -j1" ;;
+        jN) echo "make -j$jobs" ;;
+        swamp-signal) echo "swamp signal -j$jobs" ;;
+        swamp-freeze) echo "swamp freeze -j$jobs" ;;
+    esac
+}
+
+echo "profile $profile ($njobs jobs), limit $limit (${limit_mib} MiB), -j$jobs, $cores cores: $stat_line"
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+echo "variants: ${variants[*]}; load average at start $load_start (timings assume an otherwise idle machine)"
+
+# ---- run the variants ------------------------------------------------------------------------
+declare -A wall status ooms peak outs_ok outs_n stops holds resumes dl_resumes tree_rss swamp_ooms
+for v in "${variants[@]}"; do
+    out=$tmp/out/$v log=$tmp/logs/$v.log
+    mkdir -p "$out"
+    n=$jobs; [[ $v == j1 ]] && n=1
+    cmd=(make -s -f "$mk" HOG="$hog" OUT="$out" "-j$n")
+    case $v in
+        swamp-signal) cmd=("$swamp" --action signal -- "${cmd[@]}") ;;
+        swamp-freeze) cmd=("$swamp" --action freeze -- "${cmd[@]}") ;;
+    esac
+    printf '%-13s %-22s ... ' "$v" "$(label "$v")"
+    sync
+    t0=$(date +%s.%N)
+    # In the background so that a signal to this script is handled at once
+    # (the trap then stops this child by its pid).
+    "$memcg" --limit "$limit" --name "outcome-$v" -- "${cmd[@]}" </dev/null >/dev/null 2>"$log" &
+    child=$!
+    rc=0; wait "$child" || rc=$?
+    child=""
+    t1=$(date +%s.%N)
+    wall[$v]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    status[$v]=$rc
+    ooms[$v]=$(sed -n 's/^oom_kills=\([0-9]*\)$/\1/p' "$log" | tail -1)
+    peak[$v]=$(sed -n 's/^max_usage_mib=\([0-9]*\)$/\1/p' "$log" | tail -1)
+    have=0
+    for t in "${all_targets[@]}"; do [[ -e ${t//\$(OUT)/$out} ]] && have=$((have + 1)); done
+    outs_n[$v]=$have
+    outs_ok[$v]=$([[ $have -eq ${#all_targets[@]} ]] && echo true || echo false)
+    summary=$(grep -E '^swamp-bpf: (command exited|build root exited)' "$log" | tail -1 || true)
+    if [[ $v == swamp-* && -n $summary ]]; then
+        stops[$v]=$(sed -nE 's/.* ([0-9]+) stops,.*/\1/p' <<< "$summary")
+        holds[$v]=$(sed -nE 's/.* ([0-9]+) holds at exec,.*/\1/p' <<< "$summary")
+        resumes[$v]=$(sed -nE 's/.* ([0-9]+) resumes.*/\1/p' <<< "$summary")
+        dl_resumes[$v]=$(sed -nE 's/.* resumes \(([0-9]+) by the deadlock guard\).*/\1/p' <<< "$summary")
+        dl_resumes[$v]=${dl_resumes[$v]:-0}
+        tree_rss[$v]=$(sed -nE 's/.*peak tree RSS ([^,]+),.*/\1/p' <<< "$summary")
+        swamp_ooms[$v]=$(sed -nE 's/.*OOM kills ([0-9]+)$/\1/p' <<< "$summary")
+    fi
+    printf '%7.1f s, status %d, oom_kills %s, outputs %d/%d\n' "${wall[$v]}" "$rc" "${ooms[$v]:-?}" \
+        "$have" "${#all_targets[@]}"
+    if [[ $v == swamp-* && -z $summary ]]; then
+        echo "  (no swamp-bpf summary line; its stderr:)"
+        grep -v -E '^(oom_kills|max_usage_mib)=' "$log" | tail -5 | sed 's/^/  | /'
+    fi
+    rm -rf "$out"
+done
+
+# ---- results -------------------------------------------------------------------------------------
+have_j1=0; [[ -n ${wall[j1]:-} ]] && have_j1=1
+ratio() { awk -v w="$1" -v l="$lb" 'BEGIN { if (l > 0) printf "%.2f", w / l; else print "" }'; }
+speedup() {  # VARIANT -> j1 wall / its wall, or empty
+    [[ $1 == swamp-* ]] && ((have_j1)) || return 0
+    awk -v a="${wall[j1]}" -v b="${wall[$1]}" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
+}
+ok() {  # a build that finished: status 0, no OOM kill, all final outputs there
+    [[ ${status[$1]} -eq 0 && ${ooms[$1]:-0} -eq 0 && ${outs_ok[$1]} == true ]] && echo true || echo false
+}
+
+echo
+row() { printf '%-13s %-20s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s\n' "$@"; }
+row variant command wall_s status ok ooms peak_mib outputs stops holds resumes ratio speedup
+for v in "${variants[@]}"; do
+    sp=$(speedup "$v")
+    row "$v" "$(label "$v")" "${wall[$v]}" "${status[$v]}" "$(ok "$v")" "${ooms[$v]:--}" \
+        "${peak[$v]:--}" "${outs_n[$v]}/${#all_targets[@]}" "${stops[$v]:--}" "${holds[$v]:--}" \
+        "${resumes[$v]:--}" "$(ratio "${wall[$v]}")" "${sp:--}"
+done
+echo
+printf 'lower bound LB = max(cpu_s/cores = %s/%s = %.1f, mib_s/limit_mib = %s/%s = %.1f, critical_path_s = %s) = %.1f s\n' \
+    "$cpu_s" "$cores" "$lb_cpu" "$mib_s" "$limit_mib" "$lb_mem" "$cp_s" "$lb"
+load_end=$(cut -d' ' -f1 /proc/loadavg)
+echo "load average: $load_start at start, $load_end at end"
+echo "ratio = wall / LB; speedup = j1 wall / swamp wall; ok = status 0, no OOM kill, all final outputs"
+
+# ---- JSON ----------------------------------------------------------------------------------------------
+if [[ -n $json ]]; then
+    num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
+    str() { [[ -n ${1:-} ]] && printf '"%s"' "$1" || echo null; }
+    {
+        printf '{\n  "profile": "%s",\n  "limit": "%s",\n  "limit_mib": %s,\n  "jobs": %s,\n  "cores": %s,\n' \
+            "$profile" "$limit" "$limit_mib" "$jobs" "$cores"
+        printf '  "cpu_s": %s,\n  "critical_path_s": %s,\n  "mib_s": %s,\n  "lower_bound_s": %s,\n' \
+            "$cpu_s" "$cp_s" "$mib_s" "$lb"
+        printf '  "loadavg_start": %s,\n  "loadavg_end": %s,\n' "$load_start" "$load_end"
+        printf '  "final_targets": %s,\n  "variants": [\n' "${#all_targets[@]}"
+        sep=""
+        for v in "${variants[@]}"; do
+            swampv=0; [[ $v == swamp-* ]] && swampv=1
+            n=$jobs; [[ $v == j1 ]] && n=1
+            printf '%s    {"variant": "%s", "command": "%s", "make_jobs": %s, "wall_s": %s, "exit_status": %s, ' \
+                "$sep" "$v" "$(label "$v")" "$n" "${wall[$v]}" "${status[$v]}"
+            printf '"ok": %s, "oom_kills": %s, "max_usage_mib": %s, "outputs_ok": %s, "outputs_present": %s, ' \
+                "$(ok "$v")" "$(num "${ooms[$v]:-}")" "$(num "${peak[$v]:-}")" "${outs_ok[$v]}" "${outs_n[$v]}"
+            if ((swampv)); then
+                printf '"stops": %s, "holds": %s, "resumes": %s, "deadlock_resumes": %s, "peak_tree_rss": %s, "swamp_oom_kills": %s, ' \
+                    "$(num "${stops[$v]:-}")" "$(num "${holds[$v]:-}")" "$(num "${resumes[$v]:-}")" \
+                    "$(num "${dl_resumes[$v]:-}")" "$(str "${tree_rss[$v]:-}")" "$(num "${swamp_ooms[$v]:-}")"
+            else
+                printf '"stops": null, "holds": null, "resumes": null, '
+            fi
+            printf '"ratio_to_lb": %s, "speedup_vs_j1": %s}' "$(num "$(ratio "${wall[$v]}")")" "$(num "$(speedup "$v")")"
+            sep=$',\n'
+        done
+        printf '\n  ]\n}\n'
+    } > "$json"
+    echo "JSON written to $json"
+fi
