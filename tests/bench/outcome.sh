@@ -239,12 +239,17 @@ ok() {  # a build that finished: status 0, no OOM kill, all final outputs there
 echo
 row() { printf '%-13s %-20s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s\n' "$@"; }
 row variant command wall_s status ok ooms peak_mib outputs stops holds resumes ratio speedup
+failed=0
 for v in "${variants[@]}"; do
-    sp=$(speedup "$v")
+    r=$(ratio "${wall[$v]}") sp=$(speedup "$v") mark=""
+    # a failed build's time is not a build time: mark its ratio and speedup
+    [[ $(ok "$v") == true ]] || { mark="*"; failed=1; }
+    r=${r:+$r$mark} sp=${sp:+$sp$mark}
     row "$v" "$(label "$v")" "${wall[$v]}" "${status[$v]}" "$(ok "$v")" "${ooms[$v]:--}" \
         "${peak[$v]:--}" "${outs_n[$v]}/${#all_targets[@]}" "${stops[$v]:--}" "${holds[$v]:--}" \
-        "${resumes[$v]:--}" "$(ratio "${wall[$v]}")" "${sp:--}"
+        "${resumes[$v]:--}" "${r:--}" "${sp:--}"
 done
+((failed == 0)) || echo "* the build failed (not ok): its time is not comparable"
 echo
 printf 'lower bound LB = max(cpu_s/cores = %s/%s = %.1f, mib_s/limit_mib = %s/%s = %.1f, critical_path_s = %s) = %.1f s\n' \
     "$cpu_s" "$cores" "$lb_cpu" "$mib_s" "$limit_mib" "$lb_mem" "$cp_s" "$lb"

@@ -127,6 +127,48 @@ TEST_F(ControllerTest, FreezeActuatorFinishesWithoutOomKill) {
     EXPECT_TRUE(r.outputs_complete) << r.log;
 }
 
+// Real compilers, not hogs: g++ -O2 of this project's heaviest sources
+// (300-420 MiB of cc1plus each), -j6 in 1000 MiB.
+BuildResult run_real(const std::vector<std::string>& swamp_args) {
+    fs::path out = fs::temp_directory_path() / ("swamp-real-" + std::to_string(getpid()));
+    fs::remove_all(out);
+    fs::path log = out.string() + ".log";
+    std::string cmd = std::string(SOURCE_DIR) + "/scripts/memcg-run.sh --limit 1000M --name real -- ";
+    if (!swamp_args.empty()) {
+        cmd += std::string(SWAMP_BIN);
+        for (const auto& a : swamp_args) cmd += " " + a;
+        cmd += " --";
+    }
+    cmd += " make -s -f " + std::string(SOURCE_DIR) + "/tests/realbuild/Makefile SRC=" + SOURCE_DIR +
+           " OUT=" + out.string() + " -j6 >/dev/null 2>" + log.string();
+    BuildResult r;
+    std::string ignored;
+    r.status = run({"/usr/bin/timeout", "600", "/bin/sh", "-c", cmd}, ignored);
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    r.log = text.str();
+    std::smatch m;
+    if (std::regex_search(r.log, m, std::regex("oom_kills=([0-9]+)"))) r.oom_kills = std::stoi(m[1]);
+    int objects = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(out, ec); !ec && it != fs::directory_iterator(); ++it) objects++;
+    r.outputs_complete = objects == 8;
+    fs::remove_all(out);
+    fs::remove(log);
+    return r;
+}
+
+TEST_F(ControllerTest, RealCompilersPlainIsOomKilledSwampFinishes) {
+    BuildResult plain = run_real({});
+    EXPECT_NE(plain.status, 0) << plain.log;
+    EXPECT_GE(plain.oom_kills, 1) << plain.log;
+    BuildResult managed = run_real({"--action", "signal"});
+    EXPECT_EQ(managed.status, 0) << managed.log;
+    EXPECT_EQ(managed.oom_kills, 0) << managed.log;
+    EXPECT_TRUE(managed.outputs_complete) << managed.log;
+}
+
 TEST_F(ControllerTest, DryRunDecidesButTouchesNothing) {
     // dry-run under a budget far below the build: decisions are reported, nothing
     // is stopped, so the build runs as plain -j4 would (no limit here).

@@ -48,6 +48,13 @@ std::vector<std::pair<double, uint64_t>> run_for(Sim& s, Policy& p, const Memory
 
 }  // namespace
 
+// The horizon these scenarios' arithmetic uses (2 * growth), whatever the default.
+PolicyConfig two_second_horizon() {
+    PolicyConfig c;
+    c.horizon_s = 2.0;
+    return c;
+}
+
 TEST(Policy, Watermarks) {
     Policy p;
     EXPECT_EQ(p.low_watermark(view(0, 1600 * MiB)), uint64_t(kLow));
@@ -147,7 +154,7 @@ TEST(Policy, NewJobHeldAtExecWhenProjectedHeadroomIsBelowTheHighMark) {
 
 TEST(Policy, HoldAtExecUsesTheProjection) {
     Sim s;
-    Policy p;
+    Policy p(two_second_horizon());
     uint64_t a = s.spawn("cc1plus", 100 * MiB);
     s.prime(p);
     s.ramp({{a, 100.0 * MiB}});
@@ -208,7 +215,7 @@ TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
 
     // one stop is enough: projected = low - ga, stopping a adds 2 ga
     {
-        Policy p;
+        Policy p(two_second_horizon());
         s.prime(p);
         auto acts = s.decide(p, view(int64_t(2 * sum + kLow - ga)));
         ASSERT_EQ(acts.size(), 1u);
@@ -219,7 +226,7 @@ TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
     }
     // two are needed: a first, then b; never the head, never the flat job
     {
-        Policy p;
+        Policy p(two_second_horizon());
         s.prime(p);
         auto acts = s.decide(p, view(int64_t(2 * sum + kLow - 2 * ga - gb)));
         EXPECT_EQ(jobs_of(acts, ActionType::Stop), (std::vector<uint64_t>{a, b}));
@@ -229,7 +236,7 @@ TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
     }
     // far over: everything that grows goes, but not c (flat) nor the head
     {
-        Policy p;
+        Policy p(two_second_horizon());
         s.prime(p);
         auto acts = s.decide(p, view(int64_t(kLow / 2 + 1)));
         EXPECT_EQ(jobs_of(acts, ActionType::Stop), (std::vector<uint64_t>{a, b}));
@@ -238,7 +245,7 @@ TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
     // projection fits: nothing
     {
         for (uint64_t id : {a, b}) s.tree.set_state(id, JobState::Running, s.now);
-        Policy p;
+        Policy p(two_second_horizon());
         s.prime(p);
         EXPECT_TRUE(s.decide(p, view(int64_t(2 * sum + kLow + MiB))).empty());
     }

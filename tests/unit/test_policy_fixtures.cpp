@@ -230,7 +230,9 @@ TEST(FixtureFiles, ReplayOfTheControlledRunStopsWhenTheControllerDid) {
             break;
         }
     ASSERT_TRUE(first);
-    ReplayRun run = replay(fx, {});
+    HarnessOptions recorded;  // the configuration the fixture was recorded with
+    recorded.policy.horizon_s = 2.0;
+    ReplayRun run = replay(fx, recorded);
     const ActionRecord* mine = nullptr;
     for (const auto& a : run.actions) {
         if (a.type == ActionType::Stop) {

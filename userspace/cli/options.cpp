@@ -92,7 +92,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
            },
            "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson,emerge,ebuild.sh,sandbox)")
         ->type_name("LIST");
-    app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 2)")
+    app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 4)")
         ->check(CLI::Range(0.1, 60.0))
         ->type_name("S");
     add_size(&app, "--low-mark", c.policy.low_watermark,

@@ -16,7 +16,7 @@
 namespace swamp {
 
 struct PolicyConfig {
-    double horizon_s = 2.0;          // project growth this far ahead
+    double horizon_s = 4.0;          // project growth this far ahead (2 s let real g++ jobs strand too much)
     uint64_t low_watermark = 0;      // stop when projected headroom falls below (0: max(64M, 4% of scale))
     uint64_t high_watermark = 0;     // resume when headroom stays above (0: 3 × low)
     double settle_s = 0.5;           // headroom must stay above high this long; also the gap between resumes
