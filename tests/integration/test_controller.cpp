@@ -249,3 +249,74 @@ TEST_F(ControllerTest, UserModeFollowsOnlyThatUsersProcesses) {
 }
 
 }  // namespace
+
+namespace {
+
+// The pid of the swamp-bpf process whose command line mentions `marker`.
+pid_t find_swamp(const std::string& marker) {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        std::ifstream comm(e.path() / "comm");
+        std::string name;
+        if (!std::getline(comm, name) || name != "swamp-bpf") continue;
+        std::ifstream cmd(e.path() / "cmdline");
+        std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+        if (args.find(marker) != std::string::npos) return pid_t(std::stoi(e.path().filename()));
+    }
+    return -1;
+}
+
+std::vector<std::string> frozen_cgroups() {
+    std::vector<std::string> out;
+    for (const auto& dir : leftover_cgroups()) {
+        std::error_code ec;
+        for (const auto& job : fs::directory_iterator(dir, ec)) {
+            std::ifstream ev(job.path() / "cgroup.events");
+            for (std::string line; std::getline(ev, line);)
+                if (line == "frozen 1") out.push_back(job.path());
+        }
+    }
+    return out;
+}
+
+class SigkillTest : public ControllerTest, public ::testing::WithParamInterface<const char*> {};
+
+// kill -9 of a controller attached with --root-pid while jobs wait: the
+// watchdog resumes them at once and the build ends as it would have without
+// swamp-bpf. (No memory limit here: --mem-budget makes the controller stop jobs.)
+TEST_P(SigkillTest, NothingStaysStoppedOrFrozen) {
+    std::string action = GetParam();
+    fs::path out = fs::temp_directory_path() / ("swamp-kill-" + std::to_string(getpid()));
+    std::string trace = out.string() + ".trace";
+    fs::remove_all(out);
+    std::string ignored;
+    Child build = spawn({"/usr/bin/make", "-s", "-f", std::string(SOURCE_DIR) + "/tests/fakebuild/Makefile.demo",
+                         std::string("HOG=") + HOG_BIN, "OUT=" + out.string(), "-j4"});
+    Child swamp = spawn({SWAMP_BIN, "-q", "--action", action, "--mem-budget", "500M", "--trace", "--trace-output",
+                         trace, "--root-pid", std::to_string(build.pid)});
+    bool waiting = false;
+    for (int i = 0; i < 600 && !waiting; i++) {
+        usleep(50 * 1000);
+        std::ifstream in(trace);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        waiting = text.find(" STOP ") != std::string::npos || text.find(" HOLD ") != std::string::npos;
+    }
+    ASSERT_TRUE(waiting) << "no job was ever stopped";
+    ASSERT_EQ(kill(swamp.pid, SIGKILL), 0);
+    finish(swamp, ignored);
+    usleep(1000 * 1000);  // the promise: within 1 s
+    EXPECT_TRUE(stopped_build_processes().empty()) << "a job stayed stopped after the controller was killed";
+    EXPECT_TRUE(frozen_cgroups().empty()) << "a job cgroup stayed frozen after the controller was killed";
+    if (!stopped_build_processes().empty() || !frozen_cgroups().empty()) {
+        // do not leave the machine stuck: resume by hand before failing
+        run({"/usr/bin/pkill", "-CONT", "-x", "hog"}, ignored);
+        for (const auto& cg : frozen_cgroups()) std::ofstream(cg + "/cgroup.freeze") << "0";
+    }
+    EXPECT_EQ(finish(build, ignored), 0) << "the build ends as it would without swamp-bpf";
+    EXPECT_TRUE(fs::exists(out / "app") && fs::exists(out / "tests"));
+    fs::remove_all(out);
+    fs::remove(trace);
+}
+
+INSTANTIATE_TEST_SUITE_P(Actuators, SigkillTest, ::testing::Values("signal", "freeze"));
+
+}  // namespace

@@ -41,6 +41,9 @@ public:
     // Resume everything this actuator ever stopped and still holds. Safe to
     // call more than once, from any exit path.
     virtual void resume_all() = 0;
+
+    // The cgroup directory holding our job cgroups ("" when none).
+    virtual std::string cgroup_dir() const { return ""; }
 };
 
 struct ActuatorOptions {
@@ -48,7 +51,8 @@ struct ActuatorOptions {
     pid_t build_root = 0;  // freeze: job cgroups go under this process's cgroup v2
 };
 
-// Throws UserError(Cgroup) when freeze mode cannot work here.
+// Throws UserError(Cgroup) when freeze mode cannot work here. Signal and
+// freeze actuators come wrapped in a WatchedActuator (actuator/watchdog.hpp).
 std::unique_ptr<Actuator> make_actuator(const ActuatorOptions& o);
 
 }  // namespace swamp

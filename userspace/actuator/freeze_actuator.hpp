@@ -36,6 +36,7 @@ public:
 
     // <mount><build root's cgroup>/swamp-bpf-<pid> (for tests and messages).
     const std::string& dir() const { return dir_; }
+    std::string cgroup_dir() const override { return dir_; }
     std::string job_dir(uint64_t job) const;
     const std::set<uint64_t>& stopped() const { return stopped_; }
 
