@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -29,32 +30,49 @@ struct BuildResult {
     bool outputs_complete = false;
 };
 
-// Runs the demo fake build in a fresh memory cgroup, optionally under swamp-bpf.
-BuildResult run_demo(const std::vector<std::string>& swamp_args) {
+// Runs `make -s ARGS` in a fresh memory cgroup of `limit`, optionally under
+// swamp-bpf; `outputs` are the files (relative to OUT) a complete build has.
+BuildResult run_build(const std::string& limit, const std::string& make_args, const std::vector<std::string>& outputs,
+                      const std::vector<std::string>& swamp_args) {
     fs::path out = fs::temp_directory_path() / ("swamp-ctl-" + std::to_string(getpid()));
     fs::remove_all(out);
     fs::path log = out.string() + ".log";
-    std::string cmd = std::string(SOURCE_DIR) + "/scripts/memcg-run.sh --limit " + kLimit + " --name ctl -- ";
+    std::string cmd = std::string(SOURCE_DIR) + "/scripts/memcg-run.sh --limit " + limit + " --name ctl -- ";
     if (!swamp_args.empty()) {
         cmd += std::string(SWAMP_BIN);
         for (const auto& a : swamp_args) cmd += " " + a;
         cmd += " --";
     }
-    cmd += " make -s -f " + std::string(SOURCE_DIR) + "/tests/fakebuild/Makefile.demo HOG=" + HOG_BIN +
-           " OUT=" + out.string() + " -j4 >/dev/null 2>" + log.string();
+    cmd += " make -s " + make_args + " OUT=" + out.string() + " >/dev/null 2>" + log.string();
     BuildResult r;
     std::string ignored;
-    r.status = run({"/bin/sh", "-c", cmd}, ignored);
+    r.status = run({"/usr/bin/timeout", "600", "/bin/sh", "-c", cmd}, ignored);
     std::ifstream in(log);
     std::stringstream text;
     text << in.rdbuf();
     r.log = text.str();
     std::smatch m;
     if (std::regex_search(r.log, m, std::regex("oom_kills=([0-9]+)"))) r.oom_kills = std::stoi(m[1]);
-    r.outputs_complete = fs::exists(out / "app") && fs::exists(out / "tests");
+    r.outputs_complete = std::all_of(outputs.begin(), outputs.end(), [&](const std::string& f) { return fs::exists(out / f); });
     fs::remove_all(out);
     fs::remove(log);
     return r;
+}
+
+// The demo fake build, -j4 in 1100 MiB.
+BuildResult run_demo(const std::vector<std::string>& swamp_args) {
+    return run_build(kLimit, "-f " + std::string(SOURCE_DIR) + "/tests/fakebuild/Makefile.demo HOG=" + HOG_BIN + " -j4",
+                     {"app", "tests"}, swamp_args);
+}
+
+// Real compilers, not hogs: g++ -O2 of this project's heaviest sources
+// (300-420 MiB of cc1plus each), -j6 in 1000 MiB.
+BuildResult run_real(const std::vector<std::string>& swamp_args) {
+    return run_build("1000M",
+                     "-f " + std::string(SOURCE_DIR) + "/tests/realbuild/Makefile SRC=" + SOURCE_DIR + " -j6",
+                     {"options.o", "json.o", "printer.o", "replay_source.o", "probe_cmd.o", "test_cli.o",
+                      "test_json.o", "test_replay.o"},
+                     swamp_args);
 }
 
 // Processes in T state whose name says they belong to a build.
@@ -125,38 +143,6 @@ TEST_F(ControllerTest, FreezeActuatorFinishesWithoutOomKill) {
     EXPECT_EQ(r.status, 0) << r.log;
     EXPECT_EQ(r.oom_kills, 0) << r.log;
     EXPECT_TRUE(r.outputs_complete) << r.log;
-}
-
-// Real compilers, not hogs: g++ -O2 of this project's heaviest sources
-// (300-420 MiB of cc1plus each), -j6 in 1000 MiB.
-BuildResult run_real(const std::vector<std::string>& swamp_args) {
-    fs::path out = fs::temp_directory_path() / ("swamp-real-" + std::to_string(getpid()));
-    fs::remove_all(out);
-    fs::path log = out.string() + ".log";
-    std::string cmd = std::string(SOURCE_DIR) + "/scripts/memcg-run.sh --limit 1000M --name real -- ";
-    if (!swamp_args.empty()) {
-        cmd += std::string(SWAMP_BIN);
-        for (const auto& a : swamp_args) cmd += " " + a;
-        cmd += " --";
-    }
-    cmd += " make -s -f " + std::string(SOURCE_DIR) + "/tests/realbuild/Makefile SRC=" + SOURCE_DIR +
-           " OUT=" + out.string() + " -j6 >/dev/null 2>" + log.string();
-    BuildResult r;
-    std::string ignored;
-    r.status = run({"/usr/bin/timeout", "600", "/bin/sh", "-c", cmd}, ignored);
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    r.log = text.str();
-    std::smatch m;
-    if (std::regex_search(r.log, m, std::regex("oom_kills=([0-9]+)"))) r.oom_kills = std::stoi(m[1]);
-    int objects = 0;
-    std::error_code ec;
-    for (auto it = fs::directory_iterator(out, ec); !ec && it != fs::directory_iterator(); ++it) objects++;
-    r.outputs_complete = objects == 8;
-    fs::remove_all(out);
-    fs::remove(log);
-    return r;
 }
 
 TEST_F(ControllerTest, RealCompilersPlainIsOomKilledSwampFinishes) {
