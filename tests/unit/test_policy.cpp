@@ -340,11 +340,15 @@ struct StoppedForMemory {
 TEST(Policy, NoFlipFlopJustAboveTheHighMark) {
     StoppedForMemory f;
     uint64_t rss = f.s.job(f.a).rss;
-    // just above high, no job finished: a stays stopped
+    // room for it to grow to the largest peak so far (the head's): the bar
+    int64_t room = int64_t(std::max(f.s.job(f.h).peak - rss, rss));
+    ASSERT_GT(room, int64_t(rss)) << "the head is the largest job";
+    // just above high, no job finished: a stays stopped; room to double is not enough either
     EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + 10 * MiB), 5, 0.25).empty());
-    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + int64_t(rss) - 10 * MiB), 3, 0.25).empty());
-    // room for it to double: resumed
-    auto r = run_for(f.s, f.p, view(kHigh + int64_t(rss) + 10 * MiB), 2, 0.25);
+    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + int64_t(rss) + 10 * MiB), 3, 0.25).empty());
+    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + room - 10 * MiB), 3, 0.25).empty());
+    // room for it to grow as large as the largest job so far: resumed
+    auto r = run_for(f.s, f.p, view(kHigh + room + 10 * MiB), 2, 0.25);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].second, f.a);
 }

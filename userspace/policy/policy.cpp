@@ -56,6 +56,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     std::vector<Action> out;
     std::vector<const Job*> running, waiting, fresh;
     for (const auto& [id, j] : tree.jobs()) {
+        largest_peak_ = std::max(largest_peak_, j.peak);
         if (!seen_.count(id)) fresh.push_back(&j);
         (j.state == JobState::Running ? running : waiting).push_back(&j);
     }
@@ -64,6 +65,10 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     for (auto it = seen_.begin(); it != seen_.end();) it = tree.job(*it) ? std::next(it) : seen_.erase(it);
     std::sort(running.begin(), running.end(), more_invested);
     std::sort(waiting.begin(), waiting.end(), more_invested);
+    // each job that finishes while others wait pays for one resume
+    if (!waiting.empty()) finish_credits_ += tree.jobs_ended() - ended_seen_;
+    else finish_credits_ = 0;
+    ended_seen_ = tree.jobs_ended();
 
     const int64_t low = low_watermark(mem), high = high_watermark(mem);
     double growth = 0, majflt = 0;
@@ -182,6 +187,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
 
     // 5. At least one job always runs.
     if (running.empty()) {
+        if (finish_credits_) finish_credits_--;  // it replaces the job that finished
         resume(waiting.front(), "no job is running: resuming the most invested");
         return out;
     }
@@ -197,9 +203,12 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     }
 
     // 7. Resume with hysteresis: headroom above the high mark for settle_s,
-    //    one job per settle_s, the most invested eligible one first. A job
-    //    stopped for memory resumes only once a job has finished since, or
-    //    when memory allows it to double: no flip-flop between big jobs.
+    //    one job per settle_s, the most invested eligible one first. No
+    //    flip-flop between big jobs: a stopped job resumes once a job has
+    //    finished since it stopped (each finished job pays for one resume),
+    //    or when memory truly allows it: room for it to grow to the largest
+    //    peak any job of this build has reached (a job that grows late looks
+    //    small until it is too late). Jobs held at exec start as memory allows.
     if (mem.headroom < high || projected < high || thrashing) {
         above_high_since_.reset();
         return out;
@@ -209,11 +218,16 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     if (caps_.max_running && int(running.size()) >= caps_.max_running) return out;
     for (const Job* j : waiting) {
         auto it = records_.find(j->id);
-        bool finished_since = it == records_.end() || tree.jobs_ended() > it->second.jobs_ended_at_stop;
-        bool fits_twice = projected >= double(high) + double(j->rss);
-        if (!finished_since && !fits_twice) continue;
+        bool finished_since =
+            finish_credits_ > 0 && (it == records_.end() || tree.jobs_ended() > it->second.jobs_ended_at_stop);
+        double room = j->state == JobState::Held ? double(j->rss)
+                                                 : std::max(double(largest_peak_) - double(j->rss), double(j->rss));
+        bool fits = projected >= double(high) + room;
+        if (!finished_since && !fits) continue;
+        if (finished_since && !fits) finish_credits_--;
         resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +
-                      (finished_since ? "; a job finished since it stopped" : "; room for it to double"));
+                      (fits ? "; room for it to grow to " + mib(double(j->rss) + room)
+                            : "; a job finished since it stopped"));
         break;
     }
     return out;

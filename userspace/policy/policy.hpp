@@ -75,6 +75,9 @@ private:
     std::set<uint64_t> seen_;                 // jobs already judged at exec
     std::map<uint64_t, StopRecord> records_;  // per job
     std::optional<uint64_t> above_high_since_;
+    uint64_t ended_seen_ = 0;     // tree.jobs_ended() at the last decision
+    uint64_t finish_credits_ = 0;  // jobs finished while others waited, not yet spent on a resume
+    uint64_t largest_peak_ = 0;    // the largest RSS any job of this build has reached
     uint64_t last_resume_ns_ = 0;
     uint64_t last_pressure_stop_ns_ = 0;
 };
