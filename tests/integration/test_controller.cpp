@@ -33,7 +33,7 @@ struct BuildResult {
 // Runs `make -s ARGS` in a fresh memory cgroup of `limit`, optionally under
 // swamp-bpf; `outputs` are the files (relative to OUT) a complete build has.
 BuildResult run_build(const std::string& limit, const std::string& make_args, const std::vector<std::string>& outputs,
-                      const std::vector<std::string>& swamp_args) {
+                      const std::vector<std::string>& swamp_args, const std::string& tool = "make -s") {
     fs::path out = fs::temp_directory_path() / ("swamp-ctl-" + std::to_string(getpid()));
     fs::remove_all(out);
     fs::path log = out.string() + ".log";
@@ -43,7 +43,8 @@ BuildResult run_build(const std::string& limit, const std::string& make_args, co
         for (const auto& a : swamp_args) cmd += " " + a;
         cmd += " --";
     }
-    cmd += " make -s " + make_args + " OUT=" + out.string() + " >/dev/null 2>" + log.string();
+    cmd += " " + tool + " " + make_args + (tool == "make -s" ? " OUT=" + out.string() : "") + " >/dev/null 2>" +
+           log.string();
     BuildResult r;
     std::string ignored;
     r.status = run({"/usr/bin/timeout", "600", "/bin/sh", "-c", cmd}, ignored);
@@ -153,6 +154,30 @@ TEST_F(ControllerTest, RealCompilersPlainIsOomKilledSwampFinishes) {
     EXPECT_EQ(managed.status, 0) << managed.log;
     EXPECT_EQ(managed.oom_kills, 0) << managed.log;
     EXPECT_TRUE(managed.outputs_complete) << managed.log;
+}
+
+// The same real compiles driven by ninja (which runs each through sh -c).
+TEST_F(ControllerTest, NinjaBuildOfRealCompilersFinishes) {
+    if (!fs::exists("/usr/bin/ninja")) GTEST_SKIP() << "ninja is not installed (scripts/deps.sh installs it)";
+    fs::path dir = fs::temp_directory_path() / ("swamp-ninja-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    std::ofstream nf(dir / "build.ninja");
+    nf << "rule cxx\n  command = g++ -std=c++20 -O2 -DSWAMP_VERSION=\\\"ninja\\\" -I" << SOURCE_DIR << "/userspace -I"
+       << SOURCE_DIR << "/bpf -I" << SOURCE_DIR << "/tests/unit -c $in -o $out\n";
+    std::vector<std::string> outputs;
+    for (const char* u : {"userspace/cli/options", "userspace/trace/json", "userspace/trace/printer",
+                          "userspace/source/replay_source", "userspace/cli/probe_cmd", "tests/unit/test_cli",
+                          "tests/unit/test_json", "tests/unit/test_replay"}) {
+        std::string obj = fs::path(u).filename().string() + ".o";
+        nf << "build " << obj << ": cxx " << SOURCE_DIR << "/" << u << ".cpp\n";
+        outputs.push_back((dir / obj).string());
+    }
+    nf.close();
+    BuildResult r = run_build("1000M", "-C " + dir.string() + " -j6", outputs, {"--action", "signal"}, "ninja");
+    fs::remove_all(dir);
+    EXPECT_EQ(r.status, 0) << r.log;
+    EXPECT_EQ(r.oom_kills, 0) << r.log;
+    EXPECT_TRUE(r.outputs_complete) << r.log;
 }
 
 TEST_F(ControllerTest, DryRunDecidesButTouchesNothing) {
