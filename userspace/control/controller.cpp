@@ -1,6 +1,7 @@
 #include "control/controller.hpp"
 
 #include <pwd.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -246,6 +247,9 @@ void Controller::print_summary(int exit_code) {
 }
 
 int Controller::run() {
+    // a closed trace reader or a dead watchdog must make a write fail, not kill
+    // us while jobs are stopped
+    signal(SIGPIPE, SIG_IGN);
     if (o_.root_pid) validate_root_pid(*o_.root_pid);
     if (!o_.user.empty()) {
         uid_ = resolve_user(o_.user);
@@ -286,7 +290,8 @@ int Controller::run() {
     watch(signals.fd(), EPOLLIN);
     watch(timer_fd_, EPOLLIN);
     watch(root_fd, EPOLLIN);
-    watch(memory_->psi_fd(), EPOLLPRI);
+    const int psi_fd = memory_->psi_fd();
+    watch(psi_fd, EPOLLPRI);
 
     auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
     std::optional<int> status;
@@ -307,6 +312,10 @@ int Controller::run() {
                 from_timer = true;
             } else if (fd == root_fd) {
                 done = true;
+            } else if (fd == psi_fd && psi_fd >= 0) {
+                // a trigger whose cgroup went away reports POLLERR for ever: psi_fired()
+                // closes it, which also takes it out of epoll
+                memory_->psi_fired();
             } else if (fd == signals.fd()) {
                 while (int sig = signals.read()) {
                     if (sig == SIGCHLD) {
