@@ -8,4 +8,4 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "test.sh: not root: integration tests (real BPF) will be skipped" >&2
 fi
 cd build
-ctest --output-on-failure --timeout 300 "$@"
+ctest --output-on-failure --timeout 900 "$@"

@@ -28,12 +28,14 @@ struct BuildResult {
     int oom_kills = -1;
     std::string log;  // memcg-run's and swamp-bpf's stderr
     bool outputs_complete = false;
+    bool timed_out = false;  // still running when its time was up (a thrashing build hangs)
 };
 
 // Runs `make -s ARGS` in a fresh memory cgroup of `limit`, optionally under
 // swamp-bpf; `outputs` are the files (relative to OUT) a complete build has.
 BuildResult run_build(const std::string& limit, const std::string& make_args, const std::vector<std::string>& outputs,
-                      const std::vector<std::string>& swamp_args, const std::string& tool = "make -s") {
+                      const std::vector<std::string>& swamp_args, const std::string& tool = "make -s",
+                      int seconds = 600) {
     fs::path out = fs::temp_directory_path() / ("swamp-ctl-" + std::to_string(getpid()));
     fs::remove_all(out);
     fs::path log = out.string() + ".log";
@@ -47,7 +49,8 @@ BuildResult run_build(const std::string& limit, const std::string& make_args, co
            log.string();
     BuildResult r;
     std::string ignored;
-    r.status = run({"/usr/bin/timeout", "600", "/bin/sh", "-c", cmd}, ignored);
+    r.status = run({"/usr/bin/timeout", std::to_string(seconds), "/bin/sh", "-c", cmd}, ignored);
+    r.timed_out = WIFEXITED(r.status) && WEXITSTATUS(r.status) == 124;
     std::ifstream in(log);
     std::stringstream text;
     text << in.rdbuf();
@@ -68,12 +71,12 @@ BuildResult run_demo(const std::vector<std::string>& swamp_args) {
 
 // Real compilers, not hogs: g++ -O2 of this project's heaviest sources
 // (300-420 MiB of cc1plus each), -j6 in 1000 MiB.
-BuildResult run_real(const std::vector<std::string>& swamp_args) {
+BuildResult run_real(const std::vector<std::string>& swamp_args, int seconds = 600) {
     return run_build("1000M",
                      "-f " + std::string(SOURCE_DIR) + "/tests/realbuild/Makefile SRC=" + SOURCE_DIR + " -j6",
                      {"options.o", "json.o", "printer.o", "replay_source.o", "probe_cmd.o", "test_cli.o",
                       "test_json.o", "test_replay.o"},
-                     swamp_args);
+                     swamp_args, "make -s", seconds);
 }
 
 // Processes in T state whose name says they belong to a build.
@@ -147,9 +150,12 @@ TEST_F(ControllerTest, FreezeActuatorFinishesWithoutOomKill) {
 }
 
 TEST_F(ControllerTest, RealCompilersPlainIsOomKilledSwampFinishes) {
-    BuildResult plain = run_real({});
+    // Plain -j6 fails one of two ways: an OOM kill, or a hang while file pages
+    // thrash (see KERNEL-FACTS.md); give it 150 s, -j1 needs ~40.
+    BuildResult plain = run_real({}, 150);
     EXPECT_NE(plain.status, 0) << plain.log;
-    EXPECT_GE(plain.oom_kills, 1) << plain.log;
+    EXPECT_TRUE(plain.oom_kills >= 1 || plain.timed_out) << plain.log;
+    EXPECT_FALSE(plain.outputs_complete);
     BuildResult managed = run_real({"--action", "signal"});
     EXPECT_EQ(managed.status, 0) << managed.log;
     EXPECT_EQ(managed.oom_kills, 0) << managed.log;
