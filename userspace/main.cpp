@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
         case Command::Trace: return run_trace(cli.trace);
         case Command::Probe: return run_probe(cli.probe);
         case Command::Replay: return run_replay(cli.replay);
+        case Command::Recover: return run_recover();
         case Command::None: break;
         }
     } catch (const UserError& e) {

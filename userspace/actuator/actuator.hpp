@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "actuator/vetting.hpp"
+
 namespace swamp {
 
 enum class ActionKind { Signal, Freeze, DryRun };
@@ -22,12 +24,14 @@ public:
     virtual ~Actuator() = default;
     virtual const char* name() const = 0;
 
-    // `pid` joined job `job` (seen at fork, exec or in the start-up /proc walk).
-    // Signal: opens a pidfd for it. Freeze: for the job's first process,
-    // creates the job's cgroup and moves the process there (before it
-    // allocates); later ones inherit it. If the job is stopped, the new
-    // process is stopped too. Returns false if the process is already gone.
-    virtual bool on_join(uint64_t job, pid_t pid, bool job_stopped) = 0;
+    // `pid` joined job `job`; `seen_ns` is the CLOCK_MONOTONIC time of the
+    // event that showed it (fork, exec or the start-up /proc walk). The process
+    // is vetted first (actuator/vetting.hpp): a reused pid or a protected
+    // process is never held. Signal: opens a pidfd for it. Freeze: for the
+    // job's first process, creates the job's cgroup and moves the process there
+    // (before it allocates); later ones inherit it. If the job is stopped, the
+    // new process is stopped too.
+    virtual Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) = 0;
     // `pid` exited: drop what we held for it.
     virtual void on_exit(pid_t pid) = 0;
     // The job's last process exited: remove its cgroup, forget it.
@@ -46,13 +50,18 @@ public:
     virtual std::string cgroup_dir() const { return ""; }
 };
 
+class Watchdog;
+
 struct ActuatorOptions {
     ActionKind kind = ActionKind::Signal;
     pid_t build_root = 0;  // freeze: job cgroups go under this process's cgroup v2
+    std::vector<std::string> protect = kDefaultProtect;  // comm names never stopped
+    Watchdog* watchdog = nullptr;  // mirrors every stop (signal and freeze)
 };
 
 // Throws UserError(Cgroup) when freeze mode cannot work here. Signal and
-// freeze actuators come wrapped in a WatchedActuator (actuator/watchdog.hpp).
+// freeze actuators come wrapped in a WatchedActuator (actuator/watchdog.hpp)
+// when a watchdog is given.
 std::unique_ptr<Actuator> make_actuator(const ActuatorOptions& o);
 
 }  // namespace swamp

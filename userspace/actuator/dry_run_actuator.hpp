@@ -16,7 +16,7 @@ public:
     ~DryRunActuator() override { resume_all(); }
 
     const char* name() const override { return "dry-run"; }
-    bool on_join(uint64_t job, pid_t pid, bool job_stopped) override;
+    Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) override;
     void on_exit(pid_t) override {}
     void on_job_end(uint64_t job) override { stopped_.erase(job); }
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;

@@ -14,7 +14,7 @@
 #include <optional>
 #include <string_view>
 
-#include "actuator/signal_actuator.hpp"  // is_protected_pid
+#include "sys/cgroupfs.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -22,31 +22,6 @@ namespace swamp {
 namespace {
 
 constexpr int kFreezeTimeoutMs = 1000;
-
-std::optional<std::string> slurp(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        out.append(buf, size_t(n));
-    }
-    ::close(fd);
-    return out;
-}
-
-// 0 or an errno.
-int write_file(const std::string& path, const std::string& text) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    int e = 0;
-    if (::write(fd, text.data(), text.size()) < 0) e = errno;
-    ::close(fd);
-    return e;
-}
 
 std::vector<std::string_view> lines_of(std::string_view text) {
     std::vector<std::string_view> out;
@@ -57,42 +32,6 @@ std::vector<std::string_view> lines_of(std::string_view text) {
         text.remove_prefix(nl + 1);
     }
     return out;
-}
-
-// The cgroup2 mount point, from /proc/self/mounts.
-std::optional<std::string> cgroup2_mount() {
-    auto mounts = slurp("/proc/self/mounts");
-    if (!mounts) return std::nullopt;
-    for (auto line : lines_of(*mounts)) {
-        // device mountpoint fstype options ...
-        size_t a = line.find(' ');
-        if (a == std::string_view::npos) continue;
-        size_t b = line.find(' ', a + 1);
-        if (b == std::string_view::npos) continue;
-        size_t c = line.find(' ', b + 1);
-        if (line.substr(b + 1, c - b - 1) != "cgroup2") continue;
-        std::string_view mp = line.substr(a + 1, b - a - 1);
-        std::string out;
-        for (size_t i = 0; i < mp.size(); i++) {  // \040 escapes
-            if (mp[i] == '\\' && i + 3 < mp.size()) {
-                out += char((mp[i + 1] - '0') * 64 + (mp[i + 2] - '0') * 8 + (mp[i + 3] - '0'));
-                i += 3;
-            } else {
-                out += mp[i];
-            }
-        }
-        return out;
-    }
-    return std::nullopt;
-}
-
-// The "0::/path" entry of /proc/PID/cgroup.
-std::optional<std::string> v2_path_of(pid_t pid) {
-    auto text = slurp("/proc/" + std::to_string(pid) + "/cgroup");
-    if (!text) return std::nullopt;
-    for (auto line : lines_of(*text))
-        if (line.substr(0, 3) == "0::") return std::string(line.substr(3));
-    return std::nullopt;
 }
 
 bool events_frozen(std::string_view text) {
@@ -133,7 +72,7 @@ bool wait_frozen(const std::string& cg, int timeout_ms) {
 
 }  // namespace
 
-FreezeActuator::FreezeActuator(pid_t build_root) {
+FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter) : vetter_(std::move(vetter)) {
     if (build_root <= 0) build_root = ::getpid();
     auto mount = cgroup2_mount();
     if (!mount)
@@ -188,21 +127,23 @@ bool FreezeActuator::ensure_job_dir(uint64_t job, std::string& error) {
     return true;
 }
 
-bool FreezeActuator::on_join(uint64_t job, pid_t pid, bool job_stopped) {
-    if (is_protected_pid(pid)) return true;  // never moved, so never frozen
+Vetted FreezeActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) {
+    Vetted v = vetter_.vet(pid, seen_ns);
+    if (v.verdict != Verdict::Ok) return v;  // a protected process is never moved, so never frozen
     std::string error;
-    if (!ensure_job_dir(job, error)) return ::kill(pid, 0) == 0 || errno != ESRCH;
+    if (!ensure_job_dir(job, error)) return v;
     std::string cg = job_dir(job);
     if (job_stopped && !stopped_.count(job)) {
         // The job should be stopped but its cgroup is not frozen yet: freeze
         // it now, so the process is frozen as it moves in.
         if (write_file(cg + "/cgroup.freeze", "1") == 0) stopped_.insert(job);
     }
-    int e = write_file(cg + "/cgroup.procs", std::to_string(pid));
-    return e != ESRCH;
+    if (write_file(cg + "/cgroup.procs", std::to_string(pid)) == ESRCH) return {Verdict::Gone, ""};
+    members_.insert(pid);
+    return v;
 }
 
-void FreezeActuator::on_exit(pid_t) {}  // the kernel drops exited processes from the cgroup
+void FreezeActuator::on_exit(pid_t pid) { members_.erase(pid); }  // the kernel drops it from the cgroup
 
 void FreezeActuator::on_job_end(uint64_t job) {
     std::string cg = job_dir(job);
@@ -213,16 +154,11 @@ void FreezeActuator::on_job_end(uint64_t job) {
 }
 
 bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
-    for (pid_t pid : pids) {
-        if (is_protected_pid(pid)) {
-            error = "refusing to freeze pid " + std::to_string(pid) + " (init, swamp-bpf or its parent)";
-            return false;
-        }
-    }
     if (!ensure_job_dir(job, error)) return false;
     std::string cg = job_dir(job);
     // Normally already there (on_join, or inherited at fork); make sure.
     for (pid_t pid : pids) {
+        if (!members_.count(pid)) continue;  // protected or gone: never moved
         int e = write_file(cg + "/cgroup.procs", std::to_string(pid));
         if (e != 0 && e != ESRCH) {
             error = "moving pid " + std::to_string(pid) + " to " + cg + ": " + std::strerror(e);
@@ -256,7 +192,7 @@ bool FreezeActuator::resume(uint64_t job, const std::vector<pid_t>&, std::string
 void FreezeActuator::evacuate(const std::string& cg) {
     // Loop: a process may fork while we move its siblings.
     for (int round = 0; round < 10; round++) {
-        auto procs = slurp(cg + "/cgroup.procs");
+        auto procs = read_file(cg + "/cgroup.procs");
         if (!procs) return;
         bool any = false;
         for (auto line : lines_of(*procs)) {

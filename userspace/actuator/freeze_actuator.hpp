@@ -21,13 +21,13 @@ class FreezeActuator final : public Actuator {
 public:
     // Throws UserError(Cgroup) when cgroup2 is missing, cgroup.freeze is not
     // supported, or our cgroup directory cannot be created or written.
-    explicit FreezeActuator(pid_t build_root);
+    FreezeActuator(pid_t build_root, Vetter vetter);
     ~FreezeActuator() override;
     FreezeActuator(const FreezeActuator&) = delete;
     FreezeActuator& operator=(const FreezeActuator&) = delete;
 
     const char* name() const override { return "freeze"; }
-    bool on_join(uint64_t job, pid_t pid, bool job_stopped) override;
+    Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) override;
     void on_exit(pid_t pid) override;
     void on_job_end(uint64_t job) override;
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
@@ -47,11 +47,13 @@ private:
     // rmdir with a few short retries (EBUSY right after the last exit).
     bool remove_dir(const std::string& cg, int tries);
 
+    Vetter vetter_;
     std::string mount_;     // cgroup2 mount point
     std::string orig_;      // the build root's v2 cgroup dir: processes go back here
     std::string dir_;       // our directory under it
     std::set<uint64_t> jobs_;     // job cgroups we created and have not removed
     std::set<uint64_t> stopped_;  // frozen jobs
+    std::set<pid_t> members_;     // vetted processes we moved into job cgroups
 };
 
 }  // namespace swamp

@@ -7,13 +7,16 @@
 namespace swamp {
 
 std::unique_ptr<Actuator> make_actuator(const ActuatorOptions& o) {
-    switch (o.kind) {
-        case ActionKind::Freeze:
-            return std::make_unique<WatchedActuator>(std::make_unique<FreezeActuator>(o.build_root));
-        case ActionKind::DryRun: return std::make_unique<DryRunActuator>();
-        case ActionKind::Signal: break;
-    }
-    return std::make_unique<WatchedActuator>(std::make_unique<SignalActuator>());
+    if (o.kind == ActionKind::DryRun) return std::make_unique<DryRunActuator>();
+    Vetter vetter(o.protect);
+    if (o.watchdog) vetter.protect_pid(o.watchdog->pid());
+    std::unique_ptr<Actuator> a;
+    if (o.kind == ActionKind::Freeze)
+        a = std::make_unique<FreezeActuator>(o.build_root, std::move(vetter));
+    else
+        a = std::make_unique<SignalActuator>(std::move(vetter));
+    if (o.watchdog) a = std::make_unique<WatchedActuator>(std::move(a), *o.watchdog);
+    return a;
 }
 
 }  // namespace swamp

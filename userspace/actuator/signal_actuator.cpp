@@ -19,8 +19,6 @@ int sys_pidfd_send_signal(int pidfd, int sig) {
 
 }  // namespace
 
-bool is_protected_pid(pid_t pid) { return pid <= 1 || pid == ::getpid() || pid == ::getppid(); }
-
 SignalActuator::~SignalActuator() {
     try {
         resume_all();
@@ -29,36 +27,31 @@ SignalActuator::~SignalActuator() {
     for (auto& [pid, fd] : pidfds_) ::close(fd);
 }
 
-int SignalActuator::pidfd_for(pid_t pid) {
-    auto it = pidfds_.find(pid);
-    if (it != pidfds_.end()) return it->second;
-    int fd = sys_pidfd_open(pid);
-    if (fd < 0) return -errno;
-    pidfds_[pid] = fd;
-    return fd;
-}
-
 int SignalActuator::send(pid_t pid, int sig) {
-    if (is_protected_pid(pid)) return EPERM;
-    int fd = pidfd_for(pid);
-    if (fd == -ESRCH) return 0;  // already gone
-    if (fd < 0) return -fd;
-    if (sys_pidfd_send_signal(fd, sig) == 0) return 0;
+    auto it = pidfds_.find(pid);
+    if (it == pidfds_.end()) return 0;
+    if (sys_pidfd_send_signal(it->second, sig) == 0) return 0;
     return errno == ESRCH ? 0 : errno;
 }
 
-bool SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped) {
-    if (is_protected_pid(pid)) return true;  // never tracked, so never signalled
-    int fd = pidfd_for(pid);
-    if (fd < 0) return false;  // ESRCH: already gone
+Vetted SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) {
+    if (pidfds_.count(pid)) return {Verdict::Ok, ""};
+    int fd = sys_pidfd_open(pid);
+    if (fd < 0) return {Verdict::Gone, ""};
+    // the pidfd pins the process; a signal 0 after the /proc read proves the read was of it
+    Vetted v = vetter_.vet(pid, seen_ns);
+    if (v.verdict == Verdict::Ok && sys_pidfd_send_signal(fd, 0) != 0) v = {Verdict::Gone, ""};
+    if (v.verdict != Verdict::Ok) {
+        ::close(fd);
+        return v;
+    }
+    pidfds_[pid] = fd;
     if (job_stopped) {
-        int e = send(pid, SIGSTOP);
-        if (e != 0) return false;
+        if (send(pid, SIGSTOP) != 0) return {Verdict::Gone, ""};
         stopped_[job].insert(pid);
     }
-    return true;
+    return v;
 }
-
 void SignalActuator::on_exit(pid_t pid) {
     auto it = pidfds_.find(pid);
     if (it != pidfds_.end()) {
@@ -71,14 +64,9 @@ void SignalActuator::on_exit(pid_t pid) {
 void SignalActuator::on_job_end(uint64_t job) { stopped_.erase(job); }
 
 bool SignalActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
-    for (pid_t pid : pids) {
-        if (is_protected_pid(pid)) {
-            error = "refusing to stop pid " + std::to_string(pid) + " (init, swamp-bpf or its parent)";
-            return false;
-        }
-    }
     std::vector<pid_t> done;
     for (pid_t pid : pids) {
+        if (!pidfds_.count(pid)) continue;  // protected or gone: never signalled
         int e = send(pid, SIGSTOP);
         if (e != 0) {
             for (pid_t d : done) send(d, SIGCONT);  // never leave the job half stopped
@@ -97,7 +85,6 @@ bool SignalActuator::resume(uint64_t job, const std::vector<pid_t>& pids, std::s
     if (auto it = stopped_.find(job); it != stopped_.end()) all.insert(it->second.begin(), it->second.end());
     std::set<pid_t> failed;  // kept, so resume_all() tries them again
     for (pid_t pid : all) {
-        if (is_protected_pid(pid)) continue;
         int e = send(pid, SIGCONT);
         if (e != 0) {
             if (failed.empty()) error = "SIGCONT to pid " + std::to_string(pid) + ": " + std::strerror(e);

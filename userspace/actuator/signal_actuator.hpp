@@ -1,5 +1,6 @@
 // SignalActuator: SIGSTOP / SIGCONT through pidfds, so a reused pid is never
-// signalled. One pidfd per process, opened at on_join and closed at on_exit.
+// signalled. One pidfd per vetted process, opened at on_join and closed at
+// on_exit; a process without one (protected, or gone) is never signalled.
 #pragma once
 
 #include <sys/types.h>
@@ -14,18 +15,15 @@
 
 namespace swamp {
 
-// Processes no actuator may ever stop or move: pid <= 1, ourselves, our parent.
-bool is_protected_pid(pid_t pid);
-
 class SignalActuator final : public Actuator {
 public:
-    SignalActuator() = default;
+    explicit SignalActuator(Vetter vetter) : vetter_(std::move(vetter)) {}
     ~SignalActuator() override;
     SignalActuator(const SignalActuator&) = delete;
     SignalActuator& operator=(const SignalActuator&) = delete;
 
     const char* name() const override { return "signal"; }
-    bool on_join(uint64_t job, pid_t pid, bool job_stopped) override;
+    Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) override;
     void on_exit(pid_t pid) override;
     void on_job_end(uint64_t job) override;
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
@@ -36,10 +34,11 @@ public:
     const std::map<uint64_t, std::set<pid_t>>& stopped() const { return stopped_; }
 
 private:
-    // 0 on success or when the process is gone (ESRCH); otherwise an errno.
+    // 0 on success, when the process is gone, or when we hold no pidfd for it
+    // (never vetted); otherwise an errno.
     int send(pid_t pid, int sig);
-    int pidfd_for(pid_t pid);
 
+    Vetter vetter_;
     std::map<pid_t, int> pidfds_;
     std::map<uint64_t, std::set<pid_t>> stopped_;
 };

@@ -1,155 +1,291 @@
 #include "actuator/watchdog.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
-#include <vector>
 
+#include "actuator/leftovers.hpp"
+#include "sys/cgroupfs.hpp"
+#include "sys/launch.hpp"
+#include "sys/proc.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
 
 namespace {
 
-void write_file(const std::string& path, const std::string& text) {
-    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)!write(fd, text.data(), text.size());
-    close(fd);
+int pidfd_open(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_signal(int fd, int sig) { return int(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0)); }
+
+void write_line(int fd, const std::string& line) {
+    std::string text = line + "\n";
+    (void)!write(fd, text.data(), text.size());  // short lines: atomic on a pipe
 }
 
-// Thaw every job cgroup under `dir`, move its processes back to the parent
-// (the build's own cgroup) and remove it, then `dir` itself.
-void release_cgroups(const std::string& dir) {
-    std::string parent = dir.substr(0, dir.rfind('/'));
-    if (DIR* d = opendir(dir.c_str())) {
-        while (dirent* e = readdir(d)) {
-            if (strncmp(e->d_name, "job-", 4) != 0) continue;
-            std::string cg = dir + "/" + e->d_name;
-            write_file(cg + "/cgroup.freeze", "0");
-            std::ifstream procs(cg + "/cgroup.procs");
-            for (std::string pid; std::getline(procs, pid);) write_file(parent + "/cgroup.procs", pid);
-            rmdir(cg.c_str());
-        }
-        closedir(d);
+struct Held {
+    int pidfd;
+    HeldProcess process;
+};
+
+// The watchdog's view: what it holds, mirrored into the state file.
+class WatchdogState {
+public:
+    WatchdogState() {
+        file_.controller = getppid();
+        file_.watchdog = getpid();
+        if (auto st = read_proc_stat(file_.controller)) file_.controller_start = st->start_ticks;
+        if (auto st = read_proc_stat(file_.watchdog)) file_.watchdog_start = st->start_ticks;
     }
-    rmdir(dir.c_str());
+
+    void handle(const std::string& text) {
+        std::istringstream line(text);
+        char cmd = 0;
+        uint64_t job = 0;
+        line >> cmd;
+        if (cmd == 'C') {
+            std::getline(line >> std::ws, file_.cgroup_dir);
+        } else if (cmd == 'S') {
+            line >> job;
+            for (pid_t pid; line >> pid;) {
+                int fd = pidfd_open(pid);
+                if (fd < 0) continue;
+                auto st = read_proc_stat(pid);  // the pidfd pins it; signal 0 proves the read was of it
+                if (st && pidfd_signal(fd, 0) == 0)
+                    held_[job].push_back({fd, {job, pid, st->start_ticks}});
+                else
+                    close(fd);
+            }
+        } else if (cmd == 'R') {
+            line >> job;
+            release(job);
+        } else if (cmd == 'Q') {
+            while (!held_.empty()) release(held_.begin()->first);
+        }
+    }
+
+    void save() {
+        file_.held.clear();
+        for (const auto& [job, list] : held_)
+            for (const Held& h : list) file_.held.push_back(h.process);
+        if (!write_state(file_) && !warned_) {
+            std::cerr << "swamp-bpf: warning: cannot write " << state_path(file_.controller)
+                      << ": if swamp-bpf and its watchdog are both killed, a restart cannot resume what they stopped\n";
+            warned_ = true;
+        }
+    }
+
+    // The controller is gone: resume everything still held, thaw our cgroups.
+    void resume_everything() {
+        for (auto& [job, list] : held_)
+            for (const Held& h : list) pidfd_signal(h.pidfd, SIGCONT);
+        if (!file_.cgroup_dir.empty() && access(file_.cgroup_dir.c_str(), F_OK) == 0)
+            release_swamp_cgroup(file_.cgroup_dir);
+        while (!held_.empty()) release(held_.begin()->first);
+        unlink(state_path(file_.controller).c_str());
+    }
+
+private:
+    void release(uint64_t job) {
+        for (const Held& h : held_[job]) close(h.pidfd);
+        held_.erase(job);
+    }
+
+    StateFile file_;
+    std::map<uint64_t, std::vector<Held>> held_;
+    bool warned_ = false;
+};
+
+void set_oom_score_adj(int value) {
+    write_file("/proc/self/oom_score_adj", std::to_string(value));
 }
 
 }  // namespace
 
-void watchdog_main(int fd) {
-    std::map<uint64_t, std::vector<int>> held;  // job -> pidfds of its stopped processes
-    std::string cgroup_dir, buffer;
-    bool clear = true;
-    char chunk[4096];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // EOF: the controller is gone
-        buffer.append(chunk, n);
-        size_t nl;
-        while ((nl = buffer.find('\n')) != std::string::npos) {
-            std::istringstream line(buffer.substr(0, nl));
-            buffer.erase(0, nl + 1);
-            char cmd = 0;
-            uint64_t job = 0;
-            line >> cmd;
-            if (cmd == 'C') {
-                line >> cgroup_dir;
-            } else if (cmd == 'S') {
-                line >> job;
-                for (pid_t pid; line >> pid;) {
-                    int pfd = int(syscall(SYS_pidfd_open, pid, 0));
-                    if (pfd >= 0) held[job].push_back(pfd);
-                }
-                clear = false;
-            } else if (cmd == 'R') {
-                line >> job;
-                for (int pfd : held[job]) close(pfd);
-                held.erase(job);
-            } else if (cmd == 'Q') {
-                for (auto& [j, fds] : held)
-                    for (int pfd : fds) close(pfd);
-                held.clear();
-                clear = true;
-            }
+void watchdog_main(int in, int out, const std::vector<std::string>& command, pid_t command_pgrp) {
+    std::unique_ptr<LaunchedCommand> cmd;
+    int cmd_fd = -1;  // pidfd: readable when the command exits
+    if (!command.empty()) {
+        try {
+            cmd = std::make_unique<LaunchedCommand>(command, command_pgrp);
+            cmd_fd = pidfd_open(cmd->pid());
+            write_line(out, "P " + std::to_string(cmd->pid()));
+        } catch (const UserError& e) {
+            write_line(out, std::string("E ") + e.what());
+            return;
         }
     }
-    if (clear && held.empty()) return;
-    for (auto& [job, fds] : held)
-        for (int pfd : fds) syscall(SYS_pidfd_send_signal, pfd, SIGCONT, nullptr, 0);
-    if (!cgroup_dir.empty()) release_cgroups(cgroup_dir);
+    set_oom_score_adj(-1000);  // after the fork: the command keeps the user's value
+    WatchdogState state;
+    state.save();
+    std::string buffer;
+    char chunk[4096];
+    for (;;) {
+        pollfd fds[2] = {{in, POLLIN, 0}, {cmd_fd, POLLIN, 0}};
+        if (poll(fds, cmd_fd >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (cmd_fd >= 0 && fds[1].revents) {
+            int status;
+            if (waitpid(cmd->pid(), &status, WNOHANG) == cmd->pid()) write_line(out, "X " + std::to_string(status));
+            close(cmd_fd);
+            cmd_fd = -1;
+        }
+        if (!fds[0].revents) continue;
+        ssize_t n = read(in, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // EOF: the controller is gone
+        buffer.append(chunk, size_t(n));
+        bool changed = false;
+        for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+            std::string line = buffer.substr(0, nl);
+            buffer.erase(0, nl + 1);
+            if (line == "G" && cmd) {
+                try {
+                    cmd->start();
+                    write_line(out, "K");
+                } catch (const UserError& e) {
+                    write_line(out, std::string("E ") + e.what());
+                    if (cmd_fd >= 0) close(cmd_fd);  // start() reaped it
+                    cmd_fd = -1;
+                }
+            } else {
+                state.handle(line);
+                changed = true;
+            }
+        }
+        if (changed) state.save();
+    }
+    state.resume_everything();
+    if (cmd_fd >= 0) close(cmd_fd);
 }
 
-WatchedActuator::WatchedActuator(std::unique_ptr<Actuator> inner) : inner_(std::move(inner)) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC)) throw UserError(ExitCode::Failure, std::string("pipe: ") + strerror(errno));
-    watchdog_ = fork();
-    if (watchdog_ < 0) throw UserError(ExitCode::Failure, std::string("cannot start the watchdog: ") + strerror(errno));
-    if (watchdog_ == 0) {
-        setsid();  // out of the build's process group: kill -9 -PGID does not reach it
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) signal(s, SIG_IGN);
-        dup2(p[0], 3);
-        close_range(4, ~0u, 0);  // no BPF, cgroup or terminal fds
-        watchdog_main(3);
+Watchdog::Watchdog(const std::vector<std::string>& command) {
+    int ctl[2], rep[2];
+    if (pipe2(ctl, O_CLOEXEC) || pipe2(rep, O_CLOEXEC))
+        throw UserError(ExitCode::Failure, std::string("pipe: ") + strerror(errno));
+    pid_t pgrp = getpgrp();
+    pid_ = fork();
+    if (pid_ < 0) throw UserError(ExitCode::Failure, std::string("cannot start the watchdog: ") + strerror(errno));
+    if (pid_ == 0) {
+        setpgid(0, 0);  // its own group, same session: see the header
+        prctl(PR_SET_NAME, "swamp-watchdog");
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU}) signal(s, SIG_IGN);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        int in = fcntl(ctl[0], F_DUPFD_CLOEXEC, 10), out = fcntl(rep[1], F_DUPFD_CLOEXEC, 10);
+        dup3(in, 3, O_CLOEXEC);
+        dup3(out, 4, O_CLOEXEC);
+        close_range(5, ~0u, 0);  // no BPF, cgroup or terminal fds
+        watchdog_main(3, 4, command, pgrp);
         _exit(0);
     }
-    close(p[0]);
-    pipe_ = p[1];
-    std::string dir = inner_->cgroup_dir();
-    if (!dir.empty()) tell("C " + dir);
-}
-
-WatchedActuator::~WatchedActuator() {
-    resume_all();
-    inner_.reset();
+    close(ctl[0]);
+    close(rep[1]);
+    pipe_ = ctl[1];
+    reply_fd_ = rep[0];
+    if (command.empty()) return;
+    std::string reply = read_reply();
+    if (reply.rfind("P ", 0) == 0) {
+        command_pid_ = pid_t(std::stol(reply.substr(2)));
+        return;
+    }
     close(pipe_);
-    waitpid(watchdog_, nullptr, 0);
+    waitpid(pid_, nullptr, 0);
+    throw UserError(ExitCode::CannotRun, reply.size() > 2 ? reply.substr(2) : "the watchdog failed to start");
 }
 
-void WatchedActuator::tell(const std::string& line) {
-    std::string text = line + "\n";
-    (void)!write(pipe_, text.data(), text.size());  // short lines: atomic on a pipe
+Watchdog::~Watchdog() {
+    close(pipe_);
+    close(reply_fd_);
+    waitpid(pid_, nullptr, 0);
 }
 
-bool WatchedActuator::on_join(uint64_t job, pid_t pid, bool job_stopped) {
-    bool ok = inner_->on_join(job, pid, job_stopped);
-    if (ok && job_stopped) tell("S " + std::to_string(job) + " " + std::to_string(pid));
-    return ok;
+std::string Watchdog::read_reply() {
+    size_t nl;
+    while ((nl = replies_.find('\n')) == std::string::npos) {
+        char chunk[512];
+        ssize_t n = read(reply_fd_, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw UserError(ExitCode::Failure, "the watchdog died");
+        replies_.append(chunk, size_t(n));
+    }
+    std::string line = replies_.substr(0, nl);
+    replies_.erase(0, nl + 1);
+    return line;
+}
+
+void Watchdog::start_command() {
+    tell("G");
+    std::string reply = read_reply();
+    if (reply.rfind("E ", 0) == 0) throw UserError(ExitCode::CannotRun, reply.substr(2));
+}
+
+std::optional<int> Watchdog::command_status() {
+    char chunk[512];
+    ssize_t n = read(reply_fd_, chunk, sizeof chunk);  // called when epoll says readable
+    if (n == 0 && !status_) throw UserError(ExitCode::Failure, "the watchdog (pid " + std::to_string(pid_) +
+                                                                   ") died; the build command runs on unmanaged");
+    if (n > 0) replies_.append(chunk, size_t(n));
+    for (size_t nl; (nl = replies_.find('\n')) != std::string::npos;) {
+        std::string line = replies_.substr(0, nl);
+        replies_.erase(0, nl + 1);
+        if (line.rfind("X ", 0) == 0) status_ = std::stoi(line.substr(2));
+    }
+    return status_;
+}
+
+void Watchdog::tell(const std::string& line) { write_line(pipe_, line); }
+
+WatchedActuator::WatchedActuator(std::unique_ptr<Actuator> inner, Watchdog& watchdog)
+    : inner_(std::move(inner)), watchdog_(watchdog) {
+    std::string dir = inner_->cgroup_dir();
+    if (!dir.empty()) watchdog_.tell("C " + dir);
+}
+
+WatchedActuator::~WatchedActuator() { resume_all(); }
+
+Vetted WatchedActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) {
+    Vetted v = inner_->on_join(job, pid, job_stopped, seen_ns);
+    if (v.verdict == Verdict::Ok && job_stopped) watchdog_.tell("S " + std::to_string(job) + " " + std::to_string(pid));
+    return v;
 }
 
 void WatchedActuator::on_job_end(uint64_t job) {
     inner_->on_job_end(job);
-    tell("R " + std::to_string(job));
+    watchdog_.tell("R " + std::to_string(job));
 }
 
 bool WatchedActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
     // tell first: should we die between the two, the watchdog resumes a running job, harmlessly
     std::string line = "S " + std::to_string(job);
     for (pid_t p : pids) line += " " + std::to_string(p);
-    tell(line);
-    return inner_->stop(job, pids, error);
+    watchdog_.tell(line);
+    bool ok = inner_->stop(job, pids, error);
+    if (!ok) watchdog_.tell("R " + std::to_string(job));  // the actuator undid it
+    return ok;
 }
 
 bool WatchedActuator::resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
     bool ok = inner_->resume(job, pids, error);
-    if (ok) tell("R " + std::to_string(job));
+    if (ok) watchdog_.tell("R " + std::to_string(job));
     return ok;
 }
 
 void WatchedActuator::resume_all() {
     inner_->resume_all();
-    tell("Q");
+    watchdog_.tell("Q");
 }
 
 }  // namespace swamp

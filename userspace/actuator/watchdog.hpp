@@ -1,32 +1,76 @@
 // The watchdog: a small process that outlives a SIGKILLed controller and
 // resumes what it had stopped.
 //
-// At start the controller forks it (in its own session, so a signal to the
-// build's process group does not reach it) and keeps the write end of a pipe.
+// The controller forks it at start and keeps the write end of a pipe.
 // WatchedActuator reports every stop and resume through that pipe; the
-// watchdog holds a pidfd for each stopped process. When the pipe reaches EOF
-// without a final "all clear" — the controller died, however — it sends
-// SIGCONT to every process it holds, thaws and removes our job cgroups, and
-// exits. EOF arrives the moment the controller's last fd closes, so this takes
-// milliseconds, not seconds.
+// watchdog holds a pidfd for each stopped process and mirrors the list into
+// the state file (actuator/leftovers.hpp). When the pipe reaches EOF without a
+// final "all clear" (the controller died, however) it sends SIGCONT to every
+// process it holds, thaws and removes our job cgroups, and exits. EOF comes
+// the moment the controller's last fd closes: milliseconds, not seconds.
+//
+// In launch mode the watchdog also forks the build command and stays its
+// parent. It lives in its own process group of the same session, so the
+// command's process group never becomes orphaned when the controller dies:
+// the kernel would otherwise send SIGHUP to a group with stopped members and
+// kill the build. It reaps the command and reports its wait status.
+//
+// Its name is "swamp-watchdog" (so `killall swamp-bpf` spares it) and its
+// oom_score_adj is -1000.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "actuator/actuator.hpp"
 
 namespace swamp {
 
+class Watchdog {
+public:
+    // Forks the watchdog; with a command, the watchdog forks it too, held
+    // before exec until start_command(). Throws UserError if it cannot.
+    explicit Watchdog(const std::vector<std::string>& command = {});
+    // Closes the pipe (after resume_all's "all clear") and reaps the watchdog.
+    ~Watchdog();
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
+
+    pid_t pid() const { return pid_; }
+    pid_t command_pid() const { return command_pid_; }  // -1 without a command
+    // Lets the command exec; throws UserError(CannotRun) if exec failed.
+    void start_command();
+    // Readable when the watchdog has reported the command's exit.
+    int status_fd() const { return reply_fd_; }
+    // The command's wait status, once reported (reads what is pending).
+    std::optional<int> command_status();
+
+    // One protocol line: "C dir", "S job pid…", "R job", "Q" (all clear), "G" (exec).
+    void tell(const std::string& line);
+
+private:
+    std::string read_reply();  // blocks for one line
+
+    pid_t pid_ = -1;
+    pid_t command_pid_ = -1;
+    int pipe_ = -1;      // controller -> watchdog
+    int reply_fd_ = -1;  // watchdog -> controller
+    std::string replies_;
+    std::optional<int> status_;
+};
+
 // Wraps an actuator; every stop/resume it makes is mirrored to the watchdog.
 class WatchedActuator final : public Actuator {
 public:
-    // Forks the watchdog; throws UserError if it cannot.
-    explicit WatchedActuator(std::unique_ptr<Actuator> inner);
+    WatchedActuator(std::unique_ptr<Actuator> inner, Watchdog& watchdog);
     ~WatchedActuator() override;
 
     const char* name() const override { return inner_->name(); }
-    bool on_join(uint64_t job, pid_t pid, bool job_stopped) override;
+    Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) override;
     void on_exit(pid_t pid) override { inner_->on_exit(pid); }
     void on_job_end(uint64_t job) override;
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
@@ -34,18 +78,14 @@ public:
     void resume_all() override;
     std::string cgroup_dir() const override { return inner_->cgroup_dir(); }
 
-    pid_t watchdog_pid() const { return watchdog_; }
-
 private:
-    void tell(const std::string& line);
-
     std::unique_ptr<Actuator> inner_;
-    pid_t watchdog_ = -1;
-    int pipe_ = -1;
+    Watchdog& watchdog_;
 };
 
-// The watchdog's own main loop (in the forked child): reads commands from
-// `fd` until EOF, then resumes what is still held. Exposed for tests.
-void watchdog_main(int fd);
+// The watchdog's main loop (in the forked child): reads commands from `in`
+// until EOF, then resumes what is still held. Replies go to `out`. Exposed
+// for tests.
+void watchdog_main(int in, int out, const std::vector<std::string>& command, pid_t command_pgrp);
 
 }  // namespace swamp

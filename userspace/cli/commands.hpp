@@ -8,5 +8,7 @@ namespace swamp {
 int run_trace(const TraceOptions& o);
 int run_probe(const ProbeOptions& o);
 int run_replay(const ReplayOptions& o);
+// Resumes what killed instances left stopped or frozen; needs root.
+int run_recover();
 
 }  // namespace swamp

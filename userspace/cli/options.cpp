@@ -30,6 +30,20 @@ CLI::Option* add_size(CLI::App* app, const std::string& name, uint64_t& target, 
         ->type_name("SIZE");
 }
 
+std::vector<std::string> comma_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    for (std::string name; std::getline(ss, name, ',');)
+        if (!name.empty()) out.push_back(name);
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+    return out;
+}
+
 const std::map<std::string, AttachKind> kAttachNames{{"tp_btf", AttachKind::TpBtf}, {"raw_tp", AttachKind::RawTp}};
 
 void add_attach(CLI::App* app, std::optional<AttachKind>& target) {
@@ -84,13 +98,13 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
     app.add_flag("--drain", c.caps.drain, "Finish the jobs that run; hold every new one");
     app.add_option_function<std::string>(
            "--drivers",
-           [&c](const std::string& v) {
-               c.tree.drivers.clear();
-               std::stringstream ss(v);
-               for (std::string name; std::getline(ss, name, ',');)
-                   if (!name.empty()) c.tree.drivers.push_back(name);
-           },
+           [&c](const std::string& v) { c.tree.drivers = comma_list(v); },
            "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson,emerge,ebuild.sh,sandbox)")
+        ->type_name("LIST");
+    app.add_option_function<std::string>(
+           "--protect", [&c](const std::string& v) { c.protect = comma_list(v); },
+           "Comma-separated process names never stopped, besides init, kernel threads, swamp-bpf's own ancestors "
+           "and a login shell (default " + joined(kDefaultProtect) + "; \"\" for none)")
         ->type_name("LIST");
     app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 4)")
         ->check(CLI::Range(0.1, 60.0))
@@ -135,7 +149,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                  "  swamp-bpf [OPTIONS] -- make -j4        launch a build and manage it\n"
                  "  swamp-bpf [OPTIONS] --root-pid PID     manage a running build\n"
                  "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
-                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay"};
+                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, recover"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
@@ -170,6 +184,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     replay->add_flag("--json", r.replay.json, "Write JSON lines instead of text");
     replay->add_flag("--threads", r.replay.threads, "Also show thread creations");
 
+    auto* recover = app.add_subcommand(
+        "recover", "Resume and thaw what a killed swamp-bpf left stopped (every managing run does this first)");
+
     try {
         app.parse(expand_shorthands(argc, argv));
         if (budget) r.control.memory.budget = budget;
@@ -183,6 +200,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             r.command = Command::Probe;
         } else if (*replay) {
             r.command = Command::Replay;
+        } else if (*recover) {
+            r.command = Command::Recover;
         } else {
             int modes = r.control.root_pid.has_value() + !r.control.command.empty() + !r.control.user.empty();
             if (modes != 1)

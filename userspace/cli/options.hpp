@@ -61,6 +61,7 @@ struct ControllerOptions {
     PolicyConfig policy;
     Caps caps;
     TreeConfig tree;
+    std::vector<std::string> protect = kDefaultProtect;  // --protect
     bool trace = false;       // --trace: decisions and events, as text
     bool trace_json = false;  // --trace-json
     std::string trace_output;  // "" = stderr
@@ -68,7 +69,7 @@ struct ControllerOptions {
     bool quiet = false;  // no summary
 };
 
-enum class Command { None, Control, Trace, Probe, Replay };
+enum class Command { None, Control, Trace, Probe, Replay, Recover };
 
 struct ParsedCli {
     Command command = Command::None;

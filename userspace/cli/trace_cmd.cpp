@@ -79,7 +79,10 @@ int run_trace(const TraceOptions& o) {
         cmd = std::make_unique<LaunchedCommand>(o.command);
         src.track(cmd->pid(), getpid());
         printer.name(cmd->pid(), o.command[0].substr(0, 15));
-        root = ProcStat{cmd->pid(), getpid(), o.command[0], 'R', 0, 0};
+        root = ProcStat{};
+        root->pid = cmd->pid();
+        root->ppid = getpid();
+        root->comm = o.command[0];
     }
     if (record) *record << record_start_line(start_ns, root->pid) << '\n';
     if (cmd) cmd->start();

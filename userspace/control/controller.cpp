@@ -14,9 +14,12 @@
 #include <map>
 #include <memory>
 
+#include "actuator/leftovers.hpp"
+#include "actuator/watchdog.hpp"
 #include "cli/sensing.hpp"
 #include "source/bpf_source.hpp"
 #include "source/decode.hpp"
+#include "sys/cgroupfs.hpp"
 #include "sys/launch.hpp"
 #include "sys/memory_reader.hpp"
 #include "sys/proc.hpp"
@@ -40,7 +43,7 @@ uid_t resolve_user(const std::string& name) {
 constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
 
 struct Summary {
-    uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0;
+    uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0, resyncs = 0;
     uint64_t peak_rss = 0;
 };
 
@@ -83,7 +86,8 @@ private:
     void open_trace();
     void start_tree();
     void on_raw(std::span<const std::byte> raw);
-    void handle(const TreeDelta& d);
+    void handle(const TreeDelta& d, uint64_t seen_ns);
+    void resync(uint64_t now);
     void decide(uint64_t now, bool from_timer);
     void apply(const Action& a, uint64_t now, const MemoryView& mem);
     void arm_timer(bool on);
@@ -94,17 +98,19 @@ private:
     Policy policy_;
     std::unique_ptr<BpfSource> src_;
     std::unique_ptr<MemoryReader> memory_;
+    std::unique_ptr<Watchdog> watchdog_;  // before actuator_: outlives it
     std::unique_ptr<Actuator> actuator_;
-    std::unique_ptr<LaunchedCommand> cmd_;
     std::unique_ptr<std::ofstream> trace_file_, record_file_;
     std::unique_ptr<TracePrinter> printer_;
     ProgressWatch progress_;
     pid_t root_ = 0;
+    bool launched_ = false;  // launch mode: the watchdog runs the command
     std::optional<uid_t> uid_;  // --user
     int timer_fd_ = -1;
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
     uint64_t oom_kills_at_start_ = 0;
+    uint64_t drops_seen_ = 0, last_drop_note_ns_ = 0;
     MemoryView last_mem_;
     Summary sum_;
 };
@@ -133,7 +139,7 @@ void Controller::start_tree() {
         for (const ProcStat& p : scan_user(*uid_)) {
             src_->track(p.pid, p.ppid);
             if (printer_) printer_->name(p.pid, p.comm);
-            handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_));
+            handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
         }
     } else if (o_.command.empty()) {
         ProcStat root = validate_root_pid(*o_.root_pid);
@@ -147,22 +153,26 @@ void Controller::start_tree() {
                 if (tree_.process(p.pid)) continue;
                 src_->track(p.pid, p.ppid);
                 if (printer_) printer_->name(p.pid, p.comm);
-                handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_));
+                handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
             }
     } else {
-        cmd_ = std::make_unique<LaunchedCommand>(o_.command);
-        root_ = cmd_->pid();
-        tree_.add_root(root_, getpid(), o_.command[0], start_ns_);
-        src_->track(root_, getpid());
+        root_ = watchdog_->command_pid();
+        tree_.add_root(root_, watchdog_->pid(), o_.command[0], start_ns_);
+        src_->track(root_, watchdog_->pid());
         if (printer_) printer_->name(root_, o_.command[0].substr(0, 15));
     }
 }
 
-void Controller::handle(const TreeDelta& d) {
+void Controller::handle(const TreeDelta& d, uint64_t seen_ns) {
     for (uint64_t id : d.dissolved_jobs) actuator_->on_job_end(id);
     for (auto [job, pid] : d.joined) {
         const Job* j = tree_.job(job);
-        actuator_->on_join(job, pid, j && j->state != JobState::Running);
+        Vetted v = actuator_->on_join(job, pid, j && j->state != JobState::Running, seen_ns);
+        if (v.verdict == Verdict::Protected) {
+            const Process* p = tree_.process(pid);
+            std::cerr << "swamp-bpf: pid " << pid << " (" << (p ? p->comm : "?") << ") in job " << job << " is "
+                      << v.reason << ": it is never stopped\n";
+        }
     }
     for (uint32_t pid : d.exited) actuator_->on_exit(pid);
     for (uint64_t id : d.ended_jobs) actuator_->on_job_end(id);
@@ -173,7 +183,38 @@ void Controller::on_raw(std::span<const std::byte> raw) {
     Decoded dec = decode(raw);
     if (!dec.event) return;
     if (printer_) printer_->on_event(*dec.event, raw);
-    handle(tree_.apply(*dec.event));
+    handle(tree_.apply(*dec.event), event_ts(*dec.event));
+}
+
+// The ring buffer overflowed: events were lost, so one /proc walk of the
+// tree adds the processes we missed and drops the ones that died unseen.
+// (The kernel side tracks descendants on its own; only our model is stale.)
+void Controller::resync(uint64_t now) {
+    std::vector<ProcStat> live = uid_ ? scan_user(*uid_) : scan_descendants(root_);
+    std::set<uint32_t> alive{uint32_t(root_)};
+    int added = 0, removed = 0;
+    for (const ProcStat& p : live) {
+        alive.insert(p.pid);
+        if (tree_.process(p.pid)) continue;
+        src_->track(p.pid, p.ppid);
+        if (printer_) printer_->name(p.pid, p.comm);
+        handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, now), now);
+        added++;
+    }
+    for (uint32_t pid : tree_.pids()) {
+        if (alive.count(pid)) continue;
+        ExitEvent gone;
+        gone.ts_ns = now;
+        gone.pid = pid;
+        handle(tree_.apply(gone), now);
+        removed++;
+    }
+    sum_.resyncs++;
+    if (now - last_drop_note_ns_ >= 1'000'000'000ull) {
+        std::cerr << "swamp-bpf: " << drops_seen_ << " events lost so far (ring buffer full; raise --ringbuf-size); "
+                  << "resynced the tree from /proc: +" << added << " -" << removed << " processes\n";
+        last_drop_note_ns_ = now;
+    }
 }
 
 void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
@@ -236,13 +277,16 @@ void Controller::print_summary(int exit_code) {
     char buf[512];
     snprintf(buf, sizeof buf,
              "swamp-bpf: %s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
-             "peak tree RSS %s, OOM kills %llu",
-             cmd_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
+             "peak tree RSS %s, OOM kills %llu%s",
+             launched_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
                   : uid_ ? "stopped" : "build root exited",
              (monotonic_ns() - start_ns_) / 1e9, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
              (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
              sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
-             human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms);
+             human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms,
+             drops_seen_ ? (", " + std::to_string(drops_seen_) + " events lost, " + std::to_string(sum_.resyncs) +
+                            " resyncs from /proc").c_str()
+                         : "");
     std::cerr << buf << '\n';
 }
 
@@ -257,6 +301,8 @@ int Controller::run() {
             throw UserError(ExitCode::Usage, "--action freeze needs --root-pid or a command; use --action signal with --user");
     }
     require_bpf_privileges();
+    // what an earlier swamp-bpf left stopped if it and its watchdog were killed
+    if (std::string note = describe(recover_leftovers()); !note.empty()) std::cerr << "swamp-bpf: " << note << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
     start_ns_ = monotonic_ns();
     open_trace();
@@ -265,20 +311,23 @@ int Controller::run() {
     if (uid_) bpf.watch_uid = *uid_;
     src_ = std::make_unique<BpfSource>(bpf, plan);
     SignalFd signals;
-    actuator_ = make_actuator({o_.action, o_.root_pid ? *o_.root_pid : getpid()});
+    launched_ = !o_.command.empty();
+    watchdog_ = std::make_unique<Watchdog>(o_.command);  // in launch mode it forks the command, held before exec
+    write_file("/proc/self/oom_score_adj", "-1000");      // after that fork: the build keeps the user's value
+    actuator_ = make_actuator({o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get()});
     start_tree();
     memory_ = std::make_unique<MemoryReader>(uid_ ? 1 : root_);
     oom_kills_at_start_ = memory_->read().oom_kills;
     if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
     if (!o_.quiet)
         std::cerr << "swamp-bpf: managing "
-                  << (cmd_ ? o_.command[0] : uid_ ? "the builds of user " + o_.user : "pid " + std::to_string(root_)) << " with "
-                  << actuator_->name() << "; memory: " << memory_->describe() << '\n';
-    if (cmd_) cmd_->start();
+                  << (launched_ ? o_.command[0] : uid_ ? "the builds of user " + o_.user : "pid " + std::to_string(root_))
+                  << " with " << actuator_->name() << "; memory: " << memory_->describe() << '\n';
+    if (launched_) watchdog_->start_command();
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    int root_fd = cmd_ || uid_ ? -1 : open_pidfd(root_);
+    int root_fd = launched_ || uid_ ? -1 : open_pidfd(root_);
     auto watch = [&](int fd, uint32_t events) {
         if (fd < 0) return;
         epoll_event ev{};
@@ -290,6 +339,8 @@ int Controller::run() {
     watch(signals.fd(), EPOLLIN);
     watch(timer_fd_, EPOLLIN);
     watch(root_fd, EPOLLIN);
+    const int status_fd = launched_ ? watchdog_->status_fd() : -1;
+    watch(status_fd, EPOLLIN);
     const int psi_fd = memory_->psi_fd();
     watch(psi_fd, EPOLLPRI);
 
@@ -312,6 +363,9 @@ int Controller::run() {
                 from_timer = true;
             } else if (fd == root_fd) {
                 done = true;
+            } else if (fd == status_fd) {
+                status = watchdog_->command_status();
+                done = status.has_value();
             } else if (fd == psi_fd && psi_fd >= 0) {
                 // a trigger whose cgroup went away reports POLLERR for ever: psi_fired()
                 // closes it, which also takes it out of epoll
@@ -319,31 +373,31 @@ int Controller::run() {
             } else if (fd == signals.fd()) {
                 while (int sig = signals.read()) {
                     if (sig == SIGCHLD) {
-                        int st;
-                        if (cmd_ && waitpid(cmd_->pid(), &st, WNOHANG) == cmd_->pid()) {
-                            status = st;
-                            done = true;
-                        }
+                        waitpid(-1, nullptr, WNOHANG);  // only the watchdog is our child
                     } else {
                         // resume everything first, then pass the signal on: the build decides how to end
                         ending = true;
                         actuator_->resume_all();
-                        if (cmd_) kill(cmd_->pid(), sig);
-                        if (!cmd_ || ++interrupts >= 2) done = true;
+                        if (launched_) kill(root_, sig);
+                        if (!launched_ || ++interrupts >= 2) done = true;
                     }
                 }
             }
         }
         src_->consume(sink);
+        if (uint64_t dropped = src_->stats().dropped; dropped > drops_seen_) {
+            drops_seen_ = dropped;
+            if (printer_) printer_->on_drops(dropped);
+            if (!done && !ending) resync(monotonic_ns());
+        }
         if (!done && !ending) decide(monotonic_ns(), from_timer);
-        if (printer_) printer_->on_drops(src_->stats().dropped);
     }
     src_->consume(sink);
     actuator_->resume_all();
     if (root_fd >= 0) close(root_fd);
     close(timer_fd_);
     close(ep);
-    int code = cmd_ ? (status ? exit_code_of(*status) : 130) : 0;
+    int code = launched_ ? (status ? exit_code_of(*status) : 130) : 0;
     print_summary(code);
     return code;
 }

@@ -12,7 +12,7 @@
 
 namespace swamp {
 
-LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv) : name_(argv.at(0)) {
+LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, pid_t pgrp) : name_(argv.at(0)) {
     int go[2], err[2];
     if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
         throw UserError(ExitCode::Failure, std::string("pipe: ") + strerror(errno));
@@ -21,6 +21,9 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv) : name_(a
     if (pid_ == 0) {
         close(go[1]);
         close(err[0]);
+        if (pgrp > 0) setpgid(0, pgrp);
+        // the build gets default signal handling, whatever its launcher ignored or blocked
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGCHLD}) signal(s, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);

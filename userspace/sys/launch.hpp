@@ -12,7 +12,8 @@ namespace swamp {
 class LaunchedCommand {
 public:
     // Forks; the child waits for start() before it execs argv (PATH lookup).
-    explicit LaunchedCommand(const std::vector<std::string>& argv);
+    // With `pgrp` > 0 the child joins that process group (of our session).
+    explicit LaunchedCommand(const std::vector<std::string>& argv, pid_t pgrp = 0);
     // Kills the child if it was never started.
     ~LaunchedCommand();
     LaunchedCommand(const LaunchedCommand&) = delete;

@@ -1,5 +1,7 @@
 #include "sys/memory_reader.hpp"
 
+#include "sys/cgroupfs.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -210,26 +212,7 @@ std::optional<std::string> parent_cgroup(const std::string& path) {
 
 namespace {
 
-// The whole file (small /proc or cgroup files), or nullopt. Never throws
-// anything but bad_alloc.
-std::optional<std::string> slurp(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    std::string out;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ::close(fd);
-            return std::nullopt;
-        }
-        if (n == 0) break;
-        out.append(buf, size_t(n));
-    }
-    ::close(fd);
-    return out;
-}
+const auto slurp = read_file;
 
 std::string slurp_or_empty(const std::string& path) { return slurp(path).value_or(std::string()); }
 

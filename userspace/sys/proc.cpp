@@ -27,6 +27,7 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text) {
     s.comm = text.substr(open + 1, close - open - 1);
     s.state = f[0][0];
     s.ppid = atoi(f[1].c_str());
+    s.sid = atoi(f[3].c_str());
     s.flags = strtoull(f[6].c_str(), nullptr, 10);
     s.start_ticks = strtoull(f[19].c_str(), nullptr, 10);
     s.cpu_ticks = strtoull(f[11].c_str(), nullptr, 10) + strtoull(f[12].c_str(), nullptr, 10);

@@ -13,6 +13,7 @@ namespace swamp {
 struct ProcStat {
     pid_t pid = 0;
     pid_t ppid = 0;
+    pid_t sid = 0;  // session id
     std::string comm;
     char state = '?';
     uint64_t flags = 0;       // PF_* task flags

@@ -44,6 +44,12 @@ const Process* Tree::process(uint32_t pid) const {
     return it == procs_.end() ? nullptr : &it->second;
 }
 
+std::vector<uint32_t> Tree::pids() const {
+    std::vector<uint32_t> out;
+    for (const auto& [pid, p] : procs_) out.push_back(pid);
+    return out;
+}
+
 std::vector<uint32_t> Tree::job_pids(uint64_t id) const {
     const Job* j = job(id);
     return j ? std::vector<uint32_t>(j->pids.begin(), j->pids.end()) : std::vector<uint32_t>{};

@@ -86,6 +86,7 @@ public:
     const Job* job(uint64_t id) const;
     const Process* process(uint32_t pid) const;
     std::vector<uint32_t> job_pids(uint64_t id) const;
+    std::vector<uint32_t> pids() const;  // every tracked process
     uint64_t total_rss() const;  // every tracked process, drivers included
     uint64_t jobs_ended() const { return jobs_ended_; }
     bool is_driver_name(const std::string& comm) const;

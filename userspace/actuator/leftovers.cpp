@@ -1,0 +1,143 @@
+#include "actuator/leftovers.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "sys/cgroupfs.hpp"
+#include "sys/proc.hpp"
+
+namespace swamp {
+
+std::string format_state(const StateFile& s) {
+    std::ostringstream out;
+    out << "# swamp-bpf state: what this instance holds stopped; a later swamp-bpf resumes it if both processes die\n";
+    out << "controller " << s.controller << ' ' << s.controller_start << '\n';
+    out << "watchdog " << s.watchdog << ' ' << s.watchdog_start << '\n';
+    if (!s.cgroup_dir.empty()) out << "cgroup " << s.cgroup_dir << '\n';
+    for (const auto& h : s.held) out << "stopped " << h.job << ' ' << h.pid << ' ' << h.start_ticks << '\n';
+    return out.str();
+}
+
+std::optional<StateFile> parse_state(std::string_view text) {
+    StateFile s;
+    std::istringstream in{std::string(text)};
+    bool have_controller = false;
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream l(line);
+        std::string key;
+        l >> key;
+        if (key == "controller") {
+            if (!(l >> s.controller >> s.controller_start) || s.controller <= 0) return std::nullopt;
+            have_controller = true;
+        } else if (key == "watchdog") {
+            if (!(l >> s.watchdog >> s.watchdog_start)) return std::nullopt;
+        } else if (key == "cgroup") {
+            std::getline(l >> std::ws, s.cgroup_dir);
+            // only our own directories, never an arbitrary path from a tampered file
+            auto name = s.cgroup_dir.substr(s.cgroup_dir.rfind('/') + 1);
+            if (s.cgroup_dir[0] != '/' || name.rfind("swamp-bpf-", 0) != 0) return std::nullopt;
+        } else if (key == "stopped") {
+            HeldProcess h;
+            if (!(l >> h.job >> h.pid >> h.start_ticks) || h.pid <= 1) return std::nullopt;
+            s.held.push_back(h);
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (!have_controller) return std::nullopt;
+    return s;
+}
+
+std::string state_path(pid_t controller) { return std::string(kStateDir) + "/" + std::to_string(controller) + ".state"; }
+
+bool write_state(const StateFile& s) {
+    ::mkdir(kStateDir, 0700);
+    std::string path = state_path(s.controller), tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << format_state(s);
+        if (!out.flush()) return false;
+    }
+    return ::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+namespace {
+
+bool alive(pid_t pid, uint64_t start) {
+    if (pid <= 0) return false;
+    auto st = read_proc_stat(pid);
+    return st && st->start_ticks == start;
+}
+
+// SIGCONT through a pidfd, only if the pid still names the process we stopped.
+bool resume_held(const HeldProcess& h) {
+    int fd = int(::syscall(SYS_pidfd_open, h.pid, 0));
+    if (fd < 0) return false;
+    auto st = read_proc_stat(h.pid);
+    bool ours = st && st->start_ticks == h.start_ticks;
+    bool was_stopped = ours && (st->state == 'T' || st->state == 't');
+    if (ours) ::syscall(SYS_pidfd_send_signal, fd, SIGCONT, nullptr, 0);
+    ::close(fd);
+    return was_stopped;
+}
+
+void note_instance(Recovery& r, pid_t pid) {
+    if (std::find(r.instances.begin(), r.instances.end(), pid) == r.instances.end()) r.instances.push_back(pid);
+}
+
+}  // namespace
+
+Recovery recover_leftovers() {
+    Recovery r;
+    if (DIR* d = ::opendir(kStateDir)) {
+        while (dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name.size() < 7 || name.substr(name.size() - 6) != ".state") continue;
+            std::string path = std::string(kStateDir) + "/" + name;
+            auto s = parse_state(read_file(path).value_or(""));
+            if (!s) {
+                ::unlink(path.c_str());  // unreadable: nothing we could act on safely
+                continue;
+            }
+            if (alive(s->controller, s->controller_start) || alive(s->watchdog, s->watchdog_start)) continue;
+            for (const auto& h : s->held) r.resumed += resume_held(h);
+            if (!s->cgroup_dir.empty() && ::access(s->cgroup_dir.c_str(), F_OK) == 0)
+                r.thawed += release_swamp_cgroup(s->cgroup_dir);
+            ::unlink(path.c_str());
+            note_instance(r, s->controller);
+        }
+        ::closedir(d);
+    }
+    // job cgroups of a dead instance whose state file is gone (/run wiped, or never written)
+    if (auto mount = cgroup2_mount()) {
+        for (const std::string& dir : find_swamp_cgroups(*mount)) {
+            pid_t owner = pid_t(std::strtol(dir.c_str() + dir.rfind('-') + 1, nullptr, 10));
+            auto st = read_proc_stat(owner);
+            if (st && st->comm == "swamp-bpf") continue;  // a live instance's own
+            r.thawed += release_swamp_cgroup(dir);
+            note_instance(r, owner);
+        }
+    }
+    return r;
+}
+
+std::string describe(const Recovery& r) {
+    if (r.instances.empty()) return "";
+    std::string who;
+    for (pid_t p : r.instances) who += (who.empty() ? "" : ", ") + std::to_string(p);
+    return "resumed " + std::to_string(r.resumed) + " stopped process" + (r.resumed == 1 ? "" : "es") + " and thawed " +
+           std::to_string(r.thawed) + " frozen cgroup" + (r.thawed == 1 ? "" : "s") +
+           " left by an earlier swamp-bpf that died (pid " + who + ")";
+}
+
+}  // namespace swamp

@@ -1,0 +1,56 @@
+// What a dead swamp-bpf left stopped or frozen, and how a later one undoes it.
+//
+// The watchdog keeps /run/swamp-bpf/<controller pid>.state up to date: the
+// controller and watchdog (pid + start time), our job cgroup directory and
+// every process held stopped (pid + start time). It removes the file when it
+// exits. If both were killed, the file stays; the next swamp-bpf (any
+// command that manages a build, or `swamp-bpf recover`) resumes what it lists
+// and also thaws and removes any swamp-bpf-<pid> cgroup whose owner is gone.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace swamp {
+
+struct HeldProcess {
+    uint64_t job = 0;
+    pid_t pid = 0;
+    uint64_t start_ticks = 0;  // /proc/PID/stat field 22: tells a reused pid apart
+};
+
+struct StateFile {
+    pid_t controller = 0;
+    uint64_t controller_start = 0;
+    pid_t watchdog = 0;
+    uint64_t watchdog_start = 0;
+    std::string cgroup_dir;  // "" in signal mode
+    std::vector<HeldProcess> held;
+};
+
+// Pure text format, one record per line.
+std::string format_state(const StateFile& s);
+std::optional<StateFile> parse_state(std::string_view text);
+
+inline constexpr const char* kStateDir = "/run/swamp-bpf";
+std::string state_path(pid_t controller);
+// Writes atomically (temp file + rename); false on error.
+bool write_state(const StateFile& s);
+
+struct Recovery {
+    int resumed = 0;  // stopped processes resumed
+    int thawed = 0;   // frozen job cgroups thawed
+    std::vector<pid_t> instances;  // the dead swamp-bpf instances they came from
+};
+
+// Resumes and thaws everything dead instances left; leaves live ones alone.
+Recovery recover_leftovers();
+// "resumed 2 processes and thawed 1 cgroup left by swamp-bpf 1234 (killed)"; "" when nothing.
+std::string describe(const Recovery& r);
+
+}  // namespace swamp

@@ -1,0 +1,65 @@
+#include "actuator/vetting.hpp"
+
+#include <pwd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace swamp {
+
+std::string protection_reason(const ProcStat& p, const ProtectRules& r) {
+    if (p.pid <= 1) return "init";
+    if (p.kernel_thread()) return "a kernel thread";
+    if (r.pids.count(p.pid)) return "swamp-bpf, its watchdog or one of its ancestors";
+    if (r.names.count(p.comm)) return "on the protect list";
+    if (!r.login_shell.empty() && p.comm == r.login_shell && p.sid == p.pid) return "a login shell";
+    return "";
+}
+
+bool started_after(uint64_t start_ticks, uint64_t seen_boot_ns, long ticks_per_s) {
+    // start_ticks is rounded down, so the comparison is exact at tick resolution
+    return start_ticks * (1'000'000'000ull / uint64_t(ticks_per_s)) > seen_boot_ns;
+}
+
+namespace {
+
+uint64_t clock_ns(clockid_t c) {
+    timespec ts;
+    clock_gettime(c, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+}
+
+std::string login_shell_comm() {
+    uid_t uid = getuid();
+    if (const char* s = getenv("SUDO_UID")) uid = uid_t(strtoul(s, nullptr, 10));
+    passwd* pw = getpwuid(uid);
+    if (!pw || !pw->pw_shell) return "";
+    std::string shell = pw->pw_shell;
+    return shell.substr(shell.rfind('/') + 1).substr(0, 15);  // comm is at most 15 bytes
+}
+
+}  // namespace
+
+Vetter::Vetter(const std::vector<std::string>& protect_names) {
+    rules_.names.insert(protect_names.begin(), protect_names.end());
+    rules_.login_shell = login_shell_comm();
+    rules_.pids.insert(getpid());
+    for (pid_t p = getppid(); p > 1;) {  // the shell, sudo, sshd or tmux that runs us
+        rules_.pids.insert(p);
+        auto st = read_proc_stat(p);
+        if (!st) break;
+        p = st->ppid;
+    }
+}
+
+Vetted Vetter::vet(pid_t pid, uint64_t seen_ns) const {
+    auto st = read_proc_stat(pid);
+    if (!st) return {Verdict::Gone, ""};
+    uint64_t seen_boot = seen_ns + (clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC));
+    if (started_after(st->start_ticks, seen_boot, sysconf(_SC_CLK_TCK))) return {Verdict::Gone, ""};
+    if (std::string why = protection_reason(*st, rules_); !why.empty()) return {Verdict::Protected, why};
+    return {Verdict::Ok, ""};
+}
+
+}  // namespace swamp

@@ -1,0 +1,103 @@
+#include "sys/cgroupfs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sys/memory_reader.hpp"
+
+namespace swamp {
+
+std::optional<std::string> read_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            ::close(fd);
+            return std::nullopt;
+        }
+        if (n == 0) break;
+        out.append(buf, size_t(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+int write_file(const std::string& path, const std::string& text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    int e = 0;
+    if (::write(fd, text.data(), text.size()) < 0) e = errno;
+    ::close(fd);
+    return e;
+}
+
+std::optional<std::string> cgroup2_mount() {
+    return memparse::find_mount(read_file("/proc/self/mounts").value_or(""), "cgroup2");
+}
+
+std::optional<std::string> v2_path_of(pid_t pid) {
+    auto lines = memparse::parse_proc_cgroup(read_file("/proc/" + std::to_string(pid) + "/cgroup").value_or(""));
+    return memparse::v2_cgroup_path(lines);
+}
+
+int release_swamp_cgroup(const std::string& dir) {
+    std::string parent = dir.substr(0, dir.rfind('/'));
+    int frozen = 0;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            if (std::strncmp(e->d_name, "job-", 4) != 0) continue;
+            std::string cg = dir + "/" + e->d_name;
+            if (read_file(cg + "/cgroup.freeze").value_or("0")[0] == '1') frozen++;
+            write_file(cg + "/cgroup.freeze", "0");
+            // a few rounds: a process may fork while its siblings move
+            for (int round = 0; round < 10 && ::rmdir(cg.c_str()) != 0; round++) {
+                std::string procs = read_file(cg + "/cgroup.procs").value_or("");
+                for (size_t at = 0; at < procs.size();) {
+                    size_t nl = procs.find('\n', at);
+                    if (nl == std::string::npos) nl = procs.size();
+                    if (nl > at) write_file(parent + "/cgroup.procs", procs.substr(at, nl - at));
+                    at = nl + 1;
+                }
+                ::usleep(10'000);
+            }
+        }
+        ::closedir(d);
+    }
+    ::rmdir(dir.c_str());
+    return frozen;
+}
+
+namespace {
+
+void find_under(const std::string& dir, int depth, std::vector<std::string>& out) {
+    if (depth > 12) return;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+        std::string sub = dir + "/" + e->d_name;
+        if (std::strncmp(e->d_name, "swamp-bpf-", 10) == 0)
+            out.push_back(sub);
+        else
+            find_under(sub, depth + 1, out);
+    }
+    ::closedir(d);
+}
+
+}  // namespace
+
+std::vector<std::string> find_swamp_cgroups(const std::string& mount) {
+    std::vector<std::string> out;
+    find_under(mount, 0, out);
+    return out;
+}
+
+}  // namespace swamp
