@@ -25,4 +25,13 @@ int run(const std::vector<std::string>& argv, std::string& out);
 std::vector<nlohmann::json> json_lines(const std::string& text);
 bool is_root();
 
+// Processes in T state whose name says they belong to a build (hog, make, swamp-bpf).
+std::vector<std::string> stopped_build_processes();
+// swamp-bpf-<pid> cgroup directories anywhere under the cgroup mounts.
+std::vector<std::string> leftover_cgroups();
+// Job cgroups under those that are frozen.
+std::vector<std::string> frozen_cgroups();
+// The pid of the swamp-bpf process whose command line mentions `marker`, or -1.
+pid_t find_swamp(const std::string& marker);
+
 }  // namespace swamp::test

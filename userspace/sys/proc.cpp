@@ -111,7 +111,7 @@ void require_bpf_privileges() {
     constexpr int kSysAdmin = 21, kPerfmon = 38, kBpf = 39;
     if (has(kSysAdmin) || (has(kBpf) && has(kPerfmon))) return;
     throw UserError(ExitCode::Permission,
-                    "swamp-bpf needs root to load its BPF programs (or CAP_BPF + CAP_PERFMON): run it with sudo");
+                    "loading the BPF programs needs root (or CAP_BPF + CAP_PERFMON): run swamp-bpf with sudo");
 }
 
 }  // namespace swamp

@@ -1,0 +1,94 @@
+// Every kind of bad input gets a one-line error that says what to do, its
+// own documented exit code, and starts nothing: no process stopped, no
+// cgroup created, the command never run.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "run_util.hpp"
+
+using namespace swamp::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Case {
+    const char* name;
+    std::string shell;  // run with /bin/sh -c; $SWAMP is the binary, $MARK a file the command would create
+    int code;
+    const char* says;  // a piece of the error message
+};
+
+const std::string kMark = "/tmp/swamp-bad-input-ran";
+const std::string kRun = " -- /bin/touch " + kMark;  // what must never run
+
+std::vector<Case> cases() {
+    return {
+        {"no_such_pid", "$SWAMP --root-pid 999999999", 4, "no process with pid 999999999"},
+        {"pid_1", "$SWAMP --root-pid 1", 4, "refusing --root-pid 1"},
+        {"our_own_pid", "exec $SWAMP --root-pid $$", 4, "that is swamp-bpf itself"},
+        {"kernel_thread", "$SWAMP --root-pid 2", 4, "is a kernel thread"},
+        {"not_root", "/usr/sbin/runuser -u nobody -- $SWAMP" + kRun, 3, "needs root"},
+        {"no_cap_bpf", "/usr/bin/setpriv --bounding-set -sys_admin,-bpf,-perfmon --inh-caps -all -- $SWAMP" + kRun, 3,
+         "needs root"},
+        {"no_btf", "/usr/bin/unshare -m /bin/sh -c 'mount -t tmpfs none /sys/kernel/btf && exec $SWAMP" + kRun + "'", 5,
+         "--btf"},
+        {"btf_not_btf", "$SWAMP --btf /etc/passwd" + kRun, 6, "not a BTF file"},
+        // the kernel's BTF with kmem:rss_stat's typedef renamed away: a kernel without that tracepoint
+        {"missing_tracepoint",
+         BTF_WITHOUT_BIN " /sys/kernel/btf/vmlinux /tmp/swamp-no-rss-stat.btf btf_trace_rss_stat && $SWAMP --btf "
+                         "/tmp/swamp-no-rss-stat.btf" + kRun + "; e=$?; rm -f /tmp/swamp-no-rss-stat.btf; exit $e",
+         5, "lacks the tracepoint kmem:rss_stat"},
+        {"no_cgroup2_for_freeze",
+         "/usr/bin/unshare -m --propagation private /bin/sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; "
+         "umount /sys/fs/cgroup 2>/dev/null; exec $SWAMP --action freeze" + kRun + "'",
+         8, "cgroup"},
+        {"cgroup_not_writable",
+         "/usr/bin/unshare -m --propagation private /bin/sh -c 'M=$(findmnt -n -o TARGET -t cgroup2 | head -1); "
+         "mount -o remount,ro \"$M\" && exec $SWAMP --action freeze" + kRun + "'",
+         8, "cannot create cgroup"},
+        {"size_with_bad_unit", "$SWAMP --mem-budget 4XB" + kRun, 2, "--mem-budget"},
+        {"negative_size", "$SWAMP --reserve=-1G" + kRun, 2, "--reserve"},
+        {"zero_size", "$SWAMP --mem-budget 0" + kRun, 2, "--mem-budget"},
+        {"unknown_flag", "$SWAMP --frobnicate" + kRun, 2, "--frobnicate"},
+        {"no_mode", "$SWAMP", 2, "--root-pid"},
+        {"unknown_action", "$SWAMP --action pause" + kRun, 2, "--action"},
+    };
+}
+
+class BadInputTest : public ::testing::TestWithParam<Case> {
+protected:
+    void SetUp() override {
+        if (!is_root()) GTEST_SKIP() << "needs root (the cases drop privileges themselves)";
+    }
+};
+
+TEST_P(BadInputTest, ClearErrorDistinctCodeNothingStarted) {
+    const Case& c = GetParam();
+    fs::remove(kMark);
+    std::string out;
+    std::string cmd = "export SWAMP=" + std::string(SWAMP_BIN) + "; { " + c.shell + "; } 2>&1";
+    int status = run({"/bin/sh", "-c", cmd}, out);
+    ASSERT_TRUE(WIFEXITED(status)) << out;
+    EXPECT_EQ(WEXITSTATUS(status), c.code) << out;
+    EXPECT_NE(out.find(c.says), std::string::npos) << "the error should mention \"" << c.says << "\":\n" << out;
+    // one line of error (CLI11 adds a "Run with --help" hint for usage errors)
+    std::istringstream lines(out);
+    int n = 0;
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty() && line.rfind("Run with --help", 0) != 0) n++;
+    EXPECT_EQ(n, 1) << out;
+    EXPECT_FALSE(fs::exists(kMark)) << "the command ran despite the error";
+    EXPECT_TRUE(stopped_build_processes().empty());
+    EXPECT_TRUE(leftover_cgroups().empty());
+    fs::remove(kMark);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, BadInputTest, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
