@@ -49,7 +49,7 @@ std::vector<Case> cases() {
          8, "cgroup"},
         {"cgroup_not_writable",
          "/usr/bin/unshare -m --propagation private /bin/sh -c 'M=$(findmnt -n -o TARGET -t cgroup2 | head -1); "
-         "mount -o remount,ro \"$M\" && exec $SWAMP --action freeze" + kRun + "'",
+         "mount --bind \"$M\" \"$M\" && mount -o remount,bind,ro \"$M\" && exec $SWAMP --action freeze" + kRun + "'",
          8, "cannot create cgroup"},
         {"size_with_bad_unit", "$SWAMP --mem-budget 4XB" + kRun, 2, "--mem-budget"},
         {"negative_size", "$SWAMP --reserve=-1G" + kRun, 2, "--reserve"},

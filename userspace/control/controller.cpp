@@ -91,6 +91,7 @@ private:
     void decide(uint64_t now, bool from_timer);
     void apply(const Action& a, uint64_t now, const MemoryView& mem);
     void arm_timer(bool on);
+    void release_all(uint64_t now);
     void print_summary(int exit_code);
 
     const ControllerOptions& o_;
@@ -262,6 +263,15 @@ void Controller::decide(uint64_t now, bool from_timer) {
     arm_timer(policy_.wants_timer(tree_));
 }
 
+// Hands off: resume everything, and mark every job running, so that a
+// process joining a job from now on (a shell's trap handler after Ctrl-C)
+// is not stopped at join.
+void Controller::release_all(uint64_t now) {
+    actuator_->resume_all();
+    for (const auto& [id, j] : tree_.jobs())
+        if (j.state != JobState::Running) tree_.set_state(id, JobState::Running, now);
+}
+
 void Controller::arm_timer(bool on) {
     if (on == timer_on_) return;
     itimerspec its{};
@@ -377,7 +387,7 @@ int Controller::run() {
                     } else {
                         // resume everything first, then pass the signal on: the build decides how to end
                         ending = true;
-                        actuator_->resume_all();
+                        release_all(monotonic_ns());
                         if (launched_) kill(root_, sig);
                         if (!launched_ || ++interrupts >= 2) done = true;
                     }
@@ -393,7 +403,7 @@ int Controller::run() {
         if (!done && !ending) decide(monotonic_ns(), from_timer);
     }
     src_->consume(sink);
-    actuator_->resume_all();
+    release_all(monotonic_ns());
     if (root_fd >= 0) close(root_fd);
     close(timer_fd_);
     close(ep);
