@@ -250,3 +250,22 @@ TEST(Cli, OnlyOneSubcommand) {
     ASSERT_TRUE(r.cli.exit_now);
     EXPECT_EQ(*r.cli.exit_now, 2);
 }
+
+TEST(Cli, DriverNamesMustFitInComm) {
+    auto ok = run({"--drivers", "make,,x86_64-linux-g", "--root-pid", "1"});
+    EXPECT_FALSE(ok.cli.exit_now) << ok.err;
+    EXPECT_EQ(ok.cli.control.tree.drivers, (std::vector<std::string>{"make", "x86_64-linux-g"}));
+    auto r = run({"--drivers", "make,x86_64-linux-gnu-make", "--root-pid", "1"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    EXPECT_TRUE(contains(r.err, "longer than 15 characters")) << r.err;
+}
+
+TEST(Cli, HighMarkMustBeAboveLowMark) {
+    auto r = run({"--low-mark", "1G", "--high-mark", "1G", "--root-pid", "1"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    EXPECT_TRUE(contains(r.err, "--high-mark")) << r.err;
+    auto ok = run({"--low-mark", "1G", "--high-mark", "2G", "--root-pid", "1"});
+    EXPECT_FALSE(ok.cli.exit_now) << ok.err;
+}

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "events.h"
 #include "util/error.hpp"
 #include "util/size.hpp"
 
@@ -12,6 +13,45 @@
 #endif
 
 namespace swamp {
+
+const std::map<std::string, ActionKind>& action_names() {
+    static const std::map<std::string, ActionKind> names{
+        {"signal", ActionKind::Signal}, {"freeze", ActionKind::Freeze}, {"dry-run", ActionKind::DryRun}};
+    return names;
+}
+
+const std::map<std::string, AttachKind>& attach_names() {
+    static const std::map<std::string, AttachKind> names{{"tp_btf", AttachKind::TpBtf}, {"raw_tp", AttachKind::RawTp}};
+    return names;
+}
+
+namespace {
+
+template <typename Map>
+std::vector<std::string> keys_of(const Map& m) {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : m) keys.push_back(k);
+    return keys;
+}
+
+}  // namespace
+
+std::vector<std::string> action_choices() { return keys_of(action_names()); }
+
+std::vector<std::string> attach_choices() {
+    auto names = keys_of(attach_names());
+    names.insert(names.begin(), "auto");
+    return names;
+}
+
+std::string driver_name_problem(std::string_view name) {
+    if (name.empty()) return "a driver name is empty";
+    if (name.size() >= SWAMP_COMM_LEN)
+        return "driver \"" + std::string(name) + "\" is longer than " + std::to_string(SWAMP_COMM_LEN - 1) +
+               " characters, so no process name (comm) can match it; give its first " +
+               std::to_string(SWAMP_COMM_LEN - 1) + " characters";
+    return "";
+}
 
 namespace {
 
@@ -30,16 +70,14 @@ CLI::Option* add_size(CLI::App* app, const std::string& name, uint64_t& target, 
         ->type_name("SIZE");
 }
 
-const std::map<std::string, AttachKind> kAttachNames{{"tp_btf", AttachKind::TpBtf}, {"raw_tp", AttachKind::RawTp}};
-
 void add_attach(CLI::App* app, std::optional<AttachKind>& target) {
     app->add_option_function<std::string>(
            "--attach",
            [&target](const std::string& v) {
-               if (v != "auto") target = kAttachNames.at(v);
+               target = v == "auto" ? std::nullopt : std::optional(attach_names().at(v));
            },
            "Attach variant: auto (probe the kernel), tp_btf or raw_tp")
-        ->check(CLI::IsMember({"auto", "tp_btf", "raw_tp"}))
+        ->check(CLI::IsMember(attach_choices()))
         ->type_name("KIND");
 }
 
@@ -47,11 +85,11 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
     add_size(app, "--rss-step", s.rss_step, "Report a process's RSS each time it moves by this much (default 16M)");
     app->add_option("--fault-interval", s.fault_interval_ms,
                     "Milliseconds between fault-rate samples of a faulting process (default 250)")
-        ->check(CLI::Range(10, 60000))
+        ->check(CLI::Range(kFaultIntervalBounds.lo, kFaultIntervalBounds.hi))
         ->type_name("MS");
     add_size(app, "--ringbuf-size", s.ringbuf_size, "Size of the BPF ring buffer, rounded up to a power of 2 (default 4M)");
     app->add_option("--max-tasks", s.max_tasks, "Most processes tracked at once (default 16384)")
-        ->check(CLI::Range(64, 4194304))
+        ->check(CLI::Range(kMaxTasksBounds.lo, kMaxTasksBounds.hi))
         ->type_name("N");
     app->add_option("--btf", s.btf_file, "BTF of the running kernel, for kernels built without BTF")
         ->check(CLI::ExistingFile)
@@ -68,17 +106,15 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
         ->type_name("NAME");
     app.add_option_function<std::string>(
            "--action",
-           [&c](const std::string& v) {
-               c.action = v == "freeze" ? ActionKind::Freeze : v == "dry-run" ? ActionKind::DryRun : ActionKind::Signal;
-           },
+           [&c](const std::string& v) { c.action = action_names().at(v); },
            "How jobs wait: signal (SIGSTOP/SIGCONT, default), freeze (a cgroup v2 per job) or dry-run (decide, touch nothing)")
-        ->check(CLI::IsMember({"signal", "freeze", "dry-run"}))
+        ->check(CLI::IsMember(action_choices()))
         ->type_name("HOW");
     add_size(&app, "--mem-budget", budget,
              "The build may use this much memory in all (default: what MemAvailable and the build's cgroup allow)");
     add_size(&app, "--reserve", c.memory.reserve, "Keep this much of MemAvailable free (default 128M)");
     app.add_option("--max-running", c.caps.max_running, "Run at most N jobs at once; -1 and -2 are short for 1 and 2")
-        ->check(CLI::Range(1, 4096))
+        ->check(CLI::Range(kMaxRunningBounds.lo, kMaxRunningBounds.hi))
         ->type_name("N");
     app.add_flag("--pause", c.caps.pause, "Start with every job paused");
     app.add_flag("--drain", c.caps.drain, "Finish the jobs that run; hold every new one");
@@ -87,13 +123,17 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
            [&c](const std::string& v) {
                c.tree.drivers.clear();
                std::stringstream ss(v);
-               for (std::string name; std::getline(ss, name, ',');)
-                   if (!name.empty()) c.tree.drivers.push_back(name);
+               for (std::string name; std::getline(ss, name, ',');) {
+                   if (name.empty()) continue;
+                   if (auto problem = driver_name_problem(name); !problem.empty())
+                       throw CLI::ValidationError("--drivers", problem);
+                   c.tree.drivers.push_back(name);
+               }
            },
            "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson,emerge,ebuild.sh,sandbox)")
         ->type_name("LIST");
     app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 4)")
-        ->check(CLI::Range(0.1, 60.0))
+        ->check(CLI::Range(kHorizonBounds.lo, kHorizonBounds.hi))
         ->type_name("S");
     add_size(&app, "--low-mark", c.policy.low_watermark,
              "Stop jobs when projected headroom falls below this (default max(64M, 4% of the limit))");
@@ -128,7 +168,6 @@ std::vector<std::string> expand_shorthands(int argc, const char* const* argv) {
 
 ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
     ParsedCli r;
-    r.control.memory.reserve = 128ull << 20;
     CLI::App app{"swamp-bpf " SWAMP_VERSION
                  ": keeps memory-hungry parallel builds from running out of memory.\n"
                  "eBPF follows every process of a build; jobs wait, stopped, and resume as memory frees up.\n\n"
@@ -189,6 +228,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                 throw CLI::ValidationError("give one of --root-pid PID, --user NAME or -- CMD [ARGS...] (or a subcommand; see --help)");
             if (r.control.root_pid && *r.control.root_pid <= 0)
                 throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
+            const PolicyConfig& p = r.control.policy;
+            if (p.low_watermark && p.high_watermark && p.high_watermark <= p.low_watermark)
+                throw CLI::ValidationError("--high-mark", "must be above --low-mark");
             r.command = Command::Control;
         }
     } catch (const CLI::ParseError& e) {
