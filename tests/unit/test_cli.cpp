@@ -1,50 +1,10 @@
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
-#include "cli/options.hpp"
+#include "cli_util.hpp"
+#include "test_util.hpp"
 
 using namespace swamp;
-
-namespace {
-
-struct Run {
-    ParsedCli cli;
-    std::string out, err;
-};
-
-Run run(std::vector<std::string> args) {
-    args.insert(args.begin(), "swamp-bpf");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    argv.push_back(nullptr);
-    std::ostringstream out, err;
-    Run r;
-    r.cli = parse_cli(int(args.size()), argv.data(), out, err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// A file that exists for the duration of a test.
-struct TempFile {
-    std::string path;
-    TempFile() {
-        char tmpl[] = "/tmp/swamp-unit-XXXXXX";
-        int fd = mkstemp(tmpl);
-        if (fd >= 0) close(fd);
-        path = tmpl;
-    }
-    ~TempFile() { unlink(path.c_str()); }
-};
-
-}  // namespace
+using namespace swamp::test;
 
 TEST(Cli, TraceRootPid) {
     auto r = run({"trace", "--root-pid", "123"});

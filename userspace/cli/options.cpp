@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "config/config.hpp"
 #include "events.h"
 #include "util/error.hpp"
 #include "util/size.hpp"
@@ -99,6 +100,13 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
 }
 
 void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
+    // Applied as soon as it is parsed; the other flags take effect after the
+    // whole command line is parsed, so a flag given there overrides the file.
+    app.add_option_function<std::string>(
+           "--config", [&c](const std::string& file) { apply_config_file(file, c); },
+           "Read settings from this TOML file first (see check-config); flags given here override it")
+        ->type_name("FILE")
+        ->trigger_on_parse();
     app.add_option("--root-pid", c.root_pid, "Manage this running build (e.g. make's pid) and all its descendants")
         ->type_name("PID");
     app.add_option("--user", c.user,
@@ -174,14 +182,15 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                  "  swamp-bpf [OPTIONS] -- make -j4        launch a build and manage it\n"
                  "  swamp-bpf [OPTIONS] --root-pid PID     manage a running build\n"
                  "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
-                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay"};
+                 "  swamp-bpf --config FILE [OPTIONS] ...  take settings from FILE; flags override it\n"
+                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, check-config"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
     uint64_t budget = 0;  // 0: not given (parse_size rejects 0)
     add_controller(app, r.control, budget);
     app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 bad pid, 5 missing kernel feature,\n"
-               "6 bad BTF file, 7 config, 8 cgroup, 127 command not runnable; in launch mode, the command's status.");
+               "6 bad BTF file, 7 bad config file, 8 cgroup, 127 command not runnable; in launch mode, the command's status.");
 
     auto* trace = app.add_subcommand("trace", "Print a live dump of a build tree's kernel events");
     trace->add_option("--root-pid", r.trace.root_pid, "Trace this running process and all its descendants")
@@ -209,9 +218,28 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     replay->add_flag("--json", r.replay.json, "Write JSON lines instead of text");
     replay->add_flag("--threads", r.replay.threads, "Also show thread creations");
 
+    auto* check = app.add_subcommand(
+        "check-config",
+        "Check a config file for --config without root or BPF: print \"FILE: ok\" and exit 0, or print its first "
+        "error as FILE:LINE:COL and exit 7");
+    check->add_option("file", r.check_config.file, "The TOML config file (layout: config/swamp-bpf.conf)")
+        ->required()
+        ->type_name("FILE");
+    check->add_flag("--show", r.check_config.show,
+                    "Also print the effective settings (the file over the defaults) as a config file");
+
     try {
         app.parse(expand_shorthands(argc, argv));
         if (budget) r.control.memory.budget = budget;
+        // A trace flag on the command line replaces the file's trace mode.
+        auto* trace_text = app.get_option("--trace");
+        auto* trace_json = app.get_option("--trace-json");
+        if (trace_text->count() || trace_json->count()) {
+            r.control.trace = trace_text->count() > 0;
+            r.control.trace_json = trace_json->count() > 0;
+        }
+        if (app.get_option("--config")->count() && app.get_subcommands().size())
+            throw CLI::ValidationError("--config", "is for managing a build; to check a file use check-config FILE");
         if (*trace) {
             if (r.trace.root_pid.has_value() == !r.trace.command.empty())
                 throw CLI::ValidationError("trace: give either --root-pid PID or -- CMD [ARGS...]");
@@ -222,6 +250,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             r.command = Command::Probe;
         } else if (*replay) {
             r.command = Command::Replay;
+        } else if (*check) {
+            r.command = Command::CheckConfig;
         } else {
             int modes = r.control.root_pid.has_value() + !r.control.command.empty() + !r.control.user.empty();
             if (modes != 1)
@@ -230,12 +260,15 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                 throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
             const PolicyConfig& p = r.control.policy;
             if (p.low_watermark && p.high_watermark && p.high_watermark <= p.low_watermark)
-                throw CLI::ValidationError("--high-mark", "must be above --low-mark");
+                throw CLI::ValidationError("--high-mark", "must be above the low mark (--low-mark or the config file's)");
             r.command = Command::Control;
         }
     } catch (const CLI::ParseError& e) {
         int code = app.exit(e, out, err);
         r.exit_now = code == 0 ? 0 : int(ExitCode::Usage);
+    } catch (const UserError& e) {  // from --config
+        err << "swamp-bpf: " << e.what() << '\n';
+        r.exit_now = int(e.code());
     }
     return r;
 }

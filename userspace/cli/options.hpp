@@ -86,7 +86,13 @@ struct ControllerOptions {
     bool quiet = false;  // no summary
 };
 
-enum class Command { None, Control, Trace, Probe, Replay };
+// `swamp-bpf check-config FILE`
+struct CheckConfigOptions {
+    std::string file;
+    bool show = false;  // also print the effective settings
+};
+
+enum class Command { None, Control, Trace, Probe, Replay, CheckConfig };
 
 struct ParsedCli {
     Command command = Command::None;
@@ -94,6 +100,7 @@ struct ParsedCli {
     TraceOptions trace;
     ProbeOptions probe;
     ReplayOptions replay;
+    CheckConfigOptions check_config;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
 };
 
