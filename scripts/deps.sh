@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config make
       clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-      libcli11-dev libgtest-dev googletest nlohmann-json3-dev
+      libcli11-dev libgtest-dev googletest nlohmann-json3-dev libtomlplusplus-dev
       procps util-linux passwd ninja-build bc)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -21,10 +21,13 @@ struct Case {
     std::string shell;  // run with /bin/sh -c; $SWAMP is the binary, $MARK a file the command would create
     int code;
     const char* says;  // a piece of the error message
+    const char* config = "";  // written to kConfig first
 };
 
 const std::string kMark = "/tmp/swamp-bad-input-ran";
 const std::string kRun = " -- /bin/touch " + kMark;  // what must never run
+const std::string kConfig = "/tmp/swamp-bad.toml";
+const std::string kConfigRun = "$SWAMP --config " + kConfig + kRun;
 
 std::vector<Case> cases() {
     return {
@@ -57,6 +60,9 @@ std::vector<Case> cases() {
         {"unknown_flag", "$SWAMP --frobnicate" + kRun, 2, "--frobnicate"},
         {"no_mode", "$SWAMP", 2, "--root-pid"},
         {"unknown_action", "$SWAMP --action pause" + kRun, 2, "--action"},
+        {"config_syntax_error", kConfigRun, 7, "swamp-bad.toml:1:", "[memory\nreserve = \"1G\"\n"},
+        {"config_unknown_key", kConfigRun, 7, "did you mean \"reserve\"", "[memory]\nreserv = \"1G\"\n"},
+        {"config_out_of_range", kConfigRun, 7, "swamp-bad.toml:2:", "[policy]\nhorizon = 600.0\n"},
     };
 }
 
@@ -70,6 +76,7 @@ protected:
 TEST_P(BadInputTest, ClearErrorDistinctCodeNothingStarted) {
     const Case& c = GetParam();
     fs::remove(kMark);
+    if (*c.config) std::ofstream(kConfig) << c.config;
     std::string out;
     std::string cmd = "export SWAMP=" + std::string(SWAMP_BIN) + "; { " + c.shell + "; } 2>&1";
     int status = run({"/bin/sh", "-c", cmd}, out);
@@ -86,6 +93,7 @@ TEST_P(BadInputTest, ClearErrorDistinctCodeNothingStarted) {
     EXPECT_TRUE(stopped_build_processes().empty());
     EXPECT_TRUE(leftover_cgroups().empty());
     fs::remove(kMark);
+    fs::remove(kConfig);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, BadInputTest, ::testing::ValuesIn(cases()),

@@ -1,50 +1,10 @@
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
-#include "cli/options.hpp"
+#include "cli_util.hpp"
+#include "test_util.hpp"
 
 using namespace swamp;
-
-namespace {
-
-struct Run {
-    ParsedCli cli;
-    std::string out, err;
-};
-
-Run run(std::vector<std::string> args) {
-    args.insert(args.begin(), "swamp-bpf");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    argv.push_back(nullptr);
-    std::ostringstream out, err;
-    Run r;
-    r.cli = parse_cli(int(args.size()), argv.data(), out, err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// A file that exists for the duration of a test.
-struct TempFile {
-    std::string path;
-    TempFile() {
-        char tmpl[] = "/tmp/swamp-unit-XXXXXX";
-        int fd = mkstemp(tmpl);
-        if (fd >= 0) close(fd);
-        path = tmpl;
-    }
-    ~TempFile() { unlink(path.c_str()); }
-};
-
-}  // namespace
+using namespace swamp::test;
 
 TEST(Cli, TraceRootPid) {
     auto r = run({"trace", "--root-pid", "123"});
@@ -249,4 +209,23 @@ TEST(Cli, OnlyOneSubcommand) {
     auto r = run({"probe", "replay", f.path});
     ASSERT_TRUE(r.cli.exit_now);
     EXPECT_EQ(*r.cli.exit_now, 2);
+}
+
+TEST(Cli, DriverNamesMustFitInComm) {
+    auto ok = run({"--drivers", "make,,x86_64-linux-g", "--root-pid", "1"});
+    EXPECT_FALSE(ok.cli.exit_now) << ok.err;
+    EXPECT_EQ(ok.cli.control.tree.drivers, (std::vector<std::string>{"make", "x86_64-linux-g"}));
+    auto r = run({"--drivers", "make,x86_64-linux-gnu-make", "--root-pid", "1"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    EXPECT_TRUE(contains(r.err, "longer than 15 characters")) << r.err;
+}
+
+TEST(Cli, HighMarkMustBeAboveLowMark) {
+    auto r = run({"--low-mark", "1G", "--high-mark", "1G", "--root-pid", "1"});
+    ASSERT_TRUE(r.cli.exit_now);
+    EXPECT_EQ(*r.cli.exit_now, 2);
+    EXPECT_TRUE(contains(r.err, "--high-mark")) << r.err;
+    auto ok = run({"--low-mark", "1G", "--high-mark", "2G", "--root-pid", "1"});
+    EXPECT_FALSE(ok.cli.exit_now) << ok.err;
 }

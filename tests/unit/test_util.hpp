@@ -1,8 +1,13 @@
 // Shared helpers for the unit tests.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "source/event.hpp"
@@ -21,6 +26,19 @@ inline std::vector<Event> sample_events() {
         FaultEvent{1'000'000'600, 4242, 250'000'000, 5000, 12},
     };
 }
+
+// A file that exists for the duration of a test.
+struct TempFile {
+    std::string path;
+    explicit TempFile(const std::string& content = "") {
+        char tmpl[] = "/tmp/swamp-unit-XXXXXX";
+        int fd = mkstemp(tmpl);
+        if (fd >= 0) close(fd);
+        path = tmpl;
+        std::ofstream(path) << content;
+    }
+    ~TempFile() { unlink(path.c_str()); }
+};
 
 template <typename Raw>
 std::vector<std::byte> bytes_of(const Raw& r) {

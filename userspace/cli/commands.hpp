@@ -1,6 +1,8 @@
 // The subcommands; each returns the process exit code or throws UserError.
 #pragma once
 
+#include <ostream>
+
 #include "cli/options.hpp"
 
 namespace swamp {
@@ -10,5 +12,12 @@ int run_probe(const ProbeOptions& o);
 int run_replay(const ReplayOptions& o);
 // Resumes what killed instances left stopped or frozen; needs root.
 int run_recover();
+// Prints "FILE: ok" (and, with --show, the effective settings); a bad file throws UserError(Config).
+int run_check_config(const CheckConfigOptions& o, std::ostream& out);
+
+// All of main(): parses argv, runs the command and returns the exit code.
+// Help, usage errors, check-config and UserErrors go to `out`/`err`; the other
+// commands print to stdout and stderr themselves.
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 
 }  // namespace swamp

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "config/config.hpp"
+#include "events.h"
 #include "util/error.hpp"
 #include "util/size.hpp"
 
@@ -12,6 +14,45 @@
 #endif
 
 namespace swamp {
+
+const std::map<std::string, ActionKind>& action_names() {
+    static const std::map<std::string, ActionKind> names{
+        {"signal", ActionKind::Signal}, {"freeze", ActionKind::Freeze}, {"dry-run", ActionKind::DryRun}};
+    return names;
+}
+
+const std::map<std::string, AttachKind>& attach_names() {
+    static const std::map<std::string, AttachKind> names{{"tp_btf", AttachKind::TpBtf}, {"raw_tp", AttachKind::RawTp}};
+    return names;
+}
+
+namespace {
+
+template <typename Map>
+std::vector<std::string> keys_of(const Map& m) {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : m) keys.push_back(k);
+    return keys;
+}
+
+}  // namespace
+
+std::vector<std::string> action_choices() { return keys_of(action_names()); }
+
+std::vector<std::string> attach_choices() {
+    auto names = keys_of(attach_names());
+    names.insert(names.begin(), "auto");
+    return names;
+}
+
+std::string driver_name_problem(std::string_view name) {
+    if (name.empty()) return "a driver name is empty";
+    if (name.size() >= SWAMP_COMM_LEN)
+        return "driver \"" + std::string(name) + "\" is longer than " + std::to_string(SWAMP_COMM_LEN - 1) +
+               " characters, so no process name (comm) can match it; give its first " +
+               std::to_string(SWAMP_COMM_LEN - 1) + " characters";
+    return "";
+}
 
 namespace {
 
@@ -44,16 +85,14 @@ std::string joined(const std::vector<std::string>& names) {
     return out;
 }
 
-const std::map<std::string, AttachKind> kAttachNames{{"tp_btf", AttachKind::TpBtf}, {"raw_tp", AttachKind::RawTp}};
-
 void add_attach(CLI::App* app, std::optional<AttachKind>& target) {
     app->add_option_function<std::string>(
            "--attach",
            [&target](const std::string& v) {
-               if (v != "auto") target = kAttachNames.at(v);
+               target = v == "auto" ? std::nullopt : std::optional(attach_names().at(v));
            },
            "Attach variant: auto (probe the kernel), tp_btf or raw_tp")
-        ->check(CLI::IsMember({"auto", "tp_btf", "raw_tp"}))
+        ->check(CLI::IsMember(attach_choices()))
         ->type_name("KIND");
 }
 
@@ -61,11 +100,11 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
     add_size(app, "--rss-step", s.rss_step, "Report a process's RSS each time it moves by this much (default 16M)");
     app->add_option("--fault-interval", s.fault_interval_ms,
                     "Milliseconds between fault-rate samples of a faulting process (default 250)")
-        ->check(CLI::Range(10, 60000))
+        ->check(CLI::Range(kFaultIntervalBounds.lo, kFaultIntervalBounds.hi))
         ->type_name("MS");
     add_size(app, "--ringbuf-size", s.ringbuf_size, "Size of the BPF ring buffer, rounded up to a power of 2 (default 4M)");
     app->add_option("--max-tasks", s.max_tasks, "Most processes tracked at once (default 16384)")
-        ->check(CLI::Range(64, 4194304))
+        ->check(CLI::Range(kMaxTasksBounds.lo, kMaxTasksBounds.hi))
         ->type_name("N");
     app->add_option("--btf", s.btf_file, "BTF of the running kernel, for kernels built without BTF")
         ->check(CLI::ExistingFile)
@@ -75,6 +114,13 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
 }
 
 void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
+    // Applied as soon as it is parsed; the other flags take effect after the
+    // whole command line is parsed, so a flag given there overrides the file.
+    app.add_option_function<std::string>(
+           "--config", [&c](const std::string& file) { apply_config_file(file, c); },
+           "Read settings from this TOML file first (see check-config); flags given here override it")
+        ->type_name("FILE")
+        ->trigger_on_parse();
     app.add_option("--root-pid", c.root_pid, "Manage this running build (e.g. make's pid) and all its descendants")
         ->type_name("PID");
     app.add_option("--user", c.user,
@@ -82,23 +128,30 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
         ->type_name("NAME");
     app.add_option_function<std::string>(
            "--action",
-           [&c](const std::string& v) {
-               c.action = v == "freeze" ? ActionKind::Freeze : v == "dry-run" ? ActionKind::DryRun : ActionKind::Signal;
-           },
+           [&c](const std::string& v) { c.action = action_names().at(v); },
            "How jobs wait: signal (SIGSTOP/SIGCONT, default), freeze (a cgroup v2 per job) or dry-run (decide, touch nothing)")
-        ->check(CLI::IsMember({"signal", "freeze", "dry-run"}))
+        ->check(CLI::IsMember(action_choices()))
         ->type_name("HOW");
     add_size(&app, "--mem-budget", budget,
              "The build may use this much memory in all (default: what MemAvailable and the build's cgroup allow)");
     add_size(&app, "--reserve", c.memory.reserve, "Keep this much of MemAvailable free (default 128M)");
     app.add_option("--max-running", c.caps.max_running, "Run at most N jobs at once; -1 and -2 are short for 1 and 2")
-        ->check(CLI::Range(1, 4096))
+        ->check(CLI::Range(kMaxRunningBounds.lo, kMaxRunningBounds.hi))
         ->type_name("N");
     app.add_flag("--pause", c.caps.pause, "Start with every job paused");
     app.add_flag("--drain", c.caps.drain, "Finish the jobs that run; hold every new one");
     app.add_option_function<std::string>(
            "--drivers",
-           [&c](const std::string& v) { c.tree.drivers = comma_list(v); },
+           [&c](const std::string& v) {
+               c.tree.drivers.clear();
+               std::stringstream ss(v);
+               for (std::string name; std::getline(ss, name, ',');) {
+                   if (name.empty()) continue;
+                   if (auto problem = driver_name_problem(name); !problem.empty())
+                       throw CLI::ValidationError("--drivers", problem);
+                   c.tree.drivers.push_back(name);
+               }
+           },
            "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson,emerge,ebuild.sh,sandbox)")
         ->type_name("LIST");
     app.add_option_function<std::string>(
@@ -107,7 +160,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
            "and a login shell (default " + joined(kDefaultProtect) + "; \"\" for none)")
         ->type_name("LIST");
     app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 4)")
-        ->check(CLI::Range(0.1, 60.0))
+        ->check(CLI::Range(kHorizonBounds.lo, kHorizonBounds.hi))
         ->type_name("S");
     add_size(&app, "--low-mark", c.policy.low_watermark,
              "Stop jobs when projected headroom falls below this (default max(64M, 4% of the limit))");
@@ -142,21 +195,21 @@ std::vector<std::string> expand_shorthands(int argc, const char* const* argv) {
 
 ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
     ParsedCli r;
-    r.control.memory.reserve = 128ull << 20;
     CLI::App app{"swamp-bpf " SWAMP_VERSION
                  ": keeps memory-hungry parallel builds from running out of memory.\n"
                  "eBPF follows every process of a build; jobs wait, stopped, and resume as memory frees up.\n\n"
                  "  swamp-bpf [OPTIONS] -- make -j4        launch a build and manage it\n"
                  "  swamp-bpf [OPTIONS] --root-pid PID     manage a running build\n"
                  "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
-                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, recover"};
+                 "  swamp-bpf --config FILE [OPTIONS] ...  take settings from FILE; flags override it\n"
+                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, check-config, recover"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
     uint64_t budget = 0;  // 0: not given (parse_size rejects 0)
     add_controller(app, r.control, budget);
     app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 bad pid, 5 missing kernel feature,\n"
-               "6 bad BTF file, 7 config, 8 cgroup, 127 command not runnable; in launch mode, the command's status.");
+               "6 bad BTF file, 7 bad config file, 8 cgroup, 127 command not runnable; in launch mode, the command's status.");
 
     auto* trace = app.add_subcommand("trace", "Print a live dump of a build tree's kernel events");
     trace->add_option("--root-pid", r.trace.root_pid, "Trace this running process and all its descendants")
@@ -187,9 +240,28 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     auto* recover = app.add_subcommand(
         "recover", "Resume and thaw what a killed swamp-bpf left stopped (every managing run does this first)");
 
+    auto* check = app.add_subcommand(
+        "check-config",
+        "Check a config file for --config without root or BPF: print \"FILE: ok\" and exit 0, or print its first "
+        "error as FILE:LINE:COL and exit 7");
+    check->add_option("file", r.check_config.file, "The TOML config file (layout: config/swamp-bpf.conf)")
+        ->required()
+        ->type_name("FILE");
+    check->add_flag("--show", r.check_config.show,
+                    "Also print the effective settings (the file over the defaults) as a config file");
+
     try {
         app.parse(expand_shorthands(argc, argv));
         if (budget) r.control.memory.budget = budget;
+        // A trace flag on the command line replaces the file's trace mode.
+        auto* trace_text = app.get_option("--trace");
+        auto* trace_json = app.get_option("--trace-json");
+        if (trace_text->count() || trace_json->count()) {
+            r.control.trace = trace_text->count() > 0;
+            r.control.trace_json = trace_json->count() > 0;
+        }
+        if (app.get_option("--config")->count() && app.get_subcommands().size())
+            throw CLI::ValidationError("--config", "is for managing a build; to check a file use check-config FILE");
         if (*trace) {
             if (r.trace.root_pid.has_value() == !r.trace.command.empty())
                 throw CLI::ValidationError("trace: give either --root-pid PID or -- CMD [ARGS...]");
@@ -202,17 +274,25 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             r.command = Command::Replay;
         } else if (*recover) {
             r.command = Command::Recover;
+        } else if (*check) {
+            r.command = Command::CheckConfig;
         } else {
             int modes = r.control.root_pid.has_value() + !r.control.command.empty() + !r.control.user.empty();
             if (modes != 1)
                 throw CLI::ValidationError("give one of --root-pid PID, --user NAME or -- CMD [ARGS...] (or a subcommand; see --help)");
             if (r.control.root_pid && *r.control.root_pid <= 0)
                 throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
+            const PolicyConfig& p = r.control.policy;
+            if (p.low_watermark && p.high_watermark && p.high_watermark <= p.low_watermark)
+                throw CLI::ValidationError("--high-mark", "must be above the low mark (--low-mark or the config file's)");
             r.command = Command::Control;
         }
     } catch (const CLI::ParseError& e) {
         int code = app.exit(e, out, err);
         r.exit_now = code == 0 ? 0 : int(ExitCode::Usage);
+    } catch (const UserError& e) {  // from --config
+        err << "swamp-bpf: " << e.what() << '\n';
+        r.exit_now = int(e.code());
     }
     return r;
 }

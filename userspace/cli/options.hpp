@@ -4,9 +4,11 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actuator/actuator.hpp"
@@ -16,6 +18,22 @@
 #include "tree/tree.hpp"
 
 namespace swamp {
+
+// Limits and names of values that both the command line and the config file take.
+template <typename T>
+struct Bounds {
+    T lo, hi;
+};
+inline constexpr Bounds<int> kMaxRunningBounds{1, 4096};
+inline constexpr Bounds<double> kHorizonBounds{0.1, 60.0};            // seconds
+inline constexpr Bounds<uint32_t> kFaultIntervalBounds{10, 60000};    // milliseconds
+inline constexpr Bounds<uint32_t> kMaxTasksBounds{64, 4194304};
+const std::map<std::string, ActionKind>& action_names();  // signal, freeze, dry-run
+const std::map<std::string, AttachKind>& attach_names();  // tp_btf, raw_tp
+std::vector<std::string> action_choices();                // what --action takes
+std::vector<std::string> attach_choices();                // what --attach takes: "auto" (probe) and attach_names()
+// Why `name` can never name a build driver, or "" if it can.
+std::string driver_name_problem(std::string_view name);
 
 // How the kernel side senses the tree; shared by every command that loads BPF.
 struct SensingOptions {
@@ -57,7 +75,7 @@ struct ControllerOptions {
     std::vector<std::string> command;  // launch mode
     std::string user;                  // --user: every build tree of this user
     ActionKind action = ActionKind::Signal;
-    MemoryConfig memory;
+    MemoryConfig memory{.budget = std::nullopt, .reserve = 128ull << 20};
     PolicyConfig policy;
     Caps caps;
     TreeConfig tree;
@@ -69,7 +87,13 @@ struct ControllerOptions {
     bool quiet = false;  // no summary
 };
 
-enum class Command { None, Control, Trace, Probe, Replay, Recover };
+// `swamp-bpf check-config FILE`
+struct CheckConfigOptions {
+    std::string file;
+    bool show = false;  // also print the effective settings
+};
+
+enum class Command { None, Control, Trace, Probe, Replay, CheckConfig, Recover };
 
 struct ParsedCli {
     Command command = Command::None;
@@ -77,6 +101,7 @@ struct ParsedCli {
     TraceOptions trace;
     ProbeOptions probe;
     ReplayOptions replay;
+    CheckConfigOptions check_config;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
 };
 

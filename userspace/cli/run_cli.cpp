@@ -1,0 +1,30 @@
+#include "cli/commands.hpp"
+#include "control/controller.hpp"
+#include "util/error.hpp"
+
+namespace swamp {
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+    ParsedCli cli = parse_cli(argc, argv, out, err);
+    if (cli.exit_now) return *cli.exit_now;
+    try {
+        switch (cli.command) {
+        case Command::Control: return run_controller(cli.control);
+        case Command::Trace: return run_trace(cli.trace);
+        case Command::Probe: return run_probe(cli.probe);
+        case Command::Replay: return run_replay(cli.replay);
+        case Command::CheckConfig: return run_check_config(cli.check_config, out);
+        case Command::Recover: return run_recover();
+        case Command::None: break;
+        }
+    } catch (const UserError& e) {
+        err << "swamp-bpf: " << e.what() << '\n';
+        return int(e.code());
+    } catch (const std::exception& e) {
+        err << "swamp-bpf: internal error: " << e.what() << '\n';
+        return int(ExitCode::Failure);
+    }
+    return int(ExitCode::Usage);
+}
+
+}  // namespace swamp
