@@ -147,3 +147,26 @@ TEST_P(RecoveryTest, RestartResumesWhatBothKilledProcessesLeft) {
 INSTANTIATE_TEST_SUITE_P(Actuators, RecoveryTest, ::testing::Values("signal", "freeze"));
 
 }  // namespace
+
+namespace {
+
+// A ring buffer far too small for a burst of 400 processes: the loss is
+// counted and shown, the tree is resynced from /proc, and the run ends cleanly.
+TEST(RingBufferOverflow, IsCountedShownAndResynced) {
+    if (!is_root()) GTEST_SKIP() << "needs root (BPF)";
+    std::string log;
+    int status = run({"/bin/sh", "-c",
+                      std::string(SWAMP_BIN) +
+                          " --ringbuf-size 4K --mem-budget 8G -- /bin/sh -c 'for i in $(seq 400); do /bin/true & done; "
+                          "wait' 2>&1"},
+                     log);
+    ASSERT_TRUE(WIFEXITED(status)) << log;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << log;
+    EXPECT_NE(log.find("events lost so far (ring buffer full; raise --ringbuf-size); resynced the tree from /proc"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find(" resyncs from /proc"), std::string::npos) << "the summary counts them:\n" << log;
+    EXPECT_TRUE(stopped_build_processes().empty());
+}
+
+}  // namespace
