@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything swamp-bpf needs to build and test, from Debian's packages only.
 set -euo pipefail
+# libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
 pkgs=(build-essential cmake pkg-config make
-      clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+      clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev zlib1g-dev
       libcli11-dev libgtest-dev googletest nlohmann-json3-dev libtomlplusplus-dev
       procps util-linux passwd ninja-build bc)
 missing=()

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The test command: installs what is needed, builds, and runs every test
-# (unit tests without root; integration tests with real BPF need root).
+# (unit tests without root; integration tests with real BPF need root), then
+# fuzzes the parsers and runs the unit tests under ASan and UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 if [ "$(id -u)" -ne 0 ]; then
   echo "test.sh: not root: integration tests (real BPF) will be skipped" >&2
 fi
-cd build
-ctest --output-on-failure --timeout 900 "$@"
+(cd build && ctest --output-on-failure --timeout 900 "$@")
+scripts/fuzz.sh       # 20 s per fuzz target
+scripts/sanitize.sh

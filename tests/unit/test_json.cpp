@@ -183,6 +183,30 @@ TEST(JsonSchema, WrongFieldTypeIsAnError) {
     EXPECT_FALSE(error.empty());
 }
 
+// A hand-edited line may hold any number; what does not fit is an error, not
+// a wrapped value (or, for a float, undefined behaviour).
+TEST(JsonSchema, NumbersMustBeWholeAndFit) {
+    for (json bad : {json(1.8e96), json(-1), json(-1.0), json(1.5), json(4294967296ull), json(true)}) {
+        SCOPED_TRACE(bad.dump());
+        json j = event_to_json(ForkEvent{1, 2, 2, 1, "x", false}, 0, "x");
+        j["ppid"] = bad;
+        std::string error;
+        EXPECT_FALSE(event_from_json(j, error));
+        EXPECT_NE(error.find("\"ppid\""), std::string::npos) << error;
+
+        j = event_to_json(ForkEvent{1, 2, 2, 1, "x", false}, 0, "x");
+        j["tid"] = bad;  // optional fields too
+        error.clear();
+        EXPECT_FALSE(event_from_json(j, error));
+        EXPECT_NE(error.find("\"tid\""), std::string::npos) << error;
+    }
+    json r = event_to_json(RssEvent{1, 2, 3, 4, 5, 6, 7, 8}, 0, "x");
+    r["swap"] = 1.9e19;  // beyond uint64_t
+    std::string error;
+    EXPECT_FALSE(event_from_json(r, error));
+    EXPECT_NE(error.find("\"swap\""), std::string::npos) << error;
+}
+
 TEST(JsonSchema, OptionalFieldsDefault) {
     std::string error;
     auto e = event_from_json(json{{"event", "fork"}, {"ts_ns", 5}, {"pid", 9}, {"ppid", 1}}, error);

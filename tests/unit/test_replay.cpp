@@ -339,6 +339,24 @@ TEST(Printer, RecordingReplaysToTheSameEvents) {
     EXPECT_EQ(*start, 1'000'000'000u);
 }
 
+// Kernel strings are bytes: a Latin-1 name, or a command line cut inside "é".
+TEST(Printer, JsonSurvivesBytesThatAreNotUtf8) {
+    ExecEvent e{5, 9, 1, "cc\xff", "/tmp/caf\xe9", {"gcc", "caf\xc3"}, true};
+    std::ostringstream out, rec;
+    TracePrinter p(PrinterOptions{true, false}, out, &rec, 0);
+    ASSERT_NO_THROW(p.on_event(e));
+    ASSERT_NO_THROW(p.on_decision(Decision{6, "stop", 1, 9, "cc\xff", 1, 2, "cc\xff grows"}));
+    auto lines = lines_of(out.str());
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(json::parse(lines[0])["comm"], "cc\xef\xbf\xbd");  // U+FFFD
+    EXPECT_EQ(json::parse(lines[0])["argv"][1], "caf\xef\xbf\xbd");
+    EXPECT_EQ(json::parse(lines[1])["comm"], "cc\xef\xbf\xbd");
+    // The recording's raw bytes keep the name as the kernel sent it.
+    auto items = read_all(rec.str());
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].event, Event(e));
+}
+
 TEST(Printer, DropsShownOncePerIncrease) {
     std::ostringstream out;
     TracePrinter p(PrinterOptions{true, false}, out, nullptr, 0);

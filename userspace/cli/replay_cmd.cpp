@@ -12,10 +12,14 @@ namespace swamp {
 int run_replay(const ReplayOptions& o) {
     std::ifstream in(o.file);
     if (!in) throw UserError(ExitCode::Usage, "cannot read " + o.file);
+    return run_replay(o, in, std::cout);
+}
+
+int run_replay(const ReplayOptions& o, std::istream& in, std::ostream& out) {
     ReplaySource src(in, o.file);
     std::optional<TracePrinter> printer;
     while (auto item = src.next()) {
-        if (!printer) printer.emplace(PrinterOptions{o.json, o.threads}, std::cout, nullptr, src.start_ns().value_or(0));
+        if (!printer) printer.emplace(PrinterOptions{o.json, o.threads}, out, nullptr, src.start_ns().value_or(0));
         printer->name(event_pid(item->event), item->comm);
         printer->on_event(item->event, item->raw);
     }

@@ -1,6 +1,8 @@
 #include "trace/json.hpp"
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 namespace swamp {
 
@@ -49,11 +51,31 @@ struct ToJson {
     }
 };
 
+// A count, id or time: a whole number that fits T. get<T>() would wrap a
+// negative or too large integer, and casting a float beyond T is undefined.
+template <typename T>
+T whole_number(const json& v, const char* name) {
+    if (v.is_number_integer() && (v.is_number_unsigned() || v.get<int64_t>() >= 0) &&
+        v.get<uint64_t>() <= std::numeric_limits<T>::max())
+        return T(v.get<uint64_t>());
+    throw std::runtime_error(std::string("field \"") + name + "\" is not a whole number from 0 to " +
+                             std::to_string(std::numeric_limits<T>::max()));
+}
+
 template <typename T>
 T field(const json& j, const char* name) {
     auto it = j.find(name);
     if (it == j.end()) throw std::runtime_error(std::string("missing field \"") + name + "\"");
-    return it->get<T>();
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        return whole_number<T>(*it, name);
+    else
+        return it->get<T>();
+}
+
+// An optional field: `fallback` when it is absent.
+template <typename T>
+T field_or(const json& j, const char* name, T fallback) {
+    return j.contains(name) ? field<T>(j, name) : fallback;
 }
 
 }  // namespace
@@ -81,15 +103,18 @@ std::optional<Event> event_from_json(const json& j, std::string& error) {
         std::string comm = c != j.end() && c->is_string() ? c->get<std::string>() : "";
         if (kind == "exec")
             return ExecEvent{ts, pid, field<uint32_t>(j, "ppid"), comm, field<std::string>(j, "filename"),
-                             field<std::vector<std::string>>(j, "argv"), j.value("argv_truncated", false)};
+                             field<std::vector<std::string>>(j, "argv"), field_or(j, "argv_truncated", false)};
         if (kind == "fork")
-            return ForkEvent{ts, pid, j.value("tid", pid), field<uint32_t>(j, "ppid"), comm, j.value("thread", false)};
+            return ForkEvent{ts, pid, field_or(j, "tid", pid), field<uint32_t>(j, "ppid"), comm,
+                             field_or(j, "thread", false)};
         if (kind == "exit")
             return ExitEvent{ts, pid, field<uint32_t>(j, "ppid"), comm, field<uint32_t>(j, "wait_status"),
-                             field<uint64_t>(j, "peak_rss"), j.value("min_flt", uint64_t{0}), j.value("maj_flt", uint64_t{0})};
+                             field<uint64_t>(j, "peak_rss"), field_or<uint64_t>(j, "min_flt", 0),
+                             field_or<uint64_t>(j, "maj_flt", 0)};
         if (kind == "rss")
-            return RssEvent{ts, pid, field<uint64_t>(j, "rss"), j.value("anon", uint64_t{0}), j.value("file", uint64_t{0}),
-                            j.value("shmem", uint64_t{0}), j.value("swap", uint64_t{0}), j.value("peak_rss", uint64_t{0})};
+            return RssEvent{ts, pid, field<uint64_t>(j, "rss"), field_or<uint64_t>(j, "anon", 0),
+                            field_or<uint64_t>(j, "file", 0), field_or<uint64_t>(j, "shmem", 0),
+                            field_or<uint64_t>(j, "swap", 0), field_or<uint64_t>(j, "peak_rss", 0)};
         if (kind == "faults")
             return FaultEvent{ts, pid, field<uint64_t>(j, "interval_ns"), field<uint64_t>(j, "min_flt"),
                               field<uint64_t>(j, "maj_flt")};
@@ -99,6 +124,8 @@ std::optional<Event> event_from_json(const json& j, std::string& error) {
     }
     return std::nullopt;
 }
+
+std::string json_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string hex_encode(std::span<const std::byte> bytes) {
     static constexpr char digits[] = "0123456789abcdef";

@@ -41,7 +41,7 @@ void TracePrinter::on_event(const Event& e, std::span<const std::byte> raw) {
     if (!hidden) {
         const std::string& comm = comm_of(pid);
         if (opts_.json)
-            out_ << event_to_json(e, start_ns_, comm).dump() << '\n';
+            out_ << json_line(event_to_json(e, start_ns_, comm)) << '\n';
         else
             out_ << text_line(e, start_ns_, comm) << '\n';
         printed_++;
@@ -49,7 +49,7 @@ void TracePrinter::on_event(const Event& e, std::span<const std::byte> raw) {
     if (record_) {
         auto j = event_to_json(e, start_ns_, comm_of(pid));
         j["raw"] = hex_encode(raw.empty() ? std::span<const std::byte>(encode(e)) : raw);
-        *record_ << j.dump() << '\n';
+        *record_ << json_line(j) << '\n';
     }
     if (std::holds_alternative<ExitEvent>(e)) comms_.erase(pid);
 }
@@ -76,7 +76,7 @@ void TracePrinter::on_decision(const Decision& d) {
                             {"headroom", d.headroom},
                             {"reason", d.reason}};
     if (opts_.json) {
-        out_ << j.dump() << '\n';
+        out_ << json_line(j) << '\n';
     } else {
         std::string upper = d.action;
         for (char& c : upper) c = char(toupper(c));
@@ -86,7 +86,7 @@ void TracePrinter::on_decision(const Decision& d) {
         out_ << buf << "job " << d.job << ": " << d.reason << '\n';
     }
     printed_++;
-    if (record_) *record_ << j.dump() << '\n';
+    if (record_) *record_ << json_line(j) << '\n';
 }
 
 void TracePrinter::on_memory(uint64_t ts_ns, int64_t headroom, uint64_t scale, double psi_full) {
