@@ -73,10 +73,11 @@ bool write_state(const StateFile& s) {
 
 namespace {
 
+// A zombie is dead: a killed watchdog, reparented to init, may wait a while to be reaped.
 bool alive(pid_t pid, uint64_t start) {
     if (pid <= 0) return false;
     auto st = read_proc_stat(pid);
-    return st && st->start_ticks == start;
+    return st && st->start_ticks == start && st->state != 'Z' && st->state != 'X';
 }
 
 // SIGCONT through a pidfd, only if the pid still names the process we stopped.
@@ -123,7 +124,7 @@ Recovery recover_leftovers() {
         for (const std::string& dir : find_swamp_cgroups(*mount)) {
             pid_t owner = pid_t(std::strtol(dir.c_str() + dir.rfind('-') + 1, nullptr, 10));
             auto st = read_proc_stat(owner);
-            if (st && st->comm == "swamp-bpf") continue;  // a live instance's own
+            if (st && st->comm == "swamp-bpf" && st->state != 'Z') continue;  // a live instance's own
             r.thawed += release_swamp_cgroup(dir);
             note_instance(r, owner);
         }
