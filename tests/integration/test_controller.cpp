@@ -1,7 +1,6 @@
 // The controller against a real fake build under a real memory limit: plain
 // `make -j4` is OOM-killed; under swamp-bpf the same build succeeds with no
 // OOM kill, with either actuator, and leaves nothing stopped or frozen.
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,43 +78,10 @@ BuildResult run_real(const std::vector<std::string>& swamp_args, int seconds = 6
                      swamp_args, "make -s", seconds);
 }
 
-// Processes in T state whose name says they belong to a build.
-std::vector<std::string> stopped_build_processes() {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator("/proc")) {
-        std::ifstream in(e.path() / "stat");
-        std::string line;
-        if (!std::getline(in, line)) continue;
-        auto close = line.rfind(')');
-        if (close == std::string::npos || close + 2 >= line.size()) continue;
-        std::string comm = line.substr(line.find('(') + 1, close - line.find('(') - 1);
-        char state = line[close + 2];
-        if ((state == 'T' || state == 't') && (comm == "hog" || comm == "make" || comm == "swamp-bpf"))
-            out.push_back(line.substr(0, close + 1));
-    }
-    return out;
-}
-
-std::vector<std::string> leftover_cgroups() {
-    std::vector<std::string> out;
-    for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
-        std::error_code ec;
-        for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
-             it.increment(ec)) {
-            if (it.depth() > 4) it.disable_recursion_pending();
-            if (it->path().filename().string().rfind("swamp-bpf-", 0) == 0) out.push_back(it->path());
-        }
-    }
-    return out;
-}
-
 class ControllerTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!is_root()) GTEST_SKIP() << "needs root (BPF, memory cgroups)";
-        if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") && !fs::exists("/sys/fs/cgroup/memory.max") &&
-            !fs::exists("/sys/fs/cgroup/unified/cgroup.controllers"))
-            GTEST_SKIP() << "no memory cgroup controller";
+        if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
     }
     void TearDown() override {
         if (IsSkipped()) return;
@@ -268,32 +234,6 @@ TEST_F(ControllerTest, UserModeFollowsOnlyThatUsersProcesses) {
 }  // namespace
 
 namespace {
-
-// The pid of the swamp-bpf process whose command line mentions `marker`.
-pid_t find_swamp(const std::string& marker) {
-    for (const auto& e : fs::directory_iterator("/proc")) {
-        std::ifstream comm(e.path() / "comm");
-        std::string name;
-        if (!std::getline(comm, name) || name != "swamp-bpf") continue;
-        std::ifstream cmd(e.path() / "cmdline");
-        std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-        if (args.find(marker) != std::string::npos) return pid_t(std::stoi(e.path().filename()));
-    }
-    return -1;
-}
-
-std::vector<std::string> frozen_cgroups() {
-    std::vector<std::string> out;
-    for (const auto& dir : leftover_cgroups()) {
-        std::error_code ec;
-        for (const auto& job : fs::directory_iterator(dir, ec)) {
-            std::ifstream ev(job.path() / "cgroup.events");
-            for (std::string line; std::getline(ev, line);)
-                if (line == "frozen 1") out.push_back(job.path());
-        }
-    }
-    return out;
-}
 
 class SigkillTest : public ControllerTest, public ::testing::WithParamInterface<const char*> {};
 
