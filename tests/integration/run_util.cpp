@@ -55,37 +55,78 @@ bool is_root() { return geteuid() == 0; }
 
 namespace fs = std::filesystem;
 
-// Processes in T state whose name says they belong to a build.
-std::vector<std::string> stopped_build_processes() {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator("/proc")) {
+std::string missing_root_or_memcg() {
+    if (!is_root()) return "needs root (BPF, memory cgroups)";
+    if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") && !fs::exists("/sys/fs/cgroup/memory.max") &&
+        !fs::exists("/sys/fs/cgroup/unified/cgroup.controllers"))
+        return "no memory cgroup controller";
+    return "";
+}
+
+std::vector<ProcInfo> processes() {
+    std::vector<ProcInfo> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
         std::ifstream in(e.path() / "stat");
         std::string line;
         if (!std::getline(in, line)) continue;
-        auto close = line.rfind(')');
-        if (close == std::string::npos || close + 2 >= line.size()) continue;
-        std::string comm = line.substr(line.find('(') + 1, close - line.find('(') - 1);
-        char state = line[close + 2];
-        if ((state == 'T' || state == 't') && (comm == "hog" || comm == "make" || comm == "swamp-bpf"))
-            out.push_back(line.substr(0, close + 1));
+        auto open = line.find('('), close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos || close + 2 >= line.size()) continue;
+        ProcInfo p;
+        p.comm = line.substr(open + 1, close - open - 1);
+        std::istringstream rest(line.substr(close + 2));
+        if (!(rest >> p.state >> p.ppid >> p.pgrp)) continue;
+        p.pid = pid_t(std::stol(line.substr(0, open)));
+        out.push_back(p);
     }
     return out;
 }
 
-std::vector<std::string> leftover_cgroups() {
+bool has_env(pid_t pid, const std::string& entry) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
+    for (std::string var; std::getline(in, var, '\0');)
+        if (var == entry) return true;
+    return false;
+}
+
+std::vector<std::string> stopped_build_processes(const std::string& env) {
     std::vector<std::string> out;
+    for (const ProcInfo& p : processes()) {
+        if (p.state != 'T' && p.state != 't') continue;
+        bool ours = env.empty() ? (p.comm == "hog" || p.comm == "make" || p.comm == "swamp-bpf") : has_env(p.pid, env);
+        if (ours) out.push_back(std::to_string(p.pid) + " (" + p.comm + ")");
+    }
+    return out;
+}
+
+std::vector<std::string> leftover_cgroups(pid_t swamp) {
+    std::vector<std::string> out;
+    std::string want = swamp ? "swamp-bpf-" + std::to_string(swamp) : "swamp-bpf-";
     for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
         std::error_code ec;
         for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
              it.increment(ec)) {
             if (it.depth() > 4) it.disable_recursion_pending();
-            if (it->path().filename().string().rfind("swamp-bpf-", 0) == 0) out.push_back(it->path());
+            std::string name = it->path().filename().string();
+            if (swamp ? name == want : name.rfind(want, 0) == 0) out.push_back(it->path());
         }
     }
     return out;
 }
 
-// The pid of the swamp-bpf process whose command line mentions `marker`.
+std::vector<std::string> frozen_cgroups(pid_t swamp) {
+    std::vector<std::string> out;
+    for (const auto& dir : leftover_cgroups(swamp)) {
+        std::error_code ec;
+        for (const auto& job : fs::directory_iterator(dir, ec)) {
+            std::ifstream ev(job.path() / "cgroup.events");
+            for (std::string line; std::getline(ev, line);)
+                if (line == "frozen 1") out.push_back(job.path());
+        }
+    }
+    return out;
+}
+
 pid_t find_swamp(const std::string& marker) {
     for (const auto& e : fs::directory_iterator("/proc")) {
         std::ifstream comm(e.path() / "comm");
@@ -96,19 +137,6 @@ pid_t find_swamp(const std::string& marker) {
         if (args.find(marker) != std::string::npos) return pid_t(std::stoi(e.path().filename()));
     }
     return -1;
-}
-
-std::vector<std::string> frozen_cgroups() {
-    std::vector<std::string> out;
-    for (const auto& dir : leftover_cgroups()) {
-        std::error_code ec;
-        for (const auto& job : fs::directory_iterator(dir, ec)) {
-            std::ifstream ev(job.path() / "cgroup.events");
-            for (std::string line; std::getline(ev, line);)
-                if (line == "frozen 1") out.push_back(job.path());
-        }
-    }
-    return out;
 }
 
 }  // namespace swamp::test

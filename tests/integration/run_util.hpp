@@ -24,13 +24,34 @@ int run(const std::vector<std::string>& argv, std::string& out);
 
 std::vector<nlohmann::json> json_lines(const std::string& text);
 bool is_root();
+// Why tests that need root and a memory cgroup controller cannot run here ("" if they can).
+std::string missing_root_or_memcg();
 
-// Processes in T state whose name says they belong to a build (hog, make, swamp-bpf).
-std::vector<std::string> stopped_build_processes();
-// swamp-bpf-<pid> cgroup directories anywhere under the cgroup mounts.
-std::vector<std::string> leftover_cgroups();
+// A process as /proc/PID/stat shows it.
+struct ProcInfo {
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    pid_t pgrp = 0;
+    char state = 0;  // R, S, D, T (stopped), t (traced), Z, ...
+    std::string comm;
+};
+// Every process now.
+std::vector<ProcInfo> processes();
+// True if `entry` (e.g. "NAME=value") is one of the process's environment
+// strings. Build processes inherit a marker this way, which tells them apart
+// from everything else on the machine, including other tests' builds.
+bool has_env(pid_t pid, const std::string& entry);
+
+// Processes in T state (stopped), as "PID (COMM)": by default those whose name
+// says they belong to a build (hog, make, swamp-bpf); with `env`, every
+// process whose environment holds that entry.
+std::vector<std::string> stopped_build_processes(const std::string& env = "");
+// swamp-bpf-PID cgroups (freeze mode's job cgroups live in them), of any
+// controller or of the one with pid `swamp`.
+std::vector<std::string> leftover_cgroups(pid_t swamp = 0);
 // Job cgroups under those that are frozen.
-std::vector<std::string> frozen_cgroups();
+std::vector<std::string> frozen_cgroups(pid_t swamp = 0);
+
 // The pid of the swamp-bpf process whose command line mentions `marker`, or -1.
 pid_t find_swamp(const std::string& marker);
 

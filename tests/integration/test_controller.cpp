@@ -1,7 +1,6 @@
 // The controller against a real fake build under a real memory limit: plain
 // `make -j4` is OOM-killed; under swamp-bpf the same build succeeds with no
 // OOM kill, with either actuator, and leaves nothing stopped or frozen.
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,10 +81,7 @@ BuildResult run_real(const std::vector<std::string>& swamp_args, int seconds = 6
 class ControllerTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!is_root()) GTEST_SKIP() << "needs root (BPF, memory cgroups)";
-        if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") && !fs::exists("/sys/fs/cgroup/memory.max") &&
-            !fs::exists("/sys/fs/cgroup/unified/cgroup.controllers"))
-            GTEST_SKIP() << "no memory cgroup controller";
+        if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
     }
     void TearDown() override {
         if (IsSkipped()) return;

@@ -385,10 +385,14 @@ int Controller::run() {
                     if (sig == SIGCHLD) {
                         waitpid(-1, nullptr, WNOHANG);  // only the watchdog is our child
                     } else {
-                        // resume everything first, then pass the signal on: the build decides how to end
+                        // resume everything first; the build decides how to end. The command is
+                        // in our process group: the terminal's signals (Ctrl-C, hangup) and SIGINT,
+                        // which goes to a whole group by convention, reach it directly, and a
+                        // second copy makes make abandon its jobs' clean-up. SIGTERM is passed on.
                         ending = true;
                         release_all(monotonic_ns());
-                        if (launched_) kill(root_, sig);
+                        bool command_got_it = sig == SIGINT || signals.last_code() == SI_KERNEL;
+                        if (launched_ && !command_got_it) kill(root_, sig);
                         if (!launched_ || ++interrupts >= 2) done = true;
                     }
                 }

@@ -28,7 +28,9 @@ SignalFd::~SignalFd() {
 
 int SignalFd::read() {
     signalfd_siginfo si;
-    return ::read(fd_, &si, sizeof si) == sizeof si ? int(si.ssi_signo) : 0;
+    if (::read(fd_, &si, sizeof si) != sizeof si) return 0;
+    last_code_ = si.ssi_code;
+    return int(si.ssi_signo);
 }
 
 int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }

@@ -16,10 +16,13 @@ public:
     int fd() const { return fd_; }
     // The next pending signal, or 0 if none.
     int read();
+    // si_code of the signal read last: SI_KERNEL for the terminal's, SI_USER for kill(2).
+    int last_code() const { return last_code_; }
 
 private:
     int fd_ = -1;
     sigset_t old_mask_;
+    int last_code_ = 0;
 };
 
 // A pidfd for `pid` (readable once it exits), or -1.
