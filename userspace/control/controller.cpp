@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -112,6 +113,7 @@ private:
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
     uint64_t oom_kills_at_start_ = 0;
     uint64_t drops_seen_ = 0, last_drop_note_ns_ = 0;
+    uint64_t newest_event_ns_ = 0;  // kernel time of the newest event since the last decision
     MemoryView last_mem_;
     Summary sum_;
 };
@@ -184,6 +186,7 @@ void Controller::on_raw(std::span<const std::byte> raw) {
     Decoded dec = decode(raw);
     if (!dec.event) return;
     if (printer_) printer_->on_event(*dec.event, raw);
+    newest_event_ns_ = std::max(newest_event_ns_, event_ts(*dec.event));
     handle(tree_.apply(*dec.event), event_ts(*dec.event));
 }
 
@@ -224,6 +227,7 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
     std::vector<pid_t> pids(j->pids.begin(), j->pids.end());
     std::string error;
     bool ok = a.type == ActionType::Resume ? actuator_->resume(a.job, pids, error) : actuator_->stop(a.job, pids, error);
+    uint64_t delivered = monotonic_ns();
     if (!ok) {
         std::cerr << "swamp-bpf: cannot " << action_name(a.type) << " job " << a.job << " (" << j->name << "): " << error
                   << '\n';
@@ -242,7 +246,8 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
         break;
     }
     if (printer_)
-        printer_->on_decision({now, action_name(a.type), a.job, j->root_pid, j->name, j->rss, mem.headroom, a.reason});
+        printer_->on_decision({now, action_name(a.type), a.job, j->root_pid, j->name, j->rss, mem.headroom, a.reason,
+                               newest_event_ns_, delivered});
 }
 
 void Controller::decide(uint64_t now, bool from_timer) {
@@ -260,6 +265,7 @@ void Controller::decide(uint64_t now, bool from_timer) {
     else if (!policy_.wants_timer(tree_))
         progress_.reset();
     for (const Action& a : policy_.decide(tree_, last_mem_, now, blocked)) apply(a, now, last_mem_);
+    newest_event_ns_ = 0;
     arm_timer(policy_.wants_timer(tree_));
 }
 
@@ -284,19 +290,24 @@ void Controller::print_summary(int exit_code) {
     if (o_.quiet) return;
     MemorySample end = memory_->read();
     uint64_t ooms = end.oom_kills >= oom_kills_at_start_ ? end.oom_kills - oom_kills_at_start_ : 0;
-    char buf[512];
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);  // our own footprint: CPU and peak RSS
+    double cpu_s = self.ru_utime.tv_sec + self.ru_stime.tv_sec + (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
+    double wall_s = (monotonic_ns() - start_ns_) / 1e9;
+    char buf[768];
     snprintf(buf, sizeof buf,
              "swamp-bpf: %s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
-             "peak tree RSS %s, OOM kills %llu%s",
+             "peak tree RSS %s, OOM kills %llu%s; controller %.2f CPU-s (%.2f%% of a core), peak RSS %s",
              launched_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
                   : uid_ ? "stopped" : "build root exited",
-             (monotonic_ns() - start_ns_) / 1e9, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
+             wall_s, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
              (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
              sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
              human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms,
              drops_seen_ ? (", " + std::to_string(drops_seen_) + " events lost, " + std::to_string(sum_.resyncs) +
                             " resyncs from /proc").c_str()
-                         : "");
+                         : "",
+             cpu_s, wall_s > 0 ? 100 * cpu_s / wall_s : 0.0, human_bytes(uint64_t(self.ru_maxrss) * 1024).c_str());
     std::cerr << buf << '\n';
 }
 

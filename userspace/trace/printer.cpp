@@ -75,6 +75,8 @@ void TracePrinter::on_decision(const Decision& d) {
                             {"rss", d.rss},
                             {"headroom", d.headroom},
                             {"reason", d.reason}};
+    if (d.delivered_ts_ns) j["delivered_ts_ns"] = d.delivered_ts_ns;
+    if (d.trigger_ts_ns) j["trigger_ts_ns"] = d.trigger_ts_ns;
     if (opts_.json) {
         out_ << json_line(j) << '\n';
     } else {

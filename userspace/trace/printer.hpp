@@ -23,6 +23,8 @@ struct Decision {
     uint64_t rss = 0;
     int64_t headroom = 0;
     std::string reason;
+    uint64_t trigger_ts_ns = 0;    // kernel time of the newest event before the decision; 0: a timer or PSI woke us
+    uint64_t delivered_ts_ns = 0;  // when the actuator had carried it out
 };
 
 struct PrinterOptions {
