@@ -208,3 +208,34 @@ TEST(RingBufferOverflow, IsCountedShownAndResynced) {
 }
 
 }  // namespace
+
+namespace {
+
+// --protect: a job running a protected name is never stopped, however short
+// memory is, and swamp-bpf says so once per job. (The same build under the
+// same budget without --protect is stopped many times: RecoveryTest.)
+TEST(Protection, AProtectedNameIsNeverStopped) {
+    if (!is_root()) GTEST_SKIP() << "needs root (BPF)";
+    fs::path out = fs::temp_directory_path() / ("swamp-protect-" + std::to_string(getpid()));
+    fs::remove_all(out);
+    std::string log = out.string() + ".log";
+    Child swamp = spawn({"/bin/sh", "-c",
+                         std::string(SWAMP_BIN) + " --protect hog --mem-budget 500M -- make -s -f " + SOURCE_DIR +
+                             "/tests/fakebuild/Makefile.demo HOG=" + HOG_BIN + " OUT=" + out.string() + " -j4 2>" + log});
+    bool ever_stopped = false;
+    for (int status; waitpid(swamp.pid, &status, WNOHANG) == 0;) {
+        ever_stopped = ever_stopped || held(out.string());
+        usleep(20 * 1000);
+    }
+    close(swamp.out_fd);
+    std::string text = slurp(log);
+    EXPECT_FALSE(ever_stopped) << text;
+    EXPECT_NE(text.find("(hog) in job "), std::string::npos) << text;
+    EXPECT_NE(text.find("is on the protect list: the job is never stopped"), std::string::npos) << text;
+    EXPECT_NE(text.find("command exited with status 0"), std::string::npos) << text;
+    EXPECT_NE(text.find(" 0 stops, 0 holds at exec"), std::string::npos) << text;
+    fs::remove_all(out);
+    fs::remove(log);
+}
+
+}  // namespace

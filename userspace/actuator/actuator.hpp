@@ -30,7 +30,8 @@ public:
     // process is never held. Signal: opens a pidfd for it. Freeze: for the
     // job's first process, creates the job's cgroup and moves the process there
     // (before it allocates); later ones inherit it. If the job is stopped, the
-    // new process is stopped too.
+    // new process is stopped too. Called again when a member execs: a process
+    // that turns into a protected one leaves the job's hold.
     virtual Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) = 0;
     // `pid` exited: drop what we held for it.
     virtual void on_exit(pid_t pid) = 0;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -129,6 +130,8 @@ bool FreezeActuator::ensure_job_dir(uint64_t job, std::string& error) {
 
 Vetted FreezeActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) {
     Vetted v = vetter_.vet(pid, seen_ns);
+    if (v.verdict == Verdict::Protected && members_.erase(pid))  // again, after an exec: its name changed
+        write_file(orig_ + "/cgroup.procs", std::to_string(pid));
     if (v.verdict != Verdict::Ok) return v;  // a protected process is never moved, so never frozen
     std::string error;
     if (!ensure_job_dir(job, error)) return v;
@@ -154,6 +157,10 @@ void FreezeActuator::on_job_end(uint64_t job) {
 }
 
 bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
+    if (!pids.empty() && std::none_of(pids.begin(), pids.end(), [&](pid_t p) { return members_.count(p); })) {
+        error = "no process of the job may be frozen (protected, or gone)";
+        return false;
+    }
     if (!ensure_job_dir(job, error)) return false;
     std::string cg = job_dir(job);
     // Normally already there (on_join, or inherited at fork); make sure.

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -35,7 +36,14 @@ int SignalActuator::send(pid_t pid, int sig) {
 }
 
 Vetted SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) {
-    if (pidfds_.count(pid)) return {Verdict::Ok, ""};
+    if (auto it = pidfds_.find(pid); it != pidfds_.end()) {  // again, after an exec: its name changed
+        Vetted v = vetter_.vet(pid, seen_ns);
+        if (v.verdict == Verdict::Protected) {
+            ::close(it->second);
+            pidfds_.erase(it);
+        }
+        return v;
+    }
     int fd = sys_pidfd_open(pid);
     if (fd < 0) return {Verdict::Gone, ""};
     // the pidfd pins the process; a signal 0 after the /proc read proves the read was of it
@@ -64,6 +72,10 @@ void SignalActuator::on_exit(pid_t pid) {
 void SignalActuator::on_job_end(uint64_t job) { stopped_.erase(job); }
 
 bool SignalActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
+    if (!pids.empty() && std::none_of(pids.begin(), pids.end(), [&](pid_t p) { return pidfds_.count(p); })) {
+        error = "no process of the job may be stopped (protected, or gone)";
+        return false;
+    }
     std::vector<pid_t> done;
     for (pid_t pid : pids) {
         if (!pidfds_.count(pid)) continue;  // protected or gone: never signalled

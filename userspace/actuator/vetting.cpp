@@ -58,8 +58,8 @@ Vetted Vetter::vet(pid_t pid, uint64_t seen_ns) const {
     if (!st) return {Verdict::Gone, ""};
     uint64_t seen_boot = seen_ns + (clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC));
     if (started_after(st->start_ticks, seen_boot, sysconf(_SC_CLK_TCK))) return {Verdict::Gone, ""};
-    if (std::string why = protection_reason(*st, rules_); !why.empty()) return {Verdict::Protected, why};
-    return {Verdict::Ok, ""};
+    if (std::string why = protection_reason(*st, rules_); !why.empty()) return {Verdict::Protected, why, st->comm};
+    return {Verdict::Ok, "", st->comm};
 }
 
 }  // namespace swamp

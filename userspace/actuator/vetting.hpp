@@ -37,6 +37,7 @@ enum class Verdict { Ok, Gone, Protected };
 struct Vetted {
     Verdict verdict = Verdict::Gone;
     std::string reason;  // for Protected
+    std::string comm;    // its name when vetted
 };
 
 class Vetter {

@@ -171,10 +171,10 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns) {
     for (auto [job, pid] : d.joined) {
         const Job* j = tree_.job(job);
         Vetted v = actuator_->on_join(job, pid, j && j->state != JobState::Running, seen_ns);
-        if (v.verdict == Verdict::Protected) {
-            const Process* p = tree_.process(pid);
-            std::cerr << "swamp-bpf: pid " << pid << " (" << (p ? p->comm : "?") << ") in job " << job << " is "
-                      << v.reason << ": it is never stopped\n";
+        if (v.verdict == Verdict::Protected && j && !j->is_protected) {
+            tree_.set_protected(job);
+            std::cerr << "swamp-bpf: pid " << pid << " (" << v.comm << ") in job " << job << " is " << v.reason
+                      << ": the job is never stopped\n";
         }
     }
     for (uint32_t pid : d.exited) actuator_->on_exit(pid);
@@ -187,7 +187,14 @@ void Controller::on_raw(std::span<const std::byte> raw) {
     if (!dec.event) return;
     if (printer_) printer_->on_event(*dec.event, raw);
     newest_event_ns_ = std::max(newest_event_ns_, event_ts(*dec.event));
-    handle(tree_.apply(*dec.event), event_ts(*dec.event));
+    TreeDelta d = tree_.apply(*dec.event);
+    if (const auto* exec = std::get_if<ExecEvent>(&*dec.event)) {
+        // vetted again under its new name, unless it just joined (and was vetted) with this exec
+        const Process* p = tree_.process(exec->pid);
+        bool joined = std::any_of(d.joined.begin(), d.joined.end(), [&](auto jp) { return jp.second == exec->pid; });
+        if (p && p->job && !joined) d.joined.emplace_back(p->job, exec->pid);
+    }
+    handle(d, event_ts(*dec.event));
 }
 
 // The ring buffer overflowed: events were lost, so one /proc walk of the

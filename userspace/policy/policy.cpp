@@ -103,6 +103,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     // Hysteresis: a job that was just resumed, or stopped often, is left alone
     // unless memory is critical.
     auto may_stop = [&](const Job* j) {
+        if (j->is_protected) return false;
         if (critical) return true;
         auto it = records_.find(j->id);
         if (it == records_.end()) return true;
@@ -116,7 +117,8 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
 
     // 1. Manual pause: everything waits.
     if (caps_.pause) {
-        for (const Job* j : std::vector<const Job*>(running)) stop(j, ActionType::Stop, "paused by the user");
+        for (const Job* j : std::vector<const Job*>(running))
+            if (!j->is_protected) stop(j, ActionType::Stop, "paused by the user");
         for (const Job* j : fresh) seen_.insert(j->id);
         return out;
     }
@@ -128,7 +130,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     std::sort(fresh.begin(), fresh.end(), [](const Job* a, const Job* b) { return more_invested(b, a); });
     for (const Job* j : fresh) {
         seen_.insert(j->id);
-        if (j->state != JobState::Running) continue;
+        if (j->state != JobState::Running || j->is_protected) continue;
         int others = int(running.size()) - 1;
         std::string reason;
         if ((others == 0 || j == head_before) && !caps_.drain)
@@ -175,8 +177,9 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     }
     // 4. Manual cap on running jobs.
     while (caps_.max_running && int(running.size()) > caps_.max_running) {
-        const Job* j = running.back();
-        if (j == head) break;
+        auto it = std::find_if(running.rbegin(), running.rend(), [&](const Job* r) { return !r->is_protected; });
+        if (it == running.rend() || *it == head) break;
+        const Job* j = *it;
         stop(j, ActionType::Stop, "cap: at most " + std::to_string(caps_.max_running) + " running jobs");
     }
 

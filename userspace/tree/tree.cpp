@@ -263,6 +263,10 @@ void Tree::tick(uint64_t now_ns) {
     }
 }
 
+void Tree::set_protected(uint64_t id) {
+    if (auto it = jobs_.find(id); it != jobs_.end()) it->second.is_protected = true;
+}
+
 void Tree::set_state(uint64_t id, JobState s, uint64_t now_ns) {
     auto it = jobs_.find(id);
     if (it == jobs_.end() || it->second.state == s) return;

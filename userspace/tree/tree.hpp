@@ -49,6 +49,7 @@ struct Job {
     uint64_t state_since_ns = 0;
     uint64_t rss_changed_ns = 0;
     uint32_t stops = 0;
+    bool is_protected = false;  // holds a process the actuator may never stop: the job is never stopped
 };
 
 // What one event changed, for the actuator and the trace.
@@ -81,6 +82,7 @@ public:
     // Age the rates: stale fault samples and flat RSS count as 0.
     void tick(uint64_t now_ns);
     void set_state(uint64_t job, JobState s, uint64_t now_ns);
+    void set_protected(uint64_t job);
 
     const std::map<uint64_t, Job>& jobs() const { return jobs_; }
     const Job* job(uint64_t id) const;
