@@ -251,6 +251,31 @@ TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
     }
 }
 
+// A job holding a protected process (--protect, a login shell…) is never
+// stopped or held: the policy stops the next best instead.
+TEST(Policy, AProtectedJobIsNeverStoppedNorHeld) {
+    Sim s;
+    uint64_t h = s.spawn("ld", 1000 * MiB);
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    uint64_t b = s.spawn("cc1plus", 400 * MiB);
+    Policy p;
+    s.prime(p);
+    s.ramp({{h, 10.0 * MiB}, {a, 40.0 * MiB}, {b, 80.0 * MiB}});
+    s.tree.set_protected(a);  // a would be stopped first
+    auto acts = s.decide(p, view(int64_t(kLow / 2 + 1)));  // far over
+    EXPECT_EQ(jobs_of(acts, ActionType::Stop), (std::vector<uint64_t>{b}));
+    EXPECT_EQ(s.running(), (std::vector<uint64_t>{h, a}));
+    // nor held when it appears, even with memory short
+    uint64_t c = s.spawn("cc1plus", 10 * MiB);
+    s.tree.set_protected(c);
+    acts = s.decide(p, view(int64_t(kLow / 2 + 1)));
+    for (const Action& x : acts) {
+        EXPECT_NE(x.job, c) << x.reason;
+        EXPECT_NE(x.job, a) << x.reason;
+    }
+    EXPECT_EQ(s.job(c).state, JobState::Running);
+}
+
 TEST(Policy, SlowGrowersAreNotStoppedForTheProjection) {
     Sim s;
     Policy p;
