@@ -50,3 +50,21 @@ for i in $(seq $(( (rounds + 1) / 2 ))); do
 done
 echo "$fault_line"
 report "g++ -O2" "${cwithout[@]}" -- "${cwith[@]}"
+
+# Per-program cost from the kernel's own accounting (kernel.bpf_stats_enabled):
+# the microbenchmark runs once under `trace`, and before trace detaches, each
+# of its programs' run_time_ns / run_cnt is read with bpftool.
+tmp=$(mktemp -d /tmp/swamp-overhead.XXXXXX)
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+trap 'sysctl -qw kernel.bpf_stats_enabled="$stats_was"; rm -rf "$tmp"' EXIT
+sysctl -qw kernel.bpf_stats_enabled=1
+before=$(bpftool prog show | sed -n 's/^\([0-9]*\):.*/\1/p' | sort -n | tail -1)  # ours load after this id
+"$swamp" trace -o /dev/null -- sh -c "'$bench' >/dev/null; touch '$tmp/done'; sleep 3" &
+tracer=$!
+while [ ! -e "$tmp/done" ]; do sleep 0.1; done
+bpftool prog show | awk -v after="${before:-0}" '
+  /^[0-9]+:/ { id = $1 + 0; name = ""; ns = 0; cnt = 0
+               for (i = 1; i <= NF; i++) { if ($i == "name") name = $(i+1); if ($i == "run_time_ns") ns = $(i+1); if ($i == "run_cnt") cnt = $(i+1) }
+               if (id > after && cnt > 0)
+                 printf "bpf_stats %-16s %10d runs  %7.1f ns/run  %8.3f ms in all\n", name, cnt, ns / cnt, ns / 1e6 }'
+wait "$tracer"
