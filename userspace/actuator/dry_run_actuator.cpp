@@ -10,7 +10,7 @@ Vetted DryRunActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
     if (job_stopped) stopped_.insert(job);
     // Only looks: is the process still there?
     bool alive = ::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) == 0;
-    return {alive ? Verdict::Ok : Verdict::Gone, ""};
+    return {alive ? Verdict::Ok : Verdict::Gone, "", ""};
 }
 
 bool DryRunActuator::stop(uint64_t job, const std::vector<pid_t>&, std::string&) {

@@ -1,6 +1,5 @@
 #include "actuator/freeze_actuator.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -80,12 +79,11 @@ FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter) : vetter_(std::m
         throw UserError(ExitCode::Cgroup,
                         "freeze mode needs cgroup v2, but no cgroup2 filesystem is mounted: mount one "
                         "(mount -t cgroup2 none /sys/fs/cgroup/unified) or use signal mode");
-    mount_ = *mount;
     auto path = v2_path_of(build_root);
     if (!path)
         throw UserError(ExitCode::Cgroup, "freeze mode: /proc/" + std::to_string(build_root) +
                                               "/cgroup has no cgroup v2 (\"0::\") entry; use signal mode");
-    orig_ = (*path == "/" || path->empty()) ? mount_ : mount_ + *path;
+    orig_ = (*path == "/" || path->empty()) ? *mount : *mount + *path;
     dir_ = orig_ + "/swamp-bpf-" + std::to_string(::getpid());
 
     if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST)
@@ -141,7 +139,7 @@ Vetted FreezeActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
         // it now, so the process is frozen as it moves in.
         if (write_file(cg + "/cgroup.freeze", "1") == 0) stopped_.insert(job);
     }
-    if (write_file(cg + "/cgroup.procs", std::to_string(pid)) == ESRCH) return {Verdict::Gone, ""};
+    if (write_file(cg + "/cgroup.procs", std::to_string(pid)) == ESRCH) return {Verdict::Gone, "", ""};
     members_.insert(pid);
     return v;
 }
@@ -152,8 +150,7 @@ void FreezeActuator::on_job_end(uint64_t job) {
     std::string cg = job_dir(job);
     if (stopped_.count(job)) write_file(cg + "/cgroup.freeze", "0");
     stopped_.erase(job);
-    evacuate(cg);
-    if (remove_dir(cg, 5)) jobs_.erase(job);  // else resume_all() tries again
+    if (remove_cgroup(cg, orig_, 5)) jobs_.erase(job);  // else resume_all() tries again
 }
 
 bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
@@ -196,52 +193,10 @@ bool FreezeActuator::resume(uint64_t job, const std::vector<pid_t>&, std::string
     return true;
 }
 
-void FreezeActuator::evacuate(const std::string& cg) {
-    // Loop: a process may fork while we move its siblings.
-    for (int round = 0; round < 10; round++) {
-        auto procs = read_file(cg + "/cgroup.procs");
-        if (!procs) return;
-        bool any = false;
-        for (auto line : lines_of(*procs)) {
-            if (line.empty()) continue;
-            any = true;
-            std::string pid(line);
-            if (write_file(orig_ + "/cgroup.procs", pid) != 0)
-                write_file(mount_ + "/cgroup.procs", pid);  // the build root's cgroup is gone
-        }
-        if (!any) return;
-    }
-}
-
-bool FreezeActuator::remove_dir(const std::string& cg, int tries) {
-    for (int i = 0; i < tries; i++) {
-        if (::rmdir(cg.c_str()) == 0 || errno == ENOENT) return true;
-        if (errno != EBUSY) return false;
-        ::usleep(10'000);
-        evacuate(cg);
-    }
-    return false;
-}
-
 void FreezeActuator::resume_all() {
-    std::set<uint64_t> all = jobs_;
-    all.insert(stopped_.begin(), stopped_.end());
-    if (DIR* d = ::opendir(dir_.c_str())) {  // also job cgroups we lost track of
-        while (dirent* e = ::readdir(d)) {
-            std::string_view n = e->d_name;
-            if (n.substr(0, 4) == "job-") all.insert(std::strtoull(e->d_name + 4, nullptr, 10));
-        }
-        ::closedir(d);
-    }
-    for (uint64_t job : all) write_file(job_dir(job) + "/cgroup.freeze", "0");
+    release_swamp_cgroup(dir_);  // every job-* under it, also any we lost track of
     stopped_.clear();
-    for (uint64_t job : all) {
-        std::string cg = job_dir(job);
-        evacuate(cg);
-        if (remove_dir(cg, 50)) jobs_.erase(job);
-    }
-    evacuate(dir_);
-    remove_dir(dir_, 50);
+    jobs_.clear();
 }
 
 }  // namespace swamp

@@ -42,13 +42,8 @@ public:
 
 private:
     bool ensure_job_dir(uint64_t job, std::string& error);
-    // Moves every process of `cg` back to the build root's cgroup.
-    void evacuate(const std::string& cg);
-    // rmdir with a few short retries (EBUSY right after the last exit).
-    bool remove_dir(const std::string& cg, int tries);
 
     Vetter vetter_;
-    std::string mount_;     // cgroup2 mount point
     std::string orig_;      // the build root's v2 cgroup dir: processes go back here
     std::string dir_;       // our directory under it
     std::set<uint64_t> jobs_;     // job cgroups we created and have not removed

@@ -45,17 +45,17 @@ Vetted SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
         return v;
     }
     int fd = sys_pidfd_open(pid);
-    if (fd < 0) return {Verdict::Gone, ""};
+    if (fd < 0) return {Verdict::Gone, "", ""};
     // the pidfd pins the process; a signal 0 after the /proc read proves the read was of it
     Vetted v = vetter_.vet(pid, seen_ns);
-    if (v.verdict == Verdict::Ok && sys_pidfd_send_signal(fd, 0) != 0) v = {Verdict::Gone, ""};
+    if (v.verdict == Verdict::Ok && sys_pidfd_send_signal(fd, 0) != 0) v = {Verdict::Gone, "", ""};
     if (v.verdict != Verdict::Ok) {
         ::close(fd);
         return v;
     }
     pidfds_[pid] = fd;
     if (job_stopped) {
-        if (send(pid, SIGSTOP) != 0) return {Verdict::Gone, ""};
+        if (send(pid, SIGSTOP) != 0) return {Verdict::Gone, "", ""};
         stopped_[job].insert(pid);
     }
     return v;

@@ -55,9 +55,9 @@ Vetter::Vetter(const std::vector<std::string>& protect_names) {
 
 Vetted Vetter::vet(pid_t pid, uint64_t seen_ns) const {
     auto st = read_proc_stat(pid);
-    if (!st) return {Verdict::Gone, ""};
+    if (!st) return {Verdict::Gone, "", ""};
     uint64_t seen_boot = seen_ns + (clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC));
-    if (started_after(st->start_ticks, seen_boot, sysconf(_SC_CLK_TCK))) return {Verdict::Gone, ""};
+    if (started_after(st->start_ticks, seen_boot, sysconf(_SC_CLK_TCK))) return {Verdict::Gone, "", ""};
     if (std::string why = protection_reason(*st, rules_); !why.empty()) return {Verdict::Protected, why, st->comm};
     return {Verdict::Ok, "", st->comm};
 }

@@ -48,30 +48,39 @@ std::optional<std::string> v2_path_of(pid_t pid) {
     return memparse::v2_cgroup_path(lines);
 }
 
+bool remove_cgroup(const std::string& cg, const std::string& to, int tries) {
+    for (int i = 0; i < tries; i++) {
+        std::string procs = read_file(cg + "/cgroup.procs").value_or("");
+        for (size_t at = 0; at < procs.size();) {
+            size_t nl = procs.find('\n', at);
+            if (nl == std::string::npos) nl = procs.size();
+            std::string pid = procs.substr(at, nl - at);
+            if (!pid.empty() && write_file(to + "/cgroup.procs", pid) != 0)
+                if (auto root = cgroup2_mount()) write_file(*root + "/cgroup.procs", pid);  // `to` is gone
+            at = nl + 1;
+        }
+        if (::rmdir(cg.c_str()) == 0 || errno == ENOENT) return true;
+        if (errno != EBUSY) return false;
+        ::usleep(10'000);  // a process forked while its siblings moved, or has not left yet
+    }
+    return false;
+}
+
 int release_swamp_cgroup(const std::string& dir) {
     std::string parent = dir.substr(0, dir.rfind('/'));
-    int frozen = 0;
+    std::vector<std::string> jobs;
     if (DIR* d = ::opendir(dir.c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            if (std::strncmp(e->d_name, "job-", 4) != 0) continue;
-            std::string cg = dir + "/" + e->d_name;
-            if (read_file(cg + "/cgroup.freeze").value_or("0")[0] == '1') frozen++;
-            write_file(cg + "/cgroup.freeze", "0");
-            // a few rounds: a process may fork while its siblings move
-            for (int round = 0; round < 10 && ::rmdir(cg.c_str()) != 0; round++) {
-                std::string procs = read_file(cg + "/cgroup.procs").value_or("");
-                for (size_t at = 0; at < procs.size();) {
-                    size_t nl = procs.find('\n', at);
-                    if (nl == std::string::npos) nl = procs.size();
-                    if (nl > at) write_file(parent + "/cgroup.procs", procs.substr(at, nl - at));
-                    at = nl + 1;
-                }
-                ::usleep(10'000);
-            }
-        }
+        while (dirent* e = ::readdir(d))
+            if (std::strncmp(e->d_name, "job-", 4) == 0) jobs.push_back(dir + "/" + e->d_name);
         ::closedir(d);
     }
-    ::rmdir(dir.c_str());
+    int frozen = 0;
+    for (const auto& cg : jobs) {  // thaw them all first: every job runs again at once
+        if (read_file(cg + "/cgroup.freeze").value_or("0")[0] == '1') frozen++;
+        write_file(cg + "/cgroup.freeze", "0");
+    }
+    for (const auto& cg : jobs) remove_cgroup(cg, parent, 50);
+    remove_cgroup(dir, parent, 50);
     return frozen;
 }
 

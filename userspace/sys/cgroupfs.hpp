@@ -20,6 +20,10 @@ std::optional<std::string> cgroup2_mount();
 // The "0::/path" entry of /proc/PID/cgroup.
 std::optional<std::string> v2_path_of(pid_t pid);
 
+// Moves every process of cgroup `cg` to cgroup `to` (to the cgroup2 root if
+// `to` is gone) and removes `cg`, retrying up to `tries` times 10 ms while
+// processes fork or linger. True when `cg` is gone.
+bool remove_cgroup(const std::string& cg, const std::string& to, int tries);
 // Thaws every job-* cgroup under `dir` (a swamp-bpf-<pid> directory), moves
 // their processes back to dir's parent, removes them and `dir`. Returns how
 // many job cgroups were frozen.
