@@ -11,6 +11,8 @@
 // has, cycling through all of it every ~20 steps, the way a compiler keeps
 // walking its data; under a memory limit with swap this causes real faults.
 // At the end it writes --out FILE (atomically, via rename) and exits 0.
+// HOG_TIME_SCALE=F in the environment multiplies --cpu-s by F (a whole fake
+// build run faster or slower, same memory shapes; tests/bench/outcome.sh).
 // A missing --in file makes it exit 2 at once, like a compiler with a missing
 // input. SIGSTOP/SIGCONT need no special handling: while stopped it does not
 // run at all, and progress is measured in CPU time.
@@ -29,6 +31,8 @@
 #include <string>
 #include <vector>
 
+#include "hog_shape.hpp"
+
 namespace {
 
 constexpr const char* kUsage =
@@ -44,8 +48,6 @@ constexpr size_t kPage = 4096;
 constexpr double kStepCpuS = 0.010;  // memory work happens every 10 ms of CPU
 constexpr size_t kWalkFraction = 20; // each step re-writes 1/20 of the memory
 
-enum class Shape { Ramp, Early, Late };
-
 double cpu_s() {
     timespec ts{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -58,16 +60,6 @@ double wall_s() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// Fraction of the peak that should be resident at progress p in [0, 1].
-double memory_fraction(Shape shape, double p) {
-    p = std::clamp(p, 0.0, 1.0);
-    switch (shape) {
-        case Shape::Ramp: return p;
-        case Shape::Early: return std::min(1.0, p / 0.3);
-        case Shape::Late: return p < 0.6 ? 0.1 * p / 0.6 : 0.1 + 0.9 * (p - 0.6) / 0.4;
-    }
-    return p;
-}
 
 // Real arithmetic (an LCG with xorshift mixing) until the process has used
 // `until` seconds of CPU. Checks the clock every few tens of microseconds.
@@ -112,7 +104,7 @@ bool write_output(const std::string& path, const std::string& text) {
 
 int main(int argc, char** argv) {
     double peak_mib = -1, cpu_target = -1;
-    Shape shape = Shape::Ramp;
+    hog::Shape shape = hog::Shape::Ramp;
     std::string shape_name = "ramp", out;
     std::vector<std::string> inputs;
     bool verbose = false;
@@ -132,10 +124,9 @@ int main(int argc, char** argv) {
             if (!parse_double(value(), cpu_target)) usage_error("bad --cpu-s");
         } else if (a == "--shape") {
             shape_name = value();
-            if (shape_name == "ramp") shape = Shape::Ramp;
-            else if (shape_name == "early") shape = Shape::Early;
-            else if (shape_name == "late") shape = Shape::Late;
-            else usage_error("bad --shape '" + shape_name + "'");
+            auto parsed = hog::parse_shape(shape_name);
+            if (!parsed) usage_error("bad --shape '" + shape_name + "'");
+            shape = *parsed;
         } else if (a == "--out") {
             out = value();
         } else if (a == "--in") {
@@ -149,6 +140,11 @@ int main(int argc, char** argv) {
         }
     }
     if (peak_mib < 0 || cpu_target < 0) usage_error("--mib and --cpu-s are required");
+    if (const char* scale = std::getenv("HOG_TIME_SCALE"); scale && *scale) {
+        double f = 0;
+        if (!parse_double(scale, f) || f <= 0) usage_error("bad HOG_TIME_SCALE (a number > 0)");
+        cpu_target *= f;
+    }
 
     for (const auto& in : inputs) {
         if (access(in.c_str(), R_OK) != 0) {
@@ -180,7 +176,7 @@ int main(int argc, char** argv) {
         const double p = cpu_target > 0 ? done / cpu_target : 1.0;
 
         // Grow: fault in new pages up to this point's share of the peak.
-        const size_t want = std::min(pages, static_cast<size_t>(memory_fraction(shape, p) *
+        const size_t want = std::min(pages, static_cast<size_t>(hog::memory_fraction(shape, p) *
                                                                 static_cast<double>(pages)));
         for (; touched < want; ++touched) mem[touched * kPage] = static_cast<unsigned char>(x);
 

@@ -198,7 +198,8 @@ private:
             JobSnap s{id, j.name, j.rss, j.start_ns, j.growth, j.state, !judged_.count(id), 0, false};
             if (auto it = stopped_at_.find(id); it != stopped_at_.end()) {
                 s.ever_stopped = true;
-                s.jobs_ended_at_stop = it->second;
+                s.jobs_ended_at_stop = it->second.jobs_ended;
+                s.growth_at_stop = it->second.growth;
             }
             p.jobs[id] = s;
             run_.names[id] = j.name;
@@ -224,7 +225,8 @@ private:
         size_t index = run_.points.size();
         for (const Action& a : p.actions) {
             run_.actions.push_back({now, a.type, a.job, a.reason, index});
-            if (a.type != ActionType::Resume) stopped_at_[a.job] = tree_.jobs_ended();
+            if (a.type != ActionType::Resume)
+                stopped_at_[a.job] = {tree_.jobs_ended(), std::max(0.0, tree_.job(a.job)->growth)};
             tree_.set_state(a.job,
                             a.type == ActionType::Resume ? JobState::Running
                             : a.type == ActionType::Hold ? JobState::Held
@@ -253,7 +255,11 @@ private:
     std::optional<uint64_t> timer_next_;
     uint64_t now_ = 0;
     std::set<uint64_t> judged_;
-    std::map<uint64_t, uint64_t> stopped_at_;  // job -> jobs_ended() at its last stop/hold
+    struct StopMark {
+        uint64_t jobs_ended = 0;  // tree.jobs_ended() at its last stop/hold
+        double growth = 0;        // its growth then
+    };
+    std::map<uint64_t, StopMark> stopped_at_;
 };
 
 }  // namespace

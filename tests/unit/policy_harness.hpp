@@ -87,6 +87,7 @@ struct JobSnap {
     bool fresh = false;                 // first decision point this job is at
     uint64_t jobs_ended_at_stop = 0;    // tree.jobs_ended() when last stopped or held
     bool ever_stopped = false;
+    double growth_at_stop = 0;          // its growth when last stopped or held
 };
 
 struct DecisionPoint {

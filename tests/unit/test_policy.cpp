@@ -348,6 +348,7 @@ struct StoppedForMemory {
     Sim s;
     Policy p;
     uint64_t h = 0, a = 0, c = 0;
+    double growth_at_stop = 0;
     explicit StoppedForMemory(PolicyConfig cfg = {}) : p(cfg) {
         h = s.spawn("ld", 800 * MiB);
         a = s.spawn("cc1plus", 100 * MiB);
@@ -356,6 +357,7 @@ struct StoppedForMemory {
         s.ramp({{h, 5.0 * MiB}, {a, 60.0 * MiB}}, 2);  // a: ~220M
         auto acts = s.decide(p, view(150 * MiB));      // projected ~20M < low
         EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{a});
+        growth_at_stop = s.job(a).growth;
         s.advance(1.5);  // growth goes stale: no projection any more
     }
 };
@@ -364,16 +366,14 @@ struct StoppedForMemory {
 
 TEST(Policy, NoFlipFlopJustAboveTheHighMark) {
     StoppedForMemory f;
-    uint64_t rss = f.s.job(f.a).rss;
-    // room for it to grow to the largest peak so far (the head's): the bar
-    int64_t room = int64_t(std::max(f.s.job(f.h).peak - rss, rss));
-    ASSERT_GT(room, int64_t(rss)) << "the head is the largest job";
-    // just above high, no job finished: a stays stopped; room to double is not enough either
+    // a resumes only with room for one more horizon of the growth it had when stopped
+    int64_t room = int64_t(f.growth_at_stop * PolicyConfig{}.horizon_s);
+    ASSERT_GT(room, kHigh - kLow) << "a grew fast: more than the gap between the marks";
+    // just above high, no job finished: a stays stopped; so it does just short of low + room
     EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + 10 * MiB), 5, 0.25).empty());
-    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + int64_t(rss) + 10 * MiB), 3, 0.25).empty());
-    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + room - 10 * MiB), 3, 0.25).empty());
-    // room for it to grow as large as the largest job so far: resumed
-    auto r = run_for(f.s, f.p, view(kHigh + room + 10 * MiB), 2, 0.25);
+    EXPECT_TRUE(run_for(f.s, f.p, view(kLow + room - 10 * MiB), 3, 0.25).empty());
+    // with that room above the low mark: resumed
+    auto r = run_for(f.s, f.p, view(kLow + room + 10 * MiB), 2, 0.25);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].second, f.a);
 }

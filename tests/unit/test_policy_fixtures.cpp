@@ -56,10 +56,8 @@ void check_invariants(const Fixture& fx, const ReplayRun& run, const HarnessOpti
         if (failures[kind]++ < 5) ADD_FAILURE() << kind << ": " << msg;
     };
 
-    uint64_t largest = 0;  // the largest RSS of any job so far (the policy tracks peaks)
     for (size_t i = 0; i < run.points.size(); i++) {
         const DecisionPoint& p = run.points[i];
-        for (const auto& [id, j] : p.jobs) largest = std::max(largest, j.rss);
         const std::string at = secs(p.ts_ns, fx) + (p.from_timer ? " (timer)" : "");
         // the head never waits
         if (p.head) {
@@ -90,17 +88,19 @@ void check_invariants(const Fixture& fx, const ReplayRun& run, const HarnessOpti
             if (r.state == JobState::Running) fail("resume of a running job", at + ": job " + std::to_string(a.job));
             bool any = starts_with(a.reason, "no job is running") || starts_with(a.reason, "deadlock guard");
             bool by_finish = a.reason.find("a job finished since") != std::string::npos;
-            // room to grow: a held job to twice its size, a stopped one to the largest peak so far
-            auto room = [&](const JobSnap& w) {
-                return w.state == JobState::Held ? double(w.rss)
-                                                 : std::max(double(largest) - double(w.rss), double(w.rss));
+            // room to grow: a held job to twice its size above the high mark, a stopped
+            // one by a horizon of its growth when stopped (at least 16M) above the low mark
+            auto fits_with = [&](const JobSnap& w, double margin) {
+                if (w.state == JobState::Held) return projected + margin >= double(p.high) + double(w.rss);
+                double room = std::max(w.growth_at_stop * cfg.horizon_s, 16.0 * (1 << 20));
+                return projected + margin - room >= double(p.low);
             };
             const double margin = 16.0 * (1 << 20);  // peaks between decision points
             for (uint64_t id : p.waiting) {
                 if (id == a.job) break;  // the ones before it are more invested
                 const JobSnap& w = p.jobs.at(id);
                 bool finished_since = !w.ever_stopped || p.jobs_ended > w.jobs_ended_at_stop;
-                bool fits = projected >= double(p.high) + room(w) + margin;
+                bool fits = fits_with(w, -margin);
                 bool eligible = any || fits || (by_finish && finished_since);
                 if (eligible)
                     fail("resume order", at + ": resumed job " + std::to_string(a.job) + " (" +
@@ -110,7 +110,7 @@ void check_invariants(const Fixture& fx, const ReplayRun& run, const HarnessOpti
             }
             if (!any) {
                 bool eligible = !r.ever_stopped || p.jobs_ended > r.jobs_ended_at_stop ||
-                                projected + margin >= double(p.high) + room(r);
+                                fits_with(r, margin);
                 if (!eligible) fail("ineligible resume", at + ": job " + std::to_string(a.job) + ": " + a.reason);
                 if (p.mem.headroom < int64_t(p.high))
                     fail("resume below the high mark", at + ": job " + std::to_string(a.job));

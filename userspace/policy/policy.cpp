@@ -56,7 +56,6 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     std::vector<Action> out;
     std::vector<const Job*> running, waiting, fresh;
     for (const auto& [id, j] : tree.jobs()) {
-        largest_peak_ = std::max(largest_peak_, j.peak);
         if (!seen_.count(id)) fresh.push_back(&j);
         (j.state == JobState::Running ? running : waiting).push_back(&j);
     }
@@ -87,6 +86,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         r.jobs_ended_at_stop = tree.jobs_ended();
         r.stop_times.push_back(now);
         r.resumed_by_guard = false;
+        r.growth_at_stop = std::max(0.0, j->growth);
         running.erase(std::find(running.begin(), running.end(), j));
         projected += std::max(0.0, j->growth) * cfg_.horizon_s;
     };
@@ -209,9 +209,11 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     //    one job per settle_s, the most invested eligible one first. No
     //    flip-flop between big jobs: a stopped job resumes once a job has
     //    finished since it stopped (each finished job pays for one resume),
-    //    or when memory truly allows it: room for it to grow to the largest
-    //    peak any job of this build has reached (a job that grows late looks
-    //    small until it is too late). Jobs held at exec start as memory allows.
+    //    or when the projection keeps above the low mark with one more
+    //    horizon of the growth it had when stopped (so small jobs fill the
+    //    room a big one leaves once it has peaked; min_run_s and
+    //    max_stops_per_min bound any flip-flop). Jobs held at exec start as
+    //    memory allows.
     if (mem.headroom < high || projected < high || thrashing) {
         above_high_since_.reset();
         return out;
@@ -223,9 +225,13 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         auto it = records_.find(j->id);
         bool finished_since =
             finish_credits_ > 0 && (it == records_.end() || tree.jobs_ended() > it->second.jobs_ended_at_stop);
-        double room = j->state == JobState::Held ? double(j->rss)
-                                                 : std::max(double(largest_peak_) - double(j->rss), double(j->rss));
-        bool fits = projected >= double(high) + room;
+        // Held at exec: it may double while the rest settles. Stopped: it
+        // needs what it grew in one horizon at the rate it had when stopped.
+        bool held = j->state == JobState::Held;
+        double room = held ? double(j->rss)
+                           : std::max(it == records_.end() ? 0.0 : it->second.growth_at_stop * cfg_.horizon_s,
+                                      16.0 * kMiB);
+        bool fits = held ? projected >= double(high) + room : projected - room >= double(low);
         if (!finished_since && !fits) continue;
         if (finished_since && !fits) finish_credits_--;
         resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +

@@ -68,6 +68,7 @@ private:
         std::vector<uint64_t> stop_times;  // for the per-minute bound
         uint64_t resumed_ns = 0;
         bool resumed_by_guard = false;
+        double growth_at_stop = 0;  // bytes/s when it was stopped
     };
 
     PolicyConfig cfg_;
@@ -77,7 +78,6 @@ private:
     std::optional<uint64_t> above_high_since_;
     uint64_t ended_seen_ = 0;     // tree.jobs_ended() at the last decision
     uint64_t finish_credits_ = 0;  // jobs finished while others waited, not yet spent on a resume
-    uint64_t largest_peak_ = 0;    // the largest RSS any job of this build has reached
     uint64_t last_resume_ns_ = 0;
     uint64_t last_pressure_stop_ns_ = 0;
 };

@@ -1,0 +1,249 @@
+// fakebuild_sim: runs the real policy (userspace/policy) and build model
+// (userspace/tree) against a simulated fake build, in simulated time. It reads
+// the job annotations of tests/fakebuild/Makefile.PROFILE, plays `make -jN`
+// (dependencies, job slots, start order), shares `--cores` CPUs among the jobs
+// that are not stopped, grows each job's memory as hog does
+// (tests/fakebuild/hog_shape.hpp), and OOM-kills when the memory limit is
+// crossed. Deterministic and fast (a build in well under a second), so policy
+// changes can be judged on whole builds; the real runs in tests/bench/outcome.sh
+// remain the measure. It leaves out: reaction latency, page cache, and the
+// kernel's rss_stat batching.
+//
+// Usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]
+//            [--max-ratio R] [--verbose] [--horizon S] [--settle S] [--min-run S] [--tau S]
+// Prints one line: wall_s= lb_s= ratio= ooms= stops= holds= resumes= utilisation=
+// and exits 1 on an OOM kill, or when wall / lower bound is above --max-ratio.
+// The lower bound is outcome.sh's: max(cpu_s / cores, mib_s / limit, critical path).
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "hog_shape.hpp"
+#include "memory/memory.hpp"
+#include "policy/policy.hpp"
+#include "tree/tree.hpp"
+
+namespace {
+
+using namespace swamp;
+
+constexpr double kMiB = 1 << 20;
+constexpr double kStepS = 0.01;
+constexpr double kBaseMiB = 32;  // make, binaries, page cache: what a real cgroup holds besides the jobs
+
+struct SimJob {
+    std::string name;
+    double mib = 0, cpu = 0;
+    hog::Shape shape = hog::Shape::Ramp;
+    std::vector<std::string> deps;
+    enum { Waiting, Active, Done } phase = Waiting;
+    double done_cpu = 0;
+    uint32_t pid = 0;
+    uint64_t id = 0;  // tree job id
+    bool stopped = false;
+    uint64_t reported_rss = 0;
+};
+
+[[noreturn]] void die(const std::string& msg) {
+    std::fprintf(stderr, "fakebuild_sim: %s\n", msg.c_str());
+    std::exit(2);
+}
+
+// "# job NAME mib=.. cpu=.. shape=.. deps=A,B" lines and the `all:` line.
+void read_makefile(const std::string& path, std::map<std::string, SimJob>& jobs, std::vector<std::string>& all) {
+    std::ifstream in(path);
+    if (!in) die("cannot read " + path);
+    std::string line;
+    bool in_all = false;
+    while (std::getline(in, line)) {
+        std::istringstream ss(line);
+        std::string w;
+        if (line.rfind("# job ", 0) == 0) {
+            SimJob j;
+            ss >> w >> w >> j.name;
+            while (ss >> w) {
+                auto eq = w.find('=');
+                std::string k = w.substr(0, eq), v = w.substr(eq + 1);
+                if (k == "mib") j.mib = std::stod(v);
+                else if (k == "cpu") j.cpu = std::stod(v);
+                else if (k == "shape") j.shape = hog::parse_shape(v).value_or(hog::Shape::Ramp);
+                else if (k == "deps") {
+                    std::istringstream ds(v);
+                    for (std::string d; std::getline(ds, d, ',');) j.deps.push_back(d);
+                }
+            }
+            jobs[j.name] = j;
+        } else if (line.rfind("all:", 0) == 0 || in_all) {
+            if (!in_all) ss >> w;  // "all:"
+            while (ss >> w)
+                if (w != "\\" && w != "|") all.push_back(w.rfind("$(OUT)/", 0) == 0 ? w.substr(7) : w);
+            in_all = !line.empty() && line.back() == '\\';
+        }
+    }
+    if (jobs.empty() || all.empty()) die(path + ": no '# job' annotations or no all: line");
+}
+
+// make's order: each goal's prerequisites first, depth first, in the order listed.
+void visit(const std::string& name, std::map<std::string, SimJob>& jobs, std::vector<SimJob*>& order,
+           std::map<std::string, bool>& seen) {
+    if (seen[name]) return;
+    seen[name] = true;
+    auto it = jobs.find(name);
+    if (it == jobs.end()) die("unknown job " + name);
+    for (const auto& d : it->second.deps) visit(d, jobs, order, seen);
+    order.push_back(&it->second);
+}
+
+double lower_bound(const std::map<std::string, SimJob>& jobs, int cores, double limit_mib) {
+    double cpu = 0, mib_s = 0, cp = 0;
+    std::map<std::string, double> finish;
+    for (bool changed = true; changed;) {  // critical path, relaxed until stable
+        changed = false;
+        for (const auto& [n, j] : jobs) {
+            double start = 0;
+            for (const auto& d : j.deps) start = std::max(start, finish[d]);
+            if (start + j.cpu > finish[n] + 1e-9) finish[n] = start + j.cpu, changed = true;
+        }
+    }
+    for (const auto& [n, j] : jobs) {
+        cpu += j.cpu;
+        cp = std::max(cp, finish[n]);
+        for (int k = 0; k < 100; k++) mib_s += j.mib * hog::memory_fraction(j.shape, (k + 0.5) / 100) * j.cpu / 100;
+    }
+    return std::max({cpu / cores, mib_s / limit_mib, cp});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string makefile;
+    double limit_mib = 0;
+    int jobs_n = 4, cores = 2;
+    bool use_policy = true, verbose = false;
+    double max_ratio = 0;  // > 0: exit 1 when wall / lower bound is above it
+    PolicyConfig pcfg;
+    TreeConfig tcfg;
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        auto val = [&] { return i + 1 < argc ? std::string(argv[++i]) : (die(a + " needs a value"), ""); };
+        if (a == "--makefile") makefile = val();
+        else if (a == "--limit") limit_mib = std::stod(val());
+        else if (a == "--jobs") jobs_n = std::stoi(val());
+        else if (a == "--cores") cores = std::stoi(val());
+        else if (a == "--no-policy") use_policy = false;
+        else if (a == "--max-ratio") max_ratio = std::stod(val());
+        else if (a == "--verbose") verbose = true;
+        else if (a == "--horizon") pcfg.horizon_s = std::stod(val());
+        else if (a == "--tau") tcfg.growth_tau_s = std::stod(val());
+        else if (a == "--settle") pcfg.settle_s = std::stod(val());
+        else if (a == "--min-run") pcfg.min_run_s = std::stod(val());
+        else die("usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]\n"
+                 "       [--max-ratio R] [--verbose]\n"
+                 "       [--horizon S] [--settle S] [--min-run S] [--tau S]   (policy and model settings)");
+    }
+    if (makefile.empty() || limit_mib <= 0) die("--makefile and --limit are required");
+
+    std::map<std::string, SimJob> jobs;
+    std::vector<std::string> all;
+    read_makefile(makefile, jobs, all);
+    std::vector<SimJob*> order;
+    std::map<std::string, bool> seen;
+    for (const auto& g : all) visit(g, jobs, order, seen);
+
+    Tree tree(tcfg);
+    Policy policy(pcfg);
+    uint64_t now = 1'000'000'000;
+    tree.add_root(1, 0, "make", now);
+    uint32_t next_pid = 100;
+    std::map<uint64_t, SimJob*> by_id;
+    int ooms = 0, stops = 0, holds = 0, resumes = 0;
+    double t = 0, busy = 0;
+    const double limit = limit_mib * kMiB;
+
+    for (size_t finished = 0; finished < order.size() && ooms == 0; t += kStepS, now += uint64_t(kStepS * 1e9)) {
+        // make: start ready jobs in its order while a slot is free (stopped jobs keep theirs)
+        int active = 0;
+        for (SimJob* j : order) active += j->phase == SimJob::Active;
+        for (SimJob* j : order) {
+            if (active >= jobs_n) break;
+            if (j->phase != SimJob::Waiting) continue;
+            bool ready = true;
+            for (const auto& d : j->deps) ready = ready && jobs[d].phase == SimJob::Done;
+            if (!ready) continue;
+            j->pid = next_pid++;
+            TreeDelta d = tree.apply(ForkEvent{now, j->pid, j->pid, 1, "make", false});
+            tree.apply(ExecEvent{now, j->pid, 1, "hog", "/usr/bin/hog", {"hog", "--out", j->name}, false});
+            j->id = d.new_jobs.empty() ? 0 : d.new_jobs.front();
+            by_id[j->id] = j;
+            j->phase = SimJob::Active;
+            active++;
+        }
+        // CPU: the cores are shared by the jobs that are not stopped
+        int running = 0;
+        for (SimJob* j : order) running += j->phase == SimJob::Active && !j->stopped;
+        double share = running ? std::min(1.0, double(cores) / running) : 0;
+        busy += std::min(running, cores) * kStepS;
+        double used = kBaseMiB * kMiB;
+        for (SimJob* j : order) {
+            if (j->phase != SimJob::Active) continue;
+            if (!j->stopped) j->done_cpu += share * kStepS;
+            double rss = hog::memory_fraction(j->shape, j->done_cpu / j->cpu) * j->mib * kMiB;
+            if (j->done_cpu >= j->cpu) {
+                tree.apply(ExitEvent{now, j->pid, 1, "hog", 0, uint64_t(rss), 0, 0});
+                j->phase = SimJob::Done;
+                finished++;
+                continue;
+            }
+            used += rss;
+            if (std::fabs(rss - double(j->reported_rss)) >= 256 * 1024) {  // rss_stat fires every few pages
+                j->reported_rss = uint64_t(rss);
+                tree.apply(RssEvent{now, j->pid, j->reported_rss, j->reported_rss, 0, 0, 0, j->reported_rss});
+            }
+        }
+        if (used > limit) {
+            ooms++;
+            if (verbose) {
+                std::printf("%7.2f OOM at %.0f MiB:", t, used / kMiB);
+                for (SimJob* j : order)
+                    if (j->phase == SimJob::Active)
+                        std::printf(" %s%s=%.0fM", j->name.c_str(), j->stopped ? "(stopped)" : "",
+                                    double(j->reported_rss) / kMiB);
+                std::printf("\n");
+            }
+            break;
+        }
+        if (!use_policy) continue;
+        tree.tick(now);
+        MemoryView mem;
+        mem.headroom = int64_t(limit - used);
+        mem.scale = uint64_t(limit);
+        mem.source = "sim";
+        for (const Action& a : policy.decide(tree, mem, now)) {
+            SimJob* j = by_id.count(a.job) ? by_id[a.job] : nullptr;
+            if (!j) continue;
+            j->stopped = a.type != ActionType::Resume;
+            (a.type == ActionType::Stop ? stops : a.type == ActionType::Hold ? holds : resumes)++;
+            tree.set_state(a.job,
+                           a.type == ActionType::Resume ? JobState::Running
+                           : a.type == ActionType::Hold ? JobState::Held
+                                                        : JobState::Stopped,
+                           now);
+            if (verbose)
+                std::printf("%7.2f %-6s %-10s rss %4.0fM  %s\n", t, action_name(a.type), j->name.c_str(),
+                            double(j->reported_rss) / kMiB, a.reason.c_str());
+        }
+    }
+    double lb = lower_bound(jobs, cores, limit_mib);
+    std::printf("wall_s=%.1f lb_s=%.1f ratio=%.3f ooms=%d stops=%d holds=%d resumes=%d utilisation=%.3f\n", t, lb,
+                t / lb, ooms, stops, holds, resumes, t > 0 ? busy / (cores * t) : 0);
+    if (max_ratio > 0 && t / lb > max_ratio) {
+        std::fprintf(stderr, "fakebuild_sim: ratio %.3f is above --max-ratio %.3f\n", t / lb, max_ratio);
+        return 1;
+    }
+    return ooms ? 1 : 0;
+}
