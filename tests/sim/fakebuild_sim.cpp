@@ -7,7 +7,7 @@
 // crossed. Deterministic and fast (a build in well under a second), so policy
 // changes can be judged on whole builds; the real runs in tests/bench/outcome.sh
 // remain the measure. It leaves out: reaction latency, page cache, and the
-// kernel's rss_stat batching.
+// kernel's rss_stat batching (RSS is reported in 16 MiB steps, as by the BPF side).
 //
 // Usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]
 //            [--max-ratio R] [--verbose] [--horizon S] [--settle S] [--min-run S] [--tau S]
@@ -34,6 +34,7 @@ using namespace swamp;
 
 constexpr double kMiB = 1 << 20;
 constexpr double kStepS = 0.01;
+constexpr double kRssStep = 16 * kMiB;  // the BPF side reports RSS each time it moves this far (--rss-step)
 constexpr double kBaseMiB = 32;  // make, binaries, page cache: what a real cgroup holds besides the jobs
 
 struct SimJob {
@@ -200,7 +201,7 @@ int main(int argc, char** argv) {
                 continue;
             }
             used += rss;
-            if (std::fabs(rss - double(j->reported_rss)) >= 256 * 1024) {  // rss_stat fires every few pages
+            if (std::fabs(rss - double(j->reported_rss)) >= kRssStep) {
                 j->reported_rss = uint64_t(rss);
                 tree.apply(RssEvent{now, j->pid, j->reported_rss, j->reported_rss, 0, 0, 0, j->reported_rss});
             }
@@ -216,6 +217,15 @@ int main(int argc, char** argv) {
                 std::printf("\n");
             }
             break;
+        }
+        if (verbose && std::getenv("SIM_TRACE") && std::fmod(t, 0.5) < kStepS / 2) {
+            std::printf("%7.2f headroom %4.0fM:", t, (limit - used) / kMiB);
+            for (SimJob* j : order)
+                if (j->phase == SimJob::Active)
+                    if (const Job* tj = tree.job(j->id))
+                        std::printf(" %s%s=%.0fM+%.0f/s", j->name.c_str(), j->stopped ? "(S)" : "",
+                                    double(tj->rss) / kMiB, tj->growth / kMiB);
+            std::printf("\n");
         }
         if (!use_policy) continue;
         tree.tick(now);
