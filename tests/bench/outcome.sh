@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Outcome of one fake build (tests/fakebuild/Makefile.PROFILE) under a memory
 # limit, side by side in one run, each variant in its own fresh output dir and
-# its own fresh memory cgroup (scripts/memcg-run.sh, no swap):
+# its own fresh memory cgroup (scripts/memcg-run.sh; no swap, or with --swap sd
+# an emulated SD card's swap):
 #   j1            make -j1                                  (slow but fits)
 #   jN            make -jN                                  (usually OOM-killed)
 #   swamp-signal  swamp-bpf --action signal -- make -jN     (SIGSTOP/SIGCONT)
 #   swamp-freeze  swamp-bpf --action freeze -- make -jN     (cgroup v2 freeze)
 # For each: wall time (measured here), exit status, OOM kills and peak usage of
-# the cgroup, whether the Makefile's final targets (its `all:` line) exist, and
-# for swamp-bpf its stops, holds at exec and resumes (from its summary line).
+# the cgroup, whether the Makefile's final targets (its `all:` line) exist, its
+# major faults, MiB swapped in and out (host-wide /proc/vmstat deltas: another
+# cgroup swapping at the same time counts too), and for swamp-bpf its stops,
+# holds at exec and resumes, and the controller's own footprint: CPU-seconds
+# per minute of build and peak RSS (all from its summary line).
 #
 # Lower bound on the wall time, from tests/fakebuild/profile-stats.sh:
 #   LB = max(cpu_s / cores, mib_s / limit_mib, critical_path_s),  cores = nproc
@@ -16,7 +20,8 @@
 # variants' speedup is j1's wall / their wall (needs j1 among the variants).
 #
 # Usage: tests/bench/outcome.sh [--profile demo|pi|links] [--limit SIZE]
-#            [--jobs N] [--variants LIST] [--json FILE] [--keep-logs]
+#            [--jobs N] [--variants LIST] [--swap none|sd] [--swap-size SIZE]
+#            [--json FILE] [--keep-logs]
 #   --profile    fake build profile (default demo)
 #   --limit      memory limit, e.g. 1100M (default per profile: demo 1100M,
 #                pi 1500M, links 1300M: the limits where plain -j4 fails)
@@ -24,6 +29,12 @@
 #   --variants   comma-separated subset of j1,jN,swamp-signal,swamp-freeze
 #                (default all four, in that order; jN may also be given as
 #                j<N>, e.g. j4)
+#   --swap       none (default): memory+swap limited to the limit, so going
+#                past it is an OOM kill; sd: every variant may swap to a fresh
+#                swap device throttled to a Pi's SD card, 20 MiB/s read and
+#                10 MiB/s write (memcg-run.sh --swap-sd), so plain -jN can
+#                live on by thrashing, slowly
+#   --swap-size  size of that swap (default 2G)
 #   --json FILE  also write the results as one JSON object to FILE
 #   --keep-logs  keep the per-variant logs (memcg-run's and swamp-bpf's stderr)
 #                instead of removing them at the end; their dir is printed
@@ -41,7 +52,7 @@ cd "$(dirname "$0")/../.."
 repo=$PWD
 
 # ---- arguments -------------------------------------------------------------------
-profile=demo limit="" jobs=4 variants_arg="" json="" keep_logs=0
+profile=demo limit="" jobs=4 variants_arg="" json="" keep_logs=0 swap=none swap_size=2G
 while (($#)); do
     case $1 in
         --profile) (($# >= 2)) || die "--profile needs a value"; profile=$2; shift 2 ;;
@@ -52,6 +63,10 @@ while (($#)); do
         --jobs=*) jobs=${1#*=}; shift ;;
         --variants) (($# >= 2)) || die "--variants needs a value"; variants_arg=$2; shift 2 ;;
         --variants=*) variants_arg=${1#*=}; shift ;;
+        --swap) (($# >= 2)) || die "--swap needs a value"; swap=$2; shift 2 ;;
+        --swap=*) swap=${1#*=}; shift ;;
+        --swap-size) (($# >= 2)) || die "--swap-size needs a value"; swap_size=$2; shift 2 ;;
+        --swap-size=*) swap_size=${1#*=}; shift ;;
         --json) (($# >= 2)) || die "--json needs a value"; json=$2; shift 2 ;;
         --json=*) json=${1#*=}; shift ;;
         --keep-logs) keep_logs=1; shift ;;
@@ -68,6 +83,12 @@ case $profile in
 esac
 limit=${limit:-$default_limit}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "bad --jobs '$jobs' (a positive integer)"
+swap_args=()
+case $swap in
+    none) ;;
+    sd) swap_args=(--swap-sd "$swap_size") ;;   # memcg-run.sh checks the size
+    *) die "bad --swap '$swap' (none or sd)" ;;
+esac
 
 # SIZE -> MiB (same syntax as scripts/memcg-run.sh: bytes or K/M/G/T, 1024-based)
 [[ $limit =~ ^([0-9]+)([KkMmGgTt]?)(i?[Bb])?$ ]] || die "bad --limit '$limit' (e.g. 1100M, 2G)"
@@ -173,12 +194,14 @@ label() {
     esac
 }
 
-echo "profile $profile ($njobs jobs), limit $limit (${limit_mib} MiB), -j$jobs, $cores cores: $stat_line"
+swap_desc="no swap"; [[ $swap == sd ]] && swap_desc="swap $swap_size at SD-card speed"
+echo "profile $profile ($njobs jobs), limit $limit (${limit_mib} MiB), $swap_desc, -j$jobs, $cores cores: $stat_line"
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 echo "variants: ${variants[*]}; load average at start $load_start (timings assume an otherwise idle machine)"
 
 # ---- run the variants ------------------------------------------------------------------------
 declare -A wall status ooms peak outs_ok outs_n stops holds resumes dl_resumes tree_rss swamp_ooms
+declare -A majflt swin swout swdev_r swdev_w ctl_cpu ctl_pct ctl_per_min ctl_rss
 for v in "${variants[@]}"; do
     out=$tmp/out/$v log=$tmp/logs/$v.log
     mkdir -p "$out"
@@ -193,7 +216,7 @@ for v in "${variants[@]}"; do
     t0=$(date +%s.%N)
     # In the background so that a signal to this script is handled at once
     # (the trap then stops this child by its pid).
-    "$memcg" --limit "$limit" --name "outcome-$v" -- "${cmd[@]}" </dev/null >/dev/null 2>"$log" &
+    "$memcg" --limit "$limit" "${swap_args[@]}" --name "outcome-$v" -- "${cmd[@]}" </dev/null >/dev/null 2>"$log" &
     child=$!
     rc=0; wait "$child" || rc=$?
     child=""
@@ -202,6 +225,9 @@ for v in "${variants[@]}"; do
     status[$v]=$rc
     ooms[$v]=$(sed -n 's/^oom_kills=\([0-9]*\)$/\1/p' "$log" | tail -1)
     peak[$v]=$(sed -n 's/^max_usage_mib=\([0-9]*\)$/\1/p' "$log" | tail -1)
+    mstat() { sed -n "s/^$1=\([0-9]*\)\$/\1/p" "$log" | tail -1; }  # KEY= line of memcg-run.sh
+    majflt[$v]=$(mstat major_faults) swin[$v]=$(mstat swap_in_mib) swout[$v]=$(mstat swap_out_mib)
+    swdev_r[$v]=$(mstat swap_dev_read_mib) swdev_w[$v]=$(mstat swap_dev_write_mib)
     have=0
     for t in "${all_targets[@]}"; do [[ -e ${t//\$(OUT)/$out} ]] && have=$((have + 1)); done
     outs_n[$v]=$have
@@ -214,13 +240,20 @@ for v in "${variants[@]}"; do
         dl_resumes[$v]=$(sed -nE 's/.* resumes \(([0-9]+) by the deadlock guard\).*/\1/p' <<< "$summary")
         dl_resumes[$v]=${dl_resumes[$v]:-0}
         tree_rss[$v]=$(sed -nE 's/.*peak tree RSS ([^,]+),.*/\1/p' <<< "$summary")
-        swamp_ooms[$v]=$(sed -nE 's/.*OOM kills ([0-9]+)$/\1/p' <<< "$summary")
+        swamp_ooms[$v]=$(sed -nE 's/.*OOM kills ([0-9]+)[;,].*/\1/p; s/.*OOM kills ([0-9]+)$/\1/p' <<< "$summary")
+        # "...; controller X CPU-s (Y% of a core), peak RSS Z" over its own "in W s"
+        ctl_cpu[$v]=$(sed -nE 's/.*controller ([0-9.]+) CPU-s.*/\1/p' <<< "$summary")
+        ctl_pct[$v]=$(sed -nE 's/.*CPU-s \(([0-9.]+)% of a core\).*/\1/p' <<< "$summary")
+        ctl_rss[$v]=$(sed -nE 's/.*controller .*, peak RSS ([^ ,;]+).*/\1/p' <<< "$summary")
+        swamp_wall=$(sed -nE 's/^swamp-bpf: [^:]* in ([0-9.]+) s:.*/\1/p' <<< "$summary")
+        ctl_per_min[$v]=$(awk -v c="${ctl_cpu[$v]}" -v w="$swamp_wall" \
+            'BEGIN { if (c != "" && w > 0) printf "%.3f", 60 * c / w }')
     fi
     printf '%7.1f s, status %d, oom_kills %s, outputs %d/%d\n' "${wall[$v]}" "$rc" "${ooms[$v]:-?}" \
         "$have" "${#all_targets[@]}"
     if [[ $v == swamp-* && -z $summary ]]; then
         echo "  (no swamp-bpf summary line; its stderr:)"
-        grep -v -E '^(oom_kills|max_usage_mib)=' "$log" | tail -5 | sed 's/^/  | /'
+        grep -v -E '^(oom_kills|max_usage_mib|major_faults|swap_[a-z_]*mib)=' "$log" | tail -5 | sed 's/^/  | /'
     fi
     rm -rf "$out"
 done
@@ -237,8 +270,9 @@ ok() {  # a build that finished: status 0, no OOM kill, all final outputs there
 }
 
 echo
-row() { printf '%-13s %-20s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s\n' "$@"; }
-row variant command wall_s status ok ooms peak_mib outputs stops holds resumes ratio speedup
+row() { printf '%-13s %-20s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s %8s %7s %7s %7s %7s\n' "$@"; }
+row variant command wall_s status ok ooms peak_mib outputs stops holds resumes ratio speedup \
+    majflt swin_mb swout_mb ctl_cpm ctl_rss
 failed=0
 for v in "${variants[@]}"; do
     r=$(ratio "${wall[$v]}") sp=$(speedup "$v") mark=""
@@ -247,7 +281,8 @@ for v in "${variants[@]}"; do
     r=${r:+$r$mark} sp=${sp:+$sp$mark}
     row "$v" "$(label "$v")" "${wall[$v]}" "${status[$v]}" "$(ok "$v")" "${ooms[$v]:--}" \
         "${peak[$v]:--}" "${outs_n[$v]}/${#all_targets[@]}" "${stops[$v]:--}" "${holds[$v]:--}" \
-        "${resumes[$v]:--}" "${r:--}" "${sp:--}"
+        "${resumes[$v]:--}" "${r:--}" "${sp:--}" "${majflt[$v]:--}" "${swin[$v]:--}" "${swout[$v]:--}" \
+        "${ctl_per_min[$v]:--}" "${ctl_rss[$v]:--}"
 done
 ((failed == 0)) || echo "* the build failed (not ok): its time is not comparable"
 echo
@@ -256,6 +291,8 @@ printf 'lower bound LB = max(cpu_s/cores = %s/%s = %.1f, mib_s/limit_mib = %s/%s
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 echo "load average: $load_start at start, $load_end at end"
 echo "ratio = wall / LB; speedup = j1 wall / swamp wall; ok = status 0, no OOM kill, all final outputs"
+echo "majflt = major faults in the cgroup; swin/swout_mb = MiB swapped in/out, host-wide"
+echo "ctl_cpm = swamp-bpf controller CPU-seconds per minute of build; ctl_rss = its peak RSS"
 
 # ---- JSON ----------------------------------------------------------------------------------------------
 if [[ -n $json ]]; then
@@ -264,6 +301,7 @@ if [[ -n $json ]]; then
     {
         printf '{\n  "profile": "%s",\n  "limit": "%s",\n  "limit_mib": %s,\n  "jobs": %s,\n  "cores": %s,\n' \
             "$profile" "$limit" "$limit_mib" "$jobs" "$cores"
+        printf '  "swap": "%s",\n  "swap_size": %s,\n' "$swap" "$([[ $swap == sd ]] && str "$swap_size" || echo null)"
         printf '  "cpu_s": %s,\n  "critical_path_s": %s,\n  "mib_s": %s,\n  "lower_bound_s": %s,\n' \
             "$cpu_s" "$cp_s" "$mib_s" "$lb"
         printf '  "loadavg_start": %s,\n  "loadavg_end": %s,\n' "$load_start" "$load_end"
@@ -276,10 +314,15 @@ if [[ -n $json ]]; then
                 "$sep" "$v" "$(label "$v")" "$n" "${wall[$v]}" "${status[$v]}"
             printf '"ok": %s, "oom_kills": %s, "max_usage_mib": %s, "outputs_ok": %s, "outputs_present": %s, ' \
                 "$(ok "$v")" "$(num "${ooms[$v]:-}")" "$(num "${peak[$v]:-}")" "${outs_ok[$v]}" "${outs_n[$v]}"
+            printf '"major_faults": %s, "swap_in_mib": %s, "swap_out_mib": %s, "swap_dev_read_mib": %s, "swap_dev_write_mib": %s, ' \
+                "$(num "${majflt[$v]:-}")" "$(num "${swin[$v]:-}")" "$(num "${swout[$v]:-}")" \
+                "$(num "${swdev_r[$v]:-}")" "$(num "${swdev_w[$v]:-}")"
             if ((swampv)); then
                 printf '"stops": %s, "holds": %s, "resumes": %s, "deadlock_resumes": %s, "peak_tree_rss": %s, "swamp_oom_kills": %s, ' \
                     "$(num "${stops[$v]:-}")" "$(num "${holds[$v]:-}")" "$(num "${resumes[$v]:-}")" \
                     "$(num "${dl_resumes[$v]:-}")" "$(str "${tree_rss[$v]:-}")" "$(num "${swamp_ooms[$v]:-}")"
+            printf '"controller_cpu_s": %s, "controller_cpu_pct": %s, "controller_cpu_s_per_min": %s, "controller_peak_rss": %s, ' \
+                "$(num "${ctl_cpu[$v]:-}")" "$(num "${ctl_pct[$v]:-}")" "$(num "${ctl_per_min[$v]:-}")" "$(str "${ctl_rss[$v]:-}")"
             else
                 printf '"stops": null, "holds": null, "resumes": null, '
             fi
