@@ -21,6 +21,7 @@
 #
 # Usage: tests/bench/outcome.sh [--profile demo|pi|links] [--limit SIZE]
 #            [--jobs N] [--variants LIST] [--swap none|sd] [--swap-size SIZE]
+#            [--time-scale F] [--timeout S|xLB] [--trace-dir DIR]
 #            [--json FILE] [--keep-logs]
 #   --profile    fake build profile (default demo)
 #   --limit      memory limit, e.g. 1100M (default per profile: demo 1100M,
@@ -35,6 +36,14 @@
 #                10 MiB/s write (memcg-run.sh --swap-sd), so plain -jN can
 #                live on by thrashing, slowly
 #   --swap-size  size of that swap (default 2G)
+#   --time-scale F  run every job F times as long (HOG_TIME_SCALE, same memory
+#                shapes); the lower bound scales with it (default 1)
+#   --timeout    end a variant still running after S seconds, or after that
+#                many times the lower bound with an x suffix (e.g. 3x); it is
+#                reported as timed out (not ok). Default: none
+#   --trace-dir DIR  keep each swamp-bpf variant's JSON trace there, as
+#                PROFILE-SWAP-VARIANT.jsonl (tests/bench/latency.sh --from
+#                reads them)
 #   --json FILE  also write the results as one JSON object to FILE
 #   --keep-logs  keep the per-variant logs (memcg-run's and swamp-bpf's stderr)
 #                instead of removing them at the end; their dir is printed
@@ -53,6 +62,7 @@ repo=$PWD
 
 # ---- arguments -------------------------------------------------------------------
 profile=demo limit="" jobs=4 variants_arg="" json="" keep_logs=0 swap=none swap_size=2G
+time_scale=1 timeout_arg="" trace_dir=""
 while (($#)); do
     case $1 in
         --profile) (($# >= 2)) || die "--profile needs a value"; profile=$2; shift 2 ;;
@@ -67,6 +77,12 @@ while (($#)); do
         --swap=*) swap=${1#*=}; shift ;;
         --swap-size) (($# >= 2)) || die "--swap-size needs a value"; swap_size=$2; shift 2 ;;
         --swap-size=*) swap_size=${1#*=}; shift ;;
+        --time-scale) (($# >= 2)) || die "--time-scale needs a value"; time_scale=$2; shift 2 ;;
+        --time-scale=*) time_scale=${1#*=}; shift ;;
+        --timeout) (($# >= 2)) || die "--timeout needs a value"; timeout_arg=$2; shift 2 ;;
+        --timeout=*) timeout_arg=${1#*=}; shift ;;
+        --trace-dir) (($# >= 2)) || die "--trace-dir needs a value"; trace_dir=$2; shift 2 ;;
+        --trace-dir=*) trace_dir=${1#*=}; shift ;;
         --json) (($# >= 2)) || die "--json needs a value"; json=$2; shift 2 ;;
         --json=*) json=${1#*=}; shift ;;
         --keep-logs) keep_logs=1; shift ;;
@@ -83,6 +99,13 @@ case $profile in
 esac
 limit=${limit:-$default_limit}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "bad --jobs '$jobs' (a positive integer)"
+[[ $time_scale =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v f="$time_scale" 'BEGIN { exit !(f > 0) }' ||
+    die "bad --time-scale '$time_scale' (a number > 0)"
+[[ -z $timeout_arg || $timeout_arg =~ ^[0-9]+(\.[0-9]+)?x?$ ]] ||
+    die "bad --timeout '$timeout_arg' (seconds, or a multiple of the lower bound like 3x)"
+if [[ -n $trace_dir ]]; then
+    mkdir -p "$trace_dir" 2>/dev/null && [[ -w $trace_dir ]] || die "cannot write --trace-dir '$trace_dir'"
+fi
 swap_args=()
 case $swap in
     none) ;;
@@ -168,9 +191,10 @@ pstat() {  # KEY -> value from the profile-stats.sh line
     [[ -n $v ]] || die "profile-stats.sh printed no $1= ($stat_line)"
     echo "$v"
 }
-cpu_s=$(pstat cpu_s)
-cp_s=$(pstat critical_path_s)
-mib_s=$(pstat mib_s)
+scaled() { awk -v v="$1" -v f="$time_scale" 'BEGIN { printf "%.6g", v * f }'; }
+cpu_s=$(scaled "$(pstat cpu_s)")
+cp_s=$(scaled "$(pstat critical_path_s)")
+mib_s=$(scaled "$(pstat mib_s)")
 njobs=$(pstat jobs)
 cores=$(nproc)
 read -r lb_cpu lb_mem lb <<< "$(awk -v c="$cpu_s" -v n="$cores" -v m="$mib_s" -v l="$limit_mib" -v p="$cp_s" '
@@ -185,6 +209,13 @@ mapfile -t all_targets < <(awk '
 ' "$mk")
 ((${#all_targets[@]})) || die "no targets on the all: line of $mk"
 
+timeout_s=""
+case $timeout_arg in
+    "") ;;
+    *x) timeout_s=$(awk -v k="${timeout_arg%x}" -v l="$lb" 'BEGIN { printf "%.0f", k * l + 0.5 }') ;;
+    *) timeout_s=$timeout_arg ;;
+esac
+
 label() {
     case $1 in
         j1) echo "make -j1" ;;
@@ -196,33 +227,42 @@ label() {
 
 swap_desc="no swap"; [[ $swap == sd ]] && swap_desc="swap $swap_size at SD-card speed"
 echo "profile $profile ($njobs jobs), limit $limit (${limit_mib} MiB), $swap_desc, -j$jobs, $cores cores: $stat_line"
+[[ $time_scale == 1 ]] || echo "time scale $time_scale: every job runs $time_scale times as long (HOG_TIME_SCALE)"
+[[ -z $timeout_s ]] || echo "timeout: ${timeout_s} s per variant"
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 echo "variants: ${variants[*]}; load average at start $load_start (timings assume an otherwise idle machine)"
 
 # ---- run the variants ------------------------------------------------------------------------
-declare -A wall status ooms peak outs_ok outs_n stops holds resumes dl_resumes tree_rss swamp_ooms
+declare -A wall status ooms peak outs_ok outs_n stops holds resumes dl_resumes tree_rss swamp_ooms timed_out
 declare -A majflt swin swout swdev_r swdev_w ctl_cpu ctl_pct ctl_per_min ctl_rss
 for v in "${variants[@]}"; do
     out=$tmp/out/$v log=$tmp/logs/$v.log
     mkdir -p "$out"
     n=$jobs; [[ $v == j1 ]] && n=1
     cmd=(make -s -f "$mk" HOG="$hog" OUT="$out" "-j$n")
+    trace=()
+    [[ -n $trace_dir ]] && trace=(--trace-json --trace-output "$trace_dir/$profile-$swap-$v.jsonl")
     case $v in
-        swamp-signal) cmd=("$swamp" --action signal -- "${cmd[@]}") ;;
-        swamp-freeze) cmd=("$swamp" --action freeze -- "${cmd[@]}") ;;
+        swamp-signal) cmd=("$swamp" --action signal "${trace[@]}" -- "${cmd[@]}") ;;
+        swamp-freeze) cmd=("$swamp" --action freeze "${trace[@]}" -- "${cmd[@]}") ;;
     esac
+    limiter=()  # timeout sends TERM to memcg-run.sh, which ends and removes its cgroup
+    [[ -n $timeout_s ]] && limiter=(timeout -s TERM -k 60 "$timeout_s")
     printf '%-13s %-22s ... ' "$v" "$(label "$v")"
     sync
     t0=$(date +%s.%N)
     # In the background so that a signal to this script is handled at once
     # (the trap then stops this child by its pid).
-    "$memcg" --limit "$limit" "${swap_args[@]}" --name "outcome-$v" -- "${cmd[@]}" </dev/null >/dev/null 2>"$log" &
+    HOG_TIME_SCALE=$time_scale "${limiter[@]}" "$memcg" --limit "$limit" "${swap_args[@]}" --name "outcome-$v" -- \
+        "${cmd[@]}" </dev/null >/dev/null 2>"$log" &
     child=$!
     rc=0; wait "$child" || rc=$?
     child=""
     t1=$(date +%s.%N)
     wall[$v]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     status[$v]=$rc
+    timed_out[$v]=false
+    [[ -n $timeout_s && $rc -eq 124 ]] && timed_out[$v]=true
     ooms[$v]=$(sed -n 's/^oom_kills=\([0-9]*\)$/\1/p' "$log" | tail -1)
     peak[$v]=$(sed -n 's/^max_usage_mib=\([0-9]*\)$/\1/p' "$log" | tail -1)
     mstat() { sed -n "s/^$1=\([0-9]*\)\$/\1/p" "$log" | tail -1; }  # KEY= line of memcg-run.sh
@@ -249,8 +289,8 @@ for v in "${variants[@]}"; do
         ctl_per_min[$v]=$(awk -v c="${ctl_cpu[$v]}" -v w="$swamp_wall" \
             'BEGIN { if (c != "" && w > 0) printf "%.3f", 60 * c / w }')
     fi
-    printf '%7.1f s, status %d, oom_kills %s, outputs %d/%d\n' "${wall[$v]}" "$rc" "${ooms[$v]:-?}" \
-        "$have" "${#all_targets[@]}"
+    printf '%7.1f s, status %d, oom_kills %s, outputs %d/%d%s\n' "${wall[$v]}" "$rc" "${ooms[$v]:-?}" \
+        "$have" "${#all_targets[@]}" "$([[ ${timed_out[$v]} == true ]] && echo ", timed out")"
     if [[ $v == swamp-* && -z $summary ]]; then
         echo "  (no swamp-bpf summary line; its stderr:)"
         grep -v -E '^(oom_kills|max_usage_mib|major_faults|swap_[a-z_]*mib)=' "$log" | tail -5 | sed 's/^/  | /'
@@ -285,6 +325,9 @@ for v in "${variants[@]}"; do
         "${ctl_per_min[$v]:--}" "${ctl_rss[$v]:--}"
 done
 ((failed == 0)) || echo "* the build failed (not ok): its time is not comparable"
+for v in "${variants[@]}"; do
+    [[ ${timed_out[$v]} == true ]] && echo "$v: timed out after ${timeout_s} s (still running; ended by --timeout)"
+done
 echo
 printf 'lower bound LB = max(cpu_s/cores = %s/%s = %.1f, mib_s/limit_mib = %s/%s = %.1f, critical_path_s = %s) = %.1f s\n' \
     "$cpu_s" "$cores" "$lb_cpu" "$mib_s" "$limit_mib" "$lb_mem" "$cp_s" "$lb"
@@ -302,6 +345,7 @@ if [[ -n $json ]]; then
         printf '{\n  "profile": "%s",\n  "limit": "%s",\n  "limit_mib": %s,\n  "jobs": %s,\n  "cores": %s,\n' \
             "$profile" "$limit" "$limit_mib" "$jobs" "$cores"
         printf '  "swap": "%s",\n  "swap_size": %s,\n' "$swap" "$([[ $swap == sd ]] && str "$swap_size" || echo null)"
+        printf '  "time_scale": %s,\n  "timeout_s": %s,\n' "$time_scale" "$(num "$timeout_s")"
         printf '  "cpu_s": %s,\n  "critical_path_s": %s,\n  "mib_s": %s,\n  "lower_bound_s": %s,\n' \
             "$cpu_s" "$cp_s" "$mib_s" "$lb"
         printf '  "loadavg_start": %s,\n  "loadavg_end": %s,\n' "$load_start" "$load_end"
@@ -312,6 +356,7 @@ if [[ -n $json ]]; then
             n=$jobs; [[ $v == j1 ]] && n=1
             printf '%s    {"variant": "%s", "command": "%s", "make_jobs": %s, "wall_s": %s, "exit_status": %s, ' \
                 "$sep" "$v" "$(label "$v")" "$n" "${wall[$v]}" "${status[$v]}"
+            printf '"timed_out": %s, ' "${timed_out[$v]}"
             printf '"ok": %s, "oom_kills": %s, "max_usage_mib": %s, "outputs_ok": %s, "outputs_present": %s, ' \
                 "$(ok "$v")" "$(num "${ooms[$v]:-}")" "$(num "${peak[$v]:-}")" "${outs_ok[$v]}" "${outs_n[$v]}"
             printf '"major_faults": %s, "swap_in_mib": %s, "swap_out_mib": %s, "swap_dev_read_mib": %s, "swap_dev_write_mib": %s, ' \

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The benchmark suite: every comparison side by side in one run, then one
+# table (Markdown, as in the README's "Performance" section) and one JSON file.
+#
+# Usage: sudo scripts/bench.sh [--out DIR] [--sections LIST] [--time-scale F]
+#   --out DIR       where the results go (default bench-results/YYYYmmdd-HHMMSS);
+#                   DIR/report.md is the table, DIR/bench.json everything,
+#                   DIR/*.txt each part's own output
+#   --sections      comma-separated subset of outcome,realpkg,overhead,scale
+#                   (default all four)
+#   --time-scale F  the fake builds' jobs run F times as long (default 0.5, to
+#                   keep the suite near 15 minutes on 2 cores; 1 is the full size)
+#
+# Parts:
+#   outcome   tests/bench/outcome.sh: the fake builds `pi` (in PI_LIMIT, default
+#             1500M) and `links` (in LINKS_LIMIT, default 1600M), each without
+#             swap and with swap at SD-card speed: make -j1, plain -j4, swamp-bpf
+#             signal and freeze. j1 runs only without swap (it never swaps).
+#             Every variant ends after 3x the lower bound at most (timed out).
+#             Reaction latency comes from these runs' traces
+#             (tests/bench/latency.sh --from) and so does the controller's
+#             footprint (its summary line).
+#   realpkg   tests/bench/realpkg.sh: a real C++ package from Debian's sources.
+#   overhead  tests/bench/overhead.sh: BPF cost with and without swamp-bpf.
+#   scale     tests/bench/scale.sh: events per second with zero drops, tasks tracked.
+# Installs what it needs and builds first (scripts/build.sh). Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prog=bench.sh
+die() { echo "$prog: $*" >&2; exit 2; }
+
+out="" sections=outcome,realpkg,overhead,scale time_scale=0.5
+while (($#)); do
+    case $1 in
+        --out) (($# >= 2)) || die "--out needs a value"; out=$2; shift 2 ;;
+        --sections) (($# >= 2)) || die "--sections needs a value"; sections=$2; shift 2 ;;
+        --time-scale) (($# >= 2)) || die "--time-scale needs a value"; time_scale=$2; shift 2 ;;
+        -h|--help) sed -n '/^# Usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+for s in ${sections//,/ }; do
+    case $s in outcome|realpkg|overhead|scale) ;; *) die "unknown section '$s'" ;; esac
+done
+want() { [[ ,$sections, == *,$1,* ]]; }
+[[ $(id -u) -eq 0 ]] || { echo "$prog: must run as root (BPF, memory cgroups, swap)" >&2; exit 3; }
+
+scripts/build.sh >/dev/null
+out=${out:-bench-results/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out/traces"
+out=$(cd "$out" && pwd)
+echo "$prog: results in $out; load average at start $(cut -d' ' -f1 /proc/loadavg)"
+start=$(date +%s)
+
+part() {  # NAME CMD...: runs one part, its output to NAME.txt (and shown), a failure noted
+    local name=$1; shift
+    echo "== $name: $*"
+    local t0=$SECONDS rc=0
+    "$@" 2>&1 | tee "$out/$name.txt" || rc=${PIPESTATUS[0]}
+    echo "== $name: $((SECONDS - t0)) s, exit $rc"
+    ((rc == 0)) || echo "$name" >>"$out/failed-parts"
+}
+
+if want outcome; then
+    for profile in pi links; do
+        limit=${PI_LIMIT:-1500M}; [[ $profile == links ]] && limit=${LINKS_LIMIT:-1600M}
+        for swap in none sd; do
+            variants=j1,jN,swamp-signal,swamp-freeze
+            [[ $swap == sd ]] && variants=jN,swamp-signal,swamp-freeze
+            part "outcome-$profile-$swap" tests/bench/outcome.sh --profile "$profile" --limit "$limit" \
+                --swap "$swap" --variants "$variants" --time-scale "$time_scale" --timeout 3x \
+                --trace-dir "$out/traces" --json "$out/outcome-$profile-$swap.json"
+        done
+    done
+    for action in signal freeze; do
+        mapfile -t traces < <(ls "$out"/traces/*-swamp-"$action".jsonl 2>/dev/null)
+        ((${#traces[@]})) &&
+            part "latency-$action" tests/bench/latency.sh --from "${traces[@]}" --json "$out/latency-$action.json"
+    done
+fi
+want realpkg && part realpkg tests/bench/realpkg.sh --json "$out/realpkg.json"
+want overhead && part overhead tests/bench/overhead.sh --json "$out/overhead.json"
+want scale && part scale tests/bench/scale.sh --json "$out/scale.json"
+
+python3 tests/bench/report.py "$out" --minutes "$(awk -v s="$(($(date +%s) - start))" 'BEGIN { printf "%.1f", s / 60 }')" \
+    --command "scripts/bench.sh --time-scale $time_scale${sections:+ --sections $sections}" >"$out/report.md"
+echo
+cat "$out/report.md"
+echo "$prog: table in $out/report.md, all figures in $out/bench.json"
+if [[ -s $out/failed-parts ]]; then
+    echo "$prog: these parts failed: $(tr '\n' ' ' <"$out/failed-parts")" >&2
+    exit 1
+fi

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Turns the JSON files of one scripts/bench.sh run (in DIR) into Markdown
+tables on stdout, and writes them all merged as DIR/bench.json.
+
+Usage: tests/bench/report.py DIR [--minutes M] [--command CMD]
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def fmt(v, spec="{}", none="–"):
+    return none if v is None else spec.format(v)
+
+
+def outcome_tables(runs, lines):
+    lines.append("### Fake builds under a memory limit")
+    lines.append("")
+    lines.append("| build | swap | variant | wall s | × lower bound | vs `-j1` | OOM kills | major faults "
+                 "| swap in / out MiB | stops / holds / resumes |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    j1_wall = {}
+    for r in runs:
+        for v in r["variants"]:
+            if v["variant"] == "j1" and v.get("ok"):
+                j1_wall[r["profile"]] = v["wall_s"]
+    for r in runs:
+        build = "`{}` {} MiB, {} CPU-s, LB {:.1f} s".format(r["profile"], int(r["limit_mib"]), r["cpu_s"],
+                                                          r["lower_bound_s"])
+        swap = "SD-card speed" if r.get("swap") == "sd" else "none"
+        for v in r["variants"]:
+            ok = v.get("ok")
+            if v.get("timed_out"):
+                wall = "> {:.0f} (timed out)".format(v["wall_s"])
+            elif not ok:
+                wall = "{:.1f} (failed)".format(v["wall_s"])
+            else:
+                wall = "{:.1f}".format(v["wall_s"])
+            ratio = "{:.2f}".format(v["wall_s"] / r["lower_bound_s"]) if ok else "–"
+            j1 = j1_wall.get(r["profile"])
+            vs = "{:.2f}× faster".format(j1 / v["wall_s"]) if ok and j1 and v["variant"] != "j1" else "–"
+            swaps = "{} / {}".format(fmt(v.get("swap_in_mib")), fmt(v.get("swap_out_mib")))
+            if v.get("stops") is not None:
+                shr = "{} / {} / {}".format(fmt(v.get("stops")), fmt(v.get("holds")), fmt(v.get("resumes")))
+            else:
+                shr = "–"
+            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                build, swap, v["command"], wall, ratio, vs, fmt(v.get("oom_kills")), fmt(v.get("major_faults")),
+                swaps, shr))
+    lines.append("")
+    lines.append("Lower bound = max(CPU-s / cores, Σ MiB·s / limit, critical path). "
+                 "Swap in/out is host-wide (/proc/vmstat).")
+    lines.append("")
+
+    lines.append("### Controller footprint (in the runs above)")
+    lines.append("")
+    lines.append("| run | CPU-s per minute of build | % of one core | peak RSS |")
+    lines.append("|---|---|---|---|")
+    for r in runs:
+        for v in r["variants"]:
+            if v.get("controller_cpu_s_per_min") is None:
+                continue
+            lines.append("| `{}` {} swap, {} | {} | {} | {} |".format(
+                r["profile"], "SD" if r.get("swap") == "sd" else "no", v["command"], v["controller_cpu_s_per_min"],
+                fmt(v.get("controller_cpu_pct"), "{}%"), fmt(v.get("controller_peak_rss"))))
+    lines.append("")
+
+
+def latency_table(lat, lines):
+    lines.append("### Reaction latency (kernel event → stop delivered), in the runs above")
+    lines.append("")
+    lines.append("| ms | stops | p50 | p99 | max |")
+    lines.append("|---|---|---|---|---|")
+    polls = None
+    for action, d in lat.items():
+        s = d["swamp"]
+        lines.append("| swamp-bpf `{}` | {} | {} | {} | {} |".format(action, d["stops"], s["p50_ms"], s["p99_ms"],
+                                                                  s["max_ms"]))
+        polls = polls or d
+    if polls:
+        for key, name in (("poll_0.5s", "a poller every 0.5 s, same events"), ("poll_1s", "a poller every 1 s, same events")):
+            p = polls.get(key)
+            if p:
+                lines.append("| {} | | {} | {} | {} |".format(name, p["p50_ms"], p["p99_ms"], p["max_ms"]))
+    lines.append("")
+
+
+def generic_table(title, data, lines):
+    """A part whose JSON carries its own rows: {"rows": [{...}], "notes": [...]}
+    or plain keys; rendered as given."""
+    lines.append("### " + title)
+    lines.append("")
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if rows:
+        cols = list(rows[0].keys())
+        lines.append("| " + " | ".join(cols) + " |")
+        lines.append("|" + "---|" * len(cols))
+        for row in rows:
+            lines.append("| " + " | ".join(fmt(row.get(c)) for c in cols) + " |")
+    else:
+        for k, v in (data or {}).items():
+            if k != "notes":
+                lines.append("- {}: {}".format(k, json.dumps(v) if isinstance(v, (dict, list)) else v))
+    for n in (data or {}).get("notes", []) if isinstance(data, dict) else []:
+        lines.append("")
+        lines.append(n)
+    lines.append("")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--minutes")
+    ap.add_argument("--command", default="scripts/bench.sh")
+    a = ap.parse_args()
+
+    merged = {"command": a.command, "minutes": float(a.minutes) if a.minutes else None}
+    runs = []
+    for profile in ("pi", "links", "demo"):
+        for swap in ("none", "sd"):
+            r = load(os.path.join(a.dir, "outcome-{}-{}.json".format(profile, swap)))
+            if r:
+                runs.append(r)
+    merged["outcome"] = runs
+    lat = {}
+    for action in ("signal", "freeze"):
+        d = load(os.path.join(a.dir, "latency-{}.json".format(action)))
+        if d:
+            lat[action] = d
+    merged["latency"] = lat
+    for part in ("realpkg", "overhead", "scale"):
+        merged[part] = load(os.path.join(a.dir, part + ".json"))
+
+    lines = []
+    head = "Measured with `sudo {}`".format(a.command)
+    if a.minutes:
+        head += " in {} minutes".format(a.minutes)
+    lines.append(head + " on the 2-core VM; every comparison side by side in one run.")
+    lines.append("")
+    if runs:
+        outcome_tables(runs, lines)
+    if lat:
+        latency_table(lat, lines)
+    if merged["realpkg"]:
+        generic_table("A real C++ package from Debian's sources", merged["realpkg"], lines)
+    if merged["overhead"]:
+        generic_table("Overhead of the BPF programs", merged["overhead"], lines)
+    if merged["scale"]:
+        generic_table("Scale", merged["scale"], lines)
+    failed = os.path.join(a.dir, "failed-parts")
+    if os.path.exists(failed):
+        lines.append("Parts that failed: " + open(failed).read().replace("\n", " "))
+    print("\n".join(lines))
+    with open(os.path.join(a.dir, "bench.json"), "w") as f:
+        json.dump(merged, f, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
