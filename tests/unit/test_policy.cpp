@@ -49,9 +49,11 @@ std::vector<std::pair<double, uint64_t>> run_for(Sim& s, Policy& p, const Memory
 }  // namespace
 
 // The horizon these scenarios' arithmetic uses (2 * growth), whatever the default.
+// The projection alone: two seconds of growth, no reserve for the head.
 PolicyConfig two_second_horizon() {
     PolicyConfig c;
     c.horizon_s = 2.0;
+    c.head_reserve = 0;
     return c;
 }
 
@@ -249,6 +251,33 @@ TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
         s.prime(p);
         EXPECT_TRUE(s.decide(p, view(int64_t(2 * sum + kLow + MiB))).empty());
     }
+}
+
+// On a busy machine every job grows slowly: a big head growing at 20M/s
+// projects only 80M in 4 s. The head reserve (its RSS again, while it grows)
+// stops the other grower while it is still small.
+TEST(Policy, AGrowingHeadKeepsARoomOfItsOwnSize) {
+    Sim s;
+    uint64_t h = s.spawn("cc1plus", 500 * MiB);
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    PolicyConfig plain;
+    plain.head_reserve = 0;
+    Policy p0(plain), p1;
+    s.prime(p0);
+    s.prime(p1);
+    s.ramp({{h, 20.0 * MiB}, {a, 20.0 * MiB}});
+    int64_t headroom = 400 * MiB;  // the horizon alone projects ~240M left
+    EXPECT_TRUE(s.decide(p0, view(headroom)).empty());
+    auto acts = s.decide(p1, view(headroom));
+    EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{a});
+    // a head that has stopped growing reserves nothing: a grows on alone
+    s.tree.set_state(a, JobState::Running, s.now);
+    s.advance(1.5);  // h's growth goes stale
+    Policy p2;
+    s.prime(p2);
+    s.ramp({{a, 20.0 * MiB}});
+    ASSERT_EQ(s.job(h).growth, 0.0);
+    EXPECT_TRUE(s.decide(p2, view(headroom)).empty());
 }
 
 // A job holding a protected process (--protect, a login shell…) is never

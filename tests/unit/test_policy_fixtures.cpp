@@ -82,6 +82,10 @@ void check_invariants(const Fixture& fx, const ReplayRun& run, const HarnessOpti
         for (uint64_t id : p.running)
             if (!stopped_now.count(id)) growth += std::max(0.0, p.jobs.at(id).growth);
         double projected = double(p.mem.headroom) - growth * cfg.horizon_s;
+        if (p.head && p.jobs.at(*p.head).growth >= cfg.min_growth) {  // the growing head's reserve
+            const JobSnap& h = p.jobs.at(*p.head);
+            projected -= std::max(0.0, cfg.head_reserve * double(h.rss) - h.growth * cfg.horizon_s);
+        }
         for (const Action& a : p.actions) {
             if (a.type != ActionType::Resume) continue;
             const JobSnap& r = p.jobs.at(a.job);

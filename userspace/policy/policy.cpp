@@ -74,6 +74,13 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     for (const Job* j : running) growth += std::max(0.0, j->growth);
     for (const auto& [id, j] : tree.jobs()) majflt += j.maj_per_s;
     double projected = double(mem.headroom) - growth * cfg_.horizon_s;
+    // While the head grows, it may grow by head_reserve × its RSS, however
+    // slowly it grows now (on a busy machine every job grows slowly, and a
+    // horizon of that alone sees the head's growth too late).
+    if (!running.empty() && running.front()->growth >= cfg_.min_growth) {
+        const Job* h = running.front();
+        projected -= std::max(0.0, cfg_.head_reserve * double(h->rss) - h->growth * cfg_.horizon_s);
+    }
     bool critical = mem.headroom < low / 2;
     bool thrashing = majflt >= cfg_.thrash_majflt_per_s || mem.psi_full_avg10 >= cfg_.psi_full_pct;
     std::string why_pressure =
