@@ -97,7 +97,7 @@ static __always_inline void *reserve(__u32 size)
 }
 
 /* When the reader last drained the ring buffer, or was last woken (ktime ns).
- * Userspace writes it after every drain that found events, and promises to
+ * Userspace writes it after every drain that found exec/exit events, and promises to
  * drain again cfg.wake_gap_ns later (it lingers); so an event sent within that
  * gap needs no wakeup of its own. */
 __u64 reader_seen_ns = 0;

@@ -51,6 +51,7 @@ struct BpfSource::Impl {
     long page = sysconf(_SC_PAGESIZE);
     uint64_t wake_gap_ns = 0;
     uint64_t linger_until = 0;  // drain again by then; 0: nothing promised
+    int soon_events = 0;        // exec and exit events (WAKE_SOON) in this drain
 
     bool pending() const {
         if (pos_map == MAP_FAILED) return true;  // cannot tell: assume so
@@ -62,6 +63,9 @@ struct BpfSource::Impl {
 
     static int on_sample(void* ctx, void* data, size_t size) {
         auto* self = static_cast<Impl*>(ctx);
+        uint32_t type = 0;
+        if (size >= sizeof type) memcpy(&type, data, sizeof type);
+        if (type == SWAMP_EV_EXEC || type == SWAMP_EV_EXIT) self->soon_events++;
         if (self->sink) (*self->sink)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
         return 0;
     }
@@ -155,14 +159,16 @@ int BpfSource::fd() const { return ring_buffer__epoll_fd(impl_->rb); }
 // The kernel side skips the wakeup of an exec or exit sent less than
 // wake_gap_ns after reader_seen_ns. So whenever we set reader_seen_ns we
 // linger: drain again at least wake_gap_ns later, and keep doing so while
-// events come (or a record is still being written). A storm of exec/exit
-// then costs one wakeup per gap instead of one per event.
+// exec/exit events come (or a record is still being written). A storm of
+// exec/exit then costs one wakeup per gap instead of one per event; other
+// events (RSS steps, samples) do not keep us lingering.
 int BpfSource::consume(const Sink& sink) {
     uint64_t start = now_ns();
     impl_->sink = &sink;
+    impl_->soon_events = 0;
     int n = ring_buffer__consume(impl_->rb);
     impl_->sink = nullptr;
-    if (n > 0 || impl_->pending()) {
+    if (impl_->soon_events > 0 || impl_->pending()) {
         uint64_t seen = now_ns();
         __atomic_store_n(&impl_->skel->bss->reader_seen_ns, seen, __ATOMIC_RELEASE);
         impl_->linger_until = seen + impl_->wake_gap_ns;
