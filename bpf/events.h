@@ -96,6 +96,7 @@ struct swamp_config {
 	__u64 rss_step; /* bytes; an RSS event is sent each time RSS moves this far */
 	__u64 fault_interval_ns; /* minimum spacing of fault samples per process */
 	__u64 wakeup_bytes; /* wake userspace once this much unread data waits */
+	__u64 wake_gap_ns; /* exec/exit wake userspace only if it has not drained this recently */
 };
 
 /* Value of the `tasks` map, keyed by tgid: one per tracked process.

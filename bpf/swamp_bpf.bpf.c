@@ -20,6 +20,7 @@ const volatile struct swamp_config cfg = {
 	.rss_step = 16ull << 20,
 	.fault_interval_ns = 250000000ull,
 	.wakeup_bytes = 64 * 1024,
+	.wake_gap_ns = 5000000ull,
 };
 const volatile __u32 page_shift = 12;
 /* --user: every exec by this uid is adopted as a tracked process (-1: off) */
@@ -95,13 +96,33 @@ static __always_inline void *reserve(__u32 size)
 	return e;
 }
 
-/* Urgent events wake the reader at once; the rest wait until enough data has
- * piled up or the reader comes by (wakeups dominate ring buffer cost). */
-static __always_inline void submit(void *e, bool urgent)
+/* When the reader last drained the ring buffer, or was last woken (ktime ns).
+ * Userspace writes it after every drain that found exec/exit events, and promises to
+ * drain again cfg.wake_gap_ns later (it lingers); so an event sent within that
+ * gap needs no wakeup of its own. */
+__u64 reader_seen_ns = 0;
+
+enum wake {
+	WAKE_LAZY, /* wait until enough data has piled up or the reader comes by */
+	WAKE_SOON, /* wake the reader, unless it drained or was woken in the last wake_gap_ns */
+	WAKE_NOW, /* wake the reader at once */
+};
+
+/* A wakeup (irq_work, then the reader's wakeup, often a context switch in the
+ * middle of the program) costs ~10 us where the rest of a program costs ~1 us:
+ * storms of exec and exit share one wakeup per wake_gap_ns. */
+static __always_inline void submit(void *e, enum wake wake)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes)
+	if (wake == WAKE_SOON) {
+		__u64 now = ((struct swamp_event_hdr *)e)->ts_ns;
+		if (now - reader_seen_ns >= cfg.wake_gap_ns) {
+			reader_seen_ns = now;
+			flags = BPF_RB_FORCE_WAKEUP;
+		}
+	}
+	if (wake == WAKE_NOW || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 	count_stat(SWAMP_STAT_EVENTS);
@@ -144,7 +165,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	e->ppid = ppid;
 	e->flags = thread ? SWAMP_FORK_THREAD : 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
-	submit(e, false);
+	submit(e, WAKE_LAZY);
 	return 0;
 }
 
@@ -189,7 +210,7 @@ static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *b
 	if (len > 0 && bpf_probe_read_user(e->argv, len & (SWAMP_ARGV_LEN - 1) ?: SWAMP_ARGV_LEN,
 					   (void *)start) == 0)
 		e->argv_len = len;
-	submit(e, true);
+	submit(e, WAKE_SOON);
 	return 0;
 }
 
@@ -237,7 +258,7 @@ static __always_inline int on_exit(struct task_struct *task)
 		e->min_flt = BPF_CORE_READ(task, signal, min_flt) + BPF_CORE_READ(task, min_flt);
 		e->maj_flt = BPF_CORE_READ(task, signal, maj_flt) + BPF_CORE_READ(task, maj_flt);
 		BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-		submit(e, true);
+		submit(e, WAKE_SOON);
 	}
 	bpf_map_delete_elem(&tasks, &pid);
 	return 0;
@@ -259,7 +280,7 @@ static __always_inline void send_rss(__u32 pid, struct swamp_task_state *st, __u
 	e->shmem = st->counters[SWAMP_MM_SHMEMPAGES] << page_shift;
 	e->swap = st->counters[SWAMP_MM_SWAPENTS] << page_shift;
 	e->peak_rss = st->peak_rss;
-	submit(e, up);
+	submit(e, up ? WAKE_NOW : WAKE_LAZY);
 }
 
 /* Fold the current thread's new faults into its process, and send a sample
@@ -301,7 +322,7 @@ static __always_inline void account_faults(__u32 pid, struct swamp_task_state *s
 	e->interval_ns = ts - st->sample_ts;
 	e->min_flt = st->flt_min;
 	e->maj_flt = st->flt_maj;
-	submit(e, st->flt_maj > 0);
+	submit(e, st->flt_maj > 0 ? WAKE_NOW : WAKE_LAZY);
 	st->flt_min = 0;
 	st->flt_maj = 0;
 	st->sample_ts = ts;

@@ -18,7 +18,7 @@ TEST(Cli, TraceRootPid) {
     EXPECT_FALSE(r.cli.trace.threads);
     EXPECT_EQ(r.cli.trace.sensing.rss_step, 16ull << 20);
     EXPECT_EQ(r.cli.trace.sensing.fault_interval_ms, 250u);
-    EXPECT_EQ(r.cli.trace.sensing.ringbuf_size, 4ull << 20);
+    EXPECT_EQ(r.cli.trace.sensing.ringbuf_size, 1ull << 20);
     EXPECT_EQ(r.cli.trace.sensing.max_tasks, 16384u);
     EXPECT_FALSE(r.cli.trace.sensing.attach);
     EXPECT_FALSE(r.cli.trace.sensing.verbose);

@@ -102,7 +102,7 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
                     "Milliseconds between fault-rate samples of a faulting process (default 250)")
         ->check(CLI::Range(kFaultIntervalBounds.lo, kFaultIntervalBounds.hi))
         ->type_name("MS");
-    add_size(app, "--ringbuf-size", s.ringbuf_size, "Size of the BPF ring buffer, rounded up to a power of 2 (default 4M)");
+    add_size(app, "--ringbuf-size", s.ringbuf_size, "Size of the BPF ring buffer, rounded up to a power of 2 (default 1M)");
     app->add_option("--max-tasks", s.max_tasks, "Most processes tracked at once (default 16384)")
         ->check(CLI::Range(kMaxTasksBounds.lo, kMaxTasksBounds.hi))
         ->type_name("N");

@@ -39,7 +39,7 @@ std::string driver_name_problem(std::string_view name);
 struct SensingOptions {
     uint64_t rss_step = 16ull << 20;
     uint32_t fault_interval_ms = 250;
-    uint64_t ringbuf_size = 4ull << 20;
+    uint64_t ringbuf_size = 1ull << 20;
     uint32_t max_tasks = 16384;
     std::string btf_file;
     std::optional<AttachKind> attach;  // nullopt: probe

@@ -100,7 +100,8 @@ int run_trace(const TraceOptions& o) {
     while (!status && !root_gone && interrupts < 2) {
         epoll_event evs[4];
         // lazily-sent events (forks, samples) wake nobody: pick them up every 200 ms
-        int n = epoll_wait(ep, evs, 4, 200);
+        int linger = src.poll_timeout_ms();
+        int n = epoll_wait(ep, evs, 4, linger >= 0 && linger < 200 ? linger : 200);
         src.consume(sink);
         printer.on_drops(src.stats().dropped);
         out.flush();

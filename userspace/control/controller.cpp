@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -42,6 +43,15 @@ uid_t resolve_user(const std::string& name) {
 }
 
 constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
+
+// Our peak RSS so far (VmHWM), in bytes; 0 if unknown.
+uint64_t peak_rss_bytes() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+    return 0;
+}
 
 struct Summary {
     uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0, resyncs = 0;
@@ -114,6 +124,7 @@ private:
     uint64_t oom_kills_at_start_ = 0;
     uint64_t drops_seen_ = 0, last_drop_note_ns_ = 0;
     uint64_t newest_event_ns_ = 0;  // kernel time of the newest event since the last decision
+    uint64_t load_peak_rss_ = 0;    // our peak RSS while libbpf loaded the programs
     MemoryView last_mem_;
     Summary sum_;
 };
@@ -298,13 +309,14 @@ void Controller::print_summary(int exit_code) {
     MemorySample end = memory_->read();
     uint64_t ooms = end.oom_kills >= oom_kills_at_start_ ? end.oom_kills - oom_kills_at_start_ : 0;
     rusage self{};
-    getrusage(RUSAGE_SELF, &self);  // our own footprint: CPU and peak RSS
+    getrusage(RUSAGE_SELF, &self);  // our own footprint: CPU, and peak RSS since the BPF load
     double cpu_s = self.ru_utime.tv_sec + self.ru_stime.tv_sec + (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
     double wall_s = (monotonic_ns() - start_ns_) / 1e9;
     char buf[768];
     snprintf(buf, sizeof buf,
              "swamp-bpf: %s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
-             "peak tree RSS %s, OOM kills %llu%s; controller %.2f CPU-s (%.2f%% of a core), peak RSS %s",
+             "peak tree RSS %s, OOM kills %llu%s; controller %.2f CPU-s (%.2f%% of a core), peak RSS %s "
+             "(%s while loading BPF)",
              launched_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
                   : uid_ ? "stopped" : "build root exited",
              wall_s, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
@@ -314,7 +326,8 @@ void Controller::print_summary(int exit_code) {
              drops_seen_ ? (", " + std::to_string(drops_seen_) + " events lost, " + std::to_string(sum_.resyncs) +
                             " resyncs from /proc").c_str()
                          : "",
-             cpu_s, wall_s > 0 ? 100 * cpu_s / wall_s : 0.0, human_bytes(uint64_t(self.ru_maxrss) * 1024).c_str());
+             cpu_s, wall_s > 0 ? 100 * cpu_s / wall_s : 0.0, human_bytes(peak_rss_bytes()).c_str(),
+             human_bytes(load_peak_rss_).c_str());
     std::cerr << buf << '\n';
 }
 
@@ -338,6 +351,11 @@ int Controller::run() {
     BpfOptions bpf = bpf_options(o_.sensing);
     if (uid_) bpf.watch_uid = *uid_;
     src_ = std::make_unique<BpfSource>(bpf, plan);
+    // libbpf (1.1) holds two copies of the kernel's BTF (5.5 MB each here) while it loads:
+    // note that peak apart, and reset the high-water mark so that the summary's peak RSS is
+    // the footprint from then on
+    load_peak_rss_ = peak_rss_bytes();
+    std::ofstream("/proc/self/clear_refs") << "5";
     SignalFd signals;
     launched_ = !o_.command.empty();
     watchdog_ = std::make_unique<Watchdog>(o_.command);  // in launch mode it forks the command, held before exec
@@ -381,7 +399,9 @@ int Controller::run() {
         epoll_event evs[8];
         // No polling: the kernel side wakes us for exec, exit, upward RSS steps and major
         // faults; quieter events ride along. While jobs wait, the timer ticks every 250 ms.
-        int n = epoll_wait(ep, evs, 8, -1);
+        // Right after events came, we come back within 5 ms instead of being woken for
+        // every exec and exit of a storm (BpfSource::poll_timeout_ms).
+        int n = epoll_wait(ep, evs, 8, src_->poll_timeout_ms());
         bool from_timer = false;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
@@ -416,13 +436,13 @@ int Controller::run() {
                 }
             }
         }
-        src_->consume(sink);
+        int got = src_->consume(sink);
         if (uint64_t dropped = src_->stats().dropped; dropped > drops_seen_) {
             drops_seen_ = dropped;
             if (printer_) printer_->on_drops(dropped);
             if (!done && !ending) resync(monotonic_ns());
         }
-        if (!done && !ending) decide(monotonic_ns(), from_timer);
+        if (!done && !ending && (n > 0 || got > 0)) decide(monotonic_ns(), from_timer);
     }
     src_->consume(sink);
     release_all(monotonic_ns());

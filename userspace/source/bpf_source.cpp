@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +27,12 @@ int libbpf_log(enum libbpf_print_level, const char* fmt, va_list args) {
     return g_verbose ? vfprintf(stderr, fmt, args) : 0;
 }
 
+uint64_t now_ns() {  // the clock of bpf_ktime_get_ns()
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+}
+
 uint64_t round_up_pow2(uint64_t v) {
     uint64_t p = 1;
     while (p < v) p <<= 1;
@@ -37,14 +45,33 @@ struct BpfSource::Impl {
     swamp_bpf* skel = nullptr;
     ring_buffer* rb = nullptr;
     const Sink* sink = nullptr;
+    // the ring's consumer and producer positions (read-only view), to see
+    // records reserved but not yet committed
+    void* pos_map = MAP_FAILED;
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t wake_gap_ns = 0;
+    uint64_t linger_until = 0;  // drain again by then; 0: nothing promised
+    int soon_events = 0;        // exec and exit events (WAKE_SOON) in this drain
+
+    bool pending() const {
+        if (pos_map == MAP_FAILED) return true;  // cannot tell: assume so
+        auto* base = static_cast<const char*>(pos_map);
+        uint64_t cons = __atomic_load_n(reinterpret_cast<const uint64_t*>(base), __ATOMIC_ACQUIRE);
+        uint64_t prod = __atomic_load_n(reinterpret_cast<const uint64_t*>(base + page), __ATOMIC_ACQUIRE);
+        return prod != cons;
+    }
 
     static int on_sample(void* ctx, void* data, size_t size) {
         auto* self = static_cast<Impl*>(ctx);
+        uint32_t type = 0;
+        if (size >= sizeof type) memcpy(&type, data, sizeof type);
+        if (type == SWAMP_EV_EXEC || type == SWAMP_EV_EXIT) self->soon_events++;
         if (self->sink) (*self->sink)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
         return 0;
     }
 
     ~Impl() {
+        if (pos_map != MAP_FAILED) munmap(pos_map, 2 * page);
         ring_buffer__free(rb);
         swamp_bpf__destroy(skel);
     }
@@ -64,6 +91,8 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
     skel->rodata->cfg.rss_step = opts.rss_step;
     skel->rodata->cfg.fault_interval_ns = opts.fault_interval_ns;
     skel->rodata->cfg.wakeup_bytes = std::max<uint64_t>(opts.ringbuf_bytes / 8, 4096);
+    skel->rodata->cfg.wake_gap_ns = opts.wake_gap_ns;
+    impl_->wake_gap_ns = opts.wake_gap_ns;
     skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
     if (opts.watch_uid) skel->rodata->watch_uid = *opts.watch_uid;
 
@@ -106,6 +135,7 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
 
     impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), &Impl::on_sample, impl_.get(), nullptr);
     if (!impl_->rb) throw UserError(ExitCode::Failure, std::string("cannot open the ring buffer: ") + strerror(errno));
+    impl_->pos_map = mmap(nullptr, 2 * impl_->page, PROT_READ, MAP_SHARED, bpf_map__fd(skel->maps.events), 0);
 }
 
 BpfSource::~BpfSource() = default;
@@ -126,11 +156,33 @@ bool BpfSource::tracked(uint32_t pid) const {
 
 int BpfSource::fd() const { return ring_buffer__epoll_fd(impl_->rb); }
 
+// The kernel side skips the wakeup of an exec or exit sent less than
+// wake_gap_ns after reader_seen_ns. So whenever we set reader_seen_ns we
+// linger: drain again at least wake_gap_ns later, and keep doing so while
+// exec/exit events come (or a record is still being written). A storm of
+// exec/exit then costs one wakeup per gap instead of one per event; other
+// events (RSS steps, samples) do not keep us lingering.
 int BpfSource::consume(const Sink& sink) {
+    uint64_t start = now_ns();
     impl_->sink = &sink;
+    impl_->soon_events = 0;
     int n = ring_buffer__consume(impl_->rb);
     impl_->sink = nullptr;
+    if (impl_->soon_events > 0 || impl_->pending()) {
+        uint64_t seen = now_ns();
+        __atomic_store_n(&impl_->skel->bss->reader_seen_ns, seen, __ATOMIC_RELEASE);
+        impl_->linger_until = seen + impl_->wake_gap_ns;
+    } else if (start >= impl_->linger_until) {
+        impl_->linger_until = 0;
+    }
     return n;
+}
+
+int BpfSource::poll_timeout_ms() const {
+    if (!impl_->linger_until) return -1;
+    uint64_t now = now_ns();
+    if (now >= impl_->linger_until) return 0;
+    return int((impl_->linger_until - now + 999'999) / 1'000'000);
 }
 
 BpfStats BpfSource::stats() const {

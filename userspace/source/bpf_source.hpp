@@ -16,8 +16,10 @@ namespace swamp {
 struct BpfOptions {
     uint64_t rss_step = 16ull << 20;
     uint64_t fault_interval_ns = 250'000'000;
-    uint64_t ringbuf_bytes = 4ull << 20;
+    uint64_t ringbuf_bytes = 1ull << 20;
     uint32_t max_tasks = 16384;
+    // exec and exit wake us at most once per gap while we keep draining (see consume())
+    uint64_t wake_gap_ns = 5'000'000;
     bool verbose = false;  // show libbpf's own log
     std::optional<uint32_t> watch_uid;  // --user: adopt every exec by this uid
 };
@@ -45,8 +47,13 @@ public:
     // An fd that turns readable when events wait (for epoll).
     int fd() const;
     // Hands every waiting event to `sink`; returns how many, or -errno.
+    // After a drain that found events, exec and exit send no wakeups for
+    // wake_gap_ns: the caller must come back by then, i.e. wait on fd() no
+    // longer than poll_timeout_ms().
     using Sink = std::function<void(std::span<const std::byte>)>;
     int consume(const Sink& sink);
+    // The epoll timeout that keeps that promise: -1 (none) when idle.
+    int poll_timeout_ms() const;
 
     BpfStats stats() const;
 
