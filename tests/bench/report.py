@@ -95,6 +95,42 @@ def latency_table(lat, lines):
     lines.append("")
 
 
+def overhead_table(d, lines):
+    names = {"fault": "fault-heavy microbenchmark (fault_bench)",
+             "forkexec": "fork/exec storm (4000 × fork+exec+exit)",
+             "compile": "a real `g++ -O2` compile"}
+    lines.append("### Overhead of the BPF programs (`swamp-bpf trace` attached or not, interleaved)")
+    lines.append("")
+    lines.append("| workload | without, s | with, s | ratio |")
+    lines.append("|---|---|---|---|")
+    for key, w in d.get("workloads", {}).items():
+        lines.append("| {} | {:.3f} | {:.3f} | {:.3f} |".format(names.get(key, key), w["without_s"], w["with_s"],
+                                                            w["ratio"]))
+    progs = d.get("programs", {})
+    if progs:
+        lines.append("")
+        lines.append("Per program (`kernel.bpf_stats_enabled`): " + ", ".join(
+            "`{}` {:.0f} ns/run ({} runs)".format(n, p["ns_per_run"], p["runs"]) for n, p in progs.items()) + ".")
+    lines.append("")
+
+
+def scale_table(d, lines):
+    lines.append("### Scale (`swamp-bpf trace --json`)")
+    lines.append("")
+    lines.append("| fork storm target, /s | processes/s reached | events/s | events lost | execs seen |")
+    lines.append("|---|---|---|---|---|")
+    for r in d.get("rates", []):
+        lines.append("| {} | {} | {} | {} | {} / {} |".format(r["target"], r["procs_per_s"], r["events_per_s"],
+                                                          r["dropped"], r["execs_seen"], r["started"]))
+    if d.get("tasks"):
+        lines.append("")
+        lines.append("| live processes in the tree | `--max-tasks` | tracked in the kernel | not tracked (reported) |")
+        lines.append("|---|---|---|---|")
+        for t in d["tasks"]:
+            lines.append("| {} | {} | {} | {} |".format(t["tasks"], t["max_tasks"], t["tracked"], t["not_tracked"]))
+    lines.append("")
+
+
 def generic_table(title, data, lines):
     """A part whose JSON carries its own rows: {"rows": [{...}], "notes": [...]}
     or plain keys; rendered as given."""
@@ -154,9 +190,9 @@ def main():
     if merged["realpkg"]:
         generic_table("A real C++ package from Debian's sources", merged["realpkg"], lines)
     if merged["overhead"]:
-        generic_table("Overhead of the BPF programs", merged["overhead"], lines)
+        overhead_table(merged["overhead"], lines)
     if merged["scale"]:
-        generic_table("Scale", merged["scale"], lines)
+        scale_table(merged["scale"], lines)
     failed = os.path.join(a.dir, "failed-parts")
     if os.path.exists(failed):
         lines.append("Parts that failed: " + open(failed).read().replace("\n", " "))
