@@ -95,6 +95,25 @@ def latency_table(lat, lines):
     lines.append("")
 
 
+def realpkg_table(d, lines):
+    lines.append("### A real C++ package: {} {} from Debian's sources, {} objects, in {} MiB".format(
+        d.get("package"), d.get("version"), d.get("objects"), int(d.get("limit_mib") or 0)))
+    lines.append("")
+    lines.append("| variant | wall s | status | OOM kills | peak MiB | major faults | stops / holds / resumes "
+                 "| × best fixed `-j` |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for v in d.get("variants", []):
+        shr = "–" if v.get("stops") is None else "{} / {} / {}".format(v["stops"], v["holds"], v["resumes"])
+        ratio = fmt(v.get("ratio_to_best_fixed"), "{:.2f}") if v.get("ok") else "–"
+        lines.append("| {} | {:.1f} | {} | {} | {} | {} | {} | {} |".format(
+            v["command"], v["wall_s"], v["status"], fmt(v.get("oom_kills")), fmt(v.get("max_usage_mib")),
+            fmt(v.get("majflt")), shr, ratio))
+    lines.append("")
+    lines.append("Best fixed `-j`: {} ({} s). Hung builds are ended after {}× the best time so far.".format(
+        fmt(d.get("best_fixed")), fmt(d.get("best_fixed_wall_s")), fmt(d.get("timeout_factor"))))
+    lines.append("")
+
+
 def overhead_table(d, lines):
     names = {"fault": "fault-heavy microbenchmark (fault_bench)",
              "forkexec": "fork/exec storm (4000 × fork+exec+exit)",
@@ -128,28 +147,6 @@ def scale_table(d, lines):
         lines.append("|---|---|---|---|")
         for t in d["tasks"]:
             lines.append("| {} | {} | {} | {} |".format(t["tasks"], t["max_tasks"], t["tracked"], t["not_tracked"]))
-    lines.append("")
-
-
-def generic_table(title, data, lines):
-    """A part whose JSON carries its own rows: {"rows": [{...}], "notes": [...]}
-    or plain keys; rendered as given."""
-    lines.append("### " + title)
-    lines.append("")
-    rows = data.get("rows") if isinstance(data, dict) else None
-    if rows:
-        cols = list(rows[0].keys())
-        lines.append("| " + " | ".join(cols) + " |")
-        lines.append("|" + "---|" * len(cols))
-        for row in rows:
-            lines.append("| " + " | ".join(fmt(row.get(c)) for c in cols) + " |")
-    else:
-        for k, v in (data or {}).items():
-            if k != "notes":
-                lines.append("- {}: {}".format(k, json.dumps(v) if isinstance(v, (dict, list)) else v))
-    for n in (data or {}).get("notes", []) if isinstance(data, dict) else []:
-        lines.append("")
-        lines.append(n)
     lines.append("")
 
 
@@ -188,7 +185,7 @@ def main():
     if lat:
         latency_table(lat, lines)
     if merged["realpkg"]:
-        generic_table("A real C++ package from Debian's sources", merged["realpkg"], lines)
+        realpkg_table(merged["realpkg"], lines)
     if merged["overhead"]:
         overhead_table(merged["overhead"], lines)
     if merged["scale"]:
