@@ -10,7 +10,7 @@
 // kernel's rss_stat batching (RSS is reported in 16 MiB steps, as by the BPF side).
 //
 // Usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]
-//            [--max-ratio R] [--verbose] [--horizon S] [--settle S] [--min-run S] [--head-reserve F] [--tau S]
+//            [--max-ratio R] [--verbose] [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]
 // Prints one line: wall_s= lb_s= ratio= ooms= stops= holds= resumes= utilisation=
 // and exits 1 on an OOM kill, or when wall / lower bound is above --max-ratio.
 // The lower bound is outcome.sh's: max(cpu_s / cores, mib_s / limit, critical path).
@@ -140,13 +140,13 @@ int main(int argc, char** argv) {
         else if (a == "--max-ratio") max_ratio = std::stod(val());
         else if (a == "--verbose") verbose = true;
         else if (a == "--horizon") pcfg.horizon_s = std::stod(val());
-        else if (a == "--head-reserve") pcfg.head_reserve = std::stod(val());
+        else if (a == "--growth-reserve") pcfg.growth_reserve = std::stod(val());
         else if (a == "--tau") tcfg.growth_tau_s = std::stod(val());
         else if (a == "--settle") pcfg.settle_s = std::stod(val());
         else if (a == "--min-run") pcfg.min_run_s = std::stod(val());
         else die("usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]\n"
                  "       [--max-ratio R] [--verbose]\n"
-                 "       [--horizon S] [--settle S] [--min-run S] [--head-reserve F] [--tau S]   (policy and model settings)");
+                 "       [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]   (policy and model settings)");
     }
     if (makefile.empty() || limit_mib <= 0) die("--makefile and --limit are required");
 

@@ -49,11 +49,11 @@ std::vector<std::pair<double, uint64_t>> run_for(Sim& s, Policy& p, const Memory
 }  // namespace
 
 // The horizon these scenarios' arithmetic uses (2 * growth), whatever the default.
-// The projection alone: two seconds of growth, no reserve for the head.
+// The projection alone: two seconds of growth, no growth reserve.
 PolicyConfig two_second_horizon() {
     PolicyConfig c;
     c.horizon_s = 2.0;
-    c.head_reserve = 0;
+    c.growth_reserve = 0;
     return c;
 }
 
@@ -253,24 +253,24 @@ TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
     }
 }
 
-// On a busy machine every job grows slowly: a big head growing at 20M/s
-// projects only 80M in 4 s. The head reserve (its RSS again, while it grows)
-// stops the other grower while it is still small.
-TEST(Policy, AGrowingHeadKeepsARoomOfItsOwnSize) {
+// On a busy machine every job grows slowly: a big job growing at 20M/s
+// projects only 80M in 4 s. The growth reserve (its RSS again, while it
+// grows) stops the smaller grower while it is still small.
+TEST(Policy, AGrowingJobKeepsARoomOfItsOwnSize) {
     Sim s;
     uint64_t h = s.spawn("cc1plus", 500 * MiB);
     uint64_t a = s.spawn("cc1plus", 100 * MiB);
     PolicyConfig plain;
-    plain.head_reserve = 0;
+    plain.growth_reserve = 0;
     Policy p0(plain), p1;
     s.prime(p0);
     s.prime(p1);
     s.ramp({{h, 20.0 * MiB}, {a, 20.0 * MiB}});
-    int64_t headroom = 400 * MiB;  // the horizon alone projects ~240M left
+    int64_t headroom = 700 * MiB;  // the horizon alone projects ~540M left
     EXPECT_TRUE(s.decide(p0, view(headroom)).empty());
     auto acts = s.decide(p1, view(headroom));
     EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{a});
-    // a head that has stopped growing reserves nothing: a grows on alone
+    // a job that has stopped growing reserves nothing: a grows on alone
     s.tree.set_state(a, JobState::Running, s.now);
     s.advance(1.5);  // h's growth goes stale
     Policy p2;

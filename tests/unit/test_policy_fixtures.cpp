@@ -78,13 +78,14 @@ void check_invariants(const Fixture& fx, const ReplayRun& run, const HarnessOpti
         std::set<uint64_t> stopped_now;
         for (const Action& a : p.actions)
             if (a.type != ActionType::Resume) stopped_now.insert(a.job);
-        double growth = 0;
-        for (uint64_t id : p.running)
-            if (!stopped_now.count(id)) growth += std::max(0.0, p.jobs.at(id).growth);
-        double projected = double(p.mem.headroom) - growth * cfg.horizon_s;
-        if (p.head && p.jobs.at(*p.head).growth >= cfg.min_growth) {  // the growing head's reserve
-            const JobSnap& h = p.jobs.at(*p.head);
-            projected -= std::max(0.0, cfg.head_reserve * double(h.rss) - h.growth * cfg.horizon_s);
+        // the policy's projection: each running job's horizon of growth, and
+        // while it grows at least growth_reserve × its RSS
+        double projected = double(p.mem.headroom);
+        for (uint64_t id : p.running) {
+            if (stopped_now.count(id)) continue;
+            const JobSnap& j = p.jobs.at(id);
+            double g = std::max(0.0, j.growth) * cfg.horizon_s;
+            projected -= j.growth < cfg.min_growth ? g : std::max(g, cfg.growth_reserve * double(j.rss));
         }
         for (const Action& a : p.actions) {
             if (a.type != ActionType::Resume) continue;

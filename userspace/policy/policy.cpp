@@ -70,17 +70,18 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     ended_seen_ = tree.jobs_ended();
 
     const int64_t low = low_watermark(mem), high = high_watermark(mem);
-    double growth = 0, majflt = 0;
-    for (const Job* j : running) growth += std::max(0.0, j->growth);
+    double majflt = 0;
     for (const auto& [id, j] : tree.jobs()) majflt += j.maj_per_s;
-    double projected = double(mem.headroom) - growth * cfg_.horizon_s;
-    // While the head grows, it may grow by head_reserve × its RSS, however
+    // How much more a running job is expected to grow: `horizon_s` of its
+    // growth, and while it grows at least `growth_reserve` × its RSS, however
     // slowly it grows now (on a busy machine every job grows slowly, and a
-    // horizon of that alone sees the head's growth too late).
-    if (!running.empty() && running.front()->growth >= cfg_.min_growth) {
-        const Job* h = running.front();
-        projected -= std::max(0.0, cfg_.head_reserve * double(h->rss) - h->growth * cfg_.horizon_s);
-    }
+    // horizon of that alone sees big jobs' growth too late).
+    auto further = [&](const Job* j) {
+        double g = std::max(0.0, j->growth) * cfg_.horizon_s;
+        return j->growth < cfg_.min_growth ? g : std::max(g, cfg_.growth_reserve * double(j->rss));
+    };
+    double projected = double(mem.headroom);
+    for (const Job* j : running) projected -= further(j);
     bool critical = mem.headroom < low / 2;
     bool thrashing = majflt >= cfg_.thrash_majflt_per_s || mem.psi_full_avg10 >= cfg_.psi_full_pct;
     std::string why_pressure =
@@ -94,8 +95,8 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         r.stop_times.push_back(now);
         r.resumed_by_guard = false;
         r.growth_at_stop = std::max(0.0, j->growth);
+        projected += further(j);
         running.erase(std::find(running.begin(), running.end(), j));
-        projected += std::max(0.0, j->growth) * cfg_.horizon_s;
     };
     auto resume = [&](const Job* j, const std::string& reason, bool guard = false) {
         out.push_back({ActionType::Resume, j->id, reason});

@@ -25,7 +25,7 @@ struct PolicyConfig {
     double min_growth = 1 << 20;     // bytes/s: slower jobs are not stopped for projected growth
     double thrash_majflt_per_s = 2000;  // major faults/s in the tree that count as pressure
     double psi_full_pct = 10;        // PSI memory "full" avg10 that counts as pressure
-    double head_reserve = 1.0;       // a growing head may grow by this × its RSS (see decide())
+    double growth_reserve = 1.0;     // a growing job may grow by this × its RSS yet (see decide())
     double deadlock_s = 5.0;         // all running jobs blocked this long: resume one
 };
 
