@@ -47,9 +47,9 @@
 #   --trace           swamp variants also write --trace-json to their log dir
 #                     (implies --keep-logs)
 # Output goes to stdout. Needs root, Debian 12 (bookworm) apt sources and a
-# build (cmake --build build -j2). Takes about 5 minutes on 2 idle cores (13.5
-# under a load average of 7; the
-# first run also downloads ~8 MB and configures).
+# build (cmake --build build -j2). Takes about 5 minutes on 2 idle cores
+# (13.5 under a load average of 7); the first run also downloads ~8 MB and
+# configures.
 set -euo pipefail
 
 prog=realpkg.sh
