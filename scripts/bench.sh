@@ -8,7 +8,7 @@
 #                   DIR/*.txt each part's own output
 #   --sections      comma-separated subset of outcome,realpkg,overhead,scale
 #                   (default all four)
-#   --time-scale F  the fake builds' jobs run F times as long (default 0.5, to
+#   --time-scale F  the fake builds' jobs run F times as long (default 0.4, to
 #                   keep the suite near 15 minutes on 2 cores; 1 is the full size)
 #
 # Parts:
@@ -16,7 +16,8 @@
 #             1500M) and `links` (in LINKS_LIMIT, default 1600M), each without
 #             swap and with swap at SD-card speed: make -j1, plain -j4, swamp-bpf
 #             signal and freeze. j1 runs only without swap (it never swaps).
-#             Every variant ends after 3x the lower bound at most (timed out).
+#             Every variant ends after 2.5x the lower bound at most (timed out;
+#             make -j1 needs 2x on 2 cores).
 #             Reaction latency comes from these runs' traces
 #             (tests/bench/latency.sh --from) and so does the controller's
 #             footprint (its summary line).
@@ -29,7 +30,7 @@ cd "$(dirname "$0")/.."
 prog=bench.sh
 die() { echo "$prog: $*" >&2; exit 2; }
 
-out="" sections=outcome,realpkg,overhead,scale time_scale=0.5
+out="" sections=outcome,realpkg,overhead,scale time_scale=0.4
 while (($#)); do
     case $1 in
         --out) (($# >= 2)) || die "--out needs a value"; out=$2; shift 2 ;;
@@ -68,7 +69,7 @@ if want outcome; then
             variants=j1,jN,swamp-signal,swamp-freeze
             [[ $swap == sd ]] && variants=jN,swamp-signal,swamp-freeze
             part "outcome-$profile-$swap" tests/bench/outcome.sh --profile "$profile" --limit "$limit" \
-                --swap "$swap" --variants "$variants" --time-scale "$time_scale" --timeout 3x \
+                --swap "$swap" --variants "$variants" --time-scale "$time_scale" --timeout 2.5x \
                 --trace-dir "$out/traces" --json "$out/outcome-$profile-$swap.json"
         done
     done
