@@ -437,7 +437,7 @@ int Controller::run() {
             }
         }
         int got = src_->consume(sink);
-        if (uint64_t dropped = src_->stats().dropped; dropped > drops_seen_) {
+        if (uint64_t dropped = src_->dropped(); dropped > drops_seen_) {
             drops_seen_ = dropped;
             if (printer_) printer_->on_drops(dropped);
             if (!done && !ending) resync(monotonic_ns());
