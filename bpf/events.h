@@ -114,7 +114,7 @@ struct swamp_task_state {
 
 /* Per-CPU counters in the `stats` map, summed by userspace. */
 enum swamp_stat {
-	SWAMP_STAT_DROPPED = 0, /* events lost because the ring buffer was full */
+	SWAMP_STAT_DROPPED = 0, /* unused: drops are counted in the global `dropped` */
 	SWAMP_STAT_MAP_FULL = 1, /* tasks we could not track: the task map was full */
 	SWAMP_STAT_EVENTS = 2, /* events sent */
 	SWAMP_STAT_MAX = 3,

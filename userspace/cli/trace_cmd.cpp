@@ -103,7 +103,7 @@ int run_trace(const TraceOptions& o) {
         int linger = src.poll_timeout_ms();
         int n = epoll_wait(ep, evs, 4, linger >= 0 && linger < 200 ? linger : 200);
         src.consume(sink);
-        printer.on_drops(src.stats().dropped);
+        printer.on_drops(src.dropped());
         out.flush();
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == root_fd) root_gone = true;

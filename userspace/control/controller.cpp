@@ -306,7 +306,7 @@ void Controller::arm_timer(bool on) {
 
 void Controller::print_summary(int exit_code) {
     if (o_.quiet) return;
-    MemorySample end = memory_->read();
+    MemorySample end = memory_->read_all();
     uint64_t ooms = end.oom_kills >= oom_kills_at_start_ ? end.oom_kills - oom_kills_at_start_ : 0;
     rusage self{};
     getrusage(RUSAGE_SELF, &self);  // our own footprint: CPU, and peak RSS since the BPF load
@@ -363,7 +363,7 @@ int Controller::run() {
     actuator_ = make_actuator({o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get()});
     start_tree();
     memory_ = std::make_unique<MemoryReader>(uid_ ? 1 : root_);
-    oom_kills_at_start_ = memory_->read().oom_kills;
+    oom_kills_at_start_ = memory_->read_all().oom_kills;
     if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
     if (!o_.quiet)
         std::cerr << "swamp-bpf: managing "
@@ -437,7 +437,7 @@ int Controller::run() {
             }
         }
         int got = src_->consume(sink);
-        if (uint64_t dropped = src_->stats().dropped; dropped > drops_seen_) {
+        if (uint64_t dropped = src_->dropped(); dropped > drops_seen_) {
             drops_seen_ = dropped;
             if (printer_) printer_->on_drops(dropped);
             if (!done && !ending) resync(monotonic_ns());

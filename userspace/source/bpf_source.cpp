@@ -185,13 +185,16 @@ int BpfSource::poll_timeout_ms() const {
     return int((impl_->linger_until - now + 999'999) / 1'000'000);
 }
 
+uint64_t BpfSource::dropped() const { return __atomic_load_n(&impl_->skel->bss->dropped, __ATOMIC_RELAXED); }
+
 BpfStats BpfSource::stats() const {
     BpfStats s;
+    s.dropped = dropped();
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) return s;
     std::vector<uint64_t> vals(ncpu);
-    uint64_t* out[] = {&s.dropped, &s.map_full, &s.events};
-    for (uint32_t key = 0; key < SWAMP_STAT_MAX; key++) {
+    uint64_t* out[] = {nullptr, &s.map_full, &s.events};  // SWAMP_STAT_DROPPED: see dropped()
+    for (uint32_t key = SWAMP_STAT_MAP_FULL; key < SWAMP_STAT_MAX; key++) {
         if (bpf_map__lookup_elem(impl_->skel->maps.stats, &key, sizeof key, vals.data(), vals.size() * sizeof(uint64_t), 0))
             continue;
         for (uint64_t v : vals) *out[key] += v;

@@ -55,7 +55,11 @@ public:
     // The epoll timeout that keeps that promise: -1 (none) when idle.
     int poll_timeout_ms() const;
 
+    // Summed per-CPU counters: a bpf() call per counter; for summaries.
     BpfStats stats() const;
+    // Events lost so far (= stats().dropped), read from shared memory: no
+    // syscall, so it can be checked after every drain.
+    uint64_t dropped() const;
 
 private:
     struct Impl;

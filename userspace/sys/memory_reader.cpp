@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,11 +96,18 @@ MemInfo parse_meminfo(std::string_view text) {
 }
 
 std::optional<uint64_t> key_value(std::string_view text, std::string_view key) {
+    // runs at every decision over memory.stat: no allocation per line
     std::optional<uint64_t> out;
+    auto blank = [](char c) { return c == ' ' || c == '\t'; };
     for_lines(text, [&](std::string_view line) {
         if (out) return;
-        auto w = words(line);
-        if (w.size() >= 2 && w[0] == key) out = to_u64(w[1]);
+        while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+        if (!line.starts_with(key) || line.size() == key.size() || !blank(line[key.size()])) return;
+        line.remove_prefix(key.size());
+        while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+        size_t end = 0;
+        while (end < line.size() && !blank(line[end])) end++;
+        if (end > 0) out = to_u64(line.substr(0, end));
     });
     return out;
 }
@@ -216,11 +224,15 @@ const auto slurp = read_file;
 
 std::string slurp_or_empty(const std::string& path) { return slurp(path).value_or(std::string()); }
 
-// A file holding one number (memory.current, memory.usage_in_bytes); 0 if unreadable.
-uint64_t read_u64(const std::string& path) {
-    auto t = slurp(path);
-    return t ? std::strtoull(t->c_str(), nullptr, 10) : 0;
+// The number a file holds (memory.current, memory.usage_in_bytes); 0 if none.
+uint64_t leading_u64(std::string_view t) {
+    uint64_t v = 0;
+    std::from_chars(t.data(), t.data() + t.size(), v);
+    return v;
 }
+
+// How old the cgroup's limit may be: it is set by hand or by a service manager, rarely.
+constexpr uint64_t kLimitMaxAgeNs = 1'000'000'000;
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -248,10 +260,22 @@ MemoryReader::MemoryReader(pid_t build_root) {
         cg_dir_.clear();
     }
     open_trigger();
+    psi_.path = psi_file_;
+    if (kind_ == Kind::V1) {
+        usage_.path = cg_dir_ + "/memory.usage_in_bytes";
+        stat_.path = cg_dir_ + "/memory.stat";
+        limit_.path = cg_dir_ + "/memory.limit_in_bytes";
+    } else if (kind_ == Kind::V2) {
+        usage_.path = cg_dir_ + "/memory.current";
+        stat_.path = cg_dir_ + "/memory.stat";
+        limit_.path = cg_dir_ + "/memory.max";
+    }
 }
 
 MemoryReader::~MemoryReader() {
     if (psi_fd_ >= 0) ::close(psi_fd_);
+    for (KeptFile* f : {&meminfo_, &psi_, &usage_, &stat_, &limit_})
+        if (f->fd >= 0) ::close(f->fd);
 }
 
 void MemoryReader::locate(pid_t build_root) {
@@ -317,36 +341,57 @@ void MemoryReader::open_trigger() {
     }
 }
 
+std::string_view MemoryReader::reread(KeptFile& f) {
+    if (f.path.empty()) return {};
+    if (buf_.empty()) buf_.resize(8192);
+    // a broken fd (ENODEV once its cgroup is removed) gets one reopen
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (f.fd < 0) f.fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (f.fd < 0) return {};
+        size_t len = 0;
+        ssize_t n;
+        for (;;) {
+            if (len == buf_.size()) buf_.resize(2 * buf_.size());
+            n = ::pread(f.fd, buf_.data() + len, buf_.size() - len, off_t(len));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            len += size_t(n);
+        }
+        if (n == 0) return std::string_view(buf_.data(), len);
+        ::close(f.fd);
+        f.fd = -1;
+    }
+    return {};
+}
+
+std::optional<uint64_t> MemoryReader::limit(uint64_t mem_total) {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+    if (limit_read_ns_ == 0 || now - limit_read_ns_ >= kLimitMaxAgeNs) {
+        limit_value_ = memparse::parse_limit(reread(limit_), mem_total);
+        limit_read_ns_ = now;
+    }
+    return limit_value_;
+}
+
 MemorySample MemoryReader::read() {
     MemorySample s;
     try {
-        auto mi = memparse::parse_meminfo(slurp_or_empty("/proc/meminfo"));
+        auto mi = memparse::parse_meminfo(reread(meminfo_));
         s.mem_total = mi.total;
         s.mem_available = mi.available;
 
-        std::string vmstat = slurp_or_empty("/proc/vmstat");
-        s.swap_in = memparse::key_value(vmstat, "pswpin").value_or(0);
-        s.swap_out = memparse::key_value(vmstat, "pswpout").value_or(0);
-
-        if (kind_ == Kind::V1) {
-            s.cg_limit = memparse::parse_limit(slurp_or_empty(cg_dir_ + "/memory.limit_in_bytes"), s.mem_total);
-            uint64_t usage = read_u64(cg_dir_ + "/memory.usage_in_bytes");
+        if (kind_ != Kind::None) {
+            s.cg_limit = limit(s.mem_total);
+            uint64_t usage = leading_u64(reread(usage_));
             uint64_t inactive =
-                memparse::key_value(slurp_or_empty(cg_dir_ + "/memory.stat"), "total_inactive_file").value_or(0);
+                memparse::key_value(reread(stat_), kind_ == Kind::V1 ? "total_inactive_file" : "inactive_file")
+                    .value_or(0);
             s.cg_usage = usage > inactive ? usage - inactive : 0;
-            s.oom_kills = memparse::oom_control_kills(slurp_or_empty(cg_dir_ + "/memory.oom_control"));
-        } else if (kind_ == Kind::V2) {
-            s.cg_limit = memparse::parse_limit(slurp_or_empty(cg_dir_ + "/memory.max"), s.mem_total);
-            uint64_t usage = read_u64(cg_dir_ + "/memory.current");
-            std::string stat = slurp_or_empty(cg_dir_ + "/memory.stat");
-            uint64_t inactive = memparse::key_value(stat, "inactive_file").value_or(0);
-            s.cg_usage = usage > inactive ? usage - inactive : 0;
-            s.oom_kills = memparse::key_value(slurp_or_empty(cg_dir_ + "/memory.events"), "oom_kill").value_or(0);
-            if (auto in = memparse::key_value(stat, "pswpin")) s.swap_in = *in;
-            if (auto out = memparse::key_value(stat, "pswpout")) s.swap_out = *out;
         }
 
-        std::string psi = slurp_or_empty(psi_file_);
+        std::string_view psi = reread(psi_);
         auto some = memparse::psi_avg10(psi, "some");
         auto full = memparse::psi_avg10(psi, "full");
         s.psi = some.has_value();
@@ -354,6 +399,25 @@ MemorySample MemoryReader::read() {
         s.psi_full_avg10 = full.value_or(0);
     } catch (...) {
         // Out of memory while reading: return what we have.
+    }
+    return s;
+}
+
+MemorySample MemoryReader::read_all() {
+    MemorySample s = read();
+    try {
+        std::string vmstat = slurp_or_empty("/proc/vmstat");
+        s.swap_in = memparse::key_value(vmstat, "pswpin").value_or(0);
+        s.swap_out = memparse::key_value(vmstat, "pswpout").value_or(0);
+        if (kind_ == Kind::V1) {
+            s.oom_kills = memparse::oom_control_kills(slurp_or_empty(cg_dir_ + "/memory.oom_control"));
+        } else if (kind_ == Kind::V2) {
+            s.oom_kills = memparse::key_value(slurp_or_empty(cg_dir_ + "/memory.events"), "oom_kill").value_or(0);
+            std::string_view stat = reread(stat_);
+            if (auto in = memparse::key_value(stat, "pswpin")) s.swap_in = *in;
+            if (auto out = memparse::key_value(stat, "pswpout")) s.swap_out = *out;
+        }
+    } catch (...) {
     }
     return s;
 }

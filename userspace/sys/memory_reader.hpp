@@ -67,8 +67,13 @@ public:
     MemoryReader(const MemoryReader&) = delete;
     MemoryReader& operator=(const MemoryReader&) = delete;
 
+    // What each decision needs: MemTotal, MemAvailable, the cgroup's usage and
+    // limit, and PSI. All fresh but the limit, which is re-read at most once a
+    // second. swap_in, swap_out and oom_kills stay 0: see read_all().
     // Never throws; files that cannot be read count as zeros.
     MemorySample read();
+    // read() plus the counters no decision uses: swap in/out and OOM kills.
+    MemorySample read_all();
     // PSI trigger fd (poll for POLLPRI / EPOLLPRI), -1 if PSI is unavailable.
     int psi_fd() const { return psi_fd_; }
     // Call when psi_fd() polls POLLPRI (or POLLERR). True if the trigger
@@ -80,8 +85,16 @@ public:
 
 private:
     enum class Kind { None, V1, V2 };
+    // A file read at every decision: opened once, re-read from offset 0.
+    struct KeptFile {
+        std::string path;
+        int fd = -1;
+    };
     void locate(pid_t build_root);
     void open_trigger();
+    // The whole of `f` (reopened if its fd broke), in buf_; "" if unreadable.
+    std::string_view reread(KeptFile& f);
+    std::optional<uint64_t> limit(uint64_t mem_total);
 
     Kind kind_ = Kind::None;
     std::string cg_dir_;       // filesystem dir of the cgroup whose limit applies ("" if none)
@@ -90,6 +103,10 @@ private:
     std::string psi_trigger_;  // for describe(): what was written to which file
     std::optional<uint64_t> limit_at_start_;
     int psi_fd_ = -1;
+    KeptFile meminfo_{"/proc/meminfo"}, psi_, usage_, stat_, limit_;
+    std::string buf_;               // what reread() read last
+    std::optional<uint64_t> limit_value_;
+    uint64_t limit_read_ns_ = 0;    // when limit_ was last read (0: never)
 };
 
 }  // namespace swamp
