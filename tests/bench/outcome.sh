@@ -59,6 +59,8 @@ usage() { sed -n '/^# Usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 cd "$(dirname "$0")/../.."
 repo=$PWD
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 
 # ---- arguments -------------------------------------------------------------------
 profile=demo limit="" jobs=4 variants_arg="" json="" keep_logs=0 swap=none swap_size=2G
@@ -114,14 +116,7 @@ case $swap in
 esac
 
 # SIZE -> MiB (same syntax as scripts/memcg-run.sh: bytes or K/M/G/T, 1024-based)
-[[ $limit =~ ^([0-9]+)([KkMmGgTt]?)(i?[Bb])?$ ]] || die "bad --limit '$limit' (e.g. 1100M, 2G)"
-case ${BASH_REMATCH[2]} in
-    K|k) limit_bytes=$((BASH_REMATCH[1] << 10)) ;;
-    M|m) limit_bytes=$((BASH_REMATCH[1] << 20)) ;;
-    G|g) limit_bytes=$((BASH_REMATCH[1] << 30)) ;;
-    T|t) limit_bytes=$((BASH_REMATCH[1] << 40)) ;;
-    *) limit_bytes=$((10#${BASH_REMATCH[1]})) ;;
-esac
+limit_bytes=$(bench_size_bytes "$limit") || die "bad --limit '$limit' (e.g. 1100M, 2G)"
 ((limit_bytes > 0)) || die "--limit must be > 0"
 limit_mib=$(awk -v b="$limit_bytes" 'BEGIN { printf "%.6g", b / 1048576 }')
 
