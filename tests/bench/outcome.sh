@@ -165,17 +165,11 @@ cleanup() {
         wait "$child" 2>/dev/null
     fi
     rm -rf "$tmp/out"
-    if ((keep_logs)) && [[ -d $tmp ]]; then
-        echo "logs kept in $tmp" >&2
-    else
-        rm -rf "$tmp"
-    fi
+    bench_drop_logs "$keep_logs" "$tmp"
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_signal_traps
 mkdir -p "$tmp/out" "$tmp/logs"
 
 # ---- lower bound -------------------------------------------------------------------------
@@ -269,13 +263,9 @@ for v in "${variants[@]}"; do
     outs_ok[$v]=$([[ $have -eq ${#all_targets[@]} ]] && echo true || echo false)
     summary=$(grep -E '^swamp-bpf: (command exited|build root exited)' "$log" | tail -1 || true)
     if [[ $v == swamp-* && -n $summary ]]; then
-        stops[$v]=$(sed -nE 's/.* ([0-9]+) stops,.*/\1/p' <<< "$summary")
-        holds[$v]=$(sed -nE 's/.* ([0-9]+) holds at exec,.*/\1/p' <<< "$summary")
-        resumes[$v]=$(sed -nE 's/.* ([0-9]+) resumes.*/\1/p' <<< "$summary")
-        dl_resumes[$v]=$(sed -nE 's/.* resumes \(([0-9]+) by the deadlock guard\).*/\1/p' <<< "$summary")
-        dl_resumes[$v]=${dl_resumes[$v]:-0}
-        tree_rss[$v]=$(sed -nE 's/.*peak tree RSS ([^,]+),.*/\1/p' <<< "$summary")
-        swamp_ooms[$v]=$(sed -nE 's/.*OOM kills ([0-9]+)[;,].*/\1/p; s/.*OOM kills ([0-9]+)$/\1/p' <<< "$summary")
+        read -r st ho re dl rss oo <<< "$(bench_swamp_summary "$log")"
+        stops[$v]=${st#-} holds[$v]=${ho#-} resumes[$v]=${re#-} dl_resumes[$v]=${dl#-}
+        tree_rss[$v]=${rss#-} swamp_ooms[$v]=${oo#-}
         # "...; controller X CPU-s (Y% of a core), peak RSS Z" over its own "in W s"
         ctl_cpu[$v]=$(sed -nE 's/.*controller ([0-9.]+) CPU-s.*/\1/p' <<< "$summary")
         ctl_pct[$v]=$(sed -nE 's/.*CPU-s \(([0-9.]+)% of a core\).*/\1/p' <<< "$summary")
@@ -334,8 +324,8 @@ echo "ctl_cpm = swamp-bpf controller CPU-seconds per minute of build; ctl_rss = 
 
 # ---- JSON ----------------------------------------------------------------------------------------------
 if [[ -n $json ]]; then
-    num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
-    str() { [[ -n ${1:-} ]] && printf '"%s"' "$1" || echo null; }
+    num() { bench_json_num "$@"; }
+    str() { bench_json_str "$@"; }
     {
         printf '{\n  "profile": "%s",\n  "limit": "%s",\n  "limit_mib": %s,\n  "jobs": %s,\n  "cores": %s,\n' \
             "$profile" "$limit" "$limit_mib" "$jobs" "$cores"
