@@ -2,11 +2,11 @@
 # Installs everything swamp-bpf needs to build and test, from Debian's packages only.
 set -euo pipefail
 # libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
-# python3: tests/bench/report.py (scripts/bench.sh); coreutils: timeout.
+# python3: tests/bench/report.py (scripts/bench.sh); coreutils: timeout; login: /usr/sbin/nologin (test users).
 pkgs=(build-essential cmake pkg-config make
       clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev zlib1g-dev
       libcli11-dev libgtest-dev googletest nlohmann-json3-dev libtomlplusplus-dev
-      procps util-linux mount passwd ninja-build bc coreutils python3)
+      procps util-linux mount passwd login ninja-build bc coreutils python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,7 +10,9 @@
 // kernel's rss_stat batching (RSS is reported in 16 MiB steps, as by the BPF side).
 //
 // Usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]
-//            [--max-ratio R] [--verbose] [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]
+//            [--max-ratio R] [--verbose] [--snapshots] [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]
+// --verbose prints each decision and the OOM kill; --snapshots every job's
+// RSS and growth each 0.5 s.
 // Prints one line: wall_s= lb_s= ratio= ooms= stops= holds= resumes= utilisation=
 // and exits 1 on an OOM kill, or when wall / lower bound is above --max-ratio.
 // The lower bound is outcome.sh's: max(cpu_s / cores, mib_s / limit, critical path).
@@ -125,7 +127,7 @@ int main(int argc, char** argv) {
     std::string makefile;
     double limit_mib = 0;
     int jobs_n = 4, cores = 2;
-    bool use_policy = true, verbose = false;
+    bool use_policy = true, verbose = false, snapshots = false;
     double max_ratio = 0;  // > 0: exit 1 when wall / lower bound is above it
     PolicyConfig pcfg;
     TreeConfig tcfg;
@@ -139,13 +141,14 @@ int main(int argc, char** argv) {
         else if (a == "--no-policy") use_policy = false;
         else if (a == "--max-ratio") max_ratio = std::stod(val());
         else if (a == "--verbose") verbose = true;
+        else if (a == "--snapshots") snapshots = true;
         else if (a == "--horizon") pcfg.horizon_s = std::stod(val());
         else if (a == "--growth-reserve") pcfg.growth_reserve = std::stod(val());
         else if (a == "--tau") tcfg.growth_tau_s = std::stod(val());
         else if (a == "--settle") pcfg.settle_s = std::stod(val());
         else if (a == "--min-run") pcfg.min_run_s = std::stod(val());
         else die("usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]\n"
-                 "       [--max-ratio R] [--verbose]\n"
+                 "       [--max-ratio R] [--verbose] [--snapshots]\n"
                  "       [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]   (policy and model settings)");
     }
     if (makefile.empty() || limit_mib <= 0) die("--makefile and --limit are required");
@@ -219,7 +222,7 @@ int main(int argc, char** argv) {
             }
             break;
         }
-        if (verbose && std::getenv("SIM_TRACE") && std::fmod(t, 0.5) < kStepS / 2) {
+        if (snapshots && std::fmod(t, 0.5) < kStepS / 2) {  // every job's RSS and growth
             std::printf("%7.2f headroom %4.0fM:", t, (limit - used) / kMiB);
             for (SimJob* j : order)
                 if (j->phase == SimJob::Active)

@@ -169,8 +169,8 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
                 pick = j;
         if (!pick) break;
         stop(pick, ActionType::Stop,
-             "projected headroom " + mib(projected) + " in " + std::to_string(int(cfg_.horizon_s)) +
-                 "s is below the low mark " + mib(low) + "; " + pick->name + " grows " + mib(pick->growth) +
+             "projected headroom " + mib(projected) + " (" + std::to_string(int(cfg_.horizon_s)) +
+                 "s of growth, and growing jobs' reserve) is below the low mark " + mib(low) + "; " + pick->name + " grows " + mib(pick->growth) +
                  "/s at " + mib(double(pick->rss)));
     }
     //    Pressure that RSS does not show (file pages thrashing, PSI full):
