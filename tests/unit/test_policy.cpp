@@ -154,6 +154,23 @@ TEST(Policy, NewJobHeldAtExecWhenProjectedHeadroomIsBelowTheHighMark) {
     EXPECT_FALSE(find(acts, ActionType::Hold, c));
 }
 
+// A job is judged by what it runs: not while it is still the driver's fork
+// (it may exec a protected name, or a driver), but at its exec.
+TEST(Policy, ANewJobIsJudgedAtItsExecNotAtTheFork) {
+    Sim s;
+    Policy p;
+    s.spawn("cc1plus", 400 * MiB);
+    EXPECT_TRUE(s.decide(p, view(1 * GiB)).empty());
+    uint32_t pid = 500;
+    uint64_t b = s.tree.apply(fork_ev(s.now, pid, 1, "make")).new_jobs.at(0);
+    EXPECT_TRUE(s.decide(p, view(10 * MiB)).empty()) << "held as make's fork";
+    s.advance(0.001);
+    s.tree.apply(exec_ev(s.now, pid, 1, "cc1plus", {"cc1plus", "b.c"}));
+    auto acts = s.decide(p, view(10 * MiB));
+    ASSERT_TRUE(find(acts, ActionType::Hold, b)) << "not held at its exec";
+    EXPECT_TRUE(contains(find(acts, ActionType::Hold, b)->reason, "held at exec"));
+}
+
 TEST(Policy, HoldAtExecUsesTheProjection) {
     Sim s;
     Policy p(two_second_horizon());

@@ -62,7 +62,9 @@ TEST(Tree, MakeForkExecGccIsOneJobRootedAtGcc) {
     ASSERT_EQ(d.joined.size(), 1u);
     EXPECT_EQ(d.joined[0], std::make_pair(id, uint32_t(10)));
 
+    EXPECT_FALSE(t.job(id)->execd) << "still make's fork: what it runs is not known yet";
     d = t.apply(exec_ev(at(0.2), 10, 1, "gcc", {"gcc", "-c", "a.c", "-o", "a.o"}));
+    EXPECT_TRUE(t.job(id)->execd);
     EXPECT_TRUE(d.new_jobs.empty());
     EXPECT_TRUE(d.dissolved_jobs.empty());
     const Job* j = t.job(id);
@@ -404,6 +406,7 @@ TEST(Tree, SeededProcessesFormJobsTheSameWay) {
     EXPECT_EQ(job_of(t, 11), id);
     EXPECT_EQ(t.job(id)->name, "gcc");
     EXPECT_EQ(t.job(id)->root_pid, 10u);
+    EXPECT_TRUE(t.job(id)->execd) << "found running its program";
     // seeding a known pid again changes nothing
     EXPECT_TRUE(t.seed(10, 1, "gcc", "gcc", T0).new_jobs.empty());
     // a seeded make (not under a job) is a driver whose children are jobs

@@ -39,6 +39,8 @@ Vetted SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
     if (auto it = pidfds_.find(pid); it != pidfds_.end()) {  // again, after an exec: its name changed
         Vetted v = vetter_.vet(pid, seen_ns);
         if (v.verdict == Verdict::Protected) {
+            for (auto& [id, pids] : stopped_)  // stopped before its name was known: never left so
+                if (pids.erase(pid)) sys_pidfd_send_signal(it->second, SIGCONT);
             ::close(it->second);
             pidfds_.erase(it);
         }

@@ -98,6 +98,7 @@ private:
     void start_tree();
     void on_raw(std::span<const std::byte> raw);
     void handle(const TreeDelta& d, uint64_t seen_ns);
+    void release_protected(uint64_t job, uint64_t now);
     void resync(uint64_t now);
     void decide(uint64_t now, bool from_timer);
     void apply(const Action& a, uint64_t now, const MemoryView& mem);
@@ -186,11 +187,26 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns) {
             tree_.set_protected(job);
             std::cerr << "swamp-bpf: pid " << pid << " (" << v.comm << ") in job " << job << " is " << v.reason
                       << ": the job is never stopped\n";
+            if (j->state != JobState::Running) release_protected(job, seen_ns);
         }
     }
     for (uint32_t pid : d.exited) actuator_->on_exit(pid);
     for (uint64_t id : d.ended_jobs) actuator_->on_job_end(id);
     sum_.jobs += d.new_jobs.size();
+}
+
+// A job stopped before it ran a protected name (a shell that then ran it):
+// it runs again at once, and stays running.
+void Controller::release_protected(uint64_t job, uint64_t now) {
+    std::vector<pid_t> pids;
+    for (uint32_t pid : tree_.job_pids(job)) pids.push_back(pid_t(pid));
+    std::string error;
+    if (!actuator_->resume(job, pids, error)) {
+        std::cerr << "swamp-bpf: cannot resume protected job " << job << ": " << error << '\n';
+        return;
+    }
+    tree_.set_state(job, JobState::Running, now);
+    sum_.resumes++;
 }
 
 void Controller::on_raw(std::span<const std::byte> raw) {

@@ -56,7 +56,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     std::vector<Action> out;
     std::vector<const Job*> running, waiting, fresh;
     for (const auto& [id, j] : tree.jobs()) {
-        if (!seen_.count(id)) fresh.push_back(&j);
+        if (!seen_.count(id) && j.execd) fresh.push_back(&j);  // judged by what it runs, once it exec'd
         (j.state == JobState::Running ? running : waiting).push_back(&j);
     }
     for (auto it = records_.begin(); it != records_.end();)  // forget ended jobs

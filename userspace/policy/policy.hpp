@@ -74,7 +74,7 @@ private:
 
     PolicyConfig cfg_;
     Caps caps_;
-    std::set<uint64_t> seen_;                 // jobs already judged at exec
+    std::set<uint64_t> seen_;                 // jobs already judged at exec (a job is judged once its root exec'd)
     std::map<uint64_t, StopRecord> records_;  // per job
     std::optional<uint64_t> above_high_since_;
     uint64_t ended_seen_ = 0;     // tree.jobs_ended() at the last decision

@@ -72,6 +72,7 @@ TreeDelta Tree::seed(uint32_t pid, uint32_t ppid, const std::string& comm, const
     if (procs_.count(pid)) return d;
     Process& p = add_process(pid, ppid, comm, now_ns, d);
     p.command = command;
+    p.execd = true;
     place(p, now_ns, d);
     return d;
 }
@@ -127,6 +128,7 @@ void Tree::assign(Process& p, uint64_t now_ns, TreeDelta& d) {
         j.root_pid = p.pid;
         j.name = p.comm;
         j.command = p.command;
+        j.execd = p.execd;
         j.start_ns = j.state_since_ns = j.rss_changed_ns = now_ns;
         d.new_jobs.push_back(j.id);
         p.job = j.id;
@@ -223,16 +225,19 @@ TreeDelta Tree::apply(const Event& e) {
             // exec of a process we never saw fork (e.g. the launched command)
             Process& p = add_process(x->pid, x->ppid, x->comm, now, d);
             p.command = join(x->argv);
+            p.execd = true;
             place(p, now, d);
             return d;
         }
         Process& p = it->second;
         p.comm = x->comm;
         p.command = join(x->argv);
+        p.execd = true;
         if (!p.driver && is_driver_name(p.comm)) {
             become_driver(p, now, d);
             return d;
         }
+        if (auto jt = jobs_.find(p.job); jt != jobs_.end() && jt->second.root_pid == p.pid) jt->second.execd = true;
         name_job(p);
     } else if (auto* x = std::get_if<ExitEvent>(&e)) {
         remove_process(x->pid, now, d);

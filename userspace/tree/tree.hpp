@@ -31,7 +31,8 @@ struct Process {
     double maj_per_s = 0;
     uint64_t faults_ns = 0;  // when the fault rate was sampled
     bool driver = false;
-    uint64_t job = 0;  // 0: not in a job (a driver, or outside any build)
+    bool execd = false;  // runs its own program: exec seen, or found running by a /proc walk
+    uint64_t job = 0;    // 0: not in a job (a driver, or outside any build)
 };
 
 struct Job {
@@ -50,6 +51,7 @@ struct Job {
     uint64_t rss_changed_ns = 0;
     uint32_t stops = 0;
     bool is_protected = false;  // holds a process the actuator may never stop: the job is never stopped
+    bool execd = false;         // its root runs its own program (until then it is the driver's fork)
 };
 
 // What one event changed, for the actuator and the trace.
