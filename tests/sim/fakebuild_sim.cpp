@@ -9,8 +9,11 @@
 // remain the measure. It leaves out: reaction latency, page cache, and the
 // kernel's rss_stat batching (RSS is reported in 16 MiB steps, as by the BPF side).
 //
-// Usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]
+// Usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy] [--predict]
 //            [--max-ratio R] [--verbose] [--snapshots] [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]
+// --predict runs the build twice: a reactive first run records each job's
+// peak, run time and time of peak, as the history store would, and the second
+// run (the one reported) starts each job with that prediction.
 // --verbose prints each decision and the OOM kill; --snapshots every job's
 // RSS and growth each 0.5 s.
 // Prints one line: wall_s= lb_s= ratio= ooms= stops= holds= resumes= utilisation=
@@ -127,7 +130,7 @@ int main(int argc, char** argv) {
     std::string makefile;
     double limit_mib = 0;
     int jobs_n = 4, cores = 2;
-    bool use_policy = true, verbose = false, snapshots = false;
+    bool use_policy = true, verbose = false, snapshots = false, predict = false;
     double max_ratio = 0;  // > 0: exit 1 when wall / lower bound is above it
     PolicyConfig pcfg;
     TreeConfig tcfg;
@@ -139,6 +142,7 @@ int main(int argc, char** argv) {
         else if (a == "--jobs") jobs_n = std::stoi(val());
         else if (a == "--cores") cores = std::stoi(val());
         else if (a == "--no-policy") use_policy = false;
+        else if (a == "--predict") predict = true;
         else if (a == "--max-ratio") max_ratio = std::stod(val());
         else if (a == "--verbose") verbose = true;
         else if (a == "--snapshots") snapshots = true;
@@ -147,15 +151,24 @@ int main(int argc, char** argv) {
         else if (a == "--tau") tcfg.growth_tau_s = std::stod(val());
         else if (a == "--settle") pcfg.settle_s = std::stod(val());
         else if (a == "--min-run") pcfg.min_run_s = std::stod(val());
-        else die("usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy]\n"
+        else die("usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy] [--predict]\n"
                  "       [--max-ratio R] [--verbose] [--snapshots]\n"
                  "       [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]   (policy and model settings)");
     }
     if (makefile.empty() || limit_mib <= 0) die("--makefile and --limit are required");
 
-    std::map<std::string, SimJob> jobs;
+    std::map<std::string, SimJob> pristine;
     std::vector<std::string> all;
-    read_makefile(makefile, jobs, all);
+    read_makefile(makefile, pristine, all);
+    // --predict: a first, reactive run fills the history the second run predicts from
+    struct Past {
+        uint64_t peak = 0;
+        double run_s = 0, peak_at_s = 0;
+    };
+    std::map<std::string, Past> history;  // by job name: what its last run showed
+    for (int pass = predict ? 0 : 1; pass < 2; pass++) {
+    const bool last = pass == 1;
+    std::map<std::string, SimJob> jobs = pristine;
     std::vector<SimJob*> order;
     std::map<std::string, bool> seen;
     for (const auto& g : all) visit(g, jobs, order, seen);
@@ -184,6 +197,11 @@ int main(int argc, char** argv) {
             TreeDelta d = tree.apply(ForkEvent{now, j->pid, j->pid, 1, "make", false});
             tree.apply(ExecEvent{now, j->pid, 1, "hog", "/usr/bin/hog", {"hog", "--out", j->name}, false});
             j->id = d.new_jobs.empty() ? 0 : d.new_jobs.front();
+            if (auto h = history.find(j->name); h != history.end()) {  // the default margin, as History adds
+                double peak = double(h->second.peak);
+                tree.set_prediction(j->id, uint64_t(peak + std::max(0.1 * peak, 16 * kMiB)), h->second.run_s,
+                                    h->second.peak_at_s, 1);
+            }
             by_id[j->id] = j;
             j->phase = SimJob::Active;
             active++;
@@ -199,7 +217,8 @@ int main(int argc, char** argv) {
             if (!j->stopped) j->done_cpu += share * kStepS;
             double rss = hog::memory_fraction(j->shape, j->done_cpu / j->cpu) * j->mib * kMiB;
             if (j->done_cpu >= j->cpu) {
-                tree.apply(ExitEvent{now, j->pid, 1, "hog", 0, uint64_t(rss), 0, 0});
+                for (const Job& ended : tree.apply(ExitEvent{now, j->pid, 1, "hog", 0, uint64_t(rss), 0, 0}).ended)
+                    history[j->name] = {ended.peak, ended.run_ns(now) / 1e9, ended.peak_run_ns / 1e9};
                 j->phase = SimJob::Done;
                 finished++;
                 continue;
@@ -212,7 +231,10 @@ int main(int argc, char** argv) {
         }
         if (used > limit) {
             ooms++;
-            if (verbose) {
+            for (SimJob* j : order)  // the killed build's jobs: what they reached (a lower bound)
+                if (const Job* tj = j->phase == SimJob::Active ? tree.job(j->id) : nullptr)
+                    history[j->name] = {tj->peak, tj->run_ns(now) / 1e9, tj->peak_run_ns / 1e9};
+            if (verbose && last) {
                 std::printf("%7.2f OOM at %.0f MiB:", t, used / kMiB);
                 for (SimJob* j : order)
                     if (j->phase == SimJob::Active)
@@ -222,7 +244,7 @@ int main(int argc, char** argv) {
             }
             break;
         }
-        if (snapshots && std::fmod(t, 0.5) < kStepS / 2) {  // every job's RSS and growth
+        if (snapshots && last && std::fmod(t, 0.5) < kStepS / 2) {  // every job's RSS and growth
             std::printf("%7.2f headroom %4.0fM:", t, (limit - used) / kMiB);
             for (SimJob* j : order)
                 if (j->phase == SimJob::Active)
@@ -247,12 +269,16 @@ int main(int argc, char** argv) {
                            : a.type == ActionType::Hold ? JobState::Held
                                                         : JobState::Stopped,
                            now);
-            if (verbose)
+            if (verbose && last)
                 std::printf("%7.2f %-6s %-10s rss %4.0fM  %s\n", t, action_name(a.type), j->name.c_str(),
                             double(j->reported_rss) / kMiB, a.reason.c_str());
         }
     }
     double lb = lower_bound(jobs, cores, limit_mib);
+    if (!last) {
+        std::printf("first run (reactive, fills the history): wall_s=%.1f ratio=%.3f ooms=%d\n", t, t / lb, ooms);
+        continue;
+    }
     std::printf("wall_s=%.1f lb_s=%.1f ratio=%.3f ooms=%d stops=%d holds=%d resumes=%d utilisation=%.3f\n", t, lb,
                 t / lb, ooms, stops, holds, resumes, t > 0 ? busy / (cores * t) : 0);
     if (max_ratio > 0 && t / lb > max_ratio) {
@@ -260,4 +286,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     return ooms ? 1 : 0;
+    }
+    return 0;
 }

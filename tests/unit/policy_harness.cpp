@@ -100,6 +100,15 @@ bool more_invested(const JobSnap& a, const JobSnap& b) {
     return a.id < b.id;
 }
 
+bool resumes_before(const JobSnap& a, const JobSnap& b) {
+    bool a_held = a.state == JobState::Held, b_held = b.state == JobState::Held;
+    if (a_held != b_held) return b_held;
+    if (!a_held) return more_invested(a, b);
+    if (a.predicted_s != b.predicted_s) return a.predicted_s > b.predicted_s;
+    if (a.start_ns != b.start_ns) return a.start_ns < b.start_ns;
+    return a.id < b.id;
+}
+
 namespace {
 
 class Replayer {
@@ -209,14 +218,15 @@ private:
             for (const auto& [id, j] : tree_.jobs()) {
                 (j.state == JobState::Running ? running : waiting).push_back(id);
             }
-            auto order = [&](uint64_t a, uint64_t b) {
-                const Job* ja = tree_.job(a);
-                const Job* jb = tree_.job(b);
-                JobSnap sa{a, "", ja->rss, ja->start_ns}, sb{b, "", jb->rss, jb->start_ns};
-                return more_invested(sa, sb);
+            auto snap = [&](uint64_t id) {
+                const Job* j = tree_.job(id);
+                JobSnap s{id, "", j->rss, j->start_ns};
+                s.state = j->state;
+                s.predicted_s = j->predicted_s;
+                return s;
             };
-            std::sort(running.begin(), running.end(), order);
-            std::sort(waiting.begin(), waiting.end(), order);
+            std::sort(running.begin(), running.end(), [&](uint64_t a, uint64_t b) { return more_invested(snap(a), snap(b)); });
+            std::sort(waiting.begin(), waiting.end(), [&](uint64_t a, uint64_t b) { return resumes_before(snap(a), snap(b)); });
         };
         split(p.running, p.waiting);
         if (!p.running.empty()) p.head = p.running.front();

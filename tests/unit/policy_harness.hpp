@@ -88,6 +88,7 @@ struct JobSnap {
     uint64_t jobs_ended_at_stop = 0;    // tree.jobs_ended() when last stopped or held
     bool ever_stopped = false;
     double growth_at_stop = 0;          // its growth when last stopped or held
+    double predicted_s = 0;             // its run time by history (0: unknown)
 };
 
 struct DecisionPoint {
@@ -124,6 +125,9 @@ struct ReplayRun {
 
 // More invested first: larger RSS, then older, then lower id (as the policy orders).
 bool more_invested(const JobSnap& a, const JobSnap& b);
+// The order waiting jobs resume in: stopped ones most invested first, then
+// those held at exec, the longest by history first, else the oldest.
+bool resumes_before(const JobSnap& a, const JobSnap& b);
 
 ReplayRun replay(const Fixture& fx, const HarnessOptions& opts = {});
 

@@ -485,3 +485,21 @@ TEST(Tree, ThreadForksAreIgnored) {
     EXPECT_EQ(t.process(10)->comm, "ld");
     EXPECT_EQ(t.process(1)->comm, "make");
 }
+
+TEST(Tree, RunningTimeLeavesOutStopsAndRecordsWhenThePeakCame) {
+    Tree t = make_root();
+    uint64_t id = t.apply(fork_ev(at(0), 10, 1, "make")).new_jobs.at(0);
+    t.apply(exec_ev(at(0), 10, 1, "ld"));
+    t.apply(rss_ev(at(1), 10, 100 * MiB));
+    t.set_state(id, JobState::Stopped, at(2));
+    EXPECT_EQ(t.job(id)->run_ns(at(5)), at(2) - at(0)) << "stopped time does not count";
+    t.set_state(id, JobState::Running, at(5));
+    t.apply(rss_ev(at(6), 10, 300 * MiB));
+    EXPECT_EQ(t.job(id)->peak_run_ns, at(3) - at(0)) << "2 s before the stop, 1 s after";
+    t.apply(rss_ev(at(7), 10, 200 * MiB));
+    EXPECT_EQ(t.job(id)->peak_run_ns, at(3) - at(0)) << "a lower RSS is not a peak";
+    TreeDelta d = t.apply(exit_ev(at(8), 10, 1, "ld"));
+    ASSERT_EQ(d.ended.size(), 1u);
+    EXPECT_EQ(d.ended[0].peak, 300 * MiB);
+    EXPECT_EQ(d.ended[0].run_ns(at(8)), at(5) - at(0));
+}

@@ -33,6 +33,30 @@ bool more_invested(const Job* a, const Job* b) {
     return a->id < b->id;
 }
 
+// The order waiting jobs resume in: stopped ones, most invested first; then
+// those held at exec, the longest by history first (so long jobs do not end
+// up alone at the end of the build), else the oldest.
+bool resumes_before(const Job* a, const Job* b) {
+    bool a_held = a->state == JobState::Held, b_held = b->state == JobState::Held;
+    if (a_held != b_held) return b_held;
+    if (!a_held) return more_invested(a, b);
+    if (a->predicted_s != b->predicted_s) return a->predicted_s > b->predicted_s;
+    if (a->start_ns != b->start_ns) return a->start_ns < b->start_ns;
+    return a->id < b->id;
+}
+
+// Whether a job's history predicts its peak: known, and not outgrown.
+bool has_prediction(const Job* j) { return j->predicted_peak && j->peak <= j->predicted_peak; }
+
+// What a decision about `j` rested on; every reason ends with it.
+std::string basis(const Job* j) {
+    if (has_prediction(j))
+        return " (predicted peak " + mib(double(j->predicted_peak)) + " from " + std::to_string(j->predicted_runs) +
+               (j->predicted_runs == 1 ? " run)" : " runs)");
+    if (j->predicted_peak) return " (outgrew its predicted peak " + mib(double(j->predicted_peak)) + ": reactive)";
+    return " (no prediction)";
+}
+
 }  // namespace
 
 Policy::Policy(PolicyConfig cfg, Caps caps) : cfg_(cfg), caps_(caps) {}
@@ -63,7 +87,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         it = tree.job(it->first) ? std::next(it) : records_.erase(it);
     for (auto it = seen_.begin(); it != seen_.end();) it = tree.job(*it) ? std::next(it) : seen_.erase(it);
     std::sort(running.begin(), running.end(), more_invested);
-    std::sort(waiting.begin(), waiting.end(), more_invested);
+    std::sort(waiting.begin(), waiting.end(), resumes_before);
     // each job that finishes while others wait pays for one resume
     if (!waiting.empty()) finish_credits_ += tree.jobs_ended() - ended_seen_;
     else finish_credits_ = 0;
@@ -72,16 +96,33 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     const int64_t low = low_watermark(mem), high = high_watermark(mem);
     double majflt = 0;
     for (const auto& [id, j] : tree.jobs()) majflt += j.maj_per_s;
-    // How much more a running job is expected to grow: `horizon_s` of its
-    // growth, and while it grows at least `growth_reserve` × its RSS, however
-    // slowly it grows now (on a busy machine every job grows slowly, and a
-    // horizon of that alone sees big jobs' growth too late).
+    // Two views ahead.
+    // - `projected`, the near future, drives stops: each running job grows
+    //   `horizon_s` of its growth, and while it grows at least
+    //   `growth_reserve` × its RSS, however slowly it grows now (on a busy
+    //   machine every job grows slowly, and a horizon of that alone sees big
+    //   jobs' growth too late); never more than its prediction leaves.
+    // - `reserved` plans with history: a running job with a prediction may
+    //   yet grow to its predicted peak once that peak is due within `lead`
+    //   seconds of its running time (before, as in `projected`). It decides
+    //   whether such a job may start, and which of two predicted peaks that
+    //   would meet waits.
+    auto left = [](const Job* j) { return double(j->predicted_peak - j->peak); };
     auto further = [&](const Job* j) {
         double g = std::max(0.0, j->growth) * cfg_.horizon_s;
-        return j->growth < cfg_.min_growth ? g : std::max(g, cfg_.growth_reserve * double(j->rss));
+        double near = j->growth < cfg_.min_growth ? g : std::max(g, cfg_.growth_reserve * double(j->rss));
+        return has_prediction(j) ? std::min(near, left(j)) : near;
     };
-    double projected = double(mem.headroom);
-    for (const Job* j : running) projected -= further(j);
+    auto peak_due_in = [&](const Job* j) { return j->predicted_peak_s - j->run_ns(now) / 1e9; };
+    const double lead = 2 * cfg_.horizon_s;
+    auto reserve = [&](const Job* j, double lead_s) {
+        return has_prediction(j) && peak_due_in(j) <= lead_s ? left(j) : further(j);
+    };
+    double projected = double(mem.headroom), reserved = double(mem.headroom);
+    for (const Job* j : running) {
+        projected -= further(j);
+        reserved -= reserve(j, lead);
+    }
     bool critical = mem.headroom < low / 2;
     bool thrashing = majflt >= cfg_.thrash_majflt_per_s || mem.psi_full_avg10 >= cfg_.psi_full_pct;
     std::string why_pressure =
@@ -89,22 +130,24 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
                                            : "PSI memory full " + std::to_string(int(mem.psi_full_avg10)) + "%";
 
     auto stop = [&](const Job* j, ActionType type, const std::string& reason) {
-        out.push_back({type, j->id, reason});
+        out.push_back({type, j->id, reason + basis(j)});
         auto& r = records_[j->id];
         r.jobs_ended_at_stop = tree.jobs_ended();
         r.stop_times.push_back(now);
         r.resumed_by_guard = false;
         r.growth_at_stop = std::max(0.0, j->growth);
         projected += further(j);
+        reserved += reserve(j, lead);
         running.erase(std::find(running.begin(), running.end(), j));
     };
     auto resume = [&](const Job* j, const std::string& reason, bool guard = false) {
-        out.push_back({ActionType::Resume, j->id, reason});
+        out.push_back({ActionType::Resume, j->id, reason + basis(j)});
         auto& r = records_[j->id];
         r.resumed_ns = now;
         r.resumed_by_guard = guard;
         last_resume_ns_ = now;
         above_high_since_.reset();
+        headroom_high_since_.reset();
         waiting.erase(std::find(waiting.begin(), waiting.end(), j));
         running.push_back(j);
     };
@@ -148,7 +191,10 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         else if (caps_.max_running && others >= caps_.max_running)
             reason = "held at exec: " + std::to_string(others) + " jobs run, the cap is " +
                      std::to_string(caps_.max_running);
-        else if (projected < high)
+        else if (has_prediction(j) && reserved < low)  // its own reserve is in `reserved`
+            reason = "held at exec: by the running jobs' predictions, headroom left " + mib(reserved) +
+                     " would be below the low mark " + mib(low);
+        else if (!has_prediction(j) && projected < high)
             reason = "held at exec: projected headroom " + mib(projected) + " is below the resume mark " + mib(high);
         else if (thrashing)
             reason = "held at exec: memory pressure (" + why_pressure + ")";
@@ -160,18 +206,35 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     // 3. Stop early: while the projected headroom is below the low mark, stop
     //    the growing job that buys the most headroom per byte it strands:
     //    growth / RSS, so the least invested of equal growers goes first and
-    //    small jobs about to finish are left to finish. The head never waits.
+    //    small jobs about to finish are left to finish; jobs whose history
+    //    vouched for them when they started go last. The head never waits.
     while (projected < low) {
         const Job* pick = nullptr;
         auto value = [](const Job* j) { return j->growth / std::max<double>(double(j->rss), 16.0 * kMiB); };
+        auto before = [&](const Job* a, const Job* b) {
+            if (has_prediction(a) != has_prediction(b)) return !has_prediction(a);
+            return value(a) > value(b);
+        };
         for (const Job* j : running)
-            if (j != head && j->growth >= cfg_.min_growth && may_stop(j) && (!pick || value(j) > value(pick)))
-                pick = j;
+            if (j != head && j->growth >= cfg_.min_growth && may_stop(j) && (!pick || before(j, pick))) pick = j;
         if (!pick) break;
         stop(pick, ActionType::Stop,
              "projected headroom " + mib(projected) + " (" + std::to_string(int(cfg_.horizon_s)) +
                  "s of growth, and growing jobs' reserve) is below the low mark " + mib(low) + "; " + pick->name + " grows " + mib(pick->growth) +
                  "/s at " + mib(double(pick->rss)));
+    }
+    //    Predicted peaks that would meet: while `reserved` is below the low
+    //    mark, the job with a prediction whose peak is due last waits (it
+    //    strands the least), so the others peak one after the other.
+    while (reserved < low) {
+        const Job* pick = nullptr;
+        for (const Job* j : running)
+            if (j != head && has_prediction(j) && may_stop(j) && (!pick || peak_due_in(j) > peak_due_in(pick)))
+                pick = j;
+        if (!pick) break;
+        stop(pick, ActionType::Stop,
+             "by the running jobs' predictions, headroom left " + mib(reserved) + " is below the low mark " +
+                 mib(low) + "; its peak is due last, in " + std::to_string(int(std::max(0.0, peak_due_in(pick)))) + "s");
     }
     //    Pressure that RSS does not show (file pages thrashing, PSI full):
     //    stop the least invested job, one per settle period.
@@ -193,6 +256,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
 
     if (waiting.empty() || caps_.drain) {
         above_high_since_.reset();
+        headroom_high_since_.reset();
         return out;
     }
 
@@ -214,22 +278,38 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     }
 
     // 7. Resume with hysteresis: headroom above the high mark for settle_s,
-    //    one job per settle_s, the most invested eligible one first. No
-    //    flip-flop between big jobs: a stopped job resumes once a job has
-    //    finished since it stopped (each finished job pays for one resume),
-    //    or when the projection keeps above the low mark with one more
-    //    horizon of the growth it had when stopped (so small jobs fill the
-    //    room a big one leaves once it has peaked; min_run_s and
-    //    max_stops_per_min bound any flip-flop). Jobs held at exec start as
-    //    memory allows.
-    if (mem.headroom < high || projected < high || thrashing) {
+    //    one job per settle_s, the first eligible one in resume order.
+    //    - A job with a prediction resumes when the rest of its predicted
+    //      peak fits above the low mark of the projection.
+    //    - Without one, the projection must stay above the high mark too. No
+    //      flip-flop between big jobs: a stopped job resumes once a job has
+    //      finished since it stopped (each finished job pays for one resume),
+    //      or when the projection keeps above the low mark with one more
+    //      horizon of the growth it had when stopped (so small jobs fill the
+    //      room a big one leaves once it has peaked; min_run_s and
+    //      max_stops_per_min bound any flip-flop). Jobs held at exec start as
+    //      memory allows.
+    if (mem.headroom < high || thrashing) {
         above_high_since_.reset();
+        headroom_high_since_.reset();
         return out;
     }
-    if (!above_high_since_) above_high_since_ = now;
-    if (secs(*above_high_since_, now) < cfg_.settle_s || secs(last_resume_ns_, now) < cfg_.settle_s) return out;
+    if (!headroom_high_since_) headroom_high_since_ = now;
+    if (projected < high) above_high_since_.reset();
+    else if (!above_high_since_) above_high_since_ = now;
+    auto settled = [&](const std::optional<uint64_t>& since) {
+        return since && secs(*since, now) >= cfg_.settle_s && secs(last_resume_ns_, now) >= cfg_.settle_s;
+    };
     if (caps_.max_running && int(running.size()) >= caps_.max_running) return out;
     for (const Job* j : waiting) {
+        if (has_prediction(j)) {  // room until its peak is due, with a lead twice as long as when running
+            double room = std::max(reserve(j, 2 * lead), 16.0 * kMiB);
+            if (!settled(headroom_high_since_) || reserved - room < double(low)) continue;
+            resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +
+                          "; by its prediction it needs " + mib(room) + " before its peak is due, which fits");
+            break;
+        }
+        if (!settled(above_high_since_)) continue;
         auto it = records_.find(j->id);
         bool finished_since =
             finish_credits_ > 0 && (it == records_.end() || tree.jobs_ended() > it->second.jobs_ended_at_stop);

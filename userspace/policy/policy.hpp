@@ -76,7 +76,8 @@ private:
     Caps caps_;
     std::set<uint64_t> seen_;                 // jobs already judged at exec (a job is judged once its root exec'd)
     std::map<uint64_t, StopRecord> records_;  // per job
-    std::optional<uint64_t> above_high_since_;
+    std::optional<uint64_t> above_high_since_;    // headroom and projection above the high mark since
+    std::optional<uint64_t> headroom_high_since_;  // headroom above the high mark since
     uint64_t ended_seen_ = 0;     // tree.jobs_ended() at the last decision
     uint64_t finish_credits_ = 0;  // jobs finished while others waited, not yet spent on a resume
     uint64_t last_resume_ns_ = 0;

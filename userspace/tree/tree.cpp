@@ -182,6 +182,7 @@ void Tree::remove_process(uint32_t pid, uint64_t now_ns, TreeDelta& d) {
     if (jt == jobs_.end()) return;
     jt->second.pids.erase(pid);
     if (jt->second.pids.empty()) {
+        d.ended.push_back(std::move(jt->second));
         jobs_.erase(jt);
         jobs_ended_++;
         d.ended_jobs.push_back(id);
@@ -209,7 +210,10 @@ void Tree::update_rss(Job& j, uint64_t now_ns) {
         j.rss = rss;
         j.rss_changed_ns = now_ns;
     }
-    j.peak = std::max(j.peak, j.rss);
+    if (j.rss > j.peak) {
+        j.peak = j.rss;
+        j.peak_run_ns = j.run_ns(now_ns);
+    }
 }
 
 TreeDelta Tree::apply(const Event& e) {
@@ -240,6 +244,10 @@ TreeDelta Tree::apply(const Event& e) {
         if (auto jt = jobs_.find(p.job); jt != jobs_.end() && jt->second.root_pid == p.pid) jt->second.execd = true;
         name_job(p);
     } else if (auto* x = std::get_if<ExitEvent>(&e)) {
+        // the kernel's high-water mark catches a peak between two RSS steps
+        if (auto it = procs_.find(x->pid); it != procs_.end())
+            if (auto jt = jobs_.find(it->second.job); jt != jobs_.end())
+                jt->second.peak = std::max(jt->second.peak, x->peak_rss);
         remove_process(x->pid, now, d);
     } else if (auto* r = std::get_if<RssEvent>(&e)) {
         auto it = procs_.find(r->pid);
@@ -268,6 +276,15 @@ void Tree::tick(uint64_t now_ns) {
     }
 }
 
+void Tree::set_prediction(uint64_t id, uint64_t peak, double secs, double peak_at_s, int runs) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    it->second.predicted_peak = peak;
+    it->second.predicted_s = secs;
+    it->second.predicted_peak_s = peak_at_s;
+    it->second.predicted_runs = runs;
+}
+
 void Tree::set_protected(uint64_t id) {
     if (auto it = jobs_.find(id); it != jobs_.end()) it->second.is_protected = true;
 }
@@ -276,6 +293,8 @@ void Tree::set_state(uint64_t id, JobState s, uint64_t now_ns) {
     auto it = jobs_.find(id);
     if (it == jobs_.end() || it->second.state == s) return;
     if (s != JobState::Running) it->second.stops++;
+    if (s == JobState::Running && now_ns > it->second.state_since_ns)
+        it->second.waited_ns += now_ns - it->second.state_since_ns;
     it->second.state = s;
     it->second.state_since_ns = now_ns;
 }

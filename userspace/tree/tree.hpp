@@ -52,6 +52,19 @@ struct Job {
     uint32_t stops = 0;
     bool is_protected = false;  // holds a process the actuator may never stop: the job is never stopped
     bool execd = false;         // its root runs its own program (until then it is the driver's fork)
+    // From history at exec (0: unknown, the policy is reactive for this job).
+    uint64_t predicted_peak = 0;  // bytes, conservative (with margin)
+    double predicted_s = 0;       // how long it ran before
+    double predicted_peak_s = 0;  // when (in running time) it reached its peak before
+    int predicted_runs = 0;       // how many past runs the prediction rests on
+    uint64_t waited_ns = 0;       // time spent stopped or held, up to its last resume
+    uint64_t peak_run_ns = 0;     // running time when `peak` was reached
+    // Time it has run since it started, not counting stops and holds.
+    uint64_t run_ns(uint64_t now_ns) const {
+        uint64_t waiting = state == JobState::Running || now_ns < state_since_ns ? 0 : now_ns - state_since_ns;
+        uint64_t elapsed = now_ns > start_ns ? now_ns - start_ns : 0;
+        return elapsed > waited_ns + waiting ? elapsed - waited_ns - waiting : 0;
+    }
 };
 
 // What one event changed, for the actuator and the trace.
@@ -60,6 +73,7 @@ struct TreeDelta {
     std::vector<uint32_t> exited;                       // pids gone
     std::vector<uint64_t> new_jobs;
     std::vector<uint64_t> ended_jobs;      // last process exited
+    std::vector<Job> ended;                // those jobs as they were at the end (peak, start, prediction)
     std::vector<uint64_t> dissolved_jobs;  // turned into drivers (were wrappers)
 };
 
@@ -85,6 +99,7 @@ public:
     void tick(uint64_t now_ns);
     void set_state(uint64_t job, JobState s, uint64_t now_ns);
     void set_protected(uint64_t job);
+    void set_prediction(uint64_t job, uint64_t peak, double secs, double peak_at_s, int runs);
 
     const std::map<uint64_t, Job>& jobs() const { return jobs_; }
     const Job* job(uint64_t id) const;
