@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "sys/proc.hpp"
@@ -126,4 +128,26 @@ TEST(ProcStat, ReadsOurOwnProcess) {
     EXPECT_EQ(s->pid, getpid());
     EXPECT_EQ(s->ppid, getppid());
     EXPECT_FALSE(s->kernel_thread());
+}
+
+TEST(ProcFiles, OurOwnCommandLineAndDirectoryInFull) {
+    std::vector<std::string> argv = read_cmdline(getpid());
+    ASSERT_FALSE(argv.empty());
+    EXPECT_NE(argv[0].find("unit_tests"), std::string::npos) << argv[0];
+    char cwd[4096];
+    ASSERT_TRUE(getcwd(cwd, sizeof cwd));
+    EXPECT_EQ(read_cwd(getpid()), cwd);
+    EXPECT_TRUE(read_cmdline(-1).empty());
+    EXPECT_EQ(read_cwd(-1), "");
+}
+
+TEST(ProcFiles, SizesOfTheFilesThatExistRelativeToADirectory) {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("swamp-sizes-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir / "sub");
+    std::ofstream(dir / "a.o") << std::string(1000, 'x');
+    std::ofstream(dir / "sub" / "b.o") << std::string(24, 'y');
+    FilesSize s = files_size({"a.o", (dir / "sub" / "b.o").string(), "missing.o", "sub"}, dir.string());
+    EXPECT_EQ(s.bytes, 1024u);
+    EXPECT_EQ(s.count, 2u) << "a missing file and a directory do not count";
+    std::filesystem::remove_all(dir);
 }

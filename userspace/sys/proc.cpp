@@ -1,6 +1,7 @@
 #include "sys/proc.hpp"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,6 +41,31 @@ std::optional<ProcStat> read_proc_stat(pid_t pid) {
     std::string text;
     if (!std::getline(in, text)) return std::nullopt;
     return parse_proc_stat(text);
+}
+
+std::vector<std::string> read_cmdline(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::vector<std::string> argv;
+    for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
+    return argv;
+}
+
+std::string read_cwd(pid_t pid) {
+    char buf[4096];
+    ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/cwd").c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, size_t(n)) : std::string();
+}
+
+FilesSize files_size(const std::vector<std::string>& paths, const std::string& dir) {
+    FilesSize out;
+    for (const std::string& p : paths) {
+        std::string full = p.empty() || p[0] == '/' || dir.empty() ? p : dir + "/" + p;
+        struct stat st;
+        if (::stat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        out.bytes += uint64_t(st.st_size);
+        out.count++;
+    }
+    return out;
 }
 
 std::vector<ProcStat> scan_descendants(pid_t root) {

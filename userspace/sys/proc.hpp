@@ -26,6 +26,18 @@ std::optional<ProcStat> read_proc_stat(pid_t pid);
 // Parses the text of /proc/PID/stat; exposed for tests.
 std::optional<ProcStat> parse_proc_stat(const std::string& text);
 
+// A process's whole command line (the kernel event carries only its first
+// bytes) and its working directory; empty when it is gone.
+std::vector<std::string> read_cmdline(pid_t pid);
+std::string read_cwd(pid_t pid);
+// The total size of the files that exist among `paths` (relative ones under
+// `dir`), and how many exist.
+struct FilesSize {
+    uint64_t bytes = 0;
+    uint32_t count = 0;
+};
+FilesSize files_size(const std::vector<std::string>& paths, const std::string& dir);
+
 // Every live descendant of `root` (not root itself), parents before children.
 std::vector<ProcStat> scan_descendants(pid_t root);
 // Every live process whose real uid is `uid`, oldest first (parents before children).
