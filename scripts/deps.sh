@@ -3,7 +3,8 @@
 set -euo pipefail
 # libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
 # python3: tests/bench/report.py (scripts/bench.sh); coreutils: timeout; login: /usr/sbin/nologin (test users).
-pkgs=(build-essential cmake pkg-config make
+# libsqlite3-dev: the history store (userspace/history).
+pkgs=(build-essential cmake pkg-config make libsqlite3-dev
       clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev zlib1g-dev
       libcli11-dev libgtest-dev googletest nlohmann-json3-dev libtomlplusplus-dev
       procps util-linux mount passwd login ninja-build bc coreutils python3)

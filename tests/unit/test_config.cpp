@@ -61,6 +61,8 @@ void expect_same(const ControllerOptions& a, const ControllerOptions& b) {
     EXPECT_EQ(a.trace, b.trace);
     EXPECT_EQ(a.trace_json, b.trace_json);
     EXPECT_EQ(a.trace_output, b.trace_output);
+    EXPECT_EQ(a.history_db, b.history_db);
+    EXPECT_EQ(a.no_history, b.no_history);
 }
 
 // A file that sets every key to something other than its default.
@@ -87,6 +89,9 @@ ringbuf-size = "16M"
 max-tasks = 4096
 btf = "/boot/vmlinux.btf"
 attach = "raw_tp"
+
+[history]
+db = "/srv/swamp/history.db"
 
 [output]
 quiet = true
@@ -139,6 +144,8 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_FALSE(o.trace);
     EXPECT_TRUE(o.trace_json);
     EXPECT_EQ(o.trace_output, "/var/log/swamp.trace");
+    EXPECT_EQ(o.history_db, "/srv/swamp/history.db");
+    EXPECT_FALSE(o.no_history);
     // kCustom names every key, so no key was left out of this test.
     for (const auto& k : config_keys())
         EXPECT_TRUE(contains(kCustom, "\n" + k.name + " = ")) << k.table << "." << k.name;
@@ -254,6 +261,7 @@ TEST(Config, ValuesOutOfRange) {
         {"[sensing]\nbtf = \"vmlinux.btf\"", "f.toml:2:7:", "relative path; give an absolute one"},
         {"[output]\ntrace = \"yes\"", "f.toml:2:9:", "give one of off, text, json"},
         {"[output]\ntrace-output = \"log\"", "f.toml:2:16:", "relative path"},
+        {"[history]\ndb = \"history.db\"", "f.toml:2:6:", "history.db = \"history.db\" is a relative path"},
         {"[tree]\ndrivers = [\"make\", \"\"]", "f.toml:2:11:", "a driver name is empty"},
         {"[tree]\ndrivers = [\"x86_64-linux-gnu-make\"]", "f.toml:2:11:", "longer than 15 characters"},
     };
@@ -315,6 +323,23 @@ TEST(Config, BtfMustExist) {
     EXPECT_TRUE(contains(e, "f.toml:2:7: sensing.btf = \"/boot/gone.btf\": no such file")) << e;
     EXPECT_EQ(apply_text("[sensing]\nbtf = \"\"\n", o, exists), "");
     EXPECT_EQ(o.sensing.btf_file, "");
+}
+
+// db = "" turns history off, as --no-history; a flag given on the command line wins over the file.
+TEST(Config, HistoryDbEmptyMeansNoHistory) {
+    ControllerOptions o;
+    EXPECT_EQ(apply_text("[history]\ndb = \"\"\n", o), "");
+    EXPECT_TRUE(o.no_history);
+    EXPECT_EQ(o.history_db, kDefaultHistoryDb);
+    ControllerOptions back;
+    EXPECT_EQ(apply_text(format_config(o), back), "");
+    EXPECT_TRUE(back.no_history);
+
+    TempFile off("[history]\ndb = \"\"\n");
+    auto flag = run({"--config", off.path, "--history-db", "/srv/h.db", "--root-pid", "1"});
+    ASSERT_FALSE(flag.cli.exit_now) << flag.err;
+    EXPECT_FALSE(flag.cli.control.no_history);
+    EXPECT_EQ(flag.cli.control.history_db, "/srv/h.db");
 }
 
 TEST(Config, Files) {

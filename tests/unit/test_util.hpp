@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <span>
 #include <string>
@@ -38,6 +39,19 @@ struct TempFile {
         std::ofstream(path) << content;
     }
     ~TempFile() { unlink(path.c_str()); }
+};
+
+// A directory that exists for the duration of a test, removed with what it holds.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/swamp-unit-dir-XXXXXX";
+        if (mkdtemp(tmpl)) path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        if (!path.empty()) std::filesystem::remove_all(path, ignored);
+    }
 };
 
 template <typename Raw>

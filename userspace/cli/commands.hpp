@@ -18,8 +18,12 @@ int run_recover();
 // Prints "FILE: ok" (and, with --show, the effective settings); a bad file throws UserError(Config).
 int run_check_config(const CheckConfigOptions& o, std::ostream& out);
 
+// `history list|export|forget`: results to `out`, notes (no history yet) to `err`; an unusable
+// database throws UserError(ExitCode::History).
+int run_history(const HistoryOptions& o, std::ostream& out, std::ostream& err);
+
 // All of main(): parses argv, runs the command and returns the exit code.
-// Help, usage errors, check-config and UserErrors go to `out`/`err`; the other
+// Help, usage errors, check-config, history and UserErrors go to `out`/`err`; the other
 // commands print to stdout and stderr themselves.
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 

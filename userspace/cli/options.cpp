@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "config/config.hpp"
@@ -113,6 +114,59 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
     app->add_flag("-v,--verbose", s.verbose, "Show libbpf's log");
 }
 
+// ---- history (README, "History") ----
+
+std::string absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
+
+void add_history_flags(CLI::App& app, ControllerOptions& c) {
+    // Defined before --no-history, whose callback runs after it: --no-history wins when both are given.
+    app.add_option_function<std::string>(
+           "--history-db",
+           [&c](const std::string& path) {
+               c.history_db = absolute(path);
+               c.no_history = false;
+           },
+           std::string("Record every job's peak memory in this SQLite database, and predict jobs from it (default ") +
+               kDefaultHistoryDb + ")")
+        ->type_name("PATH");
+    app.add_flag("--no-history", c.no_history, "Neither predict jobs from the history nor record them");
+}
+
+// `history list|export|forget`; returns the subcommand, whose own subcommands say the action.
+CLI::App* add_history_command(CLI::App& app, HistoryOptions& h) {
+    auto* history = app.add_subcommand(
+        "history", "Show, export or forget the recorded peak memory of past jobs, which predicts their next runs");
+    history->require_subcommand(1);
+    history->add_option_function<std::string>(
+               "--db", [&h](const std::string& path) { h.db = absolute(path); },
+               std::string("The history database (default ") + kDefaultHistoryDb + ")")
+        ->type_name("PATH");
+    history
+        ->add_subcommand("list",
+                         "One row per command signature: runs, last peak, predicted peak, last duration and tool, "
+                         "biggest prediction first")
+        ->fallthrough();
+    history->add_subcommand("export", "Print every recorded run as a JSON line")->fallthrough();
+    auto* forget = history->add_subcommand("forget", "Delete the runs whose signature contains PATTERN (or --all)");
+    forget->fallthrough();
+    forget->add_option("pattern", h.pattern, "A substring of the signatures to forget (see history list)")
+        ->type_name("PATTERN");
+    forget->add_flag("--all", h.all, "Forget every run");
+    return history;
+}
+
+// Sets r.history.action from the subcommand given; throws on a bad forget.
+void check_history_command(CLI::App* history, HistoryOptions& h) {
+    using Action = HistoryOptions::Action;
+    if (*history->get_subcommand("list")) h.action = Action::List;
+    if (*history->get_subcommand("export")) h.action = Action::Export;
+    if (*history->get_subcommand("forget")) {
+        h.action = Action::Forget;
+        if (h.all == !h.pattern.empty())
+            throw CLI::ValidationError("history forget: give either a PATTERN (a part of the signatures) or --all");
+    }
+}
+
 void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
     // Applied as soon as it is parsed; the other flags take effect after the
     // whole command line is parsed, so a flag given there overrides the file.
@@ -173,6 +227,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
     app.add_option("--record", c.record_file, "Save events, decisions and memory readings to FILE")->type_name("FILE");
     app.add_flag("-q,--quiet", c.quiet, "No start line and no summary");
     add_sensing(&app, c.sensing);
+    add_history_flags(app, c);
     app.add_option("command", c.command, "The build to launch and manage (after --); we exit with its status")
         ->type_name("CMD");
 }
@@ -202,14 +257,15 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                  "  swamp-bpf [OPTIONS] --root-pid PID     manage a running build\n"
                  "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
                  "  swamp-bpf --config FILE [OPTIONS] ...  take settings from FILE; flags override it\n"
-                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, check-config, recover"};
+                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, check-config, recover, history"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
     uint64_t budget = 0;  // 0: not given (parse_size rejects 0)
     add_controller(app, r.control, budget);
     app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 bad pid, 5 missing kernel feature,\n"
-               "6 bad BTF file, 7 bad config file, 8 cgroup, 127 command not runnable; in launch mode, the command's status.");
+               "6 bad BTF file, 7 bad config file, 8 cgroup, 9 history database unusable, 127 command not runnable;\n"
+               "in launch mode, the command's status.");
 
     auto* trace = app.add_subcommand("trace", "Print a live dump of a build tree's kernel events");
     trace->add_option("--root-pid", r.trace.root_pid, "Trace this running process and all its descendants")
@@ -250,6 +306,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     check->add_flag("--show", r.check_config.show,
                     "Also print the effective settings (the file over the defaults) as a config file");
 
+    auto* history = add_history_command(app, r.history);
+
     try {
         app.parse(expand_shorthands(argc, argv));
         if (budget) r.control.memory.budget = budget;
@@ -276,6 +334,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             r.command = Command::Recover;
         } else if (*check) {
             r.command = Command::CheckConfig;
+        } else if (*history) {
+            check_history_command(history, r.history);
+            r.command = Command::History;
         } else {
             int modes = r.control.root_pid.has_value() + !r.control.command.empty() + !r.control.user.empty();
             if (modes != 1)

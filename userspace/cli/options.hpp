@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actuator/actuator.hpp"
+#include "history/history.hpp"
 #include "memory/memory.hpp"
 #include "policy/policy.hpp"
 #include "source/probe.hpp"
@@ -85,6 +86,9 @@ struct ControllerOptions {
     std::string trace_output;  // "" = stderr
     std::string record_file;
     bool quiet = false;  // no summary
+    // History (README, "History"): --history-db PATH, --no-history; the config's [history] db.
+    std::string history_db = kDefaultHistoryDb;
+    bool no_history = false;
 };
 
 // `swamp-bpf check-config FILE`
@@ -93,7 +97,15 @@ struct CheckConfigOptions {
     bool show = false;  // also print the effective settings
 };
 
-enum class Command { None, Control, Trace, Probe, Replay, CheckConfig, Recover };
+// `swamp-bpf history list|export|forget`
+struct HistoryOptions {
+    enum class Action { List, Export, Forget } action = Action::List;
+    std::string db = kDefaultHistoryDb;
+    std::string pattern;  // forget: a substring of the keys
+    bool all = false;     // forget --all
+};
+
+enum class Command { None, Control, Trace, Probe, Replay, CheckConfig, Recover, History };
 
 struct ParsedCli {
     Command command = Command::None;
@@ -102,6 +114,7 @@ struct ParsedCli {
     ProbeOptions probe;
     ReplayOptions replay;
     CheckConfigOptions check_config;
+    HistoryOptions history;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
 };
 

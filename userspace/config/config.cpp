@@ -267,6 +267,14 @@ const std::vector<Key> kKeys{
          return o.sensing.attach ? name_of(attach_names(), *o.sensing.attach) : std::string("auto");
      }},
 
+    {"history", "db", "--history-db, --no-history",
+     [](const Value& v, ControllerOptions& o) {
+         std::string path = v.absolute_path();  // "": no history
+         o.no_history = path.empty();
+         if (!path.empty()) o.history_db = path;
+     },
+     [](const ControllerOptions& o) -> Shown { return o.no_history ? std::string() : o.history_db; }},
+
     {"output", "quiet", "--quiet", [](const Value& v, ControllerOptions& o) { o.quiet = v.boolean(); },
      [](const ControllerOptions& o) -> Shown { return o.quiet; }},
     {"output", "trace", "--trace, --trace-json",

@@ -17,6 +17,7 @@ enum class ExitCode : int {
     BadBtf = 6,         // --btf FILE is not usable BTF
     Config = 7,         // a bad config file
     Cgroup = 8,         // a cgroup we need is missing or not writable
+    History = 9,        // the history database cannot be used (corrupt, locked, unreadable)
     CannotRun = 127,    // the command to launch could not be executed
 };
 
