@@ -7,6 +7,11 @@
 #   jN            make -jN                                  (usually OOM-killed)
 #   swamp-signal  swamp-bpf --action signal -- make -jN     (SIGSTOP/SIGCONT)
 #   swamp-freeze  swamp-bpf --action freeze -- make -jN     (cgroup v2 freeze)
+#   swamp-hist1   swamp-bpf --action signal --history-db DB -- make -jN, with
+#                 a fresh, empty history DB: reactive, and it fills DB
+#   swamp-hist2   the same again with that DB: jobs start with predictions
+# swamp-signal and swamp-freeze run with --no-history (reactive only), so that
+# no history from earlier runs on this machine changes them.
 # For each: wall time (measured here), exit status, OOM kills and peak usage of
 # the cgroup, whether the Makefile's final targets (its `all:` line) exist, its
 # major faults, MiB swapped in and out (host-wide /proc/vmstat deltas: another
@@ -27,9 +32,10 @@
 #   --limit      memory limit, e.g. 1100M (default per profile: demo 1100M,
 #                pi 1500M, links 1300M: the limits where plain -j4 fails)
 #   --jobs       N for the -jN variants (default 4)
-#   --variants   comma-separated subset of j1,jN,swamp-signal,swamp-freeze
-#                (default all four, in that order; jN may also be given as
-#                j<N>, e.g. j4)
+#   --variants   comma-separated subset of j1,jN,swamp-signal,swamp-freeze,
+#                swamp-hist1,swamp-hist2 (default the first four, in that
+#                order; jN may also be given as j<N>, e.g. j4; swamp-hist2
+#                needs swamp-hist1 before it)
 #   --swap       none (default): memory+swap limited to the limit, so going
 #                past it is an OOM kill; sd: every variant may swap to a fresh
 #                swap device throttled to a Pi's SD card, 20 MiB/s read and
@@ -125,8 +131,9 @@ IFS=, read -r -a requested <<< "${variants_arg:-j1,jN,swamp-signal,swamp-freeze}
 for v in "${requested[@]}"; do
     [[ $v == "j$jobs" && $jobs != 1 ]] && v=jN
     case $v in
-        j1|jN|swamp-signal|swamp-freeze) ;;
-        *) die "unknown variant '$v' (j1, jN, swamp-signal, swamp-freeze)" ;;
+        j1|jN|swamp-signal|swamp-freeze|swamp-hist1) ;;
+        swamp-hist2) [[ " ${variants[*]} " == *" swamp-hist1 "* ]] || die "swamp-hist2 needs swamp-hist1 before it" ;;
+        *) die "unknown variant '$v' (j1, jN, swamp-signal, swamp-freeze, swamp-hist1, swamp-hist2)" ;;
     esac
     for w in "${variants[@]}"; do [[ $w == "$v" ]] && die "variant '$v' given twice"; done
     variants+=("$v")
@@ -211,6 +218,8 @@ label() {
         jN) echo "make -j$jobs" ;;
         swamp-signal) echo "swamp signal -j$jobs" ;;
         swamp-freeze) echo "swamp freeze -j$jobs" ;;
+        swamp-hist1) echo "swamp 1st, new history" ;;
+        swamp-hist2) echo "swamp 2nd, with history" ;;
     esac
 }
 
@@ -223,7 +232,7 @@ echo "variants: ${variants[*]}; load average at start $load_start (timings assum
 
 # ---- run the variants ------------------------------------------------------------------------
 declare -A wall status ooms peak outs_ok outs_n stops holds resumes dl_resumes tree_rss swamp_ooms timed_out
-declare -A majflt swin swout swdev_r swdev_w ctl_cpu ctl_pct ctl_per_min ctl_rss
+declare -A majflt swin swout swdev_r swdev_w ctl_cpu ctl_pct ctl_per_min ctl_rss predicted outgrew
 for v in "${variants[@]}"; do
     out=$tmp/out/$v log=$tmp/logs/$v.log
     mkdir -p "$out"
@@ -232,8 +241,9 @@ for v in "${variants[@]}"; do
     trace=()
     [[ -n $trace_dir ]] && trace=(--trace-json --trace-output "$trace_dir/$profile-$swap-$v.jsonl")
     case $v in
-        swamp-signal) cmd=("$swamp" --action signal "${trace[@]}" -- "${cmd[@]}") ;;
-        swamp-freeze) cmd=("$swamp" --action freeze "${trace[@]}" -- "${cmd[@]}") ;;
+        swamp-signal) cmd=("$swamp" --action signal --no-history "${trace[@]}" -- "${cmd[@]}") ;;
+        swamp-freeze) cmd=("$swamp" --action freeze --no-history "${trace[@]}" -- "${cmd[@]}") ;;
+        swamp-hist1|swamp-hist2) cmd=("$swamp" --action signal --history-db "$tmp/history.db" "${trace[@]}" -- "${cmd[@]}") ;;
     esac
     limiter=()  # timeout sends TERM to memcg-run.sh, which ends and removes its cgroup
     [[ -n $timeout_s ]] && limiter=(timeout -s TERM -k 60 "$timeout_s")
@@ -270,6 +280,9 @@ for v in "${variants[@]}"; do
         ctl_cpu[$v]=$(sed -nE 's/.*controller ([0-9.]+) CPU-s.*/\1/p' <<< "$summary")
         ctl_pct[$v]=$(sed -nE 's/.*CPU-s \(([0-9.]+)% of a core\).*/\1/p' <<< "$summary")
         ctl_rss[$v]=$(sed -nE 's/.*controller .*, peak RSS ([^ ,;]+).*/\1/p' <<< "$summary")
+        # "predicted P of J jobs (M outgrew it)" when history was on
+        predicted[$v]=$(sed -nE 's/.*predicted ([0-9]+) of [0-9]+ jobs.*/\1/p' <<< "$summary")
+        outgrew[$v]=$(sed -nE 's/.*predicted [0-9]+ of [0-9]+ jobs \(([0-9]+) outgrew.*/\1/p' <<< "$summary")
         swamp_wall=$(sed -nE 's/^swamp-bpf: [^:]* in ([0-9.]+) s:.*/\1/p' <<< "$summary")
         ctl_per_min[$v]=$(awk -v c="${ctl_cpu[$v]}" -v w="$swamp_wall" \
             'BEGIN { if (c != "" && w > 0) printf "%.3f", 60 * c / w }')
@@ -295,9 +308,9 @@ ok() {  # a build that finished: status 0, no OOM kill, all final outputs there
 }
 
 echo
-row() { printf '%-13s %-20s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s %8s %7s %7s %7s %7s\n' "$@"; }
+row() { printf '%-13s %-22s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s %8s %7s %7s %7s %7s %9s %7s\n' "$@"; }
 row variant command wall_s status ok ooms peak_mib outputs stops holds resumes ratio speedup \
-    majflt swin_mb swout_mb ctl_cpm ctl_rss
+    majflt swin_mb swout_mb ctl_cpm ctl_rss predicted outgrew
 failed=0
 for v in "${variants[@]}"; do
     r=$(ratio "${wall[$v]}") sp=$(speedup "$v") mark=""
@@ -307,7 +320,7 @@ for v in "${variants[@]}"; do
     row "$v" "$(label "$v")" "${wall[$v]}" "${status[$v]}" "$(ok "$v")" "${ooms[$v]:--}" \
         "${peak[$v]:--}" "${outs_n[$v]}/${#all_targets[@]}" "${stops[$v]:--}" "${holds[$v]:--}" \
         "${resumes[$v]:--}" "${r:--}" "${sp:--}" "${majflt[$v]:--}" "${swin[$v]:--}" "${swout[$v]:--}" \
-        "${ctl_per_min[$v]:--}" "${ctl_rss[$v]:--}"
+        "${ctl_per_min[$v]:--}" "${ctl_rss[$v]:--}" "${predicted[$v]:--}" "${outgrew[$v]:--}"
 done
 ((failed == 0)) || echo "* the build failed (not ok): its time is not comparable"
 for v in "${variants[@]}"; do
@@ -321,6 +334,11 @@ echo "load average: $load_start at start, $load_end at end"
 echo "ratio = wall / LB; speedup = j1 wall / swamp wall; ok = status 0, no OOM kill, all final outputs"
 echo "majflt = major faults in the cgroup; swin/swout_mb = MiB swapped in/out, host-wide"
 echo "ctl_cpm = swamp-bpf controller CPU-seconds per minute of build; ctl_rss = its peak RSS"
+echo "predicted = jobs that started with a prediction from history; outgrew = of those, how many grew past it"
+if [[ -n ${wall[swamp-hist1]:-} && -n ${wall[swamp-hist2]:-} ]]; then
+    awk -v a="${wall[swamp-hist1]}" -v b="${wall[swamp-hist2]}" -v l="$lb" \
+        'BEGIN { printf "history: 2nd run / 1st run = %.2f; 2nd run / LB = %.2f\n", b / a, b / l }'
+fi
 
 # ---- JSON ----------------------------------------------------------------------------------------------
 if [[ -n $json ]]; then
@@ -353,6 +371,7 @@ if [[ -n $json ]]; then
                     "$(num "${dl_resumes[$v]:-}")" "$(str "${tree_rss[$v]:-}")" "$(num "${swamp_ooms[$v]:-}")"
             printf '"controller_cpu_s": %s, "controller_cpu_pct": %s, "controller_cpu_s_per_min": %s, "controller_peak_rss": %s, ' \
                 "$(num "${ctl_cpu[$v]:-}")" "$(num "${ctl_pct[$v]:-}")" "$(num "${ctl_per_min[$v]:-}")" "$(str "${ctl_rss[$v]:-}")"
+            printf '"predicted_jobs": %s, "outgrew_prediction": %s, ' "$(num "${predicted[$v]:-}")" "$(num "${outgrew[$v]:-}")"
             else
                 printf '"stops": null, "holds": null, "resumes": null, '
             fi

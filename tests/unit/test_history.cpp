@@ -1,5 +1,6 @@
 // The history store (userspace/history/history.hpp) and `swamp-bpf history` on temporary databases:
 // persistence, pruning, and the failure modes (corrupt, locked, unwritable), none of which may crash or block.
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -74,7 +75,9 @@ TEST(History, RecordPredictsAtOnceAndPersistsAcrossReopen) {
     {
         auto h = History::open(d.path);
         ASSERT_TRUE(h->usable()) << h->warning();
-        h->record(rec("hog --mib 700", 700, 5));
+        RunRecord first = rec("hog --mib 700", 700, 5);
+        first.peak_at_s = 4.5;
+        h->record(first);
         h->record(rec("hog --mib 700", 650, 4));
         h->record(rec("gcc compile a.c", 80));
         auto p = h->predict("hog --mib 700");  // from memory, before any write
@@ -90,11 +93,15 @@ TEST(History, RecordPredictsAtOnceAndPersistsAcrossReopen) {
     ASSERT_TRUE(p);
     EXPECT_EQ(p->peak, 770 * MiB);
     EXPECT_EQ(p->runs, 2);
+    EXPECT_EQ(p->peak_at_s, 0) << "the second run's peak came at 0 s";
     EXPECT_EQ(h->predict("gcc compile a.c")->peak, 96 * MiB);  // 80 + the 16M minimum
     EXPECT_FALSE(h->predict("gcc compile b.c"));
 
     auto stored = read_history(d.path);
     ASSERT_EQ(stored.runs.size(), 3u);
+    auto first = std::find_if(stored.runs.begin(), stored.runs.end(), [](const RunRecord& r) { return r.peak == 700 * MiB; });
+    ASSERT_NE(first, stored.runs.end());
+    EXPECT_EQ(first->peak_at_s, 4.5) << "when its peak came is stored";
     EXPECT_EQ(stored.runs[0].key, "gcc compile a.c");
     EXPECT_EQ(stored.runs[1].command, "hog --mib 700 --full");
     EXPECT_EQ(stored.runs[1].peak, 700 * MiB);  // oldest first within a key
@@ -202,8 +209,8 @@ TEST(History, RecordNeverBlocksWhileAnotherWriterHoldsTheLock) {
     auto h = History::open(d.path);
     ASSERT_TRUE(h->usable()) << h->warning();
     RawDb other(d.path);
-    other.exec("BEGIN EXCLUSIVE; INSERT INTO runs (key, tool, command, peak, duration_s, inputs, input_bytes, complete,"
-               " unix_time) VALUES ('held', 'x', 'x', 1, 1, 0, 0, 1, 0);");
+    other.exec("BEGIN EXCLUSIVE; INSERT INTO runs (key, tool, command, peak, duration_s, peak_at_s, inputs, input_bytes,"
+               " complete, unix_time) VALUES ('held', 'x', 'x', 1, 1, 0, 0, 0, 1, 0);");
     std::vector<double> took_ms;
     for (int i = 0; i < 200; i++) {
         auto start = std::chrono::steady_clock::now();

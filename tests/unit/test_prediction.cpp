@@ -9,8 +9,9 @@ namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
 
-PastRun run(uint64_t peak_mib, double duration_s = 1, uint64_t input_bytes = 0, bool complete = true) {
-    return {peak_mib * MiB, duration_s, input_bytes, complete, 0};
+PastRun run(uint64_t peak_mib, double duration_s = 1, uint64_t input_bytes = 0, bool complete = true,
+            double peak_at_s = 0) {
+    return {peak_mib * MiB, duration_s, peak_at_s, input_bytes, complete, 0};
 }
 
 // No margin: the bare conservative peak.
@@ -80,4 +81,11 @@ TEST(Prediction, HugeValuesDoNotOverflow) {
     auto p = predict_peak(runs, UINT64_MAX, PredictionConfig{});
     ASSERT_TRUE(p);
     EXPECT_GE(p->peak, UINT64_MAX / 4);
+}
+
+TEST(Prediction, ThePeakIsDueAsEarlyAsItCameInAnyOfTheRuns) {
+    auto p = predict_peak({run(500, 10, 0, true, 9.5), run(520, 11, 0, true, 7.0), run(510, 10, 0, true, 9.0)}, 0, kBare);
+    ASSERT_TRUE(p);
+    EXPECT_DOUBLE_EQ(p->peak_at_s, 7.0);
+    EXPECT_DOUBLE_EQ(p->duration_s, 11.0);
 }

@@ -27,7 +27,7 @@ std::vector<KeyRow> key_rows(const std::vector<RunRecord>& runs) {
         std::vector<PastRun> past;
         for (; end < runs.size() && runs[end].key == runs[i].key; end++) {
             const RunRecord& r = runs[end];
-            past.push_back({r.peak, r.duration_s, r.input_bytes, r.complete, r.unix_time});
+            past.push_back({r.peak, r.duration_s, r.peak_at_s, r.input_bytes, r.complete, r.unix_time});
         }
         const RunRecord& last = runs[end - 1];
         auto p = predict_peak(past, 0, PredictionConfig{});
@@ -73,6 +73,7 @@ int export_json(const StoredHistory& h, std::ostream& out) {
                                  {"command", r.command},
                                  {"peak", r.peak},
                                  {"duration_s", r.duration_s},
+                                 {"peak_at_s", r.peak_at_s},
                                  {"inputs", r.inputs},
                                  {"input_bytes", r.input_bytes},
                                  {"complete", r.complete},

@@ -145,6 +145,7 @@ CREATE TABLE IF NOT EXISTS runs (
     command TEXT NOT NULL,
     peak INTEGER NOT NULL,
     duration_s REAL NOT NULL,
+    peak_at_s REAL NOT NULL,
     inputs INTEGER NOT NULL,
     input_bytes INTEGER NOT NULL,
     complete INTEGER NOT NULL,
@@ -184,14 +185,15 @@ RunRecord record_from(const Stmt& s) {
     r.command = s.text(2);
     r.peak = uint64_t(std::max<int64_t>(0, s.int64(3)));
     r.duration_s = s.real(4);
-    r.inputs = uint32_t(std::clamp<int64_t>(s.int64(5), 0, UINT32_MAX));
-    r.input_bytes = uint64_t(std::max<int64_t>(0, s.int64(6)));
-    r.complete = s.int64(7) != 0;
-    r.unix_time = s.int64(8);
+    r.peak_at_s = s.real(5);
+    r.inputs = uint32_t(std::clamp<int64_t>(s.int64(6), 0, UINT32_MAX));
+    r.input_bytes = uint64_t(std::max<int64_t>(0, s.int64(7)));
+    r.complete = s.int64(8) != 0;
+    r.unix_time = s.int64(9);
     return r;
 }
 
-const char* kSelectColumns = "key, tool, command, peak, duration_s, inputs, input_bytes, complete, unix_time";
+const char* kSelectColumns = "key, tool, command, peak, duration_s, peak_at_s, inputs, input_bytes, complete, unix_time";
 
 }  // namespace
 
@@ -255,7 +257,7 @@ std::unique_ptr<History> History::open(const std::string& path, PredictionConfig
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
         RunRecord r = record_from(s);
-        h->runs_[r.key].push_back({r.peak, r.duration_s, r.input_bytes, r.complete, r.unix_time});
+        h->runs_[r.key].push_back({r.peak, r.duration_s, r.peak_at_s, r.input_bytes, r.complete, r.unix_time});
     }
     if (rc != SQLITE_DONE) {
         h->runs_.clear();
@@ -297,7 +299,7 @@ void History::record(RunRecord r) {
     {
         std::lock_guard lock(runs_mutex_);
         auto& runs = runs_[r.key];
-        runs.push_back({r.peak, r.duration_s, r.input_bytes, r.complete, r.unix_time});
+        runs.push_back({r.peak, r.duration_s, r.peak_at_s, r.input_bytes, r.complete, r.unix_time});
         if (runs.size() > runs_in_memory_) runs.erase(runs.begin(), runs.end() - long(runs_in_memory_));
     }
     if (r.command.size() > kMaxCommandChars) r.command.resize(kMaxCommandChars);
@@ -353,8 +355,8 @@ int History::write_batch(const std::deque<RunRecord>& batch, std::string& error)
     bool ok;
     {
         Stmt insert(db_,
-                    "INSERT INTO runs (key, tool, command, peak, duration_s, inputs, input_bytes, complete, unix_time)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                    "INSERT INTO runs (key, tool, command, peak, duration_s, peak_at_s, inputs, input_bytes, complete,"
+                    " unix_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
         // Keeps the newest kRunsKeptPerKey runs of a key.
         Stmt prune(db_,
                    "DELETE FROM runs WHERE key = ?1 AND id <= "
@@ -364,9 +366,9 @@ int History::write_batch(const std::deque<RunRecord>& batch, std::string& error)
             const RunRecord& r = batch[i];
             insert.reset();
             insert.bind(1, r.key).bind(2, r.tool).bind(3, r.command);
-            insert.bind(4, int64_t(std::min<uint64_t>(r.peak, INT64_MAX))).bind(5, r.duration_s);
-            insert.bind(6, int64_t(r.inputs)).bind(7, int64_t(std::min<uint64_t>(r.input_bytes, INT64_MAX)));
-            insert.bind(8, int64_t(r.complete)).bind(9, r.unix_time);
+            insert.bind(4, int64_t(std::min<uint64_t>(r.peak, INT64_MAX))).bind(5, r.duration_s).bind(6, r.peak_at_s);
+            insert.bind(7, int64_t(r.inputs)).bind(8, int64_t(std::min<uint64_t>(r.input_bytes, INT64_MAX)));
+            insert.bind(9, int64_t(r.complete)).bind(10, r.unix_time);
             prune.reset();
             prune.bind(1, r.key).bind(2, int64_t(kRunsKeptPerKey));
             ok = insert.step() == SQLITE_DONE && prune.step() == SQLITE_DONE;

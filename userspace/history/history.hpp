@@ -31,7 +31,8 @@ inline constexpr int kRunsKeptPerKey = 20;       // older runs of a key are dele
 struct RunRecord {
     std::string key, tool, command;
     uint64_t peak = 0;  // bytes
-    double duration_s = 0;
+    double duration_s = 0;     // running time, stops and holds left out
+    double peak_at_s = 0;      // running time when it reached its peak
     uint32_t inputs = 0;       // links: how many inputs
     uint64_t input_bytes = 0;  // links: their total size
     bool complete = true;      // false: killed before it ended

@@ -19,8 +19,10 @@ std::optional<Prediction> predict_peak(const std::vector<PastRun>& runs, uint64_
     if (runs.empty()) return std::nullopt;
     size_t k = std::clamp<size_t>(size_t(std::max(c.last_k, 1)), 1, runs.size());
     Prediction p;
+    p.peak_at_s = std::numeric_limits<double>::max();
     double peak = 0;
     for (auto it = runs.end() - long(k); it != runs.end(); ++it) {
+        p.peak_at_s = std::min(p.peak_at_s, it->peak_at_s);
         double scaled = double(it->peak);
         if (input_bytes > it->input_bytes && it->input_bytes > 0) scaled *= double(input_bytes) / double(it->input_bytes);
         peak = std::max(peak, scaled);

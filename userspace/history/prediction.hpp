@@ -10,6 +10,7 @@ namespace swamp {
 struct PastRun {
     uint64_t peak = 0;         // bytes
     double duration_s = 0;
+    double peak_at_s = 0;      // when in its run (running time) the peak came
     uint64_t input_bytes = 0;  // links: the inputs' total size; 0: not known
     bool complete = true;      // false: killed before it ended, so its peak is a lower bound
     int64_t unix_time = 0;
@@ -18,6 +19,7 @@ struct PastRun {
 struct Prediction {
     uint64_t peak = 0;      // bytes, margin included
     double duration_s = 0;  // the longest of the runs it is based on
+    double peak_at_s = 0;   // the earliest its peak came in those runs
     int runs = 0;           // how many runs it is based on
 };
 
