@@ -87,13 +87,19 @@ struct ControllerOptions {
     bool quiet = false;  // no summary
 };
 
+// `swamp-bpf report TRACE -o FILE.svg`
+struct ReportOptions {
+    std::string file;
+    std::string output;  // "-" = stdout
+};
+
 // `swamp-bpf check-config FILE`
 struct CheckConfigOptions {
     std::string file;
     bool show = false;  // also print the effective settings
 };
 
-enum class Command { None, Control, Trace, Probe, Replay, CheckConfig, Recover };
+enum class Command { None, Control, Trace, Probe, Replay, CheckConfig, Recover, Report };
 
 struct ParsedCli {
     Command command = Command::None;
@@ -102,6 +108,7 @@ struct ParsedCli {
     ProbeOptions probe;
     ReplayOptions replay;
     CheckConfigOptions check_config;
+    ReportOptions report;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
 };
 

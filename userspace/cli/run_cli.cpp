@@ -15,6 +15,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         case Command::Replay: return run_replay(cli.replay);
         case Command::CheckConfig: return run_check_config(cli.check_config, out);
         case Command::Recover: return run_recover();
+        case Command::Report: return run_report(cli.report);
         case Command::None: break;
         }
     } catch (const UserError& e) {
