@@ -4,6 +4,7 @@
 #include <csignal>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "source/replay_source.hpp"
 #include "util/error.hpp"
