@@ -13,6 +13,8 @@ int run_probe(const ProbeOptions& o);
 int run_replay(const ReplayOptions& o);
 // The same on a stream (o.file only names it in errors), printing to `out`.
 int run_replay(const ReplayOptions& o, std::istream& in, std::ostream& out);
+// Draws a trace's timeline as SVG to o.output ("-": stdout).
+int run_report(const ReportOptions& o);
 // Resumes what killed instances left stopped or frozen; needs root.
 int run_recover();
 // Prints "FILE: ok" (and, with --show, the effective settings); a bad file throws UserError(Config).

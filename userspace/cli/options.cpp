@@ -257,7 +257,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                  "  swamp-bpf [OPTIONS] --root-pid PID     manage a running build\n"
                  "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
                  "  swamp-bpf --config FILE [OPTIONS] ...  take settings from FILE; flags override it\n"
-                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, check-config, recover, history"};
+                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, check-config, recover, history, report"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
@@ -307,6 +307,16 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                     "Also print the effective settings (the file over the defaults) as a config file");
 
     auto* history = add_history_command(app, r.history);
+    auto* report = app.add_subcommand(
+        "report", "Draw a recorded build as an SVG timeline: one row per job with its RSS, the spans it was stopped "
+                  "or held, the build's total RSS against its memory budget, and SIGKILLs (no root needed)");
+    report->add_option("trace", r.report.file, "A trace in JSON lines: --record FILE, or --trace-json / trace --json output")
+        ->required()
+        ->check(CLI::ExistingFile)
+        ->type_name("TRACE");
+    report->add_option("-o,--output", r.report.output, "Write the SVG to FILE (\"-\": stdout)")
+        ->required()
+        ->type_name("FILE");
 
     try {
         app.parse(expand_shorthands(argc, argv));
@@ -337,6 +347,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
         } else if (*history) {
             check_history_command(history, r.history);
             r.command = Command::History;
+        } else if (*report) {
+            r.command = Command::Report;
         } else {
             int modes = r.control.root_pid.has_value() + !r.control.command.empty() + !r.control.user.empty();
             if (modes != 1)

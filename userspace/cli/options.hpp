@@ -91,6 +91,12 @@ struct ControllerOptions {
     bool no_history = false;
 };
 
+// `swamp-bpf report TRACE -o FILE.svg`
+struct ReportOptions {
+    std::string file;
+    std::string output;  // "-" = stdout
+};
+
 // `swamp-bpf check-config FILE`
 struct CheckConfigOptions {
     std::string file;
@@ -105,7 +111,7 @@ struct HistoryOptions {
     bool all = false;     // forget --all
 };
 
-enum class Command { None, Control, Trace, Probe, Replay, CheckConfig, Recover, History };
+enum class Command { None, Control, Trace, Probe, Replay, CheckConfig, Recover, History, Report };
 
 struct ParsedCli {
     Command command = Command::None;
@@ -115,6 +121,7 @@ struct ParsedCli {
     ReplayOptions replay;
     CheckConfigOptions check_config;
     HistoryOptions history;
+    ReportOptions report;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
 };
 

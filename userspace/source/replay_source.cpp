@@ -23,12 +23,12 @@ std::optional<ReplayItem> ReplaySource::next() {
         auto ev = j.find("event");
         if (ev == j.end() || !ev->is_string()) throw fail("no \"event\" string");
         std::string kind = ev->get<std::string>();
-        if (kind == "start") {
-            if (j.contains("ts_ns") && j["ts_ns"].is_number_unsigned()) start_ns_ = j["ts_ns"].get<uint64_t>();
+        if (kind == "start" && j.contains("ts_ns") && j["ts_ns"].is_number_unsigned())
+            start_ns_ = j["ts_ns"].get<uint64_t>();
+        if (kind != "exec" && kind != "fork" && kind != "exit" && kind != "rss" && kind != "faults") {
+            if (on_annotation_) on_annotation_(j, line_);  // start, decisions, drops and other annotations
             continue;
         }
-        if (kind != "exec" && kind != "fork" && kind != "exit" && kind != "rss" && kind != "faults")
-            continue;  // decisions, drops and other annotations
         auto comm = j.find("comm");
         ReplayItem item{ExecEvent{}, {}, comm != j.end() && comm->is_string() ? comm->get<std::string>() : ""};
         if (j.contains("raw")) {

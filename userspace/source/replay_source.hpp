@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "source/event.hpp"
 
@@ -28,12 +31,17 @@ public:
     // Origin of the recording's clock (its "start" line), or the first event's time.
     std::optional<uint64_t> start_ns() const { return start_ns_; }
     size_t line() const { return line_; }
+    // Called for each line that is not a kernel event ("start", "memory",
+    // "decision", "drops", …), in file order, before next() goes on.
+    using AnnotationHandler = std::function<void(const nlohmann::json& line, size_t number)>;
+    void on_annotation(AnnotationHandler h) { on_annotation_ = std::move(h); }
 
 private:
     std::istream& in_;
     std::string name_;
     size_t line_ = 0;
     std::optional<uint64_t> start_ns_;
+    AnnotationHandler on_annotation_;
 };
 
 }  // namespace swamp

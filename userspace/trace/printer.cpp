@@ -92,11 +92,12 @@ void TracePrinter::on_decision(const Decision& d) {
 }
 
 void TracePrinter::on_memory(uint64_t ts_ns, int64_t headroom, uint64_t scale, double psi_full) {
-    if (!record_) return;
-    *record_ << nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "memory"}, {"ts_ns", ts_ns},
-                               {"headroom", headroom}, {"scale", scale}, {"psi_full_avg10", psi_full}}
-                    .dump()
-             << '\n';
+    if (!record_ && !opts_.json) return;
+    std::string line = nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "memory"}, {"ts_ns", ts_ns},
+                                      {"headroom", headroom}, {"scale", scale}, {"psi_full_avg10", psi_full}}
+                           .dump();
+    if (opts_.json) out_ << line << '\n';  // `report` draws the budget from these
+    if (record_) *record_ << line << '\n';
 }
 
 std::string record_start_line(uint64_t start_ns, int64_t root_pid) {

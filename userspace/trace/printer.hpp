@@ -45,7 +45,8 @@ public:
     void on_drops(uint64_t total_dropped);
     // A controller decision, interleaved with the kernel events.
     void on_decision(const Decision& d);
-    // Memory readings, written to the recording only (policy fixtures replay them).
+    // Memory readings: to the recording (policy fixtures replay them) and to the
+    // JSON dump (`report` draws the memory budget from them), never as text.
     void on_memory(uint64_t ts_ns, int64_t headroom, uint64_t scale, double psi_full);
 
     uint64_t printed() const { return printed_; }
