@@ -19,6 +19,7 @@
 #include "actuator/leftovers.hpp"
 #include "actuator/watchdog.hpp"
 #include "cli/sensing.hpp"
+#include "control/job_history.hpp"
 #include "source/bpf_source.hpp"
 #include "source/decode.hpp"
 #include "sys/cgroupfs.hpp"
@@ -97,7 +98,10 @@ private:
     void open_trace();
     void start_tree();
     void on_raw(std::span<const std::byte> raw);
-    void handle(const TreeDelta& d, uint64_t seen_ns);
+    // `clean_exit`: the event was an exit without a signal (a job that ended
+    // with it ran to its end).
+    void handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit = false);
+    void open_history();
     void release_protected(uint64_t job, uint64_t now);
     void resync(uint64_t now);
     void decide(uint64_t now, bool from_timer);
@@ -115,6 +119,7 @@ private:
     std::unique_ptr<Actuator> actuator_;
     std::unique_ptr<std::ofstream> trace_file_, record_file_;
     std::unique_ptr<TracePrinter> printer_;
+    std::unique_ptr<JobHistory> history_;  // none with --no-history
     ProgressWatch progress_;
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
@@ -178,8 +183,12 @@ void Controller::start_tree() {
     }
 }
 
-void Controller::handle(const TreeDelta& d, uint64_t seen_ns) {
+void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
     for (uint64_t id : d.dissolved_jobs) actuator_->on_job_end(id);
+    if (history_) {
+        history_->forget(d.dissolved_jobs);
+        history_->on_ended(d.ended, seen_ns, !clean_exit);
+    }
     for (auto [job, pid] : d.joined) {
         const Job* j = tree_.job(job);
         Vetted v = actuator_->on_join(job, pid, j && j->state != JobState::Running, seen_ns);
@@ -216,12 +225,22 @@ void Controller::on_raw(std::span<const std::byte> raw) {
     newest_event_ns_ = std::max(newest_event_ns_, event_ts(*dec.event));
     TreeDelta d = tree_.apply(*dec.event);
     if (const auto* exec = std::get_if<ExecEvent>(&*dec.event)) {
+        if (history_) history_->on_exec(tree_, *exec);  // before the policy judges the job
         // vetted again under its new name, unless it just joined (and was vetted) with this exec
         const Process* p = tree_.process(exec->pid);
         bool joined = std::any_of(d.joined.begin(), d.joined.end(), [&](auto jp) { return jp.second == exec->pid; });
         if (p && p->job && !joined) d.joined.emplace_back(p->job, exec->pid);
     }
-    handle(d, event_ts(*dec.event));
+    const auto* exit = std::get_if<ExitEvent>(&*dec.event);
+    handle(d, event_ts(*dec.event), exit && exit->signal() == 0);
+}
+
+void Controller::open_history() {
+    if (o_.no_history) return;
+    auto store = History::open(o_.history_db);
+    if (!store->warning().empty())
+        std::cerr << "swamp-bpf: history: " << store->warning() << "; jobs are judged without predictions\n";
+    history_ = std::make_unique<JobHistory>(std::move(store));
 }
 
 // The ring buffer overflowed: events were lost, so one /proc walk of the
@@ -331,7 +350,7 @@ void Controller::print_summary(int exit_code) {
     char buf[768];
     snprintf(buf, sizeof buf,
              "swamp-bpf: %s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
-             "peak tree RSS %s, OOM kills %llu%s; controller %.2f CPU-s (%.2f%% of a core), peak RSS %s "
+             "peak tree RSS %s, OOM kills %llu%s%s; controller %.2f CPU-s (%.2f%% of a core), peak RSS %s "
              "(%s while loading BPF)",
              launched_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
                   : uid_ ? "stopped" : "build root exited",
@@ -339,6 +358,7 @@ void Controller::print_summary(int exit_code) {
              (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
              sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
              human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms,
+             history_ ? history_->summary(sum_.jobs).c_str() : "",
              drops_seen_ ? (", " + std::to_string(drops_seen_) + " events lost, " + std::to_string(sum_.resyncs) +
                             " resyncs from /proc").c_str()
                          : "",
@@ -377,6 +397,7 @@ int Controller::run() {
     watchdog_ = std::make_unique<Watchdog>(o_.command);  // in launch mode it forks the command, held before exec
     write_file("/proc/self/oom_score_adj", "-1000");      // after that fork: the build keeps the user's value
     actuator_ = make_actuator({o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get()});
+    open_history();  // before the first job: it may take a moment on a big history
     start_tree();
     memory_ = std::make_unique<MemoryReader>(uid_ ? 1 : root_);
     oom_kills_at_start_ = memory_->read_all().oom_kills;
