@@ -40,7 +40,9 @@ BuildResult run_build(const std::string& limit, const std::string& make_args, co
     fs::path log = out.string() + ".log";
     std::string cmd = std::string(SOURCE_DIR) + "/scripts/memcg-run.sh --limit " + limit + " --name ctl -- ";
     if (!swamp_args.empty()) {
-        cmd += std::string(SWAMP_BIN);
+        // reactive, unless the test gives a history: none from earlier runs on this machine
+        bool own_history = std::find(swamp_args.begin(), swamp_args.end(), "--history-db") != swamp_args.end();
+        cmd += std::string(SWAMP_BIN) + (own_history ? "" : " --no-history");
         for (const auto& a : swamp_args) cmd += " " + a;
         cmd += " --";
     }
@@ -89,6 +91,39 @@ protected:
         EXPECT_TRUE(leftover_cgroups().empty()) << "a swamp-bpf cgroup was left behind";
     }
 };
+
+// History: the same build twice with a fresh database. The first run is
+// reactive and records every job; the second starts every job with its
+// prediction, says so in each decision, and still ends without an OOM kill.
+TEST_F(ControllerTest, TheSecondRunPredictsEveryJobFromTheFirst) {
+    fs::path dir = fs::temp_directory_path() / ("swamp-history-" + std::to_string(getpid()));
+    fs::remove_all(dir);
+    std::string db = (dir / "history.db").string(), trace = (dir / "second.jsonl").string();
+    BuildResult first = run_demo({"--history-db", db});
+    ASSERT_EQ(first.status, 0) << first.log;
+    EXPECT_EQ(first.oom_kills, 0) << first.log;
+    EXPECT_TRUE(std::regex_search(first.log, std::regex("predicted 0 of [1-9][0-9]* jobs"))) << first.log;
+
+    BuildResult second = run_demo({"--history-db", db, "--trace-json", "--trace-output", trace});
+    EXPECT_EQ(second.status, 0) << second.log;
+    EXPECT_EQ(second.oom_kills, 0) << second.log;
+    EXPECT_TRUE(second.outputs_complete) << second.log;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(second.log, m, std::regex("predicted ([0-9]+) of ([0-9]+) jobs \\(([0-9]+) outgrew")))
+        << second.log;
+    EXPECT_EQ(m[1], m[2]) << "every job ran in the first run: " << second.log;
+    EXPECT_LE(std::stoi(m[3]), 2) << "the hogs' peaks repeat: " << second.log;
+    std::ifstream in(trace);
+    for (std::string line; std::getline(in, line);) {
+        if (line.find("\"event\":\"decision\"") == std::string::npos) continue;
+        EXPECT_NE(line.find("(predicted peak "), std::string::npos) << "a decision without its prediction: " << line;
+    }
+
+    std::string listed;
+    ASSERT_EQ(run({SWAMP_BIN, "history", "list", "--db", db}, listed), 0) << listed;
+    EXPECT_NE(listed.find("hog --mib 700"), std::string::npos) << listed;
+    fs::remove_all(dir);
+}
 
 TEST_F(ControllerTest, PlainMakeIsOomKilled) {
     BuildResult r = run_demo({});
@@ -158,7 +193,7 @@ TEST_F(ControllerTest, DryRunDecidesButTouchesNothing) {
     fs::path out = fs::temp_directory_path() / ("swamp-dry-" + std::to_string(getpid()));
     std::string trace = out.string() + ".trace";
     std::string ignored;
-    int status = run({SWAMP_BIN, "--action", "dry-run", "--mem-budget", "300M", "--trace-json", "--trace-output", trace,
+    int status = run({SWAMP_BIN, "--no-history", "--action", "dry-run", "--mem-budget", "300M", "--trace-json", "--trace-output", trace,
                       "--", "/usr/bin/make", "-s", "-f", std::string(SOURCE_DIR) + "/tests/fakebuild/Makefile.demo",
                       std::string("HOG=") + HOG_BIN, "OUT=" + out.string(), "-j4"},
                      ignored);
@@ -192,7 +227,7 @@ TEST_F(ControllerTest, UserModeFollowsOnlyThatUsersProcesses) {
     std::string ignored;
     bool created = run({"/usr/sbin/useradd", "-M", "-r", "-s", "/usr/sbin/nologin", user}, ignored) == 0;
     std::string trace = fs::temp_directory_path() / ("swamp-user-" + std::to_string(getpid()) + ".jsonl");
-    Child swamp = spawn({SWAMP_BIN, "--user", user, "--action", "dry-run", "--trace-json", "--trace-output", trace});
+    Child swamp = spawn({SWAMP_BIN, "--no-history", "--user", user, "--action", "dry-run", "--trace-json", "--trace-output", trace});
     // wait until the BPF side is loaded: the controller writes its first lines then
     for (int i = 0; i < 100 && (!fs::exists(trace) || fs::file_size(trace) == 0); i++) usleep(50 * 1000);
     usleep(300 * 1000);
@@ -248,7 +283,7 @@ TEST_P(SigkillTest, NothingStaysStoppedOrFrozen) {
     std::string ignored;
     Child build = spawn({"/usr/bin/make", "-s", "-f", std::string(SOURCE_DIR) + "/tests/fakebuild/Makefile.demo",
                          std::string("HOG=") + HOG_BIN, "OUT=" + out.string(), "-j4"});
-    Child swamp = spawn({SWAMP_BIN, "-q", "--action", action, "--mem-budget", "500M", "--trace", "--trace-output",
+    Child swamp = spawn({SWAMP_BIN, "-q", "--no-history", "--action", action, "--mem-budget", "500M", "--trace", "--trace-output",
                          trace, "--root-pid", std::to_string(build.pid)});
     bool waiting = false;
     for (int i = 0; i < 600 && !waiting; i++) {

@@ -295,7 +295,7 @@ private:
 };
 
 std::vector<std::string> swamp_cmd(const FaultBuild& b, const std::vector<std::string>& args = {}) {
-    return std::vector<std::string>{SWAMP_BIN, "--trace-json", "--trace-output", b.trace.string()} + args;
+    return std::vector<std::string>{SWAMP_BIN, "--no-history", "--trace-json", "--trace-output", b.trace.string()} + args;
 }
 
 std::vector<std::string> make_cmd(const FaultBuild& b, const std::vector<std::string>& args) {

@@ -120,7 +120,7 @@ protected:
 TEST_P(RecoveryTest, LaunchModeSigkillResumesAtOnceAndTheBuildFinishes) {
     std::string status_file = (out_ / "status").string();
     std::string inner = make_cmd() + "; echo $? > " + status_file;
-    Child swamp = spawn({"/usr/bin/setsid", SWAMP_BIN, "-q", "--action", GetParam(), "--mem-budget", "500M", "--",
+    Child swamp = spawn({"/usr/bin/setsid", SWAMP_BIN, "-q", "--no-history", "--action", GetParam(), "--mem-budget", "500M", "--",
                          "/bin/sh", "-c", inner});
     ASSERT_TRUE(wait_until_held(out_.string())) << "no job was ever stopped";
     pid_t controller = find_swamp(out_.string());
@@ -145,7 +145,7 @@ TEST_P(RecoveryTest, LaunchModeSigkillResumesAtOnceAndTheBuildFinishes) {
 // state file, adopts the build and sees it through.
 TEST_P(RecoveryTest, RestartResumesWhatBothKilledProcessesLeft) {
     Child build = spawn({"/bin/sh", "-c", make_cmd()});
-    Child first = spawn({SWAMP_BIN, "-q", "--action", GetParam(), "--mem-budget", "500M", "--root-pid",
+    Child first = spawn({SWAMP_BIN, "-q", "--no-history", "--action", GetParam(), "--mem-budget", "500M", "--root-pid",
                          std::to_string(build.pid)});
     ASSERT_TRUE(wait_until_held(out_.string())) << "no job was ever stopped";
     ASSERT_EQ(kill(first.pid, SIGSTOP), 0);
@@ -165,7 +165,7 @@ TEST_P(RecoveryTest, RestartResumesWhatBothKilledProcessesLeft) {
     EXPECT_TRUE(fs::exists(state)) << "the state file of the killed instance";
 
     std::string log = (out_ / "second.log").string();
-    Child second = spawn({"/bin/sh", "-c", std::string(SWAMP_BIN) + " --action " + GetParam() +
+    Child second = spawn({"/bin/sh", "-c", std::string(SWAMP_BIN) + " --no-history --action " + GetParam() +
                                                " --mem-budget 500M --root-pid " + std::to_string(build.pid) + " 2>" +
                                                log});
     int status = wait_bounded(build, 300);
@@ -195,7 +195,7 @@ TEST(RingBufferOverflow, IsCountedShownAndResynced) {
     std::string log;
     int status = run({"/bin/sh", "-c",
                       std::string(SWAMP_BIN) +
-                          " --ringbuf-size 4K --mem-budget 8G -- /bin/sh -c 'for i in $(seq 400); do /bin/true & done; "
+                          " --no-history --ringbuf-size 4K --mem-budget 8G -- /bin/sh -c 'for i in $(seq 400); do /bin/true & done; "
                           "wait' 2>&1"},
                      log);
     ASSERT_TRUE(WIFEXITED(status)) << log;
@@ -220,7 +220,7 @@ TEST(Protection, AProtectedNameIsNeverStopped) {
     fs::remove_all(out);
     std::string log = out.string() + ".log";
     Child swamp = spawn({"/bin/sh", "-c",
-                         std::string(SWAMP_BIN) + " --protect hog --mem-budget 500M -- make -s -f " + SOURCE_DIR +
+                         std::string(SWAMP_BIN) + " --no-history --protect hog --mem-budget 500M -- make -s -f " + SOURCE_DIR +
                              "/tests/fakebuild/Makefile.demo HOG=" + HOG_BIN + " OUT=" + out.string() + " -j4 2>" + log});
     bool ever_stopped = false;
     for (int status; waitpid(swamp.pid, &status, WNOHANG) == 0;) {

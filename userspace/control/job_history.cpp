@@ -7,16 +7,6 @@
 
 namespace swamp {
 
-namespace {
-
-std::string join(const std::vector<std::string>& argv) {
-    std::string s;
-    for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
-    return s;
-}
-
-}  // namespace
-
 void JobHistory::on_exec(Tree& tree, const ExecEvent& x) {
     if (!on()) return;
     const Process* p = tree.process(x.pid);
@@ -27,7 +17,7 @@ void JobHistory::on_exec(Tree& tree, const ExecEvent& x) {
     if (argv.empty()) argv = x.argv;  // gone already: the event's first bytes
     auto sig = command_signature(argv);
     if (!sig) return;
-    Signed s{sig->key, sig->tool, join(argv)};
+    Signed s{sig->key, sig->tool, join_argv(argv)};
     if (sig->is_link) {
         FilesSize inputs = files_size(sig->link_inputs, read_cwd(pid_t(x.pid)));
         s.inputs = inputs.count;

@@ -76,4 +76,11 @@ inline uint32_t event_pid(const Event& e) {
 }
 const char* event_name(const Event& e);
 
+// A command line for display: the arguments joined by spaces.
+inline std::string join_argv(const std::vector<std::string>& argv) {
+    std::string s;
+    for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+    return s;
+}
+
 }  // namespace swamp

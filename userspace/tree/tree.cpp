@@ -14,16 +14,6 @@ const char* job_state_name(JobState s) {
     return "?";
 }
 
-namespace {
-
-std::string join(const std::vector<std::string>& argv) {
-    std::string s;
-    for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
-    return s;
-}
-
-}  // namespace
-
 Tree::Tree(TreeConfig cfg) : cfg_(std::move(cfg)) {}
 
 bool Tree::is_driver_name(const std::string& comm) const {
@@ -228,14 +218,14 @@ TreeDelta Tree::apply(const Event& e) {
         if (it == procs_.end()) {
             // exec of a process we never saw fork (e.g. the launched command)
             Process& p = add_process(x->pid, x->ppid, x->comm, now, d);
-            p.command = join(x->argv);
+            p.command = join_argv(x->argv);
             p.execd = true;
             place(p, now, d);
             return d;
         }
         Process& p = it->second;
         p.comm = x->comm;
-        p.command = join(x->argv);
+        p.command = join_argv(x->argv);
         p.execd = true;
         if (!p.driver && is_driver_name(p.comm)) {
             become_driver(p, now, d);
