@@ -7,11 +7,15 @@
 #   jN            make -jN                                  (usually OOM-killed)
 #   swamp-signal  swamp-bpf --action signal -- make -jN     (SIGSTOP/SIGCONT)
 #   swamp-freeze  swamp-bpf --action freeze -- make -jN     (cgroup v2 freeze)
+#   swamp-pageout    swamp-bpf --action signal --page-out on  -- make -jN
+#   swamp-nopageout  swamp-bpf --action signal --page-out off -- make -jN
+#                 (page-out of stopped jobs on and off, for the swap case;
+#                 swamp-signal has the default, auto: on when swap exists)
 # For each: wall time (measured here), exit status, OOM kills and peak usage of
 # the cgroup, whether the Makefile's final targets (its `all:` line) exist, its
 # major faults, MiB swapped in and out (host-wide /proc/vmstat deltas: another
 # cgroup swapping at the same time counts too), and for swamp-bpf its stops,
-# holds at exec and resumes, and the controller's own footprint: CPU-seconds
+# holds at exec and resumes, MiB paged out of stopped jobs, and the controller's own footprint: CPU-seconds
 # per minute of build and peak RSS (all from its summary line).
 #
 # Lower bound on the wall time, from tests/fakebuild/profile-stats.sh:
@@ -27,9 +31,9 @@
 #   --limit      memory limit, e.g. 1100M (default per profile: demo 1100M,
 #                pi 1500M, links 1300M: the limits where plain -j4 fails)
 #   --jobs       N for the -jN variants (default 4)
-#   --variants   comma-separated subset of j1,jN,swamp-signal,swamp-freeze
-#                (default all four, in that order; jN may also be given as
-#                j<N>, e.g. j4)
+#   --variants   comma-separated subset of j1,jN,swamp-signal,swamp-freeze,
+#                swamp-pageout,swamp-nopageout (default the first four, in
+#                that order; jN may also be given as j<N>, e.g. j4)
 #   --swap       none (default): memory+swap limited to the limit, so going
 #                past it is an OOM kill; sd: every variant may swap to a fresh
 #                swap device throttled to a Pi's SD card, 20 MiB/s read and
@@ -125,8 +129,8 @@ IFS=, read -r -a requested <<< "${variants_arg:-j1,jN,swamp-signal,swamp-freeze}
 for v in "${requested[@]}"; do
     [[ $v == "j$jobs" && $jobs != 1 ]] && v=jN
     case $v in
-        j1|jN|swamp-signal|swamp-freeze) ;;
-        *) die "unknown variant '$v' (j1, jN, swamp-signal, swamp-freeze)" ;;
+        j1|jN|swamp-signal|swamp-freeze|swamp-pageout|swamp-nopageout) ;;
+        *) die "unknown variant '$v' (j1, jN, swamp-signal, swamp-freeze, swamp-pageout, swamp-nopageout)" ;;
     esac
     for w in "${variants[@]}"; do [[ $w == "$v" ]] && die "variant '$v' given twice"; done
     variants+=("$v")
@@ -211,6 +215,8 @@ label() {
         jN) echo "make -j$jobs" ;;
         swamp-signal) echo "swamp signal -j$jobs" ;;
         swamp-freeze) echo "swamp freeze -j$jobs" ;;
+        swamp-pageout) echo "swamp page-out -j$jobs" ;;
+        swamp-nopageout) echo "swamp no page-out -j$jobs" ;;
     esac
 }
 
@@ -223,7 +229,7 @@ echo "variants: ${variants[*]}; load average at start $load_start (timings assum
 
 # ---- run the variants ------------------------------------------------------------------------
 declare -A wall status ooms peak outs_ok outs_n stops holds resumes dl_resumes tree_rss swamp_ooms timed_out
-declare -A majflt swin swout swdev_r swdev_w ctl_cpu ctl_pct ctl_per_min ctl_rss
+declare -A majflt swin swout swdev_r swdev_w ctl_cpu ctl_pct ctl_per_min ctl_rss paged
 for v in "${variants[@]}"; do
     out=$tmp/out/$v log=$tmp/logs/$v.log
     mkdir -p "$out"
@@ -234,6 +240,8 @@ for v in "${variants[@]}"; do
     case $v in
         swamp-signal) cmd=("$swamp" --action signal "${trace[@]}" -- "${cmd[@]}") ;;
         swamp-freeze) cmd=("$swamp" --action freeze "${trace[@]}" -- "${cmd[@]}") ;;
+        swamp-pageout) cmd=("$swamp" --action signal --page-out on "${trace[@]}" -- "${cmd[@]}") ;;
+        swamp-nopageout) cmd=("$swamp" --action signal --page-out off "${trace[@]}" -- "${cmd[@]}") ;;
     esac
     limiter=()  # timeout sends TERM to memcg-run.sh, which ends and removes its cgroup
     [[ -n $timeout_s ]] && limiter=(timeout -s TERM -k 60 "$timeout_s")
@@ -270,6 +278,12 @@ for v in "${variants[@]}"; do
         ctl_cpu[$v]=$(sed -nE 's/.*controller ([0-9.]+) CPU-s.*/\1/p' <<< "$summary")
         ctl_pct[$v]=$(sed -nE 's/.*CPU-s \(([0-9.]+)% of a core\).*/\1/p' <<< "$summary")
         ctl_rss[$v]=$(sed -nE 's/.*controller .*, peak RSS ([^ ,;]+).*/\1/p' <<< "$summary")
+        # "; paged out 812.0M of 3 stopped jobs" (only when page-out ran)
+        paged[$v]=$(sed -nE 's/.*; paged out ([^ ]+) of .*/\1/p' <<< "$summary")
+        [[ -n ${paged[$v]} ]] && paged[$v]=$(awk -v s="${paged[$v]}" 'BEGIN {
+            n = s + 0; u = substr(s, length(s)); f = u == "K" ? 1 / 1024 : u == "M" ? 1 : u == "G" ? 1024 : u == "T" ? 1048576 : 1 / 1048576
+            printf "%.0f", n * f }')
+        paged[$v]=${paged[$v]:-0}
         swamp_wall=$(sed -nE 's/^swamp-bpf: [^:]* in ([0-9.]+) s:.*/\1/p' <<< "$summary")
         ctl_per_min[$v]=$(awk -v c="${ctl_cpu[$v]}" -v w="$swamp_wall" \
             'BEGIN { if (c != "" && w > 0) printf "%.3f", 60 * c / w }')
@@ -295,9 +309,9 @@ ok() {  # a build that finished: status 0, no OOM kill, all final outputs there
 }
 
 echo
-row() { printf '%-13s %-20s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s %8s %7s %7s %7s %7s\n' "$@"; }
+row() { printf '%-15s %-24s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s %8s %7s %7s %7s %7s %7s\n' "$@"; }
 row variant command wall_s status ok ooms peak_mib outputs stops holds resumes ratio speedup \
-    majflt swin_mb swout_mb ctl_cpm ctl_rss
+    majflt swin_mb swout_mb paged_mb ctl_cpm ctl_rss
 failed=0
 for v in "${variants[@]}"; do
     r=$(ratio "${wall[$v]}") sp=$(speedup "$v") mark=""
@@ -307,7 +321,7 @@ for v in "${variants[@]}"; do
     row "$v" "$(label "$v")" "${wall[$v]}" "${status[$v]}" "$(ok "$v")" "${ooms[$v]:--}" \
         "${peak[$v]:--}" "${outs_n[$v]}/${#all_targets[@]}" "${stops[$v]:--}" "${holds[$v]:--}" \
         "${resumes[$v]:--}" "${r:--}" "${sp:--}" "${majflt[$v]:--}" "${swin[$v]:--}" "${swout[$v]:--}" \
-        "${ctl_per_min[$v]:--}" "${ctl_rss[$v]:--}"
+        "${paged[$v]:--}" "${ctl_per_min[$v]:--}" "${ctl_rss[$v]:--}"
 done
 ((failed == 0)) || echo "* the build failed (not ok): its time is not comparable"
 for v in "${variants[@]}"; do
@@ -320,6 +334,7 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
 echo "load average: $load_start at start, $load_end at end"
 echo "ratio = wall / LB; speedup = j1 wall / swamp wall; ok = status 0, no OOM kill, all final outputs"
 echo "majflt = major faults in the cgroup; swin/swout_mb = MiB swapped in/out, host-wide"
+echo "paged_mb = MiB paged out of stopped jobs by swamp-bpf (--page-out; RSS before - after)"
 echo "ctl_cpm = swamp-bpf controller CPU-seconds per minute of build; ctl_rss = its peak RSS"
 
 # ---- JSON ----------------------------------------------------------------------------------------------
@@ -353,6 +368,7 @@ if [[ -n $json ]]; then
                     "$(num "${dl_resumes[$v]:-}")" "$(str "${tree_rss[$v]:-}")" "$(num "${swamp_ooms[$v]:-}")"
             printf '"controller_cpu_s": %s, "controller_cpu_pct": %s, "controller_cpu_s_per_min": %s, "controller_peak_rss": %s, ' \
                 "$(num "${ctl_cpu[$v]:-}")" "$(num "${ctl_pct[$v]:-}")" "$(num "${ctl_per_min[$v]:-}")" "$(str "${ctl_rss[$v]:-}")"
+            printf '"paged_out_mib": %s, ' "$(num "${paged[$v]:-}")"
             else
                 printf '"stops": null, "holds": null, "resumes": null, '
             fi
