@@ -16,6 +16,8 @@
 #             1500M) and `links` (in LINKS_LIMIT, default 1600M), each without
 #             swap and with swap at SD-card speed: make -j1, plain -j4, swamp-bpf
 #             signal and freeze. j1 runs only without swap (it never swaps).
+#             With swap, also signal with --page-out off (swamp-nopageout),
+#             against signal's default auto, which pages stopped jobs out there.
 #             A variant still running after 2.5x the lower bound (2x with swap,
 #             where j1 does not run; j1 needs 2x on 2 cores) is ended and
 #             shown as timed out.
@@ -68,7 +70,8 @@ if want outcome; then
         limit=${PI_LIMIT:-1500M}; [[ $profile == links ]] && limit=${LINKS_LIMIT:-1600M}
         for swap in none sd; do
             variants=j1,jN,swamp-signal,swamp-freeze timeout=2.5x
-            [[ $swap == sd ]] && variants=jN,swamp-signal,swamp-freeze timeout=2x
+            # page-out (auto: on with swap) against none: swamp-signal and swamp-nopageout
+            [[ $swap == sd ]] && variants=jN,swamp-signal,swamp-nopageout,swamp-freeze timeout=2x
             part "outcome-$profile-$swap" tests/bench/outcome.sh --profile "$profile" --limit "$limit" \
                 --swap "$swap" --variants "$variants" --time-scale "$time_scale" --timeout "$timeout" \
                 --trace-dir "$out/traces" --json "$out/outcome-$profile-$swap.json"

@@ -12,11 +12,15 @@
 #   swamp-hist2   the same again with that DB: jobs start with predictions
 # swamp-signal and swamp-freeze run with --no-history (reactive only), so that
 # no history from earlier runs on this machine changes them.
+#   swamp-pageout    swamp-bpf --action signal --page-out on  -- make -jN
+#   swamp-nopageout  swamp-bpf --action signal --page-out off -- make -jN
+#                 (page-out of stopped jobs on and off, for the swap case;
+#                 swamp-signal has the default, auto: on when swap exists)
 # For each: wall time (measured here), exit status, OOM kills and peak usage of
 # the cgroup, whether the Makefile's final targets (its `all:` line) exist, its
 # major faults, MiB swapped in and out (host-wide /proc/vmstat deltas: another
 # cgroup swapping at the same time counts too), and for swamp-bpf its stops,
-# holds at exec and resumes, and the controller's own footprint: CPU-seconds
+# holds at exec and resumes, MiB paged out of stopped jobs, and the controller's own footprint: CPU-seconds
 # per minute of build and peak RSS (all from its summary line).
 #
 # Lower bound on the wall time, from tests/fakebuild/profile-stats.sh:
@@ -33,9 +37,9 @@
 #                pi 1500M, links 1300M: the limits where plain -j4 fails)
 #   --jobs       N for the -jN variants (default 4)
 #   --variants   comma-separated subset of j1,jN,swamp-signal,swamp-freeze,
-#                swamp-hist1,swamp-hist2 (default the first four, in that
-#                order; jN may also be given as j<N>, e.g. j4; swamp-hist2
-#                needs swamp-hist1 before it)
+#                swamp-hist1,swamp-hist2,swamp-pageout,swamp-nopageout
+#                (default the first four, in that order; jN may also be given
+#                as j<N>, e.g. j4; swamp-hist2 needs swamp-hist1 before it)
 #   --swap       none (default): memory+swap limited to the limit, so going
 #                past it is an OOM kill; sd: every variant may swap to a fresh
 #                swap device throttled to a Pi's SD card, 20 MiB/s read and
@@ -131,9 +135,9 @@ IFS=, read -r -a requested <<< "${variants_arg:-j1,jN,swamp-signal,swamp-freeze}
 for v in "${requested[@]}"; do
     [[ $v == "j$jobs" && $jobs != 1 ]] && v=jN
     case $v in
-        j1|jN|swamp-signal|swamp-freeze|swamp-hist1) ;;
+        j1|jN|swamp-signal|swamp-freeze|swamp-hist1|swamp-pageout|swamp-nopageout) ;;
         swamp-hist2) [[ " ${variants[*]} " == *" swamp-hist1 "* ]] || die "swamp-hist2 needs swamp-hist1 before it" ;;
-        *) die "unknown variant '$v' (j1, jN, swamp-signal, swamp-freeze, swamp-hist1, swamp-hist2)" ;;
+        *) die "unknown variant '$v' (j1, jN, swamp-signal, swamp-freeze, swamp-hist1, swamp-hist2, swamp-pageout, swamp-nopageout)" ;;
     esac
     for w in "${variants[@]}"; do [[ $w == "$v" ]] && die "variant '$v' given twice"; done
     variants+=("$v")
@@ -220,6 +224,8 @@ label() {
         swamp-freeze) echo "swamp freeze -j$jobs" ;;
         swamp-hist1) echo "swamp 1st, new history" ;;
         swamp-hist2) echo "swamp 2nd, with history" ;;
+        swamp-pageout) echo "swamp page-out -j$jobs" ;;
+        swamp-nopageout) echo "swamp no page-out -j$jobs" ;;
     esac
 }
 
@@ -232,7 +238,7 @@ echo "variants: ${variants[*]}; load average at start $load_start (timings assum
 
 # ---- run the variants ------------------------------------------------------------------------
 declare -A wall status ooms peak outs_ok outs_n stops holds resumes dl_resumes tree_rss swamp_ooms timed_out
-declare -A majflt swin swout swdev_r swdev_w ctl_cpu ctl_pct ctl_per_min ctl_rss predicted outgrew
+declare -A majflt swin swout swdev_r swdev_w ctl_cpu ctl_pct ctl_per_min ctl_rss predicted outgrew paged
 for v in "${variants[@]}"; do
     out=$tmp/out/$v log=$tmp/logs/$v.log
     mkdir -p "$out"
@@ -244,6 +250,8 @@ for v in "${variants[@]}"; do
         swamp-signal) cmd=("$swamp" --action signal --no-history "${trace[@]}" -- "${cmd[@]}") ;;
         swamp-freeze) cmd=("$swamp" --action freeze --no-history "${trace[@]}" -- "${cmd[@]}") ;;
         swamp-hist1|swamp-hist2) cmd=("$swamp" --action signal --history-db "$tmp/history.db" "${trace[@]}" -- "${cmd[@]}") ;;
+        swamp-pageout) cmd=("$swamp" --action signal --page-out on --no-history "${trace[@]}" -- "${cmd[@]}") ;;
+        swamp-nopageout) cmd=("$swamp" --action signal --page-out off --no-history "${trace[@]}" -- "${cmd[@]}") ;;
     esac
     limiter=()  # timeout sends TERM to memcg-run.sh, which ends and removes its cgroup
     [[ -n $timeout_s ]] && limiter=(timeout -s TERM -k 60 "$timeout_s")
@@ -283,6 +291,12 @@ for v in "${variants[@]}"; do
         # "predicted P of J jobs (M outgrew it)" when history was on
         predicted[$v]=$(sed -nE 's/.*predicted ([0-9]+) of [0-9]+ jobs.*/\1/p' <<< "$summary")
         outgrew[$v]=$(sed -nE 's/.*predicted [0-9]+ of [0-9]+ jobs \(([0-9]+) outgrew.*/\1/p' <<< "$summary")
+        # "; paged out 812.0M of 3 stopped jobs" (only when page-out ran)
+        paged[$v]=$(sed -nE 's/.*; paged out ([^ ]+) of .*/\1/p' <<< "$summary")
+        [[ -n ${paged[$v]} ]] && paged[$v]=$(awk -v s="${paged[$v]}" 'BEGIN {
+            n = s + 0; u = substr(s, length(s)); f = u == "K" ? 1 / 1024 : u == "M" ? 1 : u == "G" ? 1024 : u == "T" ? 1048576 : 1 / 1048576
+            printf "%.0f", n * f }')
+        paged[$v]=${paged[$v]:-0}
         swamp_wall=$(sed -nE 's/^swamp-bpf: [^:]* in ([0-9.]+) s:.*/\1/p' <<< "$summary")
         ctl_per_min[$v]=$(awk -v c="${ctl_cpu[$v]}" -v w="$swamp_wall" \
             'BEGIN { if (c != "" && w > 0) printf "%.3f", 60 * c / w }')
@@ -308,9 +322,9 @@ ok() {  # a build that finished: status 0, no OOM kill, all final outputs there
 }
 
 echo
-row() { printf '%-13s %-22s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s %8s %7s %7s %7s %7s %9s %7s\n' "$@"; }
+row() { printf '%-15s %-24s %8s %6s %5s %5s %8s %7s %6s %6s %7s %6s %7s %8s %7s %7s %7s %7s %7s %9s %7s\n' "$@"; }
 row variant command wall_s status ok ooms peak_mib outputs stops holds resumes ratio speedup \
-    majflt swin_mb swout_mb ctl_cpm ctl_rss predicted outgrew
+    majflt swin_mb swout_mb paged_mb ctl_cpm ctl_rss predicted outgrew
 failed=0
 for v in "${variants[@]}"; do
     r=$(ratio "${wall[$v]}") sp=$(speedup "$v") mark=""
@@ -320,7 +334,7 @@ for v in "${variants[@]}"; do
     row "$v" "$(label "$v")" "${wall[$v]}" "${status[$v]}" "$(ok "$v")" "${ooms[$v]:--}" \
         "${peak[$v]:--}" "${outs_n[$v]}/${#all_targets[@]}" "${stops[$v]:--}" "${holds[$v]:--}" \
         "${resumes[$v]:--}" "${r:--}" "${sp:--}" "${majflt[$v]:--}" "${swin[$v]:--}" "${swout[$v]:--}" \
-        "${ctl_per_min[$v]:--}" "${ctl_rss[$v]:--}" "${predicted[$v]:--}" "${outgrew[$v]:--}"
+        "${paged[$v]:--}" "${ctl_per_min[$v]:--}" "${ctl_rss[$v]:--}" "${predicted[$v]:--}" "${outgrew[$v]:--}"
 done
 ((failed == 0)) || echo "* the build failed (not ok): its time is not comparable"
 for v in "${variants[@]}"; do
@@ -333,6 +347,7 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
 echo "load average: $load_start at start, $load_end at end"
 echo "ratio = wall / LB; speedup = j1 wall / swamp wall; ok = status 0, no OOM kill, all final outputs"
 echo "majflt = major faults in the cgroup; swin/swout_mb = MiB swapped in/out, host-wide"
+echo "paged_mb = MiB paged out of stopped jobs by swamp-bpf (--page-out; RSS before - after)"
 echo "ctl_cpm = swamp-bpf controller CPU-seconds per minute of build; ctl_rss = its peak RSS"
 echo "predicted = jobs that started with a prediction from history; outgrew = of those, how many grew past it"
 if [[ -n ${wall[swamp-hist1]:-} && -n ${wall[swamp-hist2]:-} ]]; then
@@ -372,6 +387,7 @@ if [[ -n $json ]]; then
             printf '"controller_cpu_s": %s, "controller_cpu_pct": %s, "controller_cpu_s_per_min": %s, "controller_peak_rss": %s, ' \
                 "$(num "${ctl_cpu[$v]:-}")" "$(num "${ctl_pct[$v]:-}")" "$(num "${ctl_per_min[$v]:-}")" "$(str "${ctl_rss[$v]:-}")"
             printf '"predicted_jobs": %s, "outgrew_prediction": %s, ' "$(num "${predicted[$v]:-}")" "$(num "${outgrew[$v]:-}")"
+            printf '"paged_out_mib": %s, ' "$(num "${paged[$v]:-}")"
             else
                 printf '"stops": null, "holds": null, "resumes": null, '
             fi

@@ -51,6 +51,13 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
     return out;
 }
 
+std::string file_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 bool is_root() { return geteuid() == 0; }
 
 namespace fs = std::filesystem;

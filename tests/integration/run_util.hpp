@@ -23,6 +23,8 @@ int finish(Child& c, std::string& out);
 int run(const std::vector<std::string>& argv, std::string& out);
 
 std::vector<nlohmann::json> json_lines(const std::string& text);
+// The whole text of a file; "" if it cannot be read (a vanished process's /proc file).
+std::string file_text(const std::string& path);
 bool is_root();
 // Why tests that need root and a memory cgroup controller cannot run here ("" if they can).
 std::string missing_root_or_memcg();

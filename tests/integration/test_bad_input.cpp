@@ -63,6 +63,10 @@ std::vector<Case> cases() {
         {"config_syntax_error", kConfigRun, 7, "swamp-bad.toml:1:", "[memory\nreserve = \"1G\"\n"},
         {"config_unknown_key", kConfigRun, 7, "did you mean \"reserve\"", "[memory]\nreserv = \"1G\"\n"},
         {"config_out_of_range", kConfigRun, 7, "swamp-bad.toml:2:", "[policy]\nhorizon = 600.0\n"},
+        {"unknown_page_out", "$SWAMP --page-out sometimes" + kRun, 2, "--page-out"},
+        {"page_out_delay_out_of_range", "$SWAMP --page-out-delay 7200" + kRun, 2, "--page-out-delay"},
+        {"config_page_out_delay_out_of_range", kConfigRun, 7, "page-out-delay = -1 is out of range",
+         "[policy]\npage-out-delay = -1\n"},
     };
 }
 

@@ -91,6 +91,30 @@ TEST(Cli, RangesOfNumericOptions) {
     }
 }
 
+TEST(Cli, PageOut) {
+    auto def = run({"--root-pid", "123"});
+    ASSERT_FALSE(def.cli.exit_now) << def.err;
+    EXPECT_EQ(def.cli.control.page_out.mode, PageOutMode::Auto);
+    EXPECT_EQ(def.cli.control.page_out.delay_s, 1.0);
+    auto r = run({"--root-pid", "123", "--page-out", "off", "--page-out-delay", "0.5"});
+    ASSERT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.control.page_out.mode, PageOutMode::Off);
+    EXPECT_EQ(r.cli.control.page_out.delay_s, 0.5);
+    EXPECT_EQ(run({"--root-pid", "123", "--page-out", "on"}).cli.control.page_out.mode, PageOutMode::On);
+    for (std::vector<std::string> bad : {std::vector<std::string>{"--page-out", "yes"},
+                                         {"--page-out-delay", "-1"},
+                                         {"--page-out-delay", "3601"},
+                                         {"--page-out-delay", "soon"}}) {
+        std::vector<std::string> args{"--root-pid", "123"};
+        args.insert(args.end(), bad.begin(), bad.end());
+        auto b = run(args);
+        SCOPED_TRACE(bad[0] + " " + bad[1]);
+        ASSERT_TRUE(b.cli.exit_now);
+        EXPECT_EQ(*b.cli.exit_now, 2);
+        EXPECT_TRUE(contains(b.err, bad[0])) << b.err;
+    }
+}
+
 TEST(Cli, Attach) {
     auto raw = run({"trace", "--root-pid", "123", "--attach", "raw_tp"});
     EXPECT_FALSE(raw.cli.exit_now) << raw.err;

@@ -49,6 +49,8 @@ void expect_same(const ControllerOptions& a, const ControllerOptions& b) {
     EXPECT_EQ(a.policy.horizon_s, b.policy.horizon_s);
     EXPECT_EQ(a.policy.low_watermark, b.policy.low_watermark);
     EXPECT_EQ(a.policy.high_watermark, b.policy.high_watermark);
+    EXPECT_EQ(a.page_out.mode, b.page_out.mode);
+    EXPECT_EQ(a.page_out.delay_s, b.page_out.delay_s);
     EXPECT_EQ(a.tree.drivers, b.tree.drivers);
     EXPECT_EQ(a.protect, b.protect);
     EXPECT_EQ(a.sensing.rss_step, b.sensing.rss_step);
@@ -77,6 +79,8 @@ max-running = 3
 horizon = 2.5
 low-mark = "100M"
 high-mark = "1.5G"
+page-out = "off"
+page-out-delay = 2.5
 
 [tree]
 drivers = ["make", "bmake"]
@@ -131,6 +135,8 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_EQ(o.caps.max_running, 3);
     EXPECT_EQ(o.policy.horizon_s, 2.5);
     EXPECT_EQ(o.policy.low_watermark, 100ull << 20);
+    EXPECT_EQ(o.page_out.mode, PageOutMode::Off);
+    EXPECT_EQ(o.page_out.delay_s, 2.5);
     EXPECT_EQ(o.policy.high_watermark, 3ull << 29);
     EXPECT_EQ(o.tree.drivers, (std::vector<std::string>{"make", "bmake"}));
     EXPECT_EQ(o.protect, (std::vector<std::string>{"sshd", "mosh-server"}));
@@ -260,6 +266,10 @@ TEST(Config, ValuesOutOfRange) {
         {"[sensing]\nattach = \"kprobe\"", "f.toml:2:10:", "give one of auto, raw_tp, tp_btf"},
         {"[sensing]\nbtf = \"vmlinux.btf\"", "f.toml:2:7:", "relative path; give an absolute one"},
         {"[output]\ntrace = \"yes\"", "f.toml:2:9:", "give one of off, text, json"},
+        {"[policy]\npage-out = \"yes\"", "f.toml:2:12:", "policy.page-out = \"yes\" is unknown; give one of auto, on, off"},
+        {"[policy]\npage-out = true", "f.toml:2:12:", "is a boolean; it must be one of \"auto\""},
+        {"[policy]\npage-out-delay = -1", "f.toml:2:18:", "give 0 to 3600 seconds"},
+        {"[policy]\npage-out-delay = \"1s\"", "f.toml:2:18:", "it must be a number"},
         {"[output]\ntrace-output = \"log\"", "f.toml:2:16:", "relative path"},
         {"[history]\ndb = \"history.db\"", "f.toml:2:6:", "history.db = \"history.db\" is a relative path"},
         {"[tree]\ndrivers = [\"make\", \"\"]", "f.toml:2:11:", "a driver name is empty"},

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actuator/vetting.hpp"
@@ -18,6 +19,35 @@
 namespace swamp {
 
 enum class ActionKind { Signal, Freeze, DryRun };
+
+// Page-out of stopped jobs (actuator/page_out.hpp). Auto: only while swap or
+// zswap exists.
+enum class PageOutMode { Auto, On, Off };
+struct PageOutConfig {
+    PageOutMode mode = PageOutMode::Auto;
+    double delay_s = 1.0;  // a job must stay stopped this long first
+};
+
+// What page-out may touch of a stopped job: its processes, each with its own
+// duplicate of our pidfd (the receiver closes them), and in freeze mode its
+// cgroup v2 directory.
+struct PageOutTarget {
+    std::vector<std::pair<pid_t, int>> pidfds;
+    std::string cgroup;
+};
+
+// One page-out, as the trace and the summary show it.
+struct PageOutReport {
+    uint64_t job = 0;
+    pid_t pid = 0;            // the job's first process paged out
+    std::string method;       // "process_madvise" or "memory.reclaim"
+    std::string outcome;      // "done", "cancelled" (resumed or ended first), "failed: …"
+    uint64_t rss_before = 0;  // the job's RSS (memory.current for memory.reclaim), bytes
+    uint64_t rss_after = 0;
+    uint64_t swap_after = 0;  // the job's VmSwap afterwards (0 for memory.reclaim)
+    uint64_t start_ns = 0, end_ns = 0;  // CLOCK_MONOTONIC
+    uint64_t paged_out() const { return rss_before > rss_after ? rss_before - rss_after : 0; }
+};
 
 class Actuator {
 public:
@@ -49,6 +79,43 @@ public:
 
     // The cgroup directory holding our job cgroups ("" when none).
     virtual std::string cgroup_dir() const { return ""; }
+
+    // Page-out (actuator/page_out.hpp). What of a stopped job may be paged
+    // out: empty when nothing (not stopped, dry-run).
+    virtual PageOutTarget page_out_target(uint64_t /*job*/) { return {}; }
+    // Page-outs finished since the last call, for the trace; and the totals so far.
+    virtual std::vector<PageOutReport> take_page_out_reports() { return {}; }
+    struct PageOutTotals {
+        uint64_t bytes = 0, jobs = 0;
+    };
+    virtual PageOutTotals page_out_totals() const { return {}; }
+};
+
+// Base of an actuator that wraps another (the watchdog's mirror, page-out):
+// forwards every call; a subclass overrides what it adds to.
+class ForwardingActuator : public Actuator {
+public:
+    explicit ForwardingActuator(std::unique_ptr<Actuator> inner) : inner_(std::move(inner)) {}
+    const char* name() const override { return inner_->name(); }
+    Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) override {
+        return inner_->on_join(job, pid, job_stopped, seen_ns);
+    }
+    void on_exit(pid_t pid) override { inner_->on_exit(pid); }
+    void on_job_end(uint64_t job) override { inner_->on_job_end(job); }
+    bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override {
+        return inner_->stop(job, pids, error);
+    }
+    bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override {
+        return inner_->resume(job, pids, error);
+    }
+    void resume_all() override { inner_->resume_all(); }
+    std::string cgroup_dir() const override { return inner_->cgroup_dir(); }
+    PageOutTarget page_out_target(uint64_t job) override { return inner_->page_out_target(job); }
+    std::vector<PageOutReport> take_page_out_reports() override { return inner_->take_page_out_reports(); }
+    PageOutTotals page_out_totals() const override { return inner_->page_out_totals(); }
+
+protected:
+    std::unique_ptr<Actuator> inner_;
 };
 
 class Watchdog;
@@ -58,6 +125,7 @@ struct ActuatorOptions {
     pid_t build_root = 0;  // freeze: job cgroups go under this process's cgroup v2
     std::vector<std::string> protect = kDefaultProtect;  // comm names never stopped
     Watchdog* watchdog = nullptr;  // mirrors every stop (signal and freeze)
+    PageOutConfig page_out;        // not for dry-run
 };
 
 // Throws UserError(Cgroup) when freeze mode cannot work here. Signal and

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "sys/cgroupfs.hpp"
+#include "sys/signals.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -191,6 +192,26 @@ bool FreezeActuator::resume(uint64_t job, const std::vector<pid_t>&, std::string
     }
     stopped_.erase(job);
     return true;
+}
+
+PageOutTarget FreezeActuator::page_out_target(uint64_t job) {
+    PageOutTarget t;
+    if (!stopped_.count(job)) return t;
+    t.cgroup = job_dir(job);
+    std::string procs = read_file(t.cgroup + "/cgroup.procs").value_or("");
+    for (auto line : lines_of(procs)) {
+        pid_t pid = pid_t(std::strtol(std::string(line).c_str(), nullptr, 10));
+        if (pid <= 0 || !members_.count(pid)) continue;  // only vetted processes
+        int fd = open_pidfd(pid);
+        if (fd < 0) continue;
+        // the pidfd pins it: still in the job's cgroup means it is the member, not a reused pid
+        auto path = v2_path_of(pid);
+        if (path && path->size() > 1 && t.cgroup.ends_with(*path))
+            t.pidfds.emplace_back(pid, fd);
+        else
+            ::close(fd);
+    }
+    return t;
 }
 
 void FreezeActuator::resume_all() {

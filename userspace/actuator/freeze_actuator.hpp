@@ -33,6 +33,9 @@ public:
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     void resume_all() override;
+    // The frozen job's cgroup, and pidfds of its members (for process_madvise
+    // where the cgroup has no memory.reclaim).
+    PageOutTarget page_out_target(uint64_t job) override;
 
     // <mount><build root's cgroup>/swamp-bpf-<pid> (for tests and messages).
     const std::string& dir() const { return dir_; }

@@ -1,6 +1,7 @@
 #include "actuator/actuator.hpp"
 #include "actuator/dry_run_actuator.hpp"
 #include "actuator/freeze_actuator.hpp"
+#include "actuator/page_out.hpp"
 #include "actuator/signal_actuator.hpp"
 #include "actuator/watchdog.hpp"
 
@@ -16,6 +17,7 @@ std::unique_ptr<Actuator> make_actuator(const ActuatorOptions& o) {
     else
         a = std::make_unique<SignalActuator>(std::move(vetter));
     if (o.watchdog) a = std::make_unique<WatchedActuator>(std::move(a), *o.watchdog);
+    if (o.page_out.mode != PageOutMode::Off) a = std::make_unique<PagingActuator>(std::move(a), o.page_out);
     return a;
 }
 

@@ -1,5 +1,6 @@
 #include "actuator/signal_actuator.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -110,6 +111,16 @@ bool SignalActuator::resume(uint64_t job, const std::vector<pid_t>& pids, std::s
     else
         stopped_[job] = std::move(failed);
     return stopped_.count(job) == 0;
+}
+
+PageOutTarget SignalActuator::page_out_target(uint64_t job) {
+    PageOutTarget t;
+    auto it = stopped_.find(job);
+    if (it == stopped_.end()) return t;
+    for (pid_t pid : it->second)
+        if (auto fd = pidfds_.find(pid); fd != pidfds_.end())
+            if (int dup = ::fcntl(fd->second, F_DUPFD_CLOEXEC, 0); dup >= 0) t.pidfds.emplace_back(pid, dup);
+    return t;
 }
 
 void SignalActuator::resume_all() {

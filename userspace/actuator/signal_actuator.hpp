@@ -29,6 +29,8 @@ public:
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     void resume_all() override;
+    // Duplicates of the pidfds of the job's stopped processes.
+    PageOutTarget page_out_target(uint64_t job) override;
 
     // Jobs currently stopped, with the pids we sent SIGSTOP to (for tests and status).
     const std::map<uint64_t, std::set<pid_t>>& stopped() const { return stopped_; }

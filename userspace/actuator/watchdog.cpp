@@ -249,7 +249,7 @@ std::optional<int> Watchdog::command_status() {
 void Watchdog::tell(const std::string& line) { write_line(pipe_, line); }
 
 WatchedActuator::WatchedActuator(std::unique_ptr<Actuator> inner, Watchdog& watchdog)
-    : inner_(std::move(inner)), watchdog_(watchdog) {
+    : ForwardingActuator(std::move(inner)), watchdog_(watchdog) {
     std::string dir = inner_->cgroup_dir();
     if (!dir.empty()) watchdog_.tell("C " + dir);
 }

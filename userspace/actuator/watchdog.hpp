@@ -64,22 +64,18 @@ private:
 };
 
 // Wraps an actuator; every stop/resume it makes is mirrored to the watchdog.
-class WatchedActuator final : public Actuator {
+class WatchedActuator final : public ForwardingActuator {
 public:
     WatchedActuator(std::unique_ptr<Actuator> inner, Watchdog& watchdog);
     ~WatchedActuator() override;
 
-    const char* name() const override { return inner_->name(); }
     Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) override;
-    void on_exit(pid_t pid) override { inner_->on_exit(pid); }
     void on_job_end(uint64_t job) override;
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     void resume_all() override;
-    std::string cgroup_dir() const override { return inner_->cgroup_dir(); }
 
 private:
-    std::unique_ptr<Actuator> inner_;
     Watchdog& watchdog_;
 };
 

@@ -27,6 +27,12 @@ const std::map<std::string, AttachKind>& attach_names() {
     return names;
 }
 
+const std::map<std::string, PageOutMode>& page_out_names() {
+    static const std::map<std::string, PageOutMode> names{
+        {"auto", PageOutMode::Auto}, {"on", PageOutMode::On}, {"off", PageOutMode::Off}};
+    return names;
+}
+
 namespace {
 
 template <typename Map>
@@ -39,6 +45,8 @@ std::vector<std::string> keys_of(const Map& m) {
 }  // namespace
 
 std::vector<std::string> action_choices() { return keys_of(action_names()); }
+
+std::vector<std::string> page_out_choices() { return {"auto", "on", "off"}; }
 
 std::vector<std::string> attach_choices() {
     auto names = keys_of(attach_names());
@@ -220,6 +228,17 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
              "Stop jobs when projected headroom falls below this (default max(64M, 4% of the limit))");
     add_size(&app, "--high-mark", c.policy.high_watermark,
              "Resume jobs when headroom stays above this (default 3 x the low mark)");
+    // page-out of stopped jobs (actuator/page_out.hpp)
+    app.add_option_function<std::string>(
+           "--page-out", [&c](const std::string& v) { c.page_out.mode = page_out_names().at(v); },
+           "Push a stopped job's memory out to swap once it has stayed stopped --page-out-delay seconds: "
+           "auto (default: when swap or zswap exists), on or off")
+        ->check(CLI::IsMember(page_out_choices()))
+        ->type_name("WHEN");
+    app.add_option("--page-out-delay", c.page_out.delay_s,
+                   "Seconds a job must stay stopped before it is paged out (default 1)")
+        ->check(CLI::Range(kPageOutDelayBounds.lo, kPageOutDelayBounds.hi))
+        ->type_name("S");
     app.add_flag("--trace", c.trace, "Print kernel events and decisions live, as text (to stderr)");
     app.add_flag("--trace-json", c.trace_json, "Print kernel events and decisions live, as JSON lines (to stderr)");
     app.add_option("--trace-output", c.trace_output, "Write --trace/--trace-json to FILE instead of stderr")

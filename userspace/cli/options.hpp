@@ -29,6 +29,9 @@ inline constexpr Bounds<int> kMaxRunningBounds{1, 4096};
 inline constexpr Bounds<double> kHorizonBounds{0.1, 60.0};            // seconds
 inline constexpr Bounds<uint32_t> kFaultIntervalBounds{10, 60000};    // milliseconds
 inline constexpr Bounds<uint32_t> kMaxTasksBounds{64, 4194304};
+inline constexpr Bounds<double> kPageOutDelayBounds{0.0, 3600.0};  // seconds
+const std::map<std::string, PageOutMode>& page_out_names();  // auto, on, off
+std::vector<std::string> page_out_choices();
 const std::map<std::string, ActionKind>& action_names();  // signal, freeze, dry-run
 const std::map<std::string, AttachKind>& attach_names();  // tp_btf, raw_tp
 std::vector<std::string> action_choices();                // what --action takes
@@ -81,6 +84,7 @@ struct ControllerOptions {
     Caps caps;
     TreeConfig tree;
     std::vector<std::string> protect = kDefaultProtect;  // --protect
+    PageOutConfig page_out;                               // --page-out, --page-out-delay
     bool trace = false;       // --trace: decisions and events, as text
     bool trace_json = false;  // --trace-json
     std::string trace_output;  // "" = stderr

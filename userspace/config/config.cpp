@@ -233,6 +233,12 @@ const std::vector<Key> kKeys{
     {"policy", "high-mark", "--high-mark",
      [](const Value& v, ControllerOptions& o) { o.policy.high_watermark = v.size_or_auto(); },
      [](const ControllerOptions& o) -> Shown { return size_or_auto(o.policy.high_watermark); }},
+    {"policy", "page-out", "--page-out",
+     [](const Value& v, ControllerOptions& o) { o.page_out.mode = page_out_names().at(v.choice(page_out_choices())); },
+     [](const ControllerOptions& o) -> Shown { return name_of(page_out_names(), o.page_out.mode); }},
+    {"policy", "page-out-delay", "--page-out-delay",
+     [](const Value& v, ControllerOptions& o) { o.page_out.delay_s = v.number(kPageOutDelayBounds, " seconds"); },
+     [](const ControllerOptions& o) -> Shown { return o.page_out.delay_s; }},
 
     {"tree", "drivers", "--drivers",
      [](const Value& v, ControllerOptions& o) {

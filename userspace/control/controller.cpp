@@ -108,6 +108,7 @@ private:
     void apply(const Action& a, uint64_t now, const MemoryView& mem);
     void arm_timer(bool on);
     void release_all(uint64_t now);
+    void trace_page_outs();
     void print_summary(int exit_code);
 
     const ControllerOptions& o_;
@@ -331,6 +332,14 @@ void Controller::release_all(uint64_t now) {
         if (j.state != JobState::Running) tree_.set_state(id, JobState::Running, now);
 }
 
+// Page-outs the actuator's worker finished since the last call, into the trace.
+void Controller::trace_page_outs() {
+    for (const PageOutReport& r : actuator_->take_page_out_reports()) {
+        const Job* j = tree_.job(r.job);
+        if (printer_) printer_->on_page_out(r, j ? j->name : "?");
+    }
+}
+
 void Controller::arm_timer(bool on) {
     if (on == timer_on_) return;
     itimerspec its{};
@@ -364,7 +373,11 @@ void Controller::print_summary(int exit_code) {
                          : "",
              cpu_s, wall_s > 0 ? 100 * cpu_s / wall_s : 0.0, human_bytes(peak_rss_bytes()).c_str(),
              human_bytes(load_peak_rss_).c_str());
-    std::cerr << buf << '\n';
+    std::string paged;
+    if (auto po = actuator_->page_out_totals(); po.jobs)
+        paged = "; paged out " + human_bytes(po.bytes) + " of " + std::to_string(po.jobs) + " stopped job" +
+                (po.jobs == 1 ? "" : "s");
+    std::cerr << buf << paged << '\n';
 }
 
 int Controller::run() {
@@ -396,7 +409,8 @@ int Controller::run() {
     launched_ = !o_.command.empty();
     watchdog_ = std::make_unique<Watchdog>(o_.command);  // in launch mode it forks the command, held before exec
     write_file("/proc/self/oom_score_adj", "-1000");      // after that fork: the build keeps the user's value
-    actuator_ = make_actuator({o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get()});
+    actuator_ = make_actuator(
+        {o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get(), o_.page_out});
     open_history();  // before the first job: it may take a moment on a big history
     start_tree();
     memory_ = std::make_unique<MemoryReader>(uid_ ? 1 : root_);
@@ -480,9 +494,11 @@ int Controller::run() {
             if (!done && !ending) resync(monotonic_ns());
         }
         if (!done && !ending && (n > 0 || got > 0)) decide(monotonic_ns(), from_timer);
+        trace_page_outs();
     }
     src_->consume(sink);
     release_all(monotonic_ns());
+    trace_page_outs();
     if (root_fd >= 0) close(root_fd);
     close(timer_fd_);
     close(ep);

@@ -91,6 +91,31 @@ void TracePrinter::on_decision(const Decision& d) {
     if (record_) *record_ << json_line(j) << '\n';
 }
 
+void TracePrinter::on_page_out(const PageOutReport& r, const std::string& comm) {
+    double t = r.end_ns >= start_ns_ ? (r.end_ns - start_ns_) / 1e9 : 0.0;
+    double took = (r.end_ns - r.start_ns) / 1e9;
+    auto j = nlohmann::json{{"v", kJsonSchemaVersion}, {"t", t},
+                            {"ts_ns", r.end_ns},     {"event", "pageout"},
+                            {"job", r.job},          {"pid", r.pid},
+                            {"comm", comm},          {"method", r.method},
+                            {"outcome", r.outcome},  {"rss_before", r.rss_before},
+                            {"rss_after", r.rss_after}, {"paged_out", r.paged_out()},
+                            {"swap_after", r.swap_after}, {"duration_ns", r.end_ns - r.start_ns}};
+    if (opts_.json) {
+        out_ << json_line(j) << '\n';
+    } else {
+        char buf[160], seconds[32];
+        snprintf(seconds, sizeof seconds, "%.1f", took);
+        snprintf(buf, sizeof buf, "%9.3f %7d %7s %-15.15s %-6s %8s  ", t, int(r.pid), "", comm.c_str(), "PAGEOUT",
+                 human_bytes(r.paged_out()).c_str());
+        out_ << buf << "job " << r.job << ": " << r.outcome << ", RSS " << human_bytes(r.rss_before) << " -> "
+             << human_bytes(r.rss_after) << ", swap " << human_bytes(r.swap_after) << ", " << r.method << " in "
+             << seconds << " s\n";
+    }
+    printed_++;
+    if (record_) *record_ << json_line(j) << '\n';
+}
+
 void TracePrinter::on_memory(uint64_t ts_ns, int64_t headroom, uint64_t scale, double psi_full) {
     if (!record_ && !opts_.json) return;
     std::string line = nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "memory"}, {"ts_ns", ts_ns},

@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "actuator/actuator.hpp"
 #include "source/event.hpp"
 
 namespace swamp {
@@ -45,6 +46,8 @@ public:
     void on_drops(uint64_t total_dropped);
     // A controller decision, interleaved with the kernel events.
     void on_decision(const Decision& d);
+    // A finished page-out of a stopped job (`comm`: what the job runs), at its end time.
+    void on_page_out(const PageOutReport& r, const std::string& comm);
     // Memory readings: to the recording (policy fixtures replay them) and to the
     // JSON dump (`report` draws the memory budget from them), never as text.
     void on_memory(uint64_t ts_ns, int64_t headroom, uint64_t scale, double psi_full);
