@@ -15,7 +15,7 @@
 #   swamp-pageout    swamp-bpf --action signal --page-out on  -- make -jN
 #   swamp-nopageout  swamp-bpf --action signal --page-out off -- make -jN
 #                 (page-out of stopped jobs on and off, for the swap case;
-#                 swamp-signal has the default, auto: on when swap exists)
+#                 swamp-signal has the default, off)
 # For each: wall time (measured here), exit status, OOM kills and peak usage of
 # the cgroup, whether the Makefile's final targets (its `all:` line) exist, its
 # major faults, MiB swapped in and out (host-wide /proc/vmstat deltas: another

@@ -73,7 +73,7 @@ protected:
         fs::path log = dir_ / "log", trace = dir_ / "trace.jsonl";
         std::string cmd = "SWAPSD_READ_BPS=0 SWAPSD_WRITE_BPS=0 " + std::string(SOURCE_DIR) +
                           "/scripts/memcg-run.sh --limit 1000M --swap-sd 400M --name pageout -- " SWAMP_BIN
-                          " --page-out " + page_out + " --page-out-delay 0.5 --mem-budget 800M --horizon 0.1 --trace-json "
+                          " --no-history --page-out " + page_out + " --page-out-delay 0.5 --mem-budget 800M --horizon 0.1 --trace-json "
                           "--trace-output " + trace.string() + " -- make -s -f " + (dir_ / "Makefile").string() +
                           " -j2 >/dev/null 2>" + log.string();
         Child c = spawn({"/usr/bin/timeout", "120", "/bin/sh", "-c", cmd});

@@ -94,11 +94,11 @@ TEST(Cli, RangesOfNumericOptions) {
 TEST(Cli, PageOut) {
     auto def = run({"--root-pid", "123"});
     ASSERT_FALSE(def.cli.exit_now) << def.err;
-    EXPECT_EQ(def.cli.control.page_out.mode, PageOutMode::Auto);
+    EXPECT_EQ(def.cli.control.page_out.mode, PageOutMode::Off);
     EXPECT_EQ(def.cli.control.page_out.delay_s, 1.0);
-    auto r = run({"--root-pid", "123", "--page-out", "off", "--page-out-delay", "0.5"});
+    auto r = run({"--root-pid", "123", "--page-out", "auto", "--page-out-delay", "0.5"});
     ASSERT_FALSE(r.cli.exit_now) << r.err;
-    EXPECT_EQ(r.cli.control.page_out.mode, PageOutMode::Off);
+    EXPECT_EQ(r.cli.control.page_out.mode, PageOutMode::Auto);
     EXPECT_EQ(r.cli.control.page_out.delay_s, 0.5);
     EXPECT_EQ(run({"--root-pid", "123", "--page-out", "on"}).cli.control.page_out.mode, PageOutMode::On);
     for (std::vector<std::string> bad : {std::vector<std::string>{"--page-out", "yes"},

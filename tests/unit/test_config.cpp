@@ -79,7 +79,7 @@ max-running = 3
 horizon = 2.5
 low-mark = "100M"
 high-mark = "1.5G"
-page-out = "off"
+page-out = "auto"
 page-out-delay = 2.5
 
 [tree]
@@ -135,7 +135,7 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_EQ(o.caps.max_running, 3);
     EXPECT_EQ(o.policy.horizon_s, 2.5);
     EXPECT_EQ(o.policy.low_watermark, 100ull << 20);
-    EXPECT_EQ(o.page_out.mode, PageOutMode::Off);
+    EXPECT_EQ(o.page_out.mode, PageOutMode::Auto);
     EXPECT_EQ(o.page_out.delay_s, 2.5);
     EXPECT_EQ(o.policy.high_watermark, 3ull << 29);
     EXPECT_EQ(o.tree.drivers, (std::vector<std::string>{"make", "bmake"}));

@@ -791,3 +791,21 @@ TEST(PolicyWithHistory, OfTwoPeaksThatWouldMeetTheLaterOneWaits) {
     EXPECT_TRUE(contains(stop->reason, "due last")) << stop->reason;
     EXPECT_FALSE(find(acts, ActionType::Stop, a));
 }
+
+// A stopped job that was paged out looks small; what it swapped out comes
+// back when it runs, so it counts before it is resumed.
+TEST(Policy, APagedOutJobNeedsRoomForItsSwapBeforeItResumes) {
+    Sim s;
+    Policy p;
+    s.spawn("cc1plus", 800 * MiB);
+    uint64_t out = s.spawn("cc1plus", 600 * MiB);
+    s.prime(p);
+    s.tree.set_state(out, JobState::Stopped, s.now);
+    s.tree.apply(RssEvent{s.now, s.pid_of(out), 30 * MiB, 30 * MiB, 0, 0, 570 * MiB, 600 * MiB});
+    ASSERT_EQ(s.job(out).swap, 570 * MiB);
+    auto resumed = run_for(s, p, view(400 * MiB), 5);
+    EXPECT_TRUE(resumed.empty()) << "570M to swap back in does not fit in 400M";
+    resumed = run_for(s, p, view(900 * MiB), 5);
+    ASSERT_EQ(resumed.size(), 1u);
+    EXPECT_EQ(resumed[0].second, out);
+}

@@ -24,7 +24,7 @@ enum class ActionKind { Signal, Freeze, DryRun };
 // zswap exists.
 enum class PageOutMode { Auto, On, Off };
 struct PageOutConfig {
-    PageOutMode mode = PageOutMode::Auto;
+    PageOutMode mode = PageOutMode::Off;
     double delay_s = 1.0;  // a job must stay stopped this long first
 };
 

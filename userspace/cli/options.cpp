@@ -232,7 +232,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
     app.add_option_function<std::string>(
            "--page-out", [&c](const std::string& v) { c.page_out.mode = page_out_names().at(v); },
            "Push a stopped job's memory out to swap once it has stayed stopped --page-out-delay seconds: "
-           "auto (default: when swap or zswap exists), on or off")
+           "off (default; measured, it does not pay yet: see the README), auto (when swap or zswap exists) or on")
         ->check(CLI::IsMember(page_out_choices()))
         ->type_name("WHEN");
     app.add_option("--page-out-delay", c.page_out.delay_s,

@@ -303,7 +303,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     if (caps_.max_running && int(running.size()) >= caps_.max_running) return out;
     for (const Job* j : waiting) {
         if (has_prediction(j)) {  // room until its peak is due, with a lead twice as long as when running
-            double room = std::max(reserve(j, 2 * lead), 16.0 * kMiB);
+            double room = std::max(reserve(j, 2 * lead), 16.0 * kMiB) + double(j->swap);
             if (!settled(headroom_high_since_) || reserved - room < double(low)) continue;
             resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +
                           "; by its prediction it needs " + mib(room) + " before its peak is due, which fits");
@@ -315,10 +315,12 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
             finish_credits_ > 0 && (it == records_.end() || tree.jobs_ended() > it->second.jobs_ended_at_stop);
         // Held at exec: it may double while the rest settles. Stopped: it
         // needs what it grew in one horizon at the rate it had when stopped.
+        // Either way, what was swapped out (paged out) while it waited comes back.
         bool held = j->state == JobState::Held;
-        double room = held ? double(j->rss)
-                           : std::max(it == records_.end() ? 0.0 : it->second.growth_at_stop * cfg_.horizon_s,
-                                      16.0 * kMiB);
+        double room = (held ? double(j->rss)
+                            : std::max(it == records_.end() ? 0.0 : it->second.growth_at_stop * cfg_.horizon_s,
+                                       16.0 * kMiB)) +
+                      double(j->swap);
         bool fits = held ? projected >= double(high) + room : projected - room >= double(low);
         if (!finished_since && !fits) continue;
         if (finished_since && !fits) finish_credits_--;

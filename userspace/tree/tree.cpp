@@ -182,14 +182,16 @@ void Tree::remove_process(uint32_t pid, uint64_t now_ns, TreeDelta& d) {
 }
 
 void Tree::update_rss(Job& j, uint64_t now_ns) {
-    uint64_t rss = 0;
+    uint64_t rss = 0, swap = 0;
     double maj = 0;
     for (uint32_t pid : j.pids) {
         const Process& p = procs_[pid];
         rss += p.rss;
+        swap += p.swap;
         maj += p.maj_per_s;
     }
     j.maj_per_s = maj;
+    j.swap = swap;
     if (rss != j.rss) {
         double dt = (now_ns - j.rss_changed_ns) / 1e9;
         if (dt > 0 && j.rss_changed_ns) {
@@ -243,6 +245,7 @@ TreeDelta Tree::apply(const Event& e) {
         auto it = procs_.find(r->pid);
         if (it == procs_.end()) return d;
         it->second.rss = r->rss;
+        it->second.swap = r->swap;
         if (auto jt = jobs_.find(it->second.job); jt != jobs_.end()) update_rss(jt->second, now);
     } else if (auto* f = std::get_if<FaultEvent>(&e)) {
         auto it = procs_.find(f->pid);

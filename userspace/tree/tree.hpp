@@ -28,6 +28,7 @@ struct Process {
     std::string comm;
     std::string command;  // argv, joined, for display
     uint64_t rss = 0;     // bytes, from the last RSS event
+    uint64_t swap = 0;    // bytes swapped out, from the same event
     double maj_per_s = 0;
     uint64_t faults_ns = 0;  // when the fault rate was sampled
     bool driver = false;
@@ -42,6 +43,7 @@ struct Job {
     std::string command;  // the matching argv
     std::set<uint32_t> pids;  // live processes
     uint64_t rss = 0;         // sum of its processes' RSS
+    uint64_t swap = 0;        // sum of their swapped-out memory: it comes back when the job runs
     uint64_t peak = 0;
     double growth = 0;     // bytes/s, smoothed; <0 when shrinking
     double maj_per_s = 0;  // major faults per second of all its processes
