@@ -6,8 +6,8 @@
 #   --out DIR       where the results go (default bench-results/YYYYmmdd-HHMMSS);
 #                   DIR/report.md is the table, DIR/bench.json everything,
 #                   DIR/*.txt each part's own output
-#   --sections      comma-separated subset of outcome,realpkg,overhead,scale
-#                   (default all four)
+#   --sections      comma-separated subset of outcome,history,realpkg,overhead,scale
+#                   (default all five)
 #   --time-scale F  the fake builds' jobs run F times as long (default 0.5, to
 #                   keep the suite near 15 minutes on 2 cores; 1 is the full size)
 #
@@ -16,14 +16,17 @@
 #             1500M) and `links` (in LINKS_LIMIT, default 1600M), each without
 #             swap and with swap at SD-card speed: make -j1, plain -j4, swamp-bpf
 #             signal and freeze. j1 runs only without swap (it never swaps).
-#             With swap, also signal with --page-out off (swamp-nopageout),
-#             against signal's default auto, which pages stopped jobs out there.
+#             With swap, also signal with --page-out on (swamp-pageout),
+#             against signal's default, off.
 #             A variant still running after 2.5x the lower bound (2x with swap,
 #             where j1 does not run; j1 needs 2x on 2 cores) is ended and
 #             shown as timed out.
 #             Reaction latency comes from these runs' traces
 #             (tests/bench/latency.sh --from) and so does the controller's
 #             footprint (its summary line).
+#   history   tests/bench/outcome.sh --variants swamp-hist1,swamp-hist2: the
+#             same fake builds (no swap) twice with a fresh history database,
+#             the first run reactive, the second with predictions.
 #   realpkg   tests/bench/realpkg.sh: a real C++ package from Debian's sources.
 #   overhead  tests/bench/overhead.sh --rounds 5: BPF cost with and without swamp-bpf.
 #   scale     tests/bench/scale.sh: events per second with zero drops, tasks tracked.
@@ -33,7 +36,7 @@ cd "$(dirname "$0")/.."
 prog=bench.sh
 die() { echo "$prog: $*" >&2; exit 2; }
 
-out="" sections=outcome,realpkg,overhead,scale time_scale=0.5
+out="" sections=outcome,history,realpkg,overhead,scale time_scale=0.5
 while (($#)); do
     case $1 in
         --out) (($# >= 2)) || die "--out needs a value"; out=$2; shift 2 ;;
@@ -44,7 +47,7 @@ while (($#)); do
     esac
 done
 for s in ${sections//,/ }; do
-    case $s in outcome|realpkg|overhead|scale) ;; *) die "unknown section '$s'" ;; esac
+    case $s in outcome|history|realpkg|overhead|scale) ;; *) die "unknown section '$s'" ;; esac
 done
 want() { [[ ,$sections, == *,$1,* ]]; }
 [[ $(id -u) -eq 0 ]] || { echo "$prog: must run as root (BPF, memory cgroups, swap)" >&2; exit 3; }
@@ -70,8 +73,8 @@ if want outcome; then
         limit=${PI_LIMIT:-1500M}; [[ $profile == links ]] && limit=${LINKS_LIMIT:-1600M}
         for swap in none sd; do
             variants=j1,jN,swamp-signal,swamp-freeze timeout=2.5x
-            # page-out (auto: on with swap) against none: swamp-signal and swamp-nopageout
-            [[ $swap == sd ]] && variants=jN,swamp-signal,swamp-nopageout,swamp-freeze timeout=2x
+            # page-out against none: swamp-pageout and swamp-signal (off by default)
+            [[ $swap == sd ]] && variants=jN,swamp-signal,swamp-pageout,swamp-freeze timeout=2x
             part "outcome-$profile-$swap" tests/bench/outcome.sh --profile "$profile" --limit "$limit" \
                 --swap "$swap" --variants "$variants" --time-scale "$time_scale" --timeout "$timeout" \
                 --trace-dir "$out/traces" --json "$out/outcome-$profile-$swap.json"
@@ -81,6 +84,14 @@ if want outcome; then
         mapfile -t traces < <(ls "$out"/traces/*-swamp-"$action".jsonl 2>/dev/null)
         ((${#traces[@]})) &&
             part "latency-$action" tests/bench/latency.sh --from "${traces[@]}" --json "$out/latency-$action.json"
+    done
+fi
+if want history; then
+    for profile in pi links; do
+        limit=${PI_LIMIT:-1500M}; [[ $profile == links ]] && limit=${LINKS_LIMIT:-1600M}
+        part "history-$profile" tests/bench/outcome.sh --profile "$profile" --limit "$limit" \
+            --variants swamp-hist1,swamp-hist2 --time-scale "$time_scale" --timeout 2.5x \
+            --json "$out/history-$profile.json"
     done
 fi
 want realpkg && part realpkg tests/bench/realpkg.sh --json "$out/realpkg.json"

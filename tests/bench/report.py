@@ -76,6 +76,32 @@ def outcome_tables(runs, lines):
     lines.append("")
 
 
+def history_table(runs, lines):
+    lines.append("### The same build twice with a fresh history")
+    lines.append("")
+    lines.append("| build | run | wall s | × lower bound | vs 1st run | OOM kills | stops / holds at exec / resumes "
+                 "| jobs predicted | outgrew the prediction |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        build = "`{}` {} MiB, LB {:.1f} s".format(r["profile"], int(r["limit_mib"]), r["lower_bound_s"])
+        by = {v["variant"]: v for v in r["variants"]}
+        first = by.get("swamp-hist1")
+        for name in ("swamp-hist1", "swamp-hist2"):
+            v = by.get(name)
+            if not v:
+                continue
+            ok = v.get("ok")
+            wall = "{:.1f}".format(v["wall_s"]) + ("" if ok else " (timed out)" if v.get("timed_out") else " (failed)")
+            ratio = "{:.2f}".format(v["wall_s"] / r["lower_bound_s"]) if ok else "–"
+            vs = ("{:.2f}".format(v["wall_s"] / first["wall_s"]) if ok and first and first.get("ok")
+                  and name != "swamp-hist1" else "–")
+            shr = "{} / {} / {}".format(fmt(v.get("stops")), fmt(v.get("holds")), fmt(v.get("resumes")))
+            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                build, "1st (reactive, fills the history)" if name == "swamp-hist1" else "2nd (predicted)", wall,
+                ratio, vs, fmt(v.get("oom_kills")), shr, fmt(v.get("predicted_jobs")), fmt(v.get("outgrew_prediction"))))
+    lines.append("")
+
+
 def latency_table(lat, lines):
     lines.append("### Reaction latency (kernel event → stop delivered), in the runs above")
     lines.append("")
@@ -165,6 +191,8 @@ def main():
             if r:
                 runs.append(r)
     merged["outcome"] = runs
+    hist = [r for r in (load(os.path.join(a.dir, "history-{}.json".format(p))) for p in ("pi", "links")) if r]
+    merged["history"] = hist
     lat = {}
     for action in ("signal", "freeze"):
         d = load(os.path.join(a.dir, "latency-{}.json".format(action)))
@@ -182,6 +210,8 @@ def main():
     lines.append("")
     if runs:
         outcome_tables(runs, lines)
+    if hist:
+        history_table(hist, lines)
     if lat:
         latency_table(lat, lines)
     if merged["realpkg"]:
