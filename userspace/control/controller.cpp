@@ -240,7 +240,7 @@ void Controller::open_history() {
     if (o_.no_history) return;
     auto store = History::open(o_.history_db);
     if (!store->warning().empty())
-        std::cerr << "swamp-bpf: history: " << store->warning() << "; jobs are judged without predictions\n";
+        std::cerr << "swamp-bpf: history: " << store->warning() << "; predictions are off (reactive only)\n";
     history_ = std::make_unique<JobHistory>(std::move(store));
 }
 
