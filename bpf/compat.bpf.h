@@ -51,9 +51,12 @@ struct mm_struct___owner {
  * clang hoist the other layout's CO-RE relocation, which then fails to load).
  * Constant indices: CO-RE relocates them with the running kernel's element
  * size (a variable index would use our local struct's size). */
+/* The old layout is always read with a helper: up to 6.1 the verifier cannot
+ * walk a direct load through an array of a typedef'd struct ("Type
+ * 'atomic_long_t' is not a struct", seen on Debian's arm64 6.1 with tp_btf). */
 #define MM_COUNTER(direct, percpu, mm, i)                                                \
 	((percpu) ? KREAD(direct, (struct mm_struct___new *)(mm), rss_stat[i].count)        \
-		  : KREAD(direct, (struct mm_struct___old *)(mm), rss_stat.count[i].counter))
+		  : BPF_CORE_READ((struct mm_struct___old *)(mm), rss_stat.count[i].counter))
 
 static __always_inline __u64 mm_counter_pages(struct mm_struct *mm, int member, bool percpu, bool direct)
 {

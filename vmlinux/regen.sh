@@ -8,6 +8,7 @@ usage() {
 Usage:
   vmlinux/regen.sh ARCH [--version ABI]
   vmlinux/regen.sh ARCH --btf FILE --name KERNEL_NAME
+  vmlinux/regen.sh ARCH --deb PACKAGE.deb --btf-out FILE
 
 Regenerates vmlinux/ARCH/vmlinux.h and vmlinux/ARCH/KERNEL.
 ARCH is x86 or arm64.
@@ -23,7 +24,13 @@ Mode 2: use an existing BTF file (raw BTF such as /sys/kernel/btf/vmlinux or
   a pahole-generated blob, or an ELF with a .BTF section) and record
   KERNEL_NAME as its source.
 
+Mode 3: only extract the BTF embedded in a linux-image package that is
+  already downloaded (tests/arm64/fetch.sh) to FILE, as raw BTF; the pinned
+  header is left alone.
+
 Options:
+  --deb FILE         linux-image-*.deb to use instead of downloading (mode 3)
+  --btf-out FILE     write the extracted raw BTF there and stop (mode 3)
   --version ABI      kernel ABI to fetch, e.g. 6.1.0-56 (mode 1)
   --btf FILE         BTF file to use (mode 2)
   --name NAME        kernel name to record (mode 2, required with --btf)
@@ -45,12 +52,16 @@ ARCH=""
 VERSION=""
 BTF_IN=""
 NAME=""
+DEB_IN=""
+BTF_OUT=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
         --version) [[ $# -ge 2 ]] || die "--version needs a value"; VERSION="$2"; shift 2 ;;
         --btf) [[ $# -ge 2 ]] || die "--btf needs a value"; BTF_IN="$2"; shift 2 ;;
         --name) [[ $# -ge 2 ]] || die "--name needs a value"; NAME="$2"; shift 2 ;;
+        --deb) [[ $# -ge 2 ]] || die "--deb needs a value"; DEB_IN="$(realpath "$2")"; shift 2 ;;
+        --btf-out) [[ $# -ge 2 ]] || die "--btf-out needs a value"; BTF_OUT="$2"; shift 2 ;;
         -*) usage >&2; die "unknown option: $1" ;;
         *) [[ -z "$ARCH" ]] || { usage >&2; die "unexpected argument: $1"; }; ARCH="$1"; shift ;;
     esac
@@ -70,6 +81,7 @@ if [[ -n "$BTF_IN" ]]; then
 elif [[ -n "$NAME" ]]; then
     die "--name is only for --btf mode"
 fi
+[[ -n "$DEB_IN" && -n "$BTF_OUT" ]] || [[ -z "$DEB_IN" && -z "$BTF_OUT" ]] || die "--deb and --btf-out go together"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT_DIR="$SCRIPT_DIR/$ARCH"
@@ -179,24 +191,30 @@ if [[ -z "$BTF_IN" ]]; then
     need_tool dpkg-deb dpkg
     need_tool file file
     need_tool objcopy binutils
-    if [[ "$DEB_ARCH" != "$(dpkg --print-architecture)" ]] &&
+    if [[ -n "$DEB_IN" ]]; then
+        DEB="$DEB_IN"
+        PKG=$(dpkg-deb -f "$DEB" Package)
+        VERSION=${PKG#linux-image-}; VERSION=${VERSION%-"$FLAVOUR"}
+    elif [[ "$DEB_ARCH" != "$(dpkg --print-architecture)" ]] &&
         ! dpkg --print-foreign-architectures | grep -qx "$DEB_ARCH"; then
         log "dpkg --add-architecture $DEB_ARCH"
         dpkg --add-architecture "$DEB_ARCH"
         APT_UPDATED=0
     fi
-    apt_update
+    [[ -n "$DEB_IN" ]] || apt_update
     if [[ -z "$VERSION" ]]; then
         dep=$(apt-cache depends "linux-image-$FLAVOUR:$DEB_ARCH" |
             sed -n "s/^ *Depends: linux-image-\([0-9][^:]*\)-$FLAVOUR\(:$DEB_ARCH\)\?\$/\1/p" | head -n 1)
         [[ -n "$dep" ]] || die "cannot resolve version from metapackage linux-image-$FLAVOUR:$DEB_ARCH"
         VERSION="$dep"
     fi
-    PKG="linux-image-$VERSION-$FLAVOUR"
-    log "downloading $PKG:$DEB_ARCH"
-    (cd "$TMP/deb" && apt-get download -q "$PKG:$DEB_ARCH" >&2)
-    DEB=$(ls "$TMP"/deb/"$PKG"_*_"$DEB_ARCH".deb 2>/dev/null | head -n 1)
-    [[ -n "$DEB" ]] || die "download of $PKG:$DEB_ARCH produced no .deb"
+    if [[ -z "$DEB_IN" ]]; then
+        PKG="linux-image-$VERSION-$FLAVOUR"
+        log "downloading $PKG:$DEB_ARCH"
+        (cd "$TMP/deb" && apt-get download -q "$PKG:$DEB_ARCH" >&2)
+        DEB=$(ls "$TMP"/deb/"$PKG"_*_"$DEB_ARCH".deb 2>/dev/null | head -n 1)
+        [[ -n "$DEB" ]] || die "download of $PKG:$DEB_ARCH produced no .deb"
+    fi
     PKG_VER=$(dpkg-deb -f "$DEB" Version)
     SOURCE="$PKG $PKG_VER"
     mkdir "$TMP/x"
@@ -233,6 +251,12 @@ else
     btf_ok "$BTF" || die "bpftool does not accept $BTF_IN as BTF"
     SOURCE="$NAME"
     ORIGIN="BTF file $(basename "$BTF_IN") of kernel $NAME"
+fi
+
+if [[ -n "$BTF_OUT" ]]; then
+    cp "$BTF" "$BTF_OUT"
+    log "wrote $BTF_OUT ($(stat -c %s "$BTF") bytes of BTF from $SOURCE)"
+    exit 0
 fi
 
 SHA=$(sha256sum "$BTF" | cut -d' ' -f1)

@@ -206,4 +206,45 @@ TEST_F(TraceTest, RawTracepointVariantWorksToo) {
     EXPECT_TRUE(found) << out;
 }
 
+// The path of a kernel built without BTF (Raspberry Pi OS): /sys/kernel/btf is
+// hidden in a mount namespace, and the only BTF is the reduced one the build
+// cut with `bpftool gen min_core_btf`. The plan must pick raw_tp on its own.
+TEST_F(TraceTest, WithoutKernelBtfAMinCoreBtfFileIsEnough) {
+    if (access(MIN_BTF_FILE, R_OK) != 0) GTEST_SKIP() << MIN_BTF_FILE << " was not built (this kernel has no BTF)";
+    const std::string hide = "mount -t tmpfs none /sys/kernel/btf && test ! -e /sys/kernel/btf/vmlinux && exec ";
+    std::string probe_out;
+    int status = run({"/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                      hide + SWAMP_BIN + " probe --json --btf " + MIN_BTF_FILE},
+                     probe_out);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << probe_out;
+    json probe = json::parse(probe_out);
+    EXPECT_EQ(probe["kernel_btf"], false) << probe_out;
+    EXPECT_EQ(probe["attach"], "raw_tp") << probe_out;
+    EXPECT_EQ(probe["btf_source"], MIN_BTF_FILE);
+
+    char path[] = "/tmp/swamp-nobtf-XXXXXX";
+    close(mkstemp(path));
+    std::string out;
+    status = run({"/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                  hide + SWAMP_BIN + " trace --json -o " + path + " --btf " + MIN_BTF_FILE + " -- " + ALLOC_TREE_BIN +
+                      " --hold-ms 50 64 96"},
+                 out);
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    unlink(path);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text.str();
+    auto lines = json_lines(text.str());
+    auto children = children_of(out);
+    ASSERT_EQ(children.size(), 2u) << out;
+    for (auto [pid, mib] : children) {
+        EXPECT_EQ(events_of(lines, pid, "fork").size(), 1u) << "pid " << pid << "\n" << text.str();
+        EXPECT_FALSE(events_of(lines, pid, "rss").empty()) << "pid " << pid;
+        auto exits = events_of(lines, pid, "exit");
+        ASSERT_EQ(exits.size(), 1u) << "pid " << pid;
+        double peak = double(exits[0]["peak_rss"].get<uint64_t>()) / kMiB;
+        EXPECT_NEAR(peak, double(mib), 0.1 * double(mib)) << "pid " << pid;
+    }
+}
+
 }  // namespace

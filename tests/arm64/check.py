@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Checks the serial console log of the arm64 end-to-end test (e2e.sh, init.sh)
+and prints its figures. Exits 1 if any check fails."""
+import argparse
+import collections
+import json
+import re
+import sys
+
+MiB = 1 << 20
+
+ap = argparse.ArgumentParser()
+ap.add_argument("log")
+ap.add_argument("--wall", type=float, default=0.0, help="host wall time of the qemu run, s")
+args = ap.parse_args()
+
+tagged = collections.defaultdict(list)  # tag -> lines
+with open(args.log, encoding="utf-8", errors="replace") as f:
+    for line in f:
+        line = line.rstrip("\r\n")
+        m = re.match(r"E2E (\S+) ?(.*)$", line)
+        if m:
+            tagged[m.group(1)].append(m.group(2))
+
+failed = []
+
+
+def check(ok, what):
+    print(("PASS " if ok else "FAIL ") + what)
+    if not ok:
+        failed.append(what)
+    return ok
+
+
+def one(tag, default=""):
+    return tagged[tag][0] if tagged[tag] else default
+
+
+def events(tag):
+    out = []
+    for line in tagged[tag]:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass
+    return out
+
+
+def count(evs, kind, comm=None):
+    return sum(1 for e in evs if e.get("event") == kind and (comm is None or e.get("comm") == comm))
+
+
+def peaks_ok(evs, mibs, what):
+    """Every hog exited 0 with a peak RSS near its --mib (static binary: +8 MiB)."""
+    peaks = sorted(e["peak_rss"] for e in evs if e.get("event") == "exit" and e.get("comm") == "hog")
+    codes = [e["exit_code"] for e in evs if e.get("event") == "exit" and e.get("comm") == "hog"]
+    ok = len(peaks) == len(mibs) and all(c == 0 for c in codes) and all(
+        0.9 * m * MiB <= p <= (m + 8) * MiB for p, m in zip(peaks, sorted(mibs)))
+    check(ok, f"{what}: hogs exited 0 with peak RSS near {sorted(mibs)} MiB "
+              f"(got {[round(p / MiB, 1) for p in peaks]}, exit codes {codes})")
+
+
+if not check("done" in tagged, "the guest ran init.sh to the end"):
+    print("\n".join(open(args.log, errors="replace").read().splitlines()[-30:]))
+    sys.exit(1)
+
+# 1. probe on Debian's arm64 6.1: in-kernel BTF, tp_btf, the old rss_stat signature, no page_fault_user.
+probe = json.loads("\n".join(tagged["probe"]) or "{}")
+check(one("probe-rc") == "0", f"probe exits 0 (stderr: {tagged['probe-err']})")
+check(probe.get("machine") == "aarch64" and probe.get("kernel", "").startswith("6.1."),
+      f"the guest is aarch64 on 6.1 ({probe.get('kernel')} {probe.get('machine')})")
+check(probe.get("kernel_btf") is True and probe.get("attach") == "tp_btf", f"probe picks tp_btf ({probe.get('attach')})")
+check(probe.get("rss_stat_signature") == "mm,member,count",
+      f"probe finds the old rss_stat signature ({probe.get('rss_stat_signature')})")
+check(probe.get("tracepoints", {}).get("page_fault_user") is False, "probe finds no page_fault_user on arm64")
+
+# 2. trace of a small build: exec, fork, exit, rss and faults of both hogs.
+tr = events("trace")
+check(one("trace-rc") == "0", f"trace exits 0 (stderr: {tagged['trace-err'][-3:]})")
+check(count(tr, "exec", "hog") == 2, f"trace sees both hogs exec ({count(tr, 'exec', 'hog')})")
+hog_pids = {e["pid"] for e in tr if e.get("event") == "exec" and e.get("comm") == "hog"}
+forked = {e["pid"] for e in tr if e.get("event") == "fork"}
+check(hog_pids <= forked and len(forked) >= 2, f"trace sees the forks of the hogs' processes ({len(forked)} forks)")
+check(count(tr, "exit") >= 3, f"trace sees the exits ({count(tr, 'exit')})")
+check(count(tr, "rss", "hog") >= 4, f"trace sees hogs' RSS steps ({count(tr, 'rss', 'hog')})")
+check(count(tr, "faults", "hog") >= 1, f"trace sees fault-rate samples without page_fault_user ({count(tr, 'faults', 'hog')})")
+peaks_ok(tr, [40, 56], "trace")
+
+# 3. the fake build under a 300M budget: stopped and resumed, finished, nothing left stopped.
+run_err = "\n".join(tagged["run-err"])
+# the summary line, in two parts: the build's figures, then the controller's own
+m = re.search(r"command exited with status (\d+) in ([\d.]+) s: (\d+) jobs, (\d+) stops, (\d+) holds at exec, "
+              r"(\d+) resumes, peak tree RSS (\S+), OOM kills (\d+)", run_err)
+mc = re.search(r"controller ([\d.]+) CPU-s \(([\d.]+)% of a core\), peak RSS (\S+) \((\S+) while loading BPF\)", run_err)
+check(one("run-rc") == "0" and m is not None and mc is not None, f"the managed build exits 0 with a summary:\n{run_err}")
+if m and mc:
+    status, wall, jobs, stops, holds, resumes, peak_tree, ooms = m.groups()
+    cpu, pct, rss, load_rss = mc.groups()
+    check(int(stops) + int(holds) >= 1, f"jobs were stopped ({stops} stops, {holds} holds at exec)")
+    check(int(resumes) >= int(stops) + int(holds), f"every stopped job was resumed ({resumes} resumes)")
+    check(int(jobs) == 6, f"6 jobs ({jobs})")
+run = events("run")
+decisions = collections.Counter(e.get("action") for e in run if e.get("event") == "decision")
+check(decisions["resume"] >= 1 and decisions["stop"] + decisions["hold"] >= 1, f"the trace shows the decisions {dict(decisions)}")
+check(one("outputs") == "6", f"every job wrote its output ({one('outputs')} of 6)")
+check(one("stopped-left") == "0", f"nothing is left stopped ({one('stopped-left')})")
+
+# 4. as without in-kernel BTF: raw_tp with CO-RE from the min_core_btf file.
+pn = json.loads("\n".join(tagged["probe-nobtf"]) or "{}")
+check(one("probe-nobtf-rc") == "0" and pn.get("kernel_btf") is False and pn.get("attach") == "raw_tp"
+      and pn.get("btf_source") == "/min.btf",
+      f"without /sys/kernel/btf, probe picks raw_tp with /min.btf ({pn.get('attach')}, {pn.get('btf_source')}, "
+      f"{tagged['probe-nobtf-err']})")
+check(pn.get("rss_stat_signature") == "mm,member,count", "and the old rss_stat signature")
+tn = events("trace-nobtf")
+check(one("trace-nobtf-rc") == "0", f"raw_tp trace exits 0 ({tagged['trace-nobtf-err'][-3:]})")
+check(count(tn, "exec", "hog") == 1 and count(tn, "rss", "hog") >= 2,
+      f"raw_tp trace sees exec and RSS ({count(tn, 'exec', 'hog')} exec, {count(tn, 'rss', 'hog')} rss)")
+peaks_ok(tn, [40], "raw_tp trace")
+
+kinds = collections.Counter(e.get("event") for e in tr + run + tn)
+print("\nFigures (arm64, Debian " + one("uname") + ", qemu-system-aarch64 TCG, 2 vCPUs, 1024 MiB):")
+print(f"  boot to /init: {one('uptime-at-init')} s guest uptime; whole run {one('uptime-at-end')} s guest, "
+      f"{args.wall:.1f} s host wall")
+print("  events seen: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+if m and mc:
+    print(f"  fake build under --mem-budget 300M: {jobs} jobs in {wall} s, {stops} stops, {holds} holds, "
+          f"{resumes} resumes, peak tree RSS {peak_tree}, OOM kills {ooms}")
+    print(f"  controller: {cpu} CPU-s ({pct}% of a core), peak RSS {rss} ({load_rss} while loading BPF)")
+print(f"\n{len(failed)} failed" if failed else "\nall checks passed")
+sys.exit(1 if failed else 0)
