@@ -14,6 +14,7 @@
 #define SWAMP_ABI_VERSION 1
 
 #define SWAMP_COMM_LEN 16
+#define SWAMP_MAX_WATCHED 64 /* watched uids, and root names */
 #define SWAMP_FILENAME_LEN 128
 #define SWAMP_ARGV_LEN 256
 

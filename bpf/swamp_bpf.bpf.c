@@ -23,8 +23,24 @@ const volatile struct swamp_config cfg = {
 	.wake_gap_ns = 5000000ull,
 };
 const volatile __u32 page_shift = 12;
-/* --user: every exec by this uid is adopted as a tracked process (-1: off) */
-const volatile __u32 watch_uid = (__u32)-1;
+/* --user and service mode: an exec by a watched uid, or of a root name (make,
+ * emerge, distccd …), by a task not yet tracked adopts that task. Off unless
+ * `watching`: then each untracked exec costs two hash lookups. */
+const volatile bool watching = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SWAMP_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, __u8);
+} watch_uids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SWAMP_MAX_WATCHED);
+	__type(key, char[SWAMP_COMM_LEN]);
+	__type(value, __u8);
+} root_comms SEC(".maps");
 
 /* Bumped whenever the set of tracked processes or their mms change (fork,
  * exec, exit, userspace seeding): invalidates every CPU's rss_cache. */
@@ -176,11 +192,22 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 
 /* ---- exec ---------------------------------------------------------------- */
 
+/* An untracked task that just exec'd: does it start a build we watch? */
+static __always_inline bool is_watched(struct task_struct *p)
+{
+	__u32 uid = BPF_CORE_READ(p, cred, uid.val);
+	if (bpf_map_lookup_elem(&watch_uids, &uid))
+		return true;
+	char comm[SWAMP_COMM_LEN] = {};
+	BPF_CORE_READ_STR_INTO(&comm, p, comm);
+	return bpf_map_lookup_elem(&root_comms, comm) != NULL;
+}
+
 static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *bprm)
 {
 	__u32 pid = BPF_CORE_READ(p, tgid);
 	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
-	if (!st && watch_uid != (__u32)-1 && BPF_CORE_READ(p, cred, uid.val) == watch_uid) {
+	if (!st && watching && is_watched(p)) {
 		struct swamp_task_state fresh = {};
 		fresh.ppid = BPF_CORE_READ(p, real_parent, tgid);
 		if (bpf_map_update_elem(&tasks, &pid, &fresh, BPF_NOEXIST))

@@ -253,3 +253,33 @@ TEST(Cli, HighMarkMustBeAboveLowMark) {
     auto ok = run({"--low-mark", "1G", "--high-mark", "2G", "--root-pid", "1"});
     EXPECT_FALSE(ok.cli.exit_now) << ok.err;
 }
+
+TEST(Cli, ServiceWatchesUsersAndRoots) {
+    auto r = run({"service", "--users", "portage,1001", "--roots", "emerge,distccd", "--max-running", "2"});
+    ASSERT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.command, Command::Service);
+    EXPECT_TRUE(r.cli.control.service);
+    EXPECT_EQ(r.cli.control.service_users, (std::vector<std::string>{"portage", "1001"}));
+    EXPECT_EQ(r.cli.control.service_roots, (std::vector<std::string>{"emerge", "distccd"}));
+    EXPECT_EQ(r.cli.control.caps.max_running, 2);
+    // the defaults: no user, the usual drivers and distccd
+    auto d = run({"service"});
+    ASSERT_FALSE(d.cli.exit_now) << d.err;
+    EXPECT_TRUE(d.cli.control.service_users.empty());
+    EXPECT_EQ(d.cli.control.service_roots, kDefaultRoots);
+}
+
+TEST(Cli, ServiceNeedsSomethingToWatchAndFindsItsOwnBuilds) {
+    auto none = run({"service", "--roots", ""});
+    ASSERT_TRUE(none.cli.exit_now);
+    EXPECT_EQ(*none.cli.exit_now, 2);
+    EXPECT_TRUE(contains(none.err, "nothing to watch")) << none.err;
+    for (std::vector<std::string> bad : {std::vector<std::string>{"service", "--root-pid", "1"},
+                                         {"service", "--user", "portage"},
+                                         {"service", "--", "make"},
+                                         {"service", "--roots", "x86_64-linux-gnu-gcc"}}) {
+        auto r = run(bad);
+        ASSERT_TRUE(r.cli.exit_now) << bad[1];
+        EXPECT_EQ(*r.cli.exit_now, 2) << bad[1];
+    }
+}

@@ -271,6 +271,40 @@ TEST(Tree, ConfiguredDriversAreRespected) {
     expect_consistent(t);
 }
 
+// distccd (a service root) pre-forks workers that never exec; each compiler a
+// worker runs is a job of its own, not one job per worker for its lifetime.
+TEST(Tree, ADriversForkThatForksBeforeItExecsIsAWorker) {
+    TreeConfig cfg;
+    cfg.drivers.push_back("distccd");
+    Tree t(cfg);
+    t.apply(exec_ev(at(0), 100, 1, "distccd", {"distccd", "--daemon"}));  // adopted at its exec
+    EXPECT_TRUE(t.process(100)->driver);
+    uint64_t worker_job = t.apply(fork_ev(at(0.1), 101, 100, "distccd")).new_jobs.at(0);
+    TreeDelta d = t.apply(fork_ev(at(0.5), 110, 101, "distccd"));  // the worker forks a compiler
+    EXPECT_EQ(d.dissolved_jobs, std::vector<uint64_t>{worker_job});
+    EXPECT_TRUE(t.process(101)->driver);
+    ASSERT_EQ(d.new_jobs.size(), 1u);
+    uint64_t first = d.new_jobs[0];
+    t.apply(exec_ev(at(0.51), 110, 101, "cc1plus", {"cc1plus", "big.ii"}));
+    EXPECT_EQ(t.job(first)->root_pid, 110u);
+    EXPECT_EQ(t.job(first)->name, "cc1plus");
+    EXPECT_TRUE(t.job(first)->execd);
+    t.apply(exit_ev(at(2), 110, 101, "cc1plus"));
+    EXPECT_EQ(t.job(first), nullptr);
+    // the next compile of the same worker is a new job
+    uint64_t second = t.apply(fork_ev(at(2.1), 111, 101, "distccd")).new_jobs.at(0);
+    EXPECT_NE(second, first);
+    expect_consistent(t);
+
+    // make's fork execs before it forks: it stays a job, with its children in it
+    Tree m = make_root();
+    uint64_t job = m.apply(fork_ev(at(0.1), 10, 1, "make")).new_jobs.at(0);
+    m.apply(exec_ev(at(0.11), 10, 1, "sh", {"sh", "-c", "gcc -c a.c"}));
+    EXPECT_TRUE(m.apply(fork_ev(at(0.12), 11, 10, "sh")).new_jobs.empty());
+    EXPECT_EQ(job_of(m, 11), job);
+    EXPECT_FALSE(m.process(10)->driver);
+}
+
 TEST(Tree, JobRssIsTheSumOfItsMembers) {
     Tree t = make_root();
     uint64_t id = t.apply(fork_ev(at(0.1), 10, 1, "make")).new_jobs.at(0);
@@ -303,7 +337,8 @@ TEST(Tree, JobRssIsTheSumOfItsMembers) {
 TEST(Tree, FaultRatesAddUpPerJobAndGoStale) {
     Tree t = make_root();
     uint64_t id = t.apply(fork_ev(at(0.1), 10, 1, "make")).new_jobs.at(0);
-    t.apply(fork_ev(at(0.1), 11, 10, "make"));
+    t.apply(exec_ev(at(0.1), 10, 1, "sh"));
+    t.apply(fork_ev(at(0.1), 11, 10, "sh"));
     t.apply(fault_ev(at(0.2), 10, 500'000'000, 100));  // 200/s
     t.apply(fault_ev(at(0.2), 11, 250'000'000, 100));  // 400/s
     EXPECT_DOUBLE_EQ(t.job(id)->maj_per_s, 600.0);

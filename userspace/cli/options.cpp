@@ -175,7 +175,19 @@ void check_history_command(CLI::App* history, HistoryOptions& h) {
     }
 }
 
-void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
+// A comma list of build names: --drivers, --roots.
+std::vector<std::string> driver_names(const std::string& flag, const std::string& text) {
+    std::vector<std::string> names;
+    for (const std::string& name : comma_list(text)) {
+        if (auto problem = driver_name_problem(name); !problem.empty()) throw CLI::ValidationError(flag, problem);
+        names.push_back(name);
+    }
+    return names;
+}
+
+// The controller's flags, on the top level or on `service` (which finds its
+// builds itself: no --root-pid, --user or command there).
+void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool service) {
     // Applied as soon as it is parsed; the other flags take effect after the
     // whole command line is parsed, so a flag given there overrides the file.
     app.add_option_function<std::string>(
@@ -183,11 +195,23 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
            "Read settings from this TOML file first (see check-config); flags given here override it")
         ->type_name("FILE")
         ->trigger_on_parse();
-    app.add_option("--root-pid", c.root_pid, "Manage this running build (e.g. make's pid) and all its descendants")
-        ->type_name("PID");
-    app.add_option("--user", c.user,
-                   "Manage every build of this user (a name or uid, e.g. portage) until stopped with Ctrl-C")
-        ->type_name("NAME");
+    if (service) {
+        app.add_option_function<std::string>(
+               "--users", [&c](const std::string& v) { c.service_users = comma_list(v); },
+               "Comma-separated users (names or uids, e.g. portage) whose every build is managed (default none)")
+            ->type_name("LIST");
+        app.add_option_function<std::string>(
+               "--roots", [&c](const std::string& v) { c.service_roots = driver_names("--roots", v); },
+               "Comma-separated program names (comm) that start a managed build wherever they are run, by any user "
+               "(default " + joined(kDefaultRoots) + "; \"\" for none)")
+            ->type_name("LIST");
+    } else {
+        app.add_option("--root-pid", c.root_pid, "Manage this running build (e.g. make's pid) and all its descendants")
+            ->type_name("PID");
+        app.add_option("--user", c.user,
+                       "Manage every build of this user (a name or uid, e.g. portage) until stopped with Ctrl-C")
+            ->type_name("NAME");
+    }
     app.add_option_function<std::string>(
            "--action",
            [&c](const std::string& v) { c.action = action_names().at(v); },
@@ -204,16 +228,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
     app.add_flag("--drain", c.caps.drain, "Finish the jobs that run; hold every new one");
     app.add_option_function<std::string>(
            "--drivers",
-           [&c](const std::string& v) {
-               c.tree.drivers.clear();
-               std::stringstream ss(v);
-               for (std::string name; std::getline(ss, name, ',');) {
-                   if (name.empty()) continue;
-                   if (auto problem = driver_name_problem(name); !problem.empty())
-                       throw CLI::ValidationError("--drivers", problem);
-                   c.tree.drivers.push_back(name);
-               }
-           },
+           [&c](const std::string& v) { c.tree.drivers = driver_names("--drivers", v); },
            "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson,emerge,ebuild.sh,sandbox)")
         ->type_name("LIST");
     app.add_option_function<std::string>(
@@ -247,8 +262,24 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget) {
     app.add_flag("-q,--quiet", c.quiet, "No start line and no summary");
     add_sensing(&app, c.sensing);
     add_history_flags(app, c);
-    app.add_option("command", c.command, "The build to launch and manage (after --); we exit with its status")
-        ->type_name("CMD");
+    if (!service)
+        app.add_option("command", c.command, "The build to launch and manage (after --); we exit with its status")
+            ->type_name("CMD");
+}
+
+// After parsing: what the controller's flags imply, on `app` (the top level or `service`).
+void finish_controller(CLI::App& app, ControllerOptions& c, uint64_t budget) {
+    if (budget) c.memory.budget = budget;
+    // A trace flag on the command line replaces the file's trace mode.
+    auto* trace_text = app.get_option("--trace");
+    auto* trace_json = app.get_option("--trace-json");
+    if (trace_text->count() || trace_json->count()) {
+        c.trace = trace_text->count() > 0;
+        c.trace_json = trace_json->count() > 0;
+    }
+    const PolicyConfig& p = c.policy;
+    if (p.low_watermark && p.high_watermark && p.high_watermark <= p.low_watermark)
+        throw CLI::ValidationError("--high-mark", "must be above the low mark (--low-mark or the config file's)");
 }
 
 // Draining The Swamp's -1 and -2, before "--".
@@ -275,13 +306,14 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                  "  swamp-bpf [OPTIONS] -- make -j4        launch a build and manage it\n"
                  "  swamp-bpf [OPTIONS] --root-pid PID     manage a running build\n"
                  "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
+                 "  swamp-bpf service [OPTIONS]            run as a service: find and manage every build\n"
                  "  swamp-bpf --config FILE [OPTIONS] ...  take settings from FILE; flags override it\n"
-                 "  swamp-bpf SUBCOMMAND --help            trace, probe, replay, check-config, recover, history, report"};
+                 "  swamp-bpf SUBCOMMAND --help            service, trace, probe, replay, check-config, recover, history, report"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
     uint64_t budget = 0;  // 0: not given (parse_size rejects 0)
-    add_controller(app, r.control, budget);
+    add_controller(app, r.control, budget, false);
     app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 bad pid, 5 missing kernel feature,\n"
                "6 bad BTF file, 7 bad config file, 8 cgroup, 9 history database unusable, 127 command not runnable;\n"
                "in launch mode, the command's status.");
@@ -325,6 +357,12 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     check->add_flag("--show", r.check_config.show,
                     "Also print the effective settings (the file over the defaults) as a config file");
 
+    auto* service = app.add_subcommand(
+        "service", "Run as a system service: find every build on its own, by --users and by --roots names (make, "
+                   "ninja, emerge, distccd …), and manage each until stopped with SIGTERM; takes the controller's "
+                   "options and --config");
+    add_controller(*service, r.control, budget, true);
+
     auto* history = add_history_command(app, r.history);
     auto* report = app.add_subcommand(
         "report", "Draw a recorded build as an SVG timeline: one row per job with its RSS, the spans it was stopped "
@@ -339,17 +377,19 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
 
     try {
         app.parse(expand_shorthands(argc, argv));
-        if (budget) r.control.memory.budget = budget;
-        // A trace flag on the command line replaces the file's trace mode.
-        auto* trace_text = app.get_option("--trace");
-        auto* trace_json = app.get_option("--trace-json");
-        if (trace_text->count() || trace_json->count()) {
-            r.control.trace = trace_text->count() > 0;
-            r.control.trace_json = trace_json->count() > 0;
-        }
         if (app.get_option("--config")->count() && app.get_subcommands().size())
-            throw CLI::ValidationError("--config", "is for managing a build; to check a file use check-config FILE");
-        if (*trace) {
+            throw CLI::ValidationError("--config", "is for managing a build; to check a file use check-config FILE, "
+                                                   "and give service its --config after the word service");
+        if (*service) {
+            if (!r.control.command.empty() || r.control.root_pid || !r.control.user.empty())
+                throw CLI::ValidationError("service finds its builds itself: give it no command, --root-pid or --user "
+                                           "(use --users and --roots)");
+            finish_controller(*service, r.control, budget);
+            if (r.control.service_users.empty() && r.control.service_roots.empty())
+                throw CLI::ValidationError("service: nothing to watch: give --users or --roots (or [service] in the config)");
+            r.control.service = true;
+            r.command = Command::Service;
+        } else if (*trace) {
             if (r.trace.root_pid.has_value() == !r.trace.command.empty())
                 throw CLI::ValidationError("trace: give either --root-pid PID or -- CMD [ARGS...]");
             if (r.trace.root_pid && *r.trace.root_pid <= 0)
@@ -374,9 +414,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                 throw CLI::ValidationError("give one of --root-pid PID, --user NAME or -- CMD [ARGS...] (or a subcommand; see --help)");
             if (r.control.root_pid && *r.control.root_pid <= 0)
                 throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
-            const PolicyConfig& p = r.control.policy;
-            if (p.low_watermark && p.high_watermark && p.high_watermark <= p.low_watermark)
-                throw CLI::ValidationError("--high-mark", "must be above the low mark (--low-mark or the config file's)");
+            finish_controller(app, r.control, budget);
             r.command = Command::Control;
         }
     } catch (const CLI::ParseError& e) {

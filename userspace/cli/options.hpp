@@ -39,6 +39,9 @@ std::vector<std::string> attach_choices();                // what --attach takes
 // Why `name` can never name a build driver, or "" if it can.
 std::string driver_name_problem(std::string_view name);
 
+// What `service` watches for by default: a build starts where one of these is exec'd.
+inline const std::vector<std::string> kDefaultRoots{"emerge", "make", "gmake", "ninja", "samu", "cargo", "distccd"};
+
 // How the kernel side senses the tree; shared by every command that loads BPF.
 struct SensingOptions {
     uint64_t rss_step = 16ull << 20;
@@ -78,6 +81,11 @@ struct ControllerOptions {
     std::optional<pid_t> root_pid;
     std::vector<std::string> command;  // launch mode
     std::string user;                  // --user: every build tree of this user
+    // `swamp-bpf service` (README, "Service mode"): builds found on their own, by the
+    // user that runs them (--users) or by the name of their driver (--roots); [service]
+    bool service = false;
+    std::vector<std::string> service_users;
+    std::vector<std::string> service_roots = kDefaultRoots;
     ActionKind action = ActionKind::Signal;
     MemoryConfig memory{.budget = std::nullopt, .reserve = 128ull << 20};
     PolicyConfig policy;
@@ -115,7 +123,7 @@ struct HistoryOptions {
     bool all = false;     // forget --all
 };
 
-enum class Command { None, Control, Trace, Probe, Replay, CheckConfig, Recover, History, Report };
+enum class Command { None, Control, Service, Trace, Probe, Replay, CheckConfig, Recover, History, Report };
 
 struct ParsedCli {
     Command command = Command::None;

@@ -9,7 +9,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (cli.exit_now) return *cli.exit_now;
     try {
         switch (cli.command) {
-        case Command::Control: return run_controller(cli.control);
+        case Command::Control:
+        case Command::Service: return run_controller(cli.control);
         case Command::Trace: return run_trace(cli.trace);
         case Command::Probe: return run_probe(cli.probe);
         case Command::Replay: return run_replay(cli.replay);

@@ -199,6 +199,14 @@ std::string name_of(const Map& names, V v) {
     return "";
 }
 
+// A list of program names (drivers, roots), each one the kernel could show.
+std::vector<std::string> build_names(const Value& v) {
+    auto names = v.strings();
+    for (const auto& n : names)
+        if (auto problem = driver_name_problem(n); !problem.empty()) v.fail("holds a bad name: " + problem);
+    return names;
+}
+
 struct Key {
     const char* table;
     const char* name;
@@ -241,15 +249,16 @@ const std::vector<Key> kKeys{
      [](const ControllerOptions& o) -> Shown { return o.page_out.delay_s; }},
 
     {"tree", "drivers", "--drivers",
-     [](const Value& v, ControllerOptions& o) {
-         auto names = v.strings();
-         for (const auto& n : names)
-             if (auto problem = driver_name_problem(n); !problem.empty()) v.fail("holds a bad name: " + problem);
-         o.tree.drivers = names;
-     },
+     [](const Value& v, ControllerOptions& o) { o.tree.drivers = build_names(v); },
      [](const ControllerOptions& o) -> Shown { return o.tree.drivers; }},
     {"tree", "protect", "--protect", [](const Value& v, ControllerOptions& o) { o.protect = v.strings(); },
      [](const ControllerOptions& o) -> Shown { return o.protect; }},
+
+    {"service", "users", "service --users", [](const Value& v, ControllerOptions& o) { o.service_users = v.strings(); },
+     [](const ControllerOptions& o) -> Shown { return o.service_users; }},
+    {"service", "roots", "service --roots",
+     [](const Value& v, ControllerOptions& o) { o.service_roots = build_names(v); },
+     [](const ControllerOptions& o) -> Shown { return o.service_roots; }},
 
     {"sensing", "rss-step", "--rss-step", [](const Value& v, ControllerOptions& o) { o.sensing.rss_step = v.size(); },
      [](const ControllerOptions& o) -> Shown { return exact_size(o.sensing.rss_step); }},

@@ -27,20 +27,32 @@
 #include "sys/memory_reader.hpp"
 #include "sys/proc.hpp"
 #include "sys/signals.hpp"
+#include "sys/systemd.hpp"
 #include "trace/printer.hpp"
 #include "trace/text.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace swamp {
 
 namespace {
 
-uid_t resolve_user(const std::string& name) {
+uid_t resolve_user(const std::string& name, const char* flag) {
     if (passwd* pw = getpwnam(name.c_str())) return pw->pw_uid;
     char* end;
     long uid = strtol(name.c_str(), &end, 10);
     if (!name.empty() && !*end && uid >= 0) return uid_t(uid);
-    throw UserError(ExitCode::Usage, "--user: no user \"" + name + "\" (give a name from /etc/passwd or a uid)");
+    throw UserError(ExitCode::Usage,
+                    std::string(flag) + ": no user \"" + name + "\" (give a name from /etc/passwd or a uid)");
+}
+
+// Service mode: a root name is a driver wherever it runs, so that its children form jobs.
+TreeConfig tree_config(const ControllerOptions& o) {
+    TreeConfig t = o.tree;
+    if (o.service)
+        for (const std::string& name : o.service_roots)
+            if (std::find(t.drivers.begin(), t.drivers.end(), name) == t.drivers.end()) t.drivers.push_back(name);
+    return t;
 }
 
 constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
@@ -91,11 +103,12 @@ private:
 
 class Controller {
 public:
-    explicit Controller(const ControllerOptions& o) : o_(o), tree_(o.tree), policy_(o.policy, o.caps) {}
+    explicit Controller(const ControllerOptions& o) : o_(o), tree_(tree_config(o)), policy_(o.policy, o.caps) {}
     int run();
 
 private:
     void open_trace();
+    void watch_for_builds();
     void start_tree();
     void on_raw(std::span<const std::byte> raw);
     // `clean_exit`: the event was an exit without a signal (a job that ended
@@ -110,6 +123,7 @@ private:
     void release_all(uint64_t now);
     void trace_page_outs();
     void print_summary(int exit_code);
+    std::string what_we_manage() const;
 
     const ControllerOptions& o_;
     Tree tree_;
@@ -124,7 +138,10 @@ private:
     ProgressWatch progress_;
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
-    std::optional<uid_t> uid_;  // --user
+    // --user and service mode: builds found by their user or their driver's name
+    bool watching_ = false;
+    std::vector<uid_t> uids_;
+    std::vector<std::string> roots_;
     int timer_fd_ = -1;
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
@@ -154,10 +171,24 @@ void Controller::open_trace() {
     }
 }
 
+// What --user and service mode watch for; throws on an unknown user.
+void Controller::watch_for_builds() {
+    if (o_.service) {
+        for (const std::string& u : o_.service_users) uids_.push_back(resolve_user(u, "service --users"));
+        roots_ = o_.service_roots;
+    } else if (!o_.user.empty()) {
+        uids_.push_back(resolve_user(o_.user, "--user"));
+    }
+    watching_ = !uids_.empty() || !roots_.empty();
+    if (watching_ && o_.action == ActionKind::Freeze)
+        throw UserError(ExitCode::Usage, std::string("--action freeze needs --root-pid or a command; use --action signal ") +
+                                             (o_.service ? "in service mode" : "with --user"));
+}
+
 void Controller::start_tree() {
-    if (uid_) {
-        // every process of the user: those under a driver form jobs, the rest are left alone
-        for (const ProcStat& p : scan_user(*uid_)) {
+    if (watching_) {
+        // what runs already: under a driver it forms jobs, the rest is left alone
+        for (const ProcStat& p : scan_watched(uids_, roots_)) {
             src_->track(p.pid, p.ppid);
             if (printer_) printer_->name(p.pid, p.comm);
             handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
@@ -195,7 +226,7 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
         Vetted v = actuator_->on_join(job, pid, j && j->state != JobState::Running, seen_ns);
         if (v.verdict == Verdict::Protected && j && !j->is_protected) {
             tree_.set_protected(job);
-            std::cerr << "swamp-bpf: pid " << pid << " (" << v.comm << ") in job " << job << " is " << v.reason
+            log(Level::Notice) << "pid " << pid << " (" << v.comm << ") in job " << job << " is " << v.reason
                       << ": the job is never stopped\n";
             if (j->state != JobState::Running) release_protected(job, seen_ns);
         }
@@ -212,7 +243,7 @@ void Controller::release_protected(uint64_t job, uint64_t now) {
     for (uint32_t pid : tree_.job_pids(job)) pids.push_back(pid_t(pid));
     std::string error;
     if (!actuator_->resume(job, pids, error)) {
-        std::cerr << "swamp-bpf: cannot resume protected job " << job << ": " << error << '\n';
+        log(Level::Error) << "cannot resume protected job " << job << ": " << error << '\n';
         return;
     }
     tree_.set_state(job, JobState::Running, now);
@@ -240,7 +271,7 @@ void Controller::open_history() {
     if (o_.no_history) return;
     auto store = History::open(o_.history_db);
     if (!store->warning().empty())
-        std::cerr << "swamp-bpf: history: " << store->warning() << "; predictions are off (reactive only)\n";
+        log(Level::Warning) << "history: " << store->warning() << "; predictions are off (reactive only)\n";
     history_ = std::make_unique<JobHistory>(std::move(store));
 }
 
@@ -248,7 +279,7 @@ void Controller::open_history() {
 // tree adds the processes we missed and drops the ones that died unseen.
 // (The kernel side tracks descendants on its own; only our model is stale.)
 void Controller::resync(uint64_t now) {
-    std::vector<ProcStat> live = uid_ ? scan_user(*uid_) : scan_descendants(root_);
+    std::vector<ProcStat> live = watching_ ? scan_watched(uids_, roots_) : scan_descendants(root_);
     std::set<uint32_t> alive{uint32_t(root_)};
     int added = 0, removed = 0;
     for (const ProcStat& p : live) {
@@ -269,7 +300,7 @@ void Controller::resync(uint64_t now) {
     }
     sum_.resyncs++;
     if (now - last_drop_note_ns_ >= 1'000'000'000ull) {
-        std::cerr << "swamp-bpf: " << drops_seen_ << " events lost so far (ring buffer full; raise --ringbuf-size); "
+        log(Level::Warning) << drops_seen_ << " events lost so far (ring buffer full; raise --ringbuf-size); "
                   << "resynced the tree from /proc: +" << added << " -" << removed << " processes\n";
         last_drop_note_ns_ = now;
     }
@@ -283,7 +314,7 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
     bool ok = a.type == ActionType::Resume ? actuator_->resume(a.job, pids, error) : actuator_->stop(a.job, pids, error);
     uint64_t delivered = monotonic_ns();
     if (!ok) {
-        std::cerr << "swamp-bpf: cannot " << action_name(a.type) << " job " << a.job << " (" << j->name << "): " << error
+        log(Level::Error) << "cannot " << action_name(a.type) << " job " << a.job << " (" << j->name << "): " << error
                   << '\n';
         return;
     }
@@ -358,11 +389,11 @@ void Controller::print_summary(int exit_code) {
     double wall_s = (monotonic_ns() - start_ns_) / 1e9;
     char buf[768];
     snprintf(buf, sizeof buf,
-             "swamp-bpf: %s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
+             "%s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
              "peak tree RSS %s, OOM kills %llu%s%s; controller %.2f CPU-s (%.2f%% of a core), peak RSS %s "
              "(%s while loading BPF)",
              launched_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
-                  : uid_ ? "stopped" : "build root exited",
+                  : watching_ ? "stopped" : "build root exited",
              wall_s, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
              (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
              sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
@@ -377,28 +408,42 @@ void Controller::print_summary(int exit_code) {
     if (auto po = actuator_->page_out_totals(); po.jobs)
         paged = "; paged out " + human_bytes(po.bytes) + " of " + std::to_string(po.jobs) + " stopped job" +
                 (po.jobs == 1 ? "" : "s");
-    std::cerr << buf << paged << '\n';
+    log(Level::Notice) << buf << paged << '\n';
+}
+
+std::string Controller::what_we_manage() const {
+    if (launched_) return o_.command[0];
+    if (!watching_) return "pid " + std::to_string(root_);
+    std::string out = o_.service ? "every build" : "the builds of user " + o_.user;
+    if (o_.service) {
+        auto list = [](const std::vector<std::string>& names) {
+            std::string s;
+            for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
+            return s;
+        };
+        if (!o_.service_users.empty()) out += " of users " + list(o_.service_users);
+        if (!roots_.empty()) out += (o_.service_users.empty() ? " under " : " and every build under ") + list(roots_);
+    }
+    return out;
 }
 
 int Controller::run() {
     // a closed trace reader or a dead watchdog must make a write fail, not kill
     // us while jobs are stopped
     signal(SIGPIPE, SIG_IGN);
+    set_level_prefixes(stderr_is_journal());
     if (o_.root_pid) validate_root_pid(*o_.root_pid);
-    if (!o_.user.empty()) {
-        uid_ = resolve_user(o_.user);
-        if (o_.action == ActionKind::Freeze)
-            throw UserError(ExitCode::Usage, "--action freeze needs --root-pid or a command; use --action signal with --user");
-    }
+    watch_for_builds();
     require_bpf_privileges();
     // what an earlier swamp-bpf left stopped if it and its watchdog were killed
-    if (std::string note = describe(recover_leftovers()); !note.empty()) std::cerr << "swamp-bpf: " << note << '\n';
+    if (std::string note = describe(recover_leftovers()); !note.empty()) log(Level::Warning) << note << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
     start_ns_ = monotonic_ns();
     open_trace();
 
     BpfOptions bpf = bpf_options(o_.sensing);
-    if (uid_) bpf.watch_uid = *uid_;
+    bpf.watch_uids.assign(uids_.begin(), uids_.end());
+    bpf.root_comms = roots_;
     src_ = std::make_unique<BpfSource>(bpf, plan);
     // libbpf (1.1) holds two copies of the kernel's BTF (5.5 MB each here) while it loads:
     // note that peak apart, and reset the high-water mark so that the summary's peak RSS is
@@ -413,18 +458,18 @@ int Controller::run() {
         {o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get(), o_.page_out});
     open_history();  // before the first job: it may take a moment on a big history
     start_tree();
-    memory_ = std::make_unique<MemoryReader>(uid_ ? 1 : root_);
+    memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_);
     oom_kills_at_start_ = memory_->read_all().oom_kills;
     if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
     if (!o_.quiet)
-        std::cerr << "swamp-bpf: managing "
-                  << (launched_ ? o_.command[0] : uid_ ? "the builds of user " + o_.user : "pid " + std::to_string(root_))
-                  << " with " << actuator_->name() << "; memory: " << memory_->describe() << '\n';
+        log(Level::Notice) << "managing " << what_we_manage() << " with " << actuator_->name()
+                           << "; memory: " << memory_->describe() << '\n';
     if (launched_) watchdog_->start_command();
+    notify_service_manager("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    int root_fd = launched_ || uid_ ? -1 : open_pidfd(root_);
+    int root_fd = launched_ || watching_ ? -1 : open_pidfd(root_);
     auto watch = [&](int fd, uint32_t events) {
         if (fd < 0) return;
         epoll_event ev{};
@@ -496,6 +541,7 @@ int Controller::run() {
         if (!done && !ending && (n > 0 || got > 0)) decide(monotonic_ns(), from_timer);
         trace_page_outs();
     }
+    notify_service_manager("STOPPING=1");
     src_->consume(sink);
     release_all(monotonic_ns());
     trace_page_outs();

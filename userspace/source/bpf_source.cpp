@@ -94,7 +94,10 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
     skel->rodata->cfg.wake_gap_ns = opts.wake_gap_ns;
     impl_->wake_gap_ns = opts.wake_gap_ns;
     skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
-    if (opts.watch_uid) skel->rodata->watch_uid = *opts.watch_uid;
+    if (opts.watch_uids.size() > SWAMP_MAX_WATCHED || opts.root_comms.size() > SWAMP_MAX_WATCHED)
+        throw UserError(ExitCode::Usage, "at most " + std::to_string(SWAMP_MAX_WATCHED) + " users and " +
+                                             std::to_string(SWAMP_MAX_WATCHED) + " root names can be watched");
+    skel->rodata->watching = !opts.watch_uids.empty() || !opts.root_comms.empty();
 
     uint64_t rb_size = round_up_pow2(std::max<uint64_t>(opts.ringbuf_bytes, sysconf(_SC_PAGESIZE)));
     bpf_map__set_max_entries(skel->maps.events, rb_size);
@@ -128,6 +131,15 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
         throw UserError(ExitCode::KernelFeature, std::string("cannot load the BPF programs (") + strerror(-err) +
                                                      "): this kernel may lack a feature swamp-bpf needs" + hint);
     }
+    const uint8_t yes = 1;
+    for (uint32_t uid : opts.watch_uids)
+        bpf_map__update_elem(skel->maps.watch_uids, &uid, sizeof uid, &yes, sizeof yes, BPF_ANY);
+    for (const std::string& name : opts.root_comms) {
+        char comm[SWAMP_COMM_LEN] = {};  // the kernel's comm: at most 15 characters, zero-padded
+        name.copy(comm, SWAMP_COMM_LEN - 1);
+        bpf_map__update_elem(skel->maps.root_comms, comm, sizeof comm, &yes, sizeof yes, BPF_ANY);
+    }
+
     err = swamp_bpf__attach(skel);
     if (err)
         throw UserError(ExitCode::KernelFeature, std::string("cannot attach the BPF programs (") + strerror(-err) +

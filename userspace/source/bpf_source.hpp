@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "source/probe.hpp"
 
@@ -21,7 +22,10 @@ struct BpfOptions {
     // exec and exit wake us at most once per gap while we keep draining (see consume())
     uint64_t wake_gap_ns = 5'000'000;
     bool verbose = false;  // show libbpf's own log
-    std::optional<uint32_t> watch_uid;  // --user: adopt every exec by this uid
+    // --user and service mode: adopt every exec by these uids, and every exec of these
+    // names (comm), by a process not yet followed (at most SWAMP_MAX_WATCHED each)
+    std::vector<uint32_t> watch_uids;
+    std::vector<std::string> root_comms;
 };
 
 struct BpfStats {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "util/error.hpp"
@@ -68,45 +69,64 @@ FilesSize files_size(const std::vector<std::string>& paths, const std::string& d
     return out;
 }
 
-std::vector<ProcStat> scan_descendants(pid_t root) {
-    std::multimap<pid_t, ProcStat> by_parent;
+namespace {
+
+// Every process in /proc but the kernel's threads.
+std::vector<ProcStat> read_all_stats() {
+    std::vector<ProcStat> out;
     if (DIR* d = opendir("/proc")) {
         while (dirent* e = readdir(d)) {
             char* end;
             long pid = strtol(e->d_name, &end, 10);
             if (*end || pid <= 0) continue;
-            if (auto s = read_proc_stat(pid)) by_parent.emplace(s->ppid, *s);
-        }
-        closedir(d);
-    }
-    std::vector<ProcStat> out;
-    std::vector<pid_t> queue{root};
-    for (size_t i = 0; i < queue.size(); i++) {
-        auto [lo, hi] = by_parent.equal_range(queue[i]);
-        for (auto it = lo; it != hi; ++it) {
-            out.push_back(it->second);
-            queue.push_back(it->second.pid);
-        }
-    }
-    return out;
-}
-
-std::vector<ProcStat> scan_user(uid_t uid) {
-    std::vector<ProcStat> out;
-    if (DIR* d = opendir("/proc")) {
-        while (dirent* e = readdir(d)) {
-            char* end;
-            long pid = strtol(e->d_name, &end, 10);
-            if (*end || pid <= 1 || pid == getpid()) continue;
-            std::ifstream status(std::string("/proc/") + e->d_name + "/status");
-            long real_uid = -1;
-            for (std::string line; std::getline(status, line);)
-                if (line.rfind("Uid:", 0) == 0) real_uid = strtol(line.c_str() + 4, nullptr, 10);
-            if (real_uid != long(uid)) continue;
             if (auto s = read_proc_stat(pid); s && !s->kernel_thread()) out.push_back(*s);
         }
         closedir(d);
     }
+    return out;
+}
+
+// The real uid of `pid`, -1 when it is gone.
+long real_uid(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
+    return -1;
+}
+
+// `roots` and everything below them among `all`, each once, parents before children.
+std::vector<ProcStat> with_descendants(const std::vector<ProcStat>& all, std::vector<ProcStat> roots) {
+    std::multimap<pid_t, const ProcStat*> by_parent;
+    for (const ProcStat& p : all) by_parent.emplace(p.ppid, &p);
+    std::set<pid_t> seen;
+    for (const ProcStat& r : roots) seen.insert(r.pid);
+    for (size_t i = 0; i < roots.size(); i++) {
+        auto [lo, hi] = by_parent.equal_range(roots[i].pid);
+        for (auto it = lo; it != hi; ++it)
+            if (seen.insert(it->second->pid).second) roots.push_back(*it->second);
+    }
+    return roots;
+}
+
+}  // namespace
+
+std::vector<ProcStat> scan_descendants(pid_t root) {
+    ProcStat top;
+    top.pid = root;
+    std::vector<ProcStat> out = with_descendants(read_all_stats(), {top});
+    out.erase(out.begin());
+    return out;
+}
+
+std::vector<ProcStat> scan_watched(const std::vector<uid_t>& uids, const std::vector<std::string>& names) {
+    std::vector<ProcStat> all = read_all_stats(), matched;
+    for (const ProcStat& p : all) {
+        if (p.pid <= 1 || p.pid == getpid()) continue;
+        bool named = std::find(names.begin(), names.end(), p.comm) != names.end();
+        if (named || (!uids.empty() && std::count(uids.begin(), uids.end(), uid_t(real_uid(p.pid)))))
+            matched.push_back(p);
+    }
+    std::vector<ProcStat> out = with_descendants(all, std::move(matched));
     std::sort(out.begin(), out.end(), [](const ProcStat& a, const ProcStat& b) {
         return a.start_ticks != b.start_ticks ? a.start_ticks < b.start_ticks : a.pid < b.pid;
     });

@@ -40,8 +40,9 @@ FilesSize files_size(const std::vector<std::string>& paths, const std::string& d
 
 // Every live descendant of `root` (not root itself), parents before children.
 std::vector<ProcStat> scan_descendants(pid_t root);
-// Every live process whose real uid is `uid`, oldest first (parents before children).
-std::vector<ProcStat> scan_user(uid_t uid);
+// Every live process whose real uid is in `uids` or whose name (comm) is in `names`,
+// and everything below the named ones; oldest first (parents before children).
+std::vector<ProcStat> scan_watched(const std::vector<uid_t>& uids, const std::vector<std::string>& names);
 
 }  // namespace swamp
 

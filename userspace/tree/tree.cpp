@@ -133,6 +133,17 @@ void Tree::assign(Process& p, uint64_t now_ns, TreeDelta& d) {
     d.joined.emplace_back(p.job, p.pid);
 }
 
+// A driver's fork that forks in turn before it execs anything is a worker of
+// that driver (distccd's and emerge's pre-forked children): a driver too, so
+// that each command it runs is a job of its own. make's and ninja's forks exec
+// first.
+bool Tree::is_worker(const Process& p) const {
+    auto jt = jobs_.find(p.job);
+    if (jt == jobs_.end() || jt->second.root_pid != p.pid || p.execd) return false;
+    auto parent = procs_.find(p.ppid);
+    return parent != procs_.end() && parent->second.driver;
+}
+
 // `p` exec'd a driver: it and the wrappers above it in its job become drivers,
 // and the job's other processes are re-assigned (parents first).
 void Tree::become_driver(Process& p, uint64_t now_ns, TreeDelta& d) {
@@ -214,6 +225,8 @@ TreeDelta Tree::apply(const Event& e) {
     if (auto* f = std::get_if<ForkEvent>(&e)) {
         if (f->thread || procs_.count(f->pid)) return d;
         Process& p = add_process(f->pid, f->ppid, f->comm, now, d);
+        if (auto parent = procs_.find(f->ppid); parent != procs_.end() && is_worker(parent->second))
+            become_driver(parent->second, now, d);
         assign(p, now, d);
     } else if (auto* x = std::get_if<ExecEvent>(&e)) {
         auto it = procs_.find(x->pid);

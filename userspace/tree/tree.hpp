@@ -117,6 +117,7 @@ private:
     void assign(Process& p, uint64_t now_ns, TreeDelta& d);
     void place(Process& p, uint64_t now_ns, TreeDelta& d);
     void name_job(const Process& p);
+    bool is_worker(const Process& p) const;
     void become_driver(Process& p, uint64_t now_ns, TreeDelta& d);
     void remove_process(uint32_t pid, uint64_t now_ns, TreeDelta& d);
     void update_rss(Job& j, uint64_t now_ns);

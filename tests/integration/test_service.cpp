@@ -1,0 +1,173 @@
+// `swamp-bpf service`: builds found on their own, by user and by root name,
+// whether they ran before the service started or began after.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "run_util.hpp"
+
+using namespace swamp::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+class ServiceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
+        dir_ = fs::temp_directory_path() / ("swamp-service-" + std::to_string(getpid()));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        fs::permissions(dir_, fs::perms::all);  // the builds of another user write here
+        trace_ = (dir_ / "trace.jsonl").string();
+        log_ = (dir_ / "service.log").string();
+        // three 200 MiB jobs of 3 CPU-s each; two builds of it want 1.2 GiB at once
+        std::ofstream(dir_ / "Makefile") << "all: a b c\n"
+                                            "a b c:\n"
+                                            "\t$(HOG) --mib 200 --cpu-s 3 --shape ramp --out $(OUT)/$@\n";
+    }
+    void TearDown() override {
+        if (service_ > 0) {
+            kill(service_, SIGKILL);
+            waitpid(service_, nullptr, 0);
+        }
+        if (!user_.empty()) {
+            std::string ignored;
+            run({"/usr/sbin/userdel", user_}, ignored);
+        }
+        EXPECT_TRUE(stopped_build_processes().empty()) << "left stopped";
+        fs::remove_all(dir_);
+    }
+
+    // Starts the service; returns once it is ready (its start line is logged).
+    void start_service(const std::vector<std::string>& args) {
+        std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_, SWAMP_BIN, "service",
+                                      "--no-history", "--mem-budget", "700M", "--trace-json", "--trace-output", trace_};
+        argv.insert(argv.end(), args.begin(), args.end());
+        service_ = spawn(argv).pid;
+        for (int i = 0; i < 200 && file_text(log_).find("managing") == std::string::npos; i++) usleep(50 * 1000);
+        ASSERT_NE(file_text(log_).find("managing"), std::string::npos) << file_text(log_);
+    }
+
+    // SIGTERM, as systemd and OpenRC stop it; returns its exit status.
+    int stop_service() {
+        kill(service_, SIGTERM);
+        int status = 0;
+        waitpid(service_, &status, 0);
+        service_ = -1;
+        return status;
+    }
+
+    // A build of the test Makefile into dir_/NAME, with `make` found as `make_path`, as `user` ("": root).
+    Child start_build(const std::string& name, const std::string& make_path = "/usr/bin/make",
+                      const std::string& user = "") {
+        fs::create_directories(dir_ / name);
+        fs::permissions(dir_ / name, fs::perms::all);
+        std::vector<std::string> argv{make_path, "-s", "-j3", "-f", (dir_ / "Makefile").string(),
+                                      std::string("HOG=") + HOG_BIN, "OUT=" + (dir_ / name).string()};
+        if (!user.empty()) argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", user, "--"});
+        return spawn(argv);
+    }
+
+    bool built(const std::string& name) {
+        return fs::exists(dir_ / name / "a") && fs::exists(dir_ / name / "b") && fs::exists(dir_ / name / "c");
+    }
+
+    // The trace's decisions, and the builds (make pids) whose hogs were managed.
+    struct Seen {
+        int stops = 0, resumes = 0;
+        std::set<uint32_t> makes_of_managed_jobs;  // parents of the hogs that were exec'd or seeded
+    };
+    Seen read_trace() {
+        Seen s;
+        std::ifstream in(trace_);
+        for (std::string line; std::getline(in, line);) {
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_discarded()) continue;
+            if (j.value("event", "") == "exec" && j.value("comm", "") == "hog")
+                s.makes_of_managed_jobs.insert(j.value("ppid", 0u));
+            if (j.value("event", "") == "decision") {
+                std::string action = j.value("action", "");
+                s.stops += action == "stop" || action == "hold";
+                s.resumes += action == "resume";
+            }
+        }
+        return s;
+    }
+
+    fs::path dir_;
+    std::string trace_, log_, user_;
+    pid_t service_ = -1;
+};
+
+// Two builds of one user, started after the service, are both found and managed
+// as one budget; another user's build beside them is left alone.
+TEST_F(ServiceTest, FindsTwoBuildsOfAUser) {
+    user_ = "swamp-svc";
+    std::string ignored;
+    run({"/usr/sbin/useradd", "-M", "-r", "-s", "/usr/sbin/nologin", user_}, ignored);
+    start_service({"--users", user_, "--roots", ""});
+
+    Child one = start_build("one", "/usr/bin/make", user_);
+    Child two = start_build("two", "/usr/bin/make", user_);
+    Child root_build = start_build("root");  // root's: not watched
+    std::string out;
+    int s1 = finish(one, out), s2 = finish(two, out), s3 = finish(root_build, out);
+    int status = stop_service();
+
+    std::string log = file_text(log_);
+    EXPECT_EQ(s1, 0) << log;
+    EXPECT_EQ(s2, 0) << log;
+    EXPECT_EQ(s3, 0) << log;
+    EXPECT_TRUE(built("one") && built("two") && built("root"));
+    ASSERT_TRUE(WIFEXITED(status)) << log;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << log;
+    EXPECT_NE(log.find("managing every build of users " + user_), std::string::npos) << log;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("stopped in [0-9.]+ s: ([0-9]+) jobs"))) << log;
+    EXPECT_EQ(std::stoi(m[1]), 6) << "the user's two builds, not root's: " << log;
+
+    Seen seen = read_trace();
+    EXPECT_EQ(seen.makes_of_managed_jobs.size(), 2u) << "hogs under two makes";
+    EXPECT_GT(seen.stops, 0) << "1.2 GiB of jobs in a 700 MiB budget: " << log;
+    EXPECT_EQ(seen.stops, seen.resumes) << log;
+}
+
+// A build already running when the service starts is found by one walk of
+// /proc; one started later is found at its exec by the kernel side. The root
+// name here is a copy of make under a name nothing else on the machine runs.
+TEST_F(ServiceTest, FindsBuildsByTheirDriversNameBeforeAndAfterItStarts) {
+    fs::path make = dir_ / "svcmake";
+    fs::copy_file("/usr/bin/make", make);
+    Child early = start_build("early", make.string());
+    usleep(300 * 1000);  // running before the service
+    start_service({"--roots", "svcmake"});
+    Child late = start_build("late", make.string());
+    std::string out;
+    int s1 = finish(early, out), s2 = finish(late, out);
+    int status = stop_service();
+
+    std::string log = file_text(log_);
+    EXPECT_EQ(s1, 0) << log;
+    EXPECT_EQ(s2, 0) << log;
+    EXPECT_TRUE(built("early") && built("late"));
+    ASSERT_TRUE(WIFEXITED(status)) << log;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << log;
+    EXPECT_NE(log.find("managing every build under svcmake"), std::string::npos) << log;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("stopped in [0-9.]+ s: ([0-9]+) jobs"))) << log;
+    EXPECT_EQ(std::stoi(m[1]), 6) << log;
+    Seen seen = read_trace();
+    EXPECT_TRUE(seen.makes_of_managed_jobs.count(uint32_t(late.pid))) << "the late build's hogs were exec'd under it";
+    EXPECT_GT(seen.stops, 0) << log;
+    EXPECT_EQ(seen.stops, seen.resumes) << log;
+}
+
+}  // namespace

@@ -1,0 +1,17 @@
+// Log lines on stderr. Under systemd, where stderr is the journal, each line
+// starts with its syslog level ("<4>"), which journald takes as the entry's
+// priority; elsewhere (a terminal, OpenRC's log file) lines stay plain.
+#pragma once
+
+#include <ostream>
+
+namespace swamp {
+
+enum class Level { Error = 3, Warning = 4, Notice = 5, Info = 6 };
+
+// Turns the "<N>" prefixes on or off (off by default).
+void set_level_prefixes(bool on);
+// Starts a line on std::cerr: the level's prefix, if on, then "swamp-bpf: ".
+std::ostream& log(Level level);
+
+}  // namespace swamp
