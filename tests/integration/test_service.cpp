@@ -47,9 +47,9 @@ protected:
     }
 
     // Starts the service; returns once it is ready (its start line is logged).
-    void start_service(const std::vector<std::string>& args) {
+    void start_service(const std::vector<std::string>& args, const std::string& budget = "700M") {
         std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_, SWAMP_BIN, "service",
-                                      "--no-history", "--mem-budget", "700M", "--trace-json", "--trace-output", trace_};
+                                      "--no-history", "--mem-budget", budget, "--trace-json", "--trace-output", trace_};
         argv.insert(argv.end(), args.begin(), args.end());
         service_ = spawn(argv).pid;
         for (int i = 0; i < 200 && file_text(log_).find("managing") == std::string::npos; i++) usleep(50 * 1000);
@@ -168,6 +168,60 @@ TEST_F(ServiceTest, FindsBuildsByTheirDriversNameBeforeAndAfterItStarts) {
     EXPECT_TRUE(seen.makes_of_managed_jobs.count(uint32_t(late.pid))) << "the late build's hogs were exec'd under it";
     EXPECT_GT(seen.stops, 0) << log;
     EXPECT_EQ(seen.stops, seen.resumes) << log;
+}
+
+// A distcc helper host: the service watches distccd, whose pre-forked workers
+// run each compile; every compile is a job of its own, named after the
+// compiler, and four 300 MiB compiles in a 600 MiB budget take turns.
+TEST_F(ServiceTest, ADistccHelperManagesTheCompilesOfDistccd) {
+    if (!fs::exists("/usr/bin/distccd")) GTEST_SKIP() << "no distccd (scripts/deps.sh installs distcc)";
+    // six chains of 300 nested template instantiations: ~300 MiB and ~4 s of cc1plus -O1
+    std::string source = "template<int K, int N> struct S { unsigned long v = S<K, N - 1>().v * 3 + N + K; };\n"
+                         "template<int K> struct S<K, 0> { unsigned long v = K; };\n";
+    for (int k = 0; k < 6; k++) source += "unsigned long chain" + std::to_string(k) + "() { return S<" + std::to_string(k) + ", 300>().v; }\n";
+    std::string objects;
+    for (int i = 1; i <= 4; i++) {
+        std::ofstream(dir_ / ("unit" + std::to_string(i) + ".cpp")) << "namespace u" << i << " {\n" << source << "}\n";
+        objects += " unit" + std::to_string(i) + ".o";
+    }
+    std::ofstream(dir_ / "Makefile.distcc") << "all:" << objects << "\n%.o: %.cpp\n\t$(CXX) -w -O1 -c $< -o $@\n";
+
+    // distccd starts after the service: it is adopted at its exec, and its workers are seen fork
+    start_service({"--roots", "distccd"}, "600M");
+    std::string port = std::to_string(30000 + getpid() % 20000);
+    Child distccd = spawn({"/usr/bin/distccd", "--daemon", "--no-detach", "--listen", "127.0.0.1", "--port", port,
+                           "--allow", "127.0.0.1", "--jobs", "4", "--user", "nobody", "--log-stderr", "--log-level",
+                           "error"});
+    usleep(500 * 1000);  // until it listens
+    std::string out;
+    int status = run({"/usr/bin/env", "DISTCC_HOSTS=127.0.0.1:" + port + "/4", "DISTCC_FALLBACK=0",
+                      "DISTCC_SKIP_LOCAL_RETRY=1", "/usr/bin/make", "-s", "-j4", "-C", dir_.string(), "-f",
+                      "Makefile.distcc", "CXX=distcc g++"},
+                     out);
+    int service_status = stop_service();
+    kill(distccd.pid, SIGTERM);
+    finish(distccd, out);
+
+    std::string log = file_text(log_);
+    EXPECT_EQ(status, 0) << "the distcc build: " << log;
+    for (int i = 1; i <= 4; i++) EXPECT_TRUE(fs::exists(dir_ / ("unit" + std::to_string(i) + ".o"))) << i;
+    ASSERT_TRUE(WIFEXITED(service_status)) << log;
+    EXPECT_EQ(WEXITSTATUS(service_status), 0) << log;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("stopped in [0-9.]+ s: ([0-9]+) jobs"))) << log;
+    EXPECT_EQ(std::stoi(m[1]), 4) << "one job per compile, not one per distccd worker: " << log;
+
+    int stops = 0, resumes = 0;
+    std::ifstream in(trace_);
+    for (std::string line; std::getline(in, line);) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || j.value("event", "") != "decision") continue;
+        EXPECT_NE(j.value("comm", ""), "distccd") << "a job named after the worker: " << line;
+        stops += j.value("action", "") != "resume";
+        resumes += j.value("action", "") == "resume";
+    }
+    EXPECT_GT(stops, 0) << "1.2 GiB of compiles in a 600 MiB budget: " << log;
+    EXPECT_EQ(stops, resumes) << log;
 }
 
 }  // namespace

@@ -285,7 +285,9 @@ TEST(Tree, ADriversForkThatForksBeforeItExecsIsAWorker) {
     EXPECT_TRUE(t.process(101)->driver);
     ASSERT_EQ(d.new_jobs.size(), 1u);
     uint64_t first = d.new_jobs[0];
-    t.apply(exec_ev(at(0.51), 110, 101, "cc1plus", {"cc1plus", "big.ii"}));
+    EXPECT_TRUE(d.started_jobs.empty()) << "a fork is not a started job before it execs";
+    d = t.apply(exec_ev(at(0.51), 110, 101, "cc1plus", {"cc1plus", "big.ii"}));
+    EXPECT_EQ(d.started_jobs, std::vector<uint64_t>{first});
     EXPECT_EQ(t.job(first)->root_pid, 110u);
     EXPECT_EQ(t.job(first)->name, "cc1plus");
     EXPECT_TRUE(t.job(first)->execd);

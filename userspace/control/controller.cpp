@@ -233,7 +233,7 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
     }
     for (uint32_t pid : d.exited) actuator_->on_exit(pid);
     for (uint64_t id : d.ended_jobs) actuator_->on_job_end(id);
-    sum_.jobs += d.new_jobs.size();
+    sum_.jobs += d.started_jobs.size();  // not a fork that never execs (distccd's idle workers)
 }
 
 // A job stopped before it ran a protected name (a shell that then ran it):

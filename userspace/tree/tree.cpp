@@ -121,6 +121,7 @@ void Tree::assign(Process& p, uint64_t now_ns, TreeDelta& d) {
         j.execd = p.execd;
         j.start_ns = j.state_since_ns = j.rss_changed_ns = now_ns;
         d.new_jobs.push_back(j.id);
+        if (j.execd) d.started_jobs.push_back(j.id);
         p.job = j.id;
     } else if (parent->second.job) {
         p.job = parent->second.job;
@@ -246,7 +247,10 @@ TreeDelta Tree::apply(const Event& e) {
             become_driver(p, now, d);
             return d;
         }
-        if (auto jt = jobs_.find(p.job); jt != jobs_.end() && jt->second.root_pid == p.pid) jt->second.execd = true;
+        if (auto jt = jobs_.find(p.job); jt != jobs_.end() && jt->second.root_pid == p.pid && !jt->second.execd) {
+            jt->second.execd = true;
+            d.started_jobs.push_back(jt->first);
+        }
         name_job(p);
     } else if (auto* x = std::get_if<ExitEvent>(&e)) {
         // the kernel's high-water mark catches a peak between two RSS steps

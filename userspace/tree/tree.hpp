@@ -74,6 +74,7 @@ struct TreeDelta {
     std::vector<std::pair<uint64_t, uint32_t>> joined;  // (job, pid): a process joined a job
     std::vector<uint32_t> exited;                       // pids gone
     std::vector<uint64_t> new_jobs;
+    std::vector<uint64_t> started_jobs;    // their root runs its own program now (exec'd, or found running)
     std::vector<uint64_t> ended_jobs;      // last process exited
     std::vector<Job> ended;                // those jobs as they were at the end (peak, start, prediction)
     std::vector<uint64_t> dissolved_jobs;  // turned into drivers (were wrappers)
