@@ -1,23 +1,31 @@
 #include "run_util.hpp"
 
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 
 namespace swamp::test {
 
-Child spawn(const std::vector<std::string>& argv) {
+namespace {
+
+// fork + exec with stdout (and stderr too, with `uid`) on a pipe; with `uid`,
+// the child drops to that uid and gid (and no groups) first.
+Child spawn_with(const std::vector<std::string>& argv, std::optional<uid_t> uid) {
     int p[2];
     if (pipe(p)) return {};
     pid_t pid = fork();
     if (pid == 0) {
         dup2(p[1], 1);
+        if (uid) dup2(p[1], 2);
         close(p[0]);
         close(p[1]);
+        if (uid && (setgroups(0, nullptr) || setresgid(*uid, *uid, *uid) || setresuid(*uid, *uid, *uid))) _exit(126);
         std::vector<char*> args;
         for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
@@ -27,6 +35,12 @@ Child spawn(const std::vector<std::string>& argv) {
     close(p[1]);
     return {pid, p[0]};
 }
+
+}  // namespace
+
+Child spawn(const std::vector<std::string>& argv) { return spawn_with(argv, std::nullopt); }
+
+Child spawn_as(const std::vector<std::string>& argv, uid_t uid) { return spawn_with(argv, uid); }
 
 int finish(Child& c, std::string& out) {
     char buf[65536];

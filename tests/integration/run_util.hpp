@@ -17,6 +17,8 @@ struct Child {
 
 // Starts argv with stdout on a pipe (stderr inherited).
 Child spawn(const std::vector<std::string>& argv);
+// The same as uid `uid` (its gid too, no supplementary groups), with stderr on the pipe as well.
+Child spawn_as(const std::vector<std::string>& argv, uid_t uid);
 // Reads the child's stdout to EOF and waits; returns the wait status.
 int finish(Child& c, std::string& out);
 // spawn + finish.

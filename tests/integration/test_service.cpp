@@ -49,7 +49,8 @@ protected:
     // Starts the service; returns once it is ready (its start line is logged).
     void start_service(const std::vector<std::string>& args, const std::string& budget = "700M") {
         std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_, SWAMP_BIN, "service",
-                                      "--no-history", "--mem-budget", budget, "--trace-json", "--trace-output", trace_};
+                                      "--no-history", "--mem-budget", budget, "--trace-json", "--trace-output", trace_,
+                                      "--socket", (dir_ / "ctl.sock").string()};
         argv.insert(argv.end(), args.begin(), args.end());
         service_ = spawn(argv).pid;
         for (int i = 0; i < 200 && file_text(log_).find("managing") == std::string::npos; i++) usleep(50 * 1000);

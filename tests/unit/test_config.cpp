@@ -67,6 +67,9 @@ void expect_same(const ControllerOptions& a, const ControllerOptions& b) {
     EXPECT_EQ(a.trace_output, b.trace_output);
     EXPECT_EQ(a.history_db, b.history_db);
     EXPECT_EQ(a.no_history, b.no_history);
+    EXPECT_EQ(a.socket_path, b.socket_path);
+    EXPECT_EQ(a.status_file, b.status_file);
+    EXPECT_EQ(a.metrics_file, b.metrics_file);
 }
 
 // A file that sets every key to something other than its default.
@@ -102,6 +105,11 @@ attach = "raw_tp"
 
 [history]
 db = "/srv/swamp/history.db"
+
+[control]
+socket = "/run/swamp/ctl.sock"
+status-file = "/run/swamp/status"
+metrics-file = "/var/lib/node_exporter/swamp.prom"
 
 [output]
 quiet = true
@@ -158,6 +166,9 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_EQ(o.trace_output, "/var/log/swamp.trace");
     EXPECT_EQ(o.history_db, "/srv/swamp/history.db");
     EXPECT_FALSE(o.no_history);
+    EXPECT_EQ(o.socket_path, "/run/swamp/ctl.sock");
+    EXPECT_EQ(o.status_file, "/run/swamp/status");
+    EXPECT_EQ(o.metrics_file, "/var/lib/node_exporter/swamp.prom");
     // kCustom names every key, so no key was left out of this test.
     for (const auto& k : config_keys())
         EXPECT_TRUE(contains(kCustom, "\n" + k.name + " = ")) << k.table << "." << k.name;
@@ -281,6 +292,7 @@ TEST(Config, ValuesOutOfRange) {
         {"[policy]\npage-out-delay = -1", "f.toml:2:18:", "give 0 to 3600 seconds"},
         {"[policy]\npage-out-delay = \"1s\"", "f.toml:2:18:", "it must be a number"},
         {"[output]\ntrace-output = \"log\"", "f.toml:2:16:", "relative path"},
+        {"[control]\nsocket = \"ctl.sock\"", "f.toml:2:10:", "control.socket = \"ctl.sock\" is a relative path"},
         {"[history]\ndb = \"history.db\"", "f.toml:2:6:", "history.db = \"history.db\" is a relative path"},
         {"[tree]\ndrivers = [\"make\", \"\"]", "f.toml:2:11:", "a driver name is empty"},
         {"[tree]\ndrivers = [\"x86_64-linux-gnu-make\"]", "f.toml:2:11:", "longer than 15 characters"},
@@ -319,6 +331,8 @@ TEST(Config, WrongTypes) {
         {"[sensing]\nmax-tasks = \"4096\"", "sensing.max-tasks is a string; it must be a whole number"},
         {"[sensing]\nbtf = false", "sensing.btf is a boolean; it must be a string in quotes"},
         {"[output]\nquiet = \"yes\"", "output.quiet is a string; it must be true or false"},
+        {"[control]\nstatus-file = 1", "control.status-file is an integer; it must be a string in quotes"},
+        {"[control]\n\nmetrics-file = false", "f.toml:3:16: control.metrics-file is a boolean; it must be a string in quotes"},
         {"[output]\ntrace = true", "output.trace is a boolean; it must be one of \"off\", \"text\", \"json\""},
         {"[memory]\nreserve = 1979-05-27", "memory.reserve is a date"},
         {"[[memory]]\n", "memory is an array, not a table"},

@@ -24,6 +24,10 @@ int run_check_config(const CheckConfigOptions& o, std::ostream& out);
 // database throws UserError(ExitCode::History).
 int run_history(const HistoryOptions& o, std::ostream& out, std::ostream& err);
 
+// `ctl`: sends o.request to the controller on o.socket; prints the reply's body to
+// `out`. A refusal or an error reply throws UserError (Permission, Usage).
+int run_ctl(const CtlOptions& o, std::ostream& out);
+
 // All of main(): parses argv, runs the command and returns the exit code.
 // Help, usage errors, check-config, history and UserErrors go to `out`/`err`; the other
 // commands print to stdout and stderr themselves.

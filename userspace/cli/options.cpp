@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "config/config.hpp"
+#include "control/ctl_protocol.hpp"
 #include "events.h"
 #include "util/error.hpp"
 #include "util/size.hpp"
@@ -175,6 +176,48 @@ void check_history_command(CLI::App* history, HistoryOptions& h) {
     }
 }
 
+// ---- live control (README, "Live control") ----
+
+void add_control_flags(CLI::App& app, ControllerOptions& c) {
+    app.add_option_function<std::string>(
+           "--socket", [&c](const std::string& path) { c.socket_path = absolute(path); },
+           std::string("Listen on this root-only unix socket for `swamp-bpf ctl` (status, limit, pause, resume, "
+                       "drain); `ctl` looks at ") + kDefaultSocket + " unless given --socket")
+        ->type_name("PATH");
+    app.add_option_function<std::string>(
+           "--status-file", [&c](const std::string& path) { c.status_file = absolute(path); },
+           "Keep the state in this file as key=value lines (state=, jobs_running=, headroom_bytes=, ...), "
+           "rewritten at most once a second and at exit")
+        ->type_name("PATH");
+    app.add_option_function<std::string>(
+           "--metrics-file", [&c](const std::string& path) { c.metrics_file = absolute(path); },
+           "Keep Prometheus metrics in this file (textfile-collector format), rewritten like --status-file")
+        ->type_name("PATH");
+}
+
+// `ctl status|limit|pause|resume|drain`; returns the subcommand.
+CLI::App* add_ctl_command(CLI::App& app, CtlOptions& c, bool& json, int& limit) {
+    auto* ctl = app.add_subcommand(
+        "ctl", "Control a running swamp-bpf started with --socket: show its jobs, cap or pause them (root only)");
+    ctl->require_subcommand(1);
+    ctl->add_option("--socket", c.socket, std::string("The controller's socket (default ") + kDefaultSocket + ")")
+        ->type_name("PATH");
+    auto* status = ctl->add_subcommand(
+        "status", "Show the mode, memory, caps, totals and one row per job (state, RSS, peak, why it waits)");
+    status->fallthrough();
+    status->add_flag("--json", json, "Print one JSON object");
+    auto* lim = ctl->add_subcommand("limit", "Run at most N jobs at once (0: no cap), like -1/-2 but live");
+    lim->fallthrough();
+    lim->add_option("N", limit, "The most running jobs; 0 removes the cap")
+        ->required()
+        ->check(CLI::Range(0, kMaxRunningBounds.hi))
+        ->type_name("N");
+    ctl->add_subcommand("pause", "Stop every job until resume")->fallthrough();
+    ctl->add_subcommand("resume", "End pause and drain (the cap stays)")->fallthrough();
+    ctl->add_subcommand("drain", "Let running jobs finish; start and resume nothing until resume")->fallthrough();
+    return ctl;
+}
+
 // A comma list of build names: --drivers, --roots.
 std::vector<std::string> driver_names(const std::string& flag, const std::string& text) {
     std::vector<std::string> names;
@@ -262,6 +305,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool 
     app.add_flag("-q,--quiet", c.quiet, "No start line and no summary");
     add_sensing(&app, c.sensing);
     add_history_flags(app, c);
+    add_control_flags(app, c);
     if (!service)
         app.add_option("command", c.command, "The build to launch and manage (after --); we exit with its status")
             ->type_name("CMD");
@@ -308,7 +352,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                  "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
                  "  swamp-bpf service [OPTIONS]            run as a service: find and manage every build\n"
                  "  swamp-bpf --config FILE [OPTIONS] ...  take settings from FILE; flags override it\n"
-                 "  swamp-bpf SUBCOMMAND --help            service, trace, probe, replay, check-config, recover, history, report"};
+                 "  swamp-bpf ctl status|limit N|pause|resume|drain   control a running swamp-bpf (--socket)\n"
+                 "  swamp-bpf SUBCOMMAND --help            service, trace, probe, replay, check-config, recover, history, report, ctl"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
@@ -375,6 +420,10 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
         ->required()
         ->type_name("FILE");
 
+    bool ctl_json = false;
+    int ctl_limit = 0;
+    auto* ctl = add_ctl_command(app, r.ctl, ctl_json, ctl_limit);
+
     try {
         app.parse(expand_shorthands(argc, argv));
         if (app.get_option("--config")->count() && app.get_subcommands().size())
@@ -385,6 +434,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                 throw CLI::ValidationError("service finds its builds itself: give it no command, --root-pid or --user "
                                            "(use --users and --roots)");
             finish_controller(*service, r.control, budget);
+            if (r.control.socket_path.empty()) r.control.socket_path = kDefaultSocket;  // a service is always reachable
             if (r.control.service_users.empty() && r.control.service_roots.empty())
                 throw CLI::ValidationError("service: nothing to watch: give --users or --roots (or [service] in the config)");
             r.control.service = true;
@@ -408,6 +458,15 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             r.command = Command::History;
         } else if (*report) {
             r.command = Command::Report;
+        } else if (*ctl) {
+            CtlRequest req;
+            if (*ctl->get_subcommand("status")) req = {CtlRequest::Kind::Status, ctl_json, 0};
+            if (*ctl->get_subcommand("limit")) req = {CtlRequest::Kind::Limit, false, ctl_limit};
+            if (*ctl->get_subcommand("pause")) req.kind = CtlRequest::Kind::Pause;
+            if (*ctl->get_subcommand("resume")) req.kind = CtlRequest::Kind::Resume;
+            if (*ctl->get_subcommand("drain")) req.kind = CtlRequest::Kind::Drain;
+            r.ctl.request = request_line(req);
+            r.command = Command::Ctl;
         } else {
             int modes = r.control.root_pid.has_value() + !r.control.command.empty() + !r.control.user.empty();
             if (modes != 1)

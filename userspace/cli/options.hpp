@@ -30,6 +30,8 @@ inline constexpr Bounds<double> kHorizonBounds{0.1, 60.0};            // seconds
 inline constexpr Bounds<uint32_t> kFaultIntervalBounds{10, 60000};    // milliseconds
 inline constexpr Bounds<uint32_t> kMaxTasksBounds{64, 4194304};
 inline constexpr Bounds<double> kPageOutDelayBounds{0.0, 3600.0};  // seconds
+// Where `swamp-bpf ctl` looks for a controller's control socket (README, "Live control").
+inline constexpr const char* kDefaultSocket = "/run/swamp-bpf/ctl.sock";
 const std::map<std::string, PageOutMode>& page_out_names();  // auto, on, off
 std::vector<std::string> page_out_choices();
 const std::map<std::string, ActionKind>& action_names();  // signal, freeze, dry-run
@@ -101,6 +103,17 @@ struct ControllerOptions {
     // History (README, "History"): --history-db PATH, --no-history; the config's [history] db.
     std::string history_db = kDefaultHistoryDb;
     bool no_history = false;
+    // Live control (README, "Live control"): --socket, --status-file, --metrics-file; the
+    // config's [control] table. "": off.
+    std::string socket_path;
+    std::string status_file;
+    std::string metrics_file;
+};
+
+// `swamp-bpf ctl [--socket PATH] status [--json] | limit N | pause | resume | drain`
+struct CtlOptions {
+    std::string socket = kDefaultSocket;
+    std::string request;  // the protocol line (control/ctl_protocol.hpp)
 };
 
 // `swamp-bpf report TRACE -o FILE.svg`
@@ -123,7 +136,7 @@ struct HistoryOptions {
     bool all = false;     // forget --all
 };
 
-enum class Command { None, Control, Service, Trace, Probe, Replay, CheckConfig, Recover, History, Report };
+enum class Command { None, Control, Service, Trace, Probe, Replay, CheckConfig, Recover, History, Report, Ctl };
 
 struct ParsedCli {
     Command command = Command::None;
@@ -134,6 +147,7 @@ struct ParsedCli {
     CheckConfigOptions check_config;
     HistoryOptions history;
     ReportOptions report;
+    CtlOptions ctl;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
 };
 

@@ -290,6 +290,16 @@ const std::vector<Key> kKeys{
      },
      [](const ControllerOptions& o) -> Shown { return o.no_history ? std::string() : o.history_db; }},
 
+    {"control", "socket", "--socket",
+     [](const Value& v, ControllerOptions& o) { o.socket_path = v.absolute_path(); },
+     [](const ControllerOptions& o) -> Shown { return o.socket_path; }},
+    {"control", "status-file", "--status-file",
+     [](const Value& v, ControllerOptions& o) { o.status_file = v.absolute_path(); },
+     [](const ControllerOptions& o) -> Shown { return o.status_file; }},
+    {"control", "metrics-file", "--metrics-file",
+     [](const Value& v, ControllerOptions& o) { o.metrics_file = v.absolute_path(); },
+     [](const ControllerOptions& o) -> Shown { return o.metrics_file; }},
+
     {"output", "quiet", "--quiet", [](const Value& v, ControllerOptions& o) { o.quiet = v.boolean(); },
      [](const ControllerOptions& o) -> Shown { return o.quiet; }},
     {"output", "trace", "--trace, --trace-json",

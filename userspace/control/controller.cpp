@@ -20,6 +20,7 @@
 #include "actuator/watchdog.hpp"
 #include "cli/sensing.hpp"
 #include "control/job_history.hpp"
+#include "control/live_control.hpp"
 #include "source/bpf_source.hpp"
 #include "source/decode.hpp"
 #include "sys/cgroupfs.hpp"
@@ -124,6 +125,7 @@ private:
     void trace_page_outs();
     void print_summary(int exit_code);
     std::string what_we_manage() const;
+    StatusSnapshot status();  // for ctl status and the status/metrics files
 
     const ControllerOptions& o_;
     Tree tree_;
@@ -135,6 +137,7 @@ private:
     std::unique_ptr<std::ofstream> trace_file_, record_file_;
     std::unique_ptr<TracePrinter> printer_;
     std::unique_ptr<JobHistory> history_;  // none with --no-history
+    std::unique_ptr<LiveControl> live_;    // --socket, --status-file, --metrics-file
     ProgressWatch progress_;
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
@@ -322,6 +325,7 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
                            : a.type == ActionType::Hold ? JobState::Held
                                                         : JobState::Stopped,
                     now);
+    if (live_) live_->note(a);
     switch (a.type) {
     case ActionType::Stop: sum_.stops++; break;
     case ActionType::Hold: sum_.holds++; break;
@@ -352,6 +356,7 @@ void Controller::decide(uint64_t now, bool from_timer) {
     for (const Action& a : policy_.decide(tree_, last_mem_, now, blocked)) apply(a, now, last_mem_);
     newest_event_ns_ = 0;
     arm_timer(policy_.wants_timer(tree_));
+    if (live_) live_->publish([this] { return status(); }, now);
 }
 
 // Hands off: resume everything, and mark every job running, so that a
@@ -427,6 +432,27 @@ std::string Controller::what_we_manage() const {
     return out;
 }
 
+StatusSnapshot Controller::status() {
+    uint64_t now = monotonic_ns();
+    MemorySample m = memory_->read_all();
+    StatusSnapshot s;
+    s.pid = getpid();
+    s.unix_time = uint64_t(time(nullptr));
+    s.uptime_s = (now - start_ns_) / 1e9;
+    s.managing = what_we_manage() + (launched_ ? " (pid " + std::to_string(root_) + ")" : "");
+    s.actuator = actuator_->name();
+    s.tree_rss = tree_.total_rss();
+    s.mem = memory_view(m, o_.memory, s.tree_rss);
+    s.budget = o_.memory.budget;
+    s.low_mark = policy_.low_watermark(s.mem);
+    s.high_mark = policy_.high_watermark(s.mem);
+    s.caps = policy_.caps();
+    s.jobs_total = sum_.jobs, s.stops = sum_.stops, s.holds = sum_.holds, s.resumes = sum_.resumes;
+    s.oom_kills = m.oom_kills >= oom_kills_at_start_ ? m.oom_kills - oom_kills_at_start_ : 0;
+    s.jobs = job_rows(tree_, live_ ? live_->reasons() : std::map<uint64_t, std::string>{}, now);
+    return s;
+}
+
 int Controller::run() {
     // a closed trace reader or a dead watchdog must make a write fail, not kill
     // us while jobs are stopped
@@ -435,6 +461,7 @@ int Controller::run() {
     if (o_.root_pid) validate_root_pid(*o_.root_pid);
     watch_for_builds();
     require_bpf_privileges();
+    if (!o_.socket_path.empty()) refuse_if_listening(o_.socket_path);  // a second instance fails before BPF loads
     // what an earlier swamp-bpf left stopped if it and its watchdog were killed
     if (std::string note = describe(recover_leftovers()); !note.empty()) log(Level::Warning) << note << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
@@ -464,6 +491,10 @@ int Controller::run() {
     if (!o_.quiet)
         log(Level::Notice) << "managing " << what_we_manage() << " with " << actuator_->name()
                            << "; memory: " << memory_->describe() << '\n';
+    // after the watchdog's fork, so that only we hold the listening socket
+    if (!o_.socket_path.empty() || !o_.status_file.empty() || !o_.metrics_file.empty())
+        live_ = std::make_unique<LiveControl>(o_.socket_path, o_.status_file, o_.metrics_file,
+                                              o_.quiet ? nullptr : &std::cerr);
     if (launched_) watchdog_->start_command();
     notify_service_manager("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 
@@ -485,6 +516,7 @@ int Controller::run() {
     watch(status_fd, EPOLLIN);
     const int psi_fd = memory_->psi_fd();
     watch(psi_fd, EPOLLPRI);
+    if (live_) watch(live_->socket_fd(), EPOLLIN), watch(live_->timer_fd(), EPOLLIN);
 
     auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
     std::optional<int> status;
@@ -510,6 +542,8 @@ int Controller::run() {
             } else if (fd == status_fd) {
                 status = watchdog_->command_status();
                 done = status.has_value();
+            } else if (live_ && live_->handle(fd, policy_, [this] { return this->status(); })) {
+                // served ctl clients (a change of caps is decided below) or a deferred status write
             } else if (fd == psi_fd && psi_fd >= 0) {
                 // a trigger whose cgroup went away reports POLLERR for ever: psi_fired()
                 // closes it, which also takes it out of epoll
@@ -549,6 +583,7 @@ int Controller::run() {
     close(timer_fd_);
     close(ep);
     int code = launched_ ? (status ? exit_code_of(*status) : 130) : 0;
+    if (live_) live_->finish(this->status());
     print_summary(code);
     return code;
 }

@@ -1,0 +1,279 @@
+// Live control of a real controller over its socket: ctl status lists the
+// jobs, pause really stops them (T in /proc), resume, limit 1, drain; a
+// non-root peer is refused and changes nothing; the status and metrics files
+// follow the run and keep a final state; the socket goes away at exit.
+#include <gtest/gtest.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+
+#include "run_util.hpp"
+
+using namespace swamp::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uid_t kNobody = 65534;
+
+// argv run as uid/gid nobody, stdout and stderr captured; returns the exit code.
+int run_as_nobody(const std::vector<std::string>& argv, std::string& out) {
+    Child c = spawn_as(argv, kNobody);
+    int status = finish(c, out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// As nobody: connect to `sock`, send `request`, return what came back.
+std::string raw_request_as_nobody(const std::string& sock, const std::string& request) {
+    int p[2];
+    if (pipe(p)) return "pipe failed";
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        std::string reply;
+        if (setgroups(0, nullptr) || setresgid(kNobody, kNobody, kNobody) || setresuid(kNobody, kNobody, kNobody)) {
+            reply = "setresuid failed";
+        } else {
+            int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+            sockaddr_un a{};
+            a.sun_family = AF_UNIX;
+            strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
+            if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+                reply = std::string("connect: ") + strerror(errno);
+            } else {
+                (void)!write(fd, request.data(), request.size());
+                char buf[512];
+                ssize_t n;
+                while ((n = read(fd, buf, sizeof buf)) > 0) reply.append(buf, size_t(n));
+            }
+        }
+        (void)!write(p[1], reply.data(), reply.size());
+        _exit(0);
+    }
+    close(p[1]);
+    Child c{pid, p[0]};
+    std::string out;
+    finish(c, out);
+    return out;
+}
+
+bool wait_until(const std::function<bool()>& ok, double seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+        if (ok()) return true;
+        usleep(50 * 1000);
+    }
+    return ok();
+}
+
+std::map<std::string, std::string> key_values(const std::string& text) {
+    std::map<std::string, std::string> kv;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (size_t eq = line.find('='); eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+    return kv;
+}
+
+class LiveControlTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
+        dir_ = fs::temp_directory_path() / ("swamp-live-" + std::to_string(getpid()));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        sock_ = (dir_ / "run" / "ctl.sock").string();  // run/ is made by swamp-bpf, 0700
+        marker_ = "SWAMP_LIVE_TEST=" + std::to_string(getpid());
+    }
+    void TearDown() override {
+        if (IsSkipped()) return;
+        if (swamp_.pid > 0) {  // a failed test: let the controller resume everything and end the build
+            kill(swamp_.pid, SIGTERM);
+            std::string ignored;
+            finish(swamp_, ignored);
+        }
+        EXPECT_TRUE(stopped_build_processes(marker_).empty()) << "a build process was left stopped";
+        fs::remove_all(dir_);
+    }
+
+    // `swamp-bpf ctl --socket SOCK ARGS…` as root; returns its exit code.
+    int ctl(const std::vector<std::string>& args, std::string& out) {
+        std::vector<std::string> argv{SWAMP_BIN, "ctl", "--socket", sock_};
+        argv.insert(argv.end(), args.begin(), args.end());
+        out.clear();
+        int status = run(argv, out);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    nlohmann::json status_json() {
+        std::string out;
+        if (ctl({"status", "--json"}, out) != 0) return nlohmann::json::object();
+        return nlohmann::json::parse(out);
+    }
+    // The build's hogs by state: how many are in T, how many are not.
+    std::pair<int, int> hogs_stopped_running() {
+        int stopped = 0, running = 0;
+        for (const ProcInfo& p : processes()) {
+            if (p.comm != "hog" || !has_env(p.pid, marker_)) continue;
+            (p.state == 'T' ? stopped : running)++;
+        }
+        return {stopped, running};
+    }
+    int jobs_in(const nlohmann::json& s, const std::string& state) {
+        int n = 0;
+        for (const auto& j : s.value("jobs", nlohmann::json::array())) n += j["state"] == state;
+        return n;
+    }
+
+    fs::path dir_;
+    std::string sock_, marker_;
+    Child swamp_;
+};
+
+TEST_F(LiveControlTest, StatusPauseResumeLimitDrainAndRefusal) {
+    // three 4-CPU-s jobs at once, then a fourth that needs the first
+    std::string hog = std::string(HOG_BIN) + " --mib 40 --shape ramp";
+    std::ofstream(dir_ / "Makefile") << "all: $(OUT)/b $(OUT)/c $(OUT)/d\n"
+                                     << "$(OUT)/a:\n\t" << hog << " --cpu-s 4 --out $@\n"
+                                     << "$(OUT)/b:\n\t" << hog << " --cpu-s 4 --out $@\n"
+                                     << "$(OUT)/c:\n\t" << hog << " --cpu-s 4 --out $@\n"
+                                     << "$(OUT)/d: $(OUT)/a\n\t" << hog << " --cpu-s 1 --out $@\n";
+    std::string status_file = (dir_ / "status").string(), metrics_file = (dir_ / "metrics.prom").string();
+    setenv("SWAMP_LIVE_TEST", std::to_string(getpid()).c_str(), 1);
+    swamp_ = spawn({SWAMP_BIN, "--no-history", "--mem-budget", "2G", "--socket", sock_, "--status-file", status_file,
+                    "--metrics-file", metrics_file, "--", "/usr/bin/make", "-s", "-f", (dir_ / "Makefile").string(),
+                    "OUT=" + dir_.string(), "-j3"});
+    unsetenv("SWAMP_LIVE_TEST");
+
+    // ctl status lists the three jobs
+    ASSERT_TRUE(wait_until([&] { return jobs_in(status_json(), "running") == 3; }, 30)) << status_json().dump();
+    struct stat st;
+    ASSERT_EQ(stat(sock_.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(stat((dir_ / "run").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    std::string out;
+    ASSERT_EQ(ctl({"status"}, out), 0);
+    EXPECT_NE(out.find("jobs: 3 running, 0 stopped, 0 held"), std::string::npos) << out;
+    EXPECT_NE(out.find(" hog "), std::string::npos) << out;
+
+    // a second instance on the same socket fails at once, and leaves the socket alone
+    std::string second;
+    int code = run({SWAMP_BIN, "--no-history", "--socket", sock_, "--", "/bin/true"}, second);
+    EXPECT_TRUE(WIFEXITED(code) && WEXITSTATUS(code) == 2) << code;
+    EXPECT_TRUE(fs::exists(sock_));
+
+    // pause: every hog is really stopped
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(ctl({"pause"}, out), 0) << out;
+    double pause_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_NE(out.find("paused"), std::string::npos) << out;
+    ASSERT_TRUE(wait_until([&] { return hogs_stopped_running() == std::pair(3, 0); }, 3))
+        << hogs_stopped_running().first << " stopped, " << hogs_stopped_running().second << " running";
+    double stopped_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::cerr << "[ figures ] ctl pause round trip " << pause_ms << " ms; all 3 hogs in T after " << stopped_ms
+              << " ms\n";
+    nlohmann::json s = status_json();
+    EXPECT_EQ(s["state"], "paused");
+    EXPECT_EQ(jobs_in(s, "stopped"), 3) << s.dump();
+    for (const auto& j : s["jobs"]) EXPECT_EQ(j["reason"].get<std::string>().rfind("paused by the user", 0), 0u) << j.dump();
+    EXPECT_TRUE(wait_until([&] { return key_values(file_text(status_file))["state"] == "paused"; }, 2.5))
+        << file_text(status_file);
+    EXPECT_TRUE(wait_until([&] { return file_text(metrics_file).find("swamp_bpf_jobs{state=\"stopped\"} 3\n") !=
+                                        std::string::npos; },
+                           2.5))
+        << file_text(metrics_file);
+    auto kv = key_values(file_text(status_file));
+    EXPECT_EQ(kv["jobs_stopped"], "3");
+    EXPECT_EQ(kv["pid"], std::to_string(swamp_.pid));
+    EXPECT_NEAR(std::stod(kv["updated"]), double(time(nullptr)), 5);
+
+    // a non-root peer on a socket opened up for it: refused, and nothing changes
+    chmod((dir_ / "run").c_str(), 0755);
+    chmod(sock_.c_str(), 0666);
+    EXPECT_EQ(raw_request_as_nobody(sock_, "resume\n"), "refused: uid 65534 is not root\n");
+    chmod(sock_.c_str(), 0600);
+    chmod((dir_ / "run").c_str(), 0700);
+    usleep(500 * 1000);
+    EXPECT_EQ(hogs_stopped_running(), std::pair(3, 0));
+    EXPECT_EQ(status_json()["state"], "paused");
+    // and a non-root ctl on the root-only socket fails clearly
+    std::string denied;
+    EXPECT_EQ(run_as_nobody({SWAMP_BIN, "ctl", "--socket", sock_, "status"}, denied), 3) << denied;
+    EXPECT_NE(denied.find("root-only"), std::string::npos) << denied;
+
+    // resume: every hog runs again
+    ASSERT_EQ(ctl({"resume"}, out), 0) << out;
+    ASSERT_TRUE(wait_until([&] { return hogs_stopped_running().first == 0; }, 10))
+        << hogs_stopped_running().first << " still stopped";
+
+    // limit 1: at most one runs, and it stays so
+    ASSERT_EQ(ctl({"limit", "1"}, out), 0) << out;
+    EXPECT_NE(out.find("at most 1 running job"), std::string::npos) << out;
+    ASSERT_TRUE(wait_until([&] { return hogs_stopped_running().second <= 1; }, 3));
+    for (int i = 0; i < 10; i++, usleep(100 * 1000))
+        EXPECT_LE(hogs_stopped_running().second, 1) << "more than one job runs under limit 1";
+    EXPECT_EQ(status_json()["caps"]["max_running"], 1);
+
+    // drain: the running job finishes, nothing else starts or resumes
+    ASSERT_EQ(ctl({"drain"}, out), 0) << out;
+    ASSERT_TRUE(wait_until([&] { return jobs_in(status_json(), "running") == 0; }, 30)) << status_json().dump();
+    for (int i = 0; i < 10; i++, usleep(100 * 1000)) EXPECT_EQ(hogs_stopped_running().second, 0);
+    s = status_json();
+    EXPECT_EQ(s["state"], "draining");
+    EXPECT_GE(jobs_in(s, "stopped") + jobs_in(s, "held"), 1) << s.dump();
+    EXPECT_TRUE(wait_until([&] { return key_values(file_text(status_file))["state"] == "draining"; }, 2.5));
+
+    // resume and no cap: the build ends
+    ASSERT_EQ(ctl({"resume"}, out), 0) << out;
+    ASSERT_EQ(ctl({"limit", "0"}, out), 0) << out;
+    std::string ignored;
+    int status = -1;
+    ASSERT_TRUE(wait_until([&] { return waitpid(swamp_.pid, &status, WNOHANG) == swamp_.pid; }, 60));
+    close(swamp_.out_fd);
+    swamp_.pid = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    for (const char* f : {"a", "b", "c", "d"}) EXPECT_TRUE(fs::exists(dir_ / f)) << f;
+
+    // after exit: no socket, a final state in both files
+    EXPECT_FALSE(fs::exists(sock_));
+    kv = key_values(file_text(status_file));
+    EXPECT_EQ(kv["state"], "exited");
+    EXPECT_EQ(kv["jobs_stopped"], "0");
+    EXPECT_EQ(kv["jobs_total"], "4");
+    EXPECT_GE(std::stoi(kv["stops_total"]), 3);
+    std::string metrics = file_text(metrics_file);
+    EXPECT_NE(metrics.find("\nswamp_bpf_up 0\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("swamp_bpf_oom_kills_total 0\n"), std::string::npos) << metrics;
+    EXPECT_FALSE(fs::exists(status_file + ".tmp"));
+    std::string none;
+    EXPECT_EQ(ctl({"status"}, none), 1) << "nobody listens any more";
+}
+
+// A socket file nobody listens on (a killed instance's) is replaced.
+TEST_F(LiveControlTest, StaleSocketIsReplacedAndRemovedAtExit) {
+    fs::create_directories(dir_ / "run");
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    strncpy(a.sun_path, sock_.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    close(fd);  // bound, never listened: connect is refused
+    ASSERT_TRUE(fs::exists(sock_));
+    std::string out;
+    int status = run({SWAMP_BIN, "-q", "--no-history", "--socket", sock_, "--", "/bin/sleep", "0.5"}, out);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_FALSE(fs::exists(sock_));
+}
+
+}  // namespace

@@ -1,0 +1,318 @@
+// Live control's pure parts: the ctl protocol, the status text/JSON, the
+// status file and the Prometheus metrics, and `ctl` on the command line.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "cli_util.hpp"
+#include "control/ctl_protocol.hpp"
+#include "control/status.hpp"
+
+using namespace swamp;
+using swamp::test::contains;
+
+namespace {
+
+std::optional<CtlRequest> parse(const std::string& line, std::string* error = nullptr) {
+    std::string e;
+    auto r = parse_request(line, e);
+    if (error) *error = e;
+    return r;
+}
+
+}  // namespace
+
+TEST(CtlProtocol, GoodRequests) {
+    auto r = parse("status");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->kind, CtlRequest::Kind::Status);
+    EXPECT_FALSE(r->json);
+    r = parse("  status   json \r");
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->json);
+    r = parse("limit 2");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->kind, CtlRequest::Kind::Limit);
+    EXPECT_EQ(r->limit, 2);
+    EXPECT_EQ(parse("limit 0")->limit, 0);
+    EXPECT_EQ(parse("limit 4096")->limit, 4096);
+    EXPECT_EQ(parse("pause")->kind, CtlRequest::Kind::Pause);
+    EXPECT_EQ(parse("resume")->kind, CtlRequest::Kind::Resume);
+    EXPECT_EQ(parse("drain")->kind, CtlRequest::Kind::Drain);
+}
+
+TEST(CtlProtocol, BadRequestsSayWhy) {
+    struct Case {
+        const char* line;
+        const char* says;
+    } cases[] = {
+        {"", "empty request"},
+        {"   ", "empty request"},
+        {"stop", "unknown request \"stop\"; requests are: status [json], limit N, pause, resume, drain"},
+        {"STATUS", "unknown request"},
+        {"status xml", "status takes nothing or \"json\""},
+        {"status json json", "status takes nothing"},
+        {"limit", "limit takes one number"},
+        {"limit 1 2", "limit takes one number"},
+        {"limit -1", "give 0 (no cap) or 1 to 4096"},
+        {"limit 4097", "give 0 (no cap) or 1 to 4096"},
+        {"limit 2x", "limit 2x: give 0"},
+        {"limit 99999999999999999999", "give 0 (no cap)"},
+        {"pause now", "pause takes no arguments"},
+        {"drain 1", "drain takes no arguments"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.line);
+        std::string error;
+        EXPECT_FALSE(parse(c.line, &error));
+        EXPECT_TRUE(contains(error, c.says)) << error;
+    }
+}
+
+TEST(CtlProtocol, RequestLineReadsBack) {
+    for (CtlRequest r : {CtlRequest{CtlRequest::Kind::Status, false, 0}, CtlRequest{CtlRequest::Kind::Status, true, 0},
+                         CtlRequest{CtlRequest::Kind::Limit, false, 3}, CtlRequest{CtlRequest::Kind::Limit, false, 0},
+                         CtlRequest{CtlRequest::Kind::Pause, false, 0}, CtlRequest{CtlRequest::Kind::Resume, false, 0},
+                         CtlRequest{CtlRequest::Kind::Drain, false, 0}}) {
+        auto back = parse(request_line(r));
+        ASSERT_TRUE(back) << request_line(r);
+        EXPECT_EQ(back->kind, r.kind);
+        EXPECT_EQ(back->json, r.json);
+        EXPECT_EQ(back->limit, r.limit);
+    }
+}
+
+TEST(CtlProtocol, RequestsChangeTheCaps) {
+    Caps c;
+    c = apply_request(c, *parse("limit 2"));
+    EXPECT_EQ(c.max_running, 2);
+    c = apply_request(c, *parse("pause"));
+    EXPECT_TRUE(c.pause);
+    c = apply_request(c, *parse("drain"));
+    EXPECT_TRUE(c.drain);
+    EXPECT_EQ(describe_caps(c), "at most 2 running jobs, paused, draining");
+    Caps same = apply_request(c, *parse("status"));
+    EXPECT_TRUE(same.pause && same.drain && same.max_running == 2);
+    c = apply_request(c, *parse("resume"));  // the cap stays
+    EXPECT_FALSE(c.pause);
+    EXPECT_FALSE(c.drain);
+    EXPECT_EQ(c.max_running, 2);
+    c = apply_request(c, *parse("limit 0"));
+    EXPECT_EQ(describe_caps(c), "no cap");
+    EXPECT_EQ(describe_caps(Caps{1, false, false}), "at most 1 running job");
+}
+
+TEST(CtlProtocol, Replies) {
+    auto ok = parse_reply(ok_reply("caps: no cap"));
+    EXPECT_EQ(ok.kind, CtlReply::Kind::Ok);
+    EXPECT_EQ(ok.text, "caps: no cap\n");
+    EXPECT_EQ(parse_reply(ok_reply("")).text, "");
+    auto err = parse_reply(error_reply("unknown request \"x\""));
+    EXPECT_EQ(err.kind, CtlReply::Kind::Error);
+    EXPECT_EQ(err.text, "unknown request \"x\"");
+    auto refused = parse_reply(refused_reply(65534));
+    EXPECT_EQ(refused_reply(65534), "refused: uid 65534 is not root\n");
+    EXPECT_EQ(refused.kind, CtlReply::Kind::Refused);
+    EXPECT_EQ(refused.text, "uid 65534 is not root");
+    EXPECT_EQ(parse_reply("").kind, CtlReply::Kind::Garbled);
+    EXPECT_EQ(parse_reply("").text, "an empty reply");
+    EXPECT_EQ(parse_reply("HTTP/1.1 200 OK\r\n").kind, CtlReply::Kind::Garbled);
+}
+
+namespace {
+
+StatusSnapshot sample() {
+    StatusSnapshot s;
+    s.pid = 4242;
+    s.unix_time = 1700000000;
+    s.uptime_s = 12.34;
+    s.managing = "make (pid 100)";
+    s.actuator = "SIGSTOP/SIGCONT";
+    s.mem.headroom = -(5ll << 20);
+    s.mem.scale = 1100ull << 20;
+    s.mem.source = "cgroup";
+    s.low_mark = 64ull << 20;
+    s.high_mark = 192ull << 20;
+    s.tree_rss = 900ull << 20;
+    s.caps = {2, false, false};
+    s.jobs_total = 7, s.stops = 3, s.holds = 1, s.resumes = 2, s.oom_kills = 0;
+    s.jobs = {{1, 101, "cc1plus", JobState::Running, 500ull << 20, 600ull << 20, 4.0, ""},
+              {2, 102, "ld", JobState::Stopped, 300ull << 20, 300ull << 20, 1.5,
+               "projected headroom 10 MiB is below the low mark 64 MiB"},
+              {3, 103, "as \"x\"", JobState::Held, 1ull << 20, 1ull << 20, 0.2, "cap: at most 2 running jobs"}};
+    return s;
+}
+
+}  // namespace
+
+TEST(StatusFormat, OverallState) {
+    StatusSnapshot s = sample();
+    EXPECT_STREQ(overall_state(s), "throttling");
+    s.caps.drain = true;
+    EXPECT_STREQ(overall_state(s), "draining");
+    s.caps.pause = true;
+    EXPECT_STREQ(overall_state(s), "paused");
+    s.up = false;
+    EXPECT_STREQ(overall_state(s), "exited");
+    s = sample();
+    s.jobs.resize(1);
+    EXPECT_STREQ(overall_state(s), "running");
+    s.jobs.clear();
+    EXPECT_STREQ(overall_state(s), "idle");
+}
+
+TEST(StatusFormat, TextShowsEveryJobAndWhyItWaits) {
+    std::string t = format_status_text(sample());
+    EXPECT_TRUE(contains(t, "swamp-bpf (pid 4242): throttling, managing make (pid 100) with SIGSTOP/SIGCONT")) << t;
+    EXPECT_TRUE(contains(t, "memory: headroom -5.0M of 1.07G (cgroup); low mark 64.0M, high mark 192.0M")) << t;
+    EXPECT_TRUE(contains(t, "caps: at most 2 running jobs")) << t;
+    EXPECT_TRUE(contains(t, "totals: 7 jobs, 3 stops, 1 holds at exec, 2 resumes, 0 OOM kills")) << t;
+    EXPECT_TRUE(contains(t, "jobs: 1 running, 1 stopped, 1 held")) << t;
+    EXPECT_TRUE(std::regex_search(t, std::regex(R"(\n +2 +102 ld +stopped .*projected headroom 10 MiB)"))) << t;
+    EXPECT_TRUE(std::regex_search(t, std::regex(R"(\n +1 +101 cc1plus +running +500.0M +600.0M +4.0s\n)"))) << t;
+    EXPECT_TRUE(contains(t, "cap: at most 2 running jobs\n")) << t;
+}
+
+TEST(StatusFormat, JsonParses) {
+    auto j = nlohmann::json::parse(format_status_json(sample()));
+    EXPECT_EQ(j["state"], "throttling");
+    EXPECT_EQ(j["memory"]["headroom"], -(5ll << 20));
+    EXPECT_TRUE(j["memory"]["budget"].is_null());
+    EXPECT_EQ(j["caps"]["max_running"], 2);
+    EXPECT_EQ(j["totals"]["stops"], 3);
+    ASSERT_EQ(j["jobs"].size(), 3u);
+    EXPECT_EQ(j["jobs"][1]["state"], "stopped");
+    EXPECT_EQ(j["jobs"][2]["name"], "as \"x\"");
+}
+
+TEST(StatusFormat, StatusFileIsKeyValueLines) {
+    StatusSnapshot s = sample();
+    s.jobs[1].reason = "two\nlines";
+    std::string f = format_status_file(s);
+    std::map<std::string, std::string> kv;
+    std::istringstream in(f);
+    for (std::string line; std::getline(in, line);) {
+        size_t eq = line.find('=');
+        ASSERT_NE(eq, std::string::npos) << line;
+        ASSERT_EQ(line.find_first_of(" \t"), line.find_first_of(" \t", eq)) << "a key without spaces: " << line;
+        kv[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    EXPECT_EQ(kv["state"], "throttling");
+    EXPECT_EQ(kv["pid"], "4242");
+    EXPECT_EQ(kv["updated"], "1700000000");
+    EXPECT_EQ(kv["jobs_running"], "1");
+    EXPECT_EQ(kv["jobs_stopped"], "1");
+    EXPECT_EQ(kv["jobs_held"], "1");
+    EXPECT_EQ(kv["headroom_bytes"], std::to_string(-(5ll << 20)));
+    EXPECT_EQ(kv["stops_total"], "3");
+    EXPECT_EQ(kv["resumes_total"], "2");
+    EXPECT_EQ(kv["oom_kills"], "0");
+    EXPECT_EQ(kv["max_running"], "2");
+    EXPECT_EQ(kv["job.2"].rfind("stopped pid=102 ", 0), 0u) << kv["job.2"];
+    EXPECT_TRUE(contains(kv["job.2"], "why=two lines")) << kv["job.2"];
+}
+
+TEST(StatusFormat, MetricsAreValidTextfileFormat) {
+    std::string m = format_metrics(sample());
+    // every sample line: name{labels} value, and every name has HELP and TYPE first
+    std::set<std::string> typed;
+    std::istringstream in(m);
+    const std::regex sample_line(R"(^([a-z_]+)(\{([a-z_]+="([^"\\]|\\.)*",?)+\})? (-?[0-9]+(\.[0-9]+)?)$)");
+    for (std::string line; std::getline(in, line);) {
+        std::smatch sm;
+        if (line.rfind("# HELP ", 0) == 0) continue;
+        if (line.rfind("# TYPE ", 0) == 0) {
+            std::istringstream t(line.substr(7));
+            std::string name, type;
+            t >> name >> type;
+            EXPECT_TRUE(type == "gauge" || type == "counter") << line;
+            EXPECT_TRUE(type != "counter" || (name.size() > 6 && name.substr(name.size() - 6) == "_total")) << line;
+            typed.insert(name);
+            continue;
+        }
+        ASSERT_TRUE(std::regex_match(line, sm, sample_line)) << line;
+        EXPECT_TRUE(typed.count(sm[1])) << "no TYPE before " << line;
+    }
+    EXPECT_TRUE(contains(m, "\nswamp_bpf_up 1\n")) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_jobs{state=\"stopped\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_jobs{state=\"held\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_stops_total 3\n")) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_resumes_total 2\n")) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_headroom_bytes -5242880\n")) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_tree_rss_bytes 943718400\n")) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_oom_kills_total 0\n")) << m;
+    EXPECT_TRUE(contains(m, "name=\"as \\\"x\\\"\"")) << "quotes escaped: " << m;
+    StatusSnapshot gone = sample();
+    gone.up = false;
+    EXPECT_TRUE(contains(format_metrics(gone), "\nswamp_bpf_up 0\n"));
+}
+
+TEST(StatusFormat, RowsFromTheTree) {
+    Tree tree;
+    tree.add_root(100, 1, "make", 0);
+    ExecEvent e;
+    e.ts_ns = 1'000'000'000;
+    ForkEvent f;
+    f.ts_ns = 1'000'000'000;
+    f.ppid = 100;
+    f.pid = f.tid = 101;
+    f.comm = "make";
+    tree.apply(f);
+    e.pid = 101;
+    e.ppid = 100;
+    e.comm = "cc1plus";
+    tree.apply(e);
+    ASSERT_EQ(tree.jobs().size(), 1u);
+    uint64_t id = tree.jobs().begin()->first;
+    tree.set_state(id, JobState::Stopped, 2'000'000'000);
+    auto rows = job_rows(tree, {{id, "paused by the user"}}, 5'000'000'000);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].root_pid, 101u);
+    EXPECT_EQ(rows[0].state, JobState::Stopped);
+    EXPECT_DOUBLE_EQ(rows[0].in_state_s, 3.0);
+    EXPECT_EQ(rows[0].reason, "paused by the user");
+    tree.set_state(id, JobState::Running, 5'000'000'000);
+    EXPECT_EQ(job_rows(tree, {{id, "paused by the user"}}, 6'000'000'000)[0].reason, "") << "running: no reason";
+}
+
+TEST(CtlCli, ParsesEveryRequest) {
+    using swamp::test::run;
+    auto r = run({"ctl", "status"});
+    ASSERT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.command, Command::Ctl);
+    EXPECT_EQ(r.cli.ctl.socket, kDefaultSocket);
+    EXPECT_EQ(r.cli.ctl.request, "status");
+    EXPECT_EQ(run({"ctl", "status", "--json"}).cli.ctl.request, "status json");
+    r = run({"ctl", "--socket", "/tmp/x.sock", "limit", "1"});
+    EXPECT_EQ(r.cli.ctl.socket, "/tmp/x.sock");
+    EXPECT_EQ(r.cli.ctl.request, "limit 1");
+    EXPECT_EQ(run({"ctl", "limit", "0"}).cli.ctl.request, "limit 0");
+    EXPECT_EQ(run({"ctl", "pause"}).cli.ctl.request, "pause");
+    EXPECT_EQ(run({"ctl", "resume"}).cli.ctl.request, "resume");
+    EXPECT_EQ(run({"ctl", "drain"}).cli.ctl.request, "drain");
+    EXPECT_EQ(run({"ctl"}).cli.exit_now, 2);
+    EXPECT_EQ(run({"ctl", "limit"}).cli.exit_now, 2);
+    EXPECT_EQ(run({"ctl", "limit", "-3"}).cli.exit_now, 2);
+    EXPECT_EQ(run({"ctl", "limit", "5000"}).cli.exit_now, 2);
+    EXPECT_EQ(run({"ctl", "frobnicate"}).cli.exit_now, 2);
+}
+
+TEST(CtlCli, ControllerFlags) {
+    using swamp::test::run;
+    auto r = run({"--socket", "/tmp/s.sock", "--status-file", "/tmp/st", "--metrics-file", "/tmp/m.prom", "--", "true"});
+    ASSERT_FALSE(r.cli.exit_now) << r.err;
+    EXPECT_EQ(r.cli.control.socket_path, "/tmp/s.sock");
+    EXPECT_EQ(r.cli.control.status_file, "/tmp/st");
+    EXPECT_EQ(r.cli.control.metrics_file, "/tmp/m.prom");
+    auto help = run({"ctl", "--help"});
+    EXPECT_TRUE(contains(help.out, "status")) << help.out;
+    EXPECT_TRUE(contains(help.out, kDefaultSocket)) << help.out;
+}
+
+TEST(CtlCli, NoListenerIsAClearError) {
+    auto r = swamp::test::run_main({"ctl", "--socket", "/nonexistent-dir/ctl.sock", "status"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "no swamp-bpf listening on /nonexistent-dir/ctl.sock")) << r.err;
+}

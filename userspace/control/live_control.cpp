@@ -1,0 +1,129 @@
+#include "control/live_control.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "control/ctl_protocol.hpp"
+
+namespace swamp {
+
+namespace {
+
+constexpr int kClientTimeoutMs = 200;     // a client that sends nothing holds the loop this long at most
+constexpr int kMaxClientsPerWake = 16;
+constexpr uint64_t kWriteGapNs = 1'000'000'000;  // files: at most once a second
+
+}  // namespace
+
+LiveControl::LiveControl(const std::string& socket_path, const std::string& status_file,
+                         const std::string& metrics_file, std::ostream* log)
+    : status_file_(status_file), metrics_file_(metrics_file), log_(log),
+      files_(!status_file.empty() || !metrics_file.empty()) {
+    if (!socket_path.empty()) socket_ = std::make_unique<ListeningSocket>(socket_path);
+}
+
+LiveControl::~LiveControl() {
+    if (finished_ || !last_) return;
+    last_->up = false;
+    write_files(*last_);
+}
+
+bool LiveControl::handle(int fd, Policy& policy, const Snapshot& snapshot) {
+    if (fd == timer_fd()) {
+        timer_.acknowledge();  // the loop re-decides and publishes after this wake-up
+        timer_armed_ = false;
+        return true;
+    }
+    if (fd < 0 || fd != socket_fd()) return false;
+    for (int i = 0; i < kMaxClientsPerWake; i++) {
+        auto client = socket_->accept_client();
+        if (!client) break;
+        serve(*client, policy, snapshot);
+        close(client->fd);
+    }
+    return true;
+}
+
+void LiveControl::serve(ListeningSocket::Client c, Policy& policy, const Snapshot& snapshot) {
+    // read the request first even from a peer we refuse: closing on unread data
+    // would reset the connection before it read our answer
+    std::optional<std::string> line = read_line(c.fd, kClientTimeoutMs);
+    if (c.uid != 0) {
+        write_all(c.fd, refused_reply(c.uid), kClientTimeoutMs);
+        if (log_) *log_ << "swamp-bpf: ctl: refused a connection from uid " << c.uid << " (pid " << c.pid << ")\n";
+        return;
+    }
+    if (!line) {
+        write_all(c.fd, error_reply("no request line within " + std::to_string(kClientTimeoutMs) + " ms"),
+                  kClientTimeoutMs);
+        return;
+    }
+    std::string error;
+    std::optional<CtlRequest> req = parse_request(*line, error);
+    if (!req) {
+        write_all(c.fd, error_reply(error), kClientTimeoutMs);
+        return;
+    }
+    if (req->kind == CtlRequest::Kind::Status) {
+        StatusSnapshot s = snapshot();
+        write_all(c.fd, ok_reply(req->json ? format_status_json(s) : format_status_text(s)), kClientTimeoutMs);
+        return;
+    }
+    Caps before = policy.caps(), after = apply_request(before, *req);
+    policy.set_caps(after);
+    bool changed = before.max_running != after.max_running || before.pause != after.pause || before.drain != after.drain;
+    if (changed && log_)
+        *log_ << "swamp-bpf: ctl: " << request_line(*req) << " (pid " << c.pid << "): " << describe_caps(after) << '\n';
+    write_all(c.fd, ok_reply("caps: " + describe_caps(after) + (changed ? "" : " (unchanged)")), kClientTimeoutMs);
+    if (files_) last_write_ns_ = 0;  // the next decision writes the new caps at once
+}
+
+// A resume forgets the reason, so only waiting jobs (and ones killed while
+// they waited, pruned at each write) keep one.
+void LiveControl::note(const Action& a) {
+    if (a.type == ActionType::Resume)
+        reasons_.erase(a.job);
+    else
+        reasons_[a.job] = a.reason;
+}
+
+void LiveControl::publish(const Snapshot& snapshot, uint64_t now_ns) {
+    if (!files_) return;
+    if (last_write_ns_ && now_ns - last_write_ns_ < kWriteGapNs) {
+        if (!timer_armed_) {
+            timer_.arm_ms(int((kWriteGapNs - (now_ns - last_write_ns_)) / 1'000'000) + 1);
+            timer_armed_ = true;
+        }
+        return;
+    }
+    last_ = snapshot();
+    write_files(*last_);
+    last_write_ns_ = now_ns;
+    // only live jobs keep a reason
+    for (auto it = reasons_.begin(); it != reasons_.end();) {
+        bool live = false;
+        for (const JobRow& j : last_->jobs) live |= j.id == it->first;
+        it = live ? std::next(it) : reasons_.erase(it);
+    }
+}
+
+void LiveControl::finish(StatusSnapshot final_state) {
+    final_state.up = false;
+    write_files(final_state);
+    finished_ = true;
+}
+
+void LiveControl::write_files(const StatusSnapshot& s) {
+    auto write = [&](const std::string& path, const std::string& text, bool& warned, const char* what) {
+        if (path.empty()) return;
+        if (int err = write_file_atomic(path, text); err && !warned) {
+            if (log_) *log_ << "swamp-bpf: cannot write the " << what << " " << path << ": " << strerror(err) << '\n';
+            warned = true;
+        }
+    };
+    write(status_file_, format_status_file(s), status_warned_, "status file");
+    write(metrics_file_, format_metrics(s), metrics_warned_, "metrics file");
+}
+
+}  // namespace swamp

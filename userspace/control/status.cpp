@@ -1,0 +1,199 @@
+#include "control/status.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "control/ctl_protocol.hpp"
+#include "trace/text.hpp"
+
+namespace swamp {
+
+std::vector<JobRow> job_rows(const Tree& tree, const std::map<uint64_t, std::string>& reasons, uint64_t now_ns) {
+    std::vector<JobRow> rows;
+    for (const auto& [id, j] : tree.jobs()) {
+        JobRow r{id, j.root_pid, j.name, j.state, j.rss, j.peak,
+                 now_ns > j.state_since_ns ? (now_ns - j.state_since_ns) / 1e9 : 0.0, ""};
+        if (j.state != JobState::Running)
+            if (auto it = reasons.find(id); it != reasons.end()) r.reason = it->second;
+        rows.push_back(std::move(r));
+    }
+    return rows;
+}
+
+uint64_t jobs_in(const StatusSnapshot& s, JobState state) {
+    uint64_t n = 0;
+    for (const JobRow& j : s.jobs) n += j.state == state;
+    return n;
+}
+
+const char* overall_state(const StatusSnapshot& s) {
+    if (!s.up) return "exited";
+    if (s.caps.pause) return "paused";
+    if (s.caps.drain) return "draining";
+    if (jobs_in(s, JobState::Stopped) || jobs_in(s, JobState::Held)) return "throttling";
+    return s.jobs.empty() ? "idle" : "running";
+}
+
+namespace {
+
+std::string signed_bytes(int64_t b) { return b < 0 ? "-" + human_bytes(uint64_t(-b)) : human_bytes(uint64_t(b)); }
+
+std::string seconds(double s) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.1f", s);
+    return buf;
+}
+
+// Keeps a value on one line of the status file: newlines become spaces.
+std::string one_line(std::string s) {
+    for (char& c : s)
+        if (c == '\n' || c == '\r') c = ' ';
+    return s;
+}
+
+// A Prometheus label value: backslash, quote and newline escaped.
+std::string label_value(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string format_status_text(const StatusSnapshot& s) {
+    std::ostringstream o;
+    o << "swamp-bpf (pid " << s.pid << "): " << overall_state(s) << ", managing " << s.managing << " with "
+      << s.actuator << " for " << seconds(s.uptime_s) << " s\n";
+    o << "memory: headroom " << signed_bytes(s.mem.headroom) << " of " << human_bytes(s.mem.scale) << " ("
+      << s.mem.source << (s.budget ? ", budget " + human_bytes(*s.budget) : "") << "); low mark "
+      << human_bytes(s.low_mark) << ", high mark " << human_bytes(s.high_mark) << "; tree RSS "
+      << human_bytes(s.tree_rss) << "\n";
+    o << "caps: " << describe_caps(s.caps) << "\n";
+    o << "totals: " << s.jobs_total << " jobs, " << s.stops << " stops, " << s.holds << " holds at exec, " << s.resumes
+      << " resumes, " << s.oom_kills << " OOM kills\n";
+    o << "jobs: " << jobs_in(s, JobState::Running) << " running, " << jobs_in(s, JobState::Stopped) << " stopped, "
+      << jobs_in(s, JobState::Held) << " held\n";
+    if (s.jobs.empty()) return o.str();
+    char line[160];
+    snprintf(line, sizeof line, "%6s %8s %-16s %-8s %9s %9s %8s  %s\n", "JOB", "PID", "NAME", "STATE", "RSS", "PEAK",
+             "FOR", "WHY");
+    o << line;
+    for (const JobRow& j : s.jobs) {
+        snprintf(line, sizeof line, "%6llu %8u %-16.16s %-8s %9s %9s %7ss", (unsigned long long)j.id, j.root_pid,
+                 j.name.c_str(), job_state_name(j.state), human_bytes(j.rss).c_str(), human_bytes(j.peak).c_str(),
+                 seconds(j.in_state_s).c_str());
+        o << line << (j.reason.empty() ? "" : "  " + one_line(j.reason)) << "\n";
+    }
+    return o.str();
+}
+
+std::string format_status_json(const StatusSnapshot& s) {
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const JobRow& j : s.jobs)
+        jobs.push_back({{"id", j.id}, {"pid", j.root_pid}, {"name", j.name}, {"state", job_state_name(j.state)},
+                        {"rss", j.rss}, {"peak", j.peak}, {"in_state_s", j.in_state_s}, {"reason", j.reason}});
+    nlohmann::json o{
+        {"state", overall_state(s)},
+        {"pid", s.pid},
+        {"time", s.unix_time},
+        {"uptime_s", s.uptime_s},
+        {"managing", s.managing},
+        {"actuator", s.actuator},
+        {"memory",
+         {{"headroom", s.mem.headroom},
+          {"scale", s.mem.scale},
+          {"source", s.mem.source},
+          {"budget", s.budget ? nlohmann::json(*s.budget) : nlohmann::json(nullptr)},
+          {"low_mark", s.low_mark},
+          {"high_mark", s.high_mark},
+          {"tree_rss", s.tree_rss}}},
+        {"caps", {{"max_running", s.caps.max_running}, {"pause", s.caps.pause}, {"drain", s.caps.drain}}},
+        {"totals",
+         {{"jobs", s.jobs_total},
+          {"stops", s.stops},
+          {"holds", s.holds},
+          {"resumes", s.resumes},
+          {"oom_kills", s.oom_kills}}},
+        {"jobs", jobs},
+    };
+    return o.dump() + "\n";
+}
+
+std::string format_status_file(const StatusSnapshot& s) {
+    std::ostringstream o;
+    o << "state=" << overall_state(s) << "\n"
+      << "pid=" << s.pid << "\n"
+      << "updated=" << s.unix_time << "\n"
+      << "uptime_s=" << seconds(s.uptime_s) << "\n"
+      << "managing=" << one_line(s.managing) << "\n"
+      << "jobs_running=" << jobs_in(s, JobState::Running) << "\n"
+      << "jobs_stopped=" << jobs_in(s, JobState::Stopped) << "\n"
+      << "jobs_held=" << jobs_in(s, JobState::Held) << "\n"
+      << "max_running=" << s.caps.max_running << "\n"
+      << "paused=" << (s.caps.pause ? 1 : 0) << "\n"
+      << "draining=" << (s.caps.drain ? 1 : 0) << "\n"
+      << "headroom_bytes=" << s.mem.headroom << "\n"
+      << "limit_bytes=" << s.mem.scale << "\n"
+      << "tree_rss_bytes=" << s.tree_rss << "\n"
+      << "jobs_total=" << s.jobs_total << "\n"
+      << "stops_total=" << s.stops << "\n"
+      << "holds_total=" << s.holds << "\n"
+      << "resumes_total=" << s.resumes << "\n"
+      << "oom_kills=" << s.oom_kills << "\n";
+    for (const JobRow& j : s.jobs)
+        o << "job." << j.id << "=" << job_state_name(j.state) << " pid=" << j.root_pid << " rss_bytes=" << j.rss
+          << " peak_bytes=" << j.peak << " in_state_s=" << seconds(j.in_state_s) << " name=" << one_line(j.name)
+          << (j.reason.empty() ? "" : " why=" + one_line(j.reason)) << "\n";
+    return o.str();
+}
+
+std::string format_metrics(const StatusSnapshot& s) {
+    std::ostringstream o;
+    auto metric = [&](const char* name, const char* type, const char* help) {
+        o << "# HELP swamp_bpf_" << name << ' ' << help << "\n# TYPE swamp_bpf_" << name << ' ' << type << "\n";
+    };
+    metric("up", "gauge", "1 while the controller runs, 0 in the file it leaves at exit.");
+    o << "swamp_bpf_up " << (s.up ? 1 : 0) << "\n";
+    metric("jobs", "gauge", "Live jobs of the managed build by state.");
+    for (JobState st : {JobState::Running, JobState::Stopped, JobState::Held})
+        o << "swamp_bpf_jobs{state=\"" << job_state_name(st) << "\"} " << jobs_in(s, st) << "\n";
+    metric("headroom_bytes", "gauge", "Memory the build may still grow by (negative: over).");
+    o << "swamp_bpf_headroom_bytes " << s.mem.headroom << "\n";
+    metric("limit_bytes", "gauge", "The memory the watermarks are relative to (cgroup limit, budget or RAM).");
+    o << "swamp_bpf_limit_bytes{source=\"" << label_value(s.mem.source) << "\"} " << s.mem.scale << "\n";
+    metric("tree_rss_bytes", "gauge", "Resident memory of every process of the build tree.");
+    o << "swamp_bpf_tree_rss_bytes " << s.tree_rss << "\n";
+    metric("max_running", "gauge", "The cap on running jobs (0: none).");
+    o << "swamp_bpf_max_running " << s.caps.max_running << "\n";
+    metric("paused", "gauge", "1 while paused by the user.");
+    o << "swamp_bpf_paused " << (s.caps.pause ? 1 : 0) << "\n";
+    metric("draining", "gauge", "1 while draining (running jobs finish, nothing starts).");
+    o << "swamp_bpf_draining " << (s.caps.drain ? 1 : 0) << "\n";
+    metric("jobs_total", "counter", "Jobs seen since the start.");
+    o << "swamp_bpf_jobs_total " << s.jobs_total << "\n";
+    metric("stops_total", "counter", "Jobs stopped while running.");
+    o << "swamp_bpf_stops_total " << s.stops << "\n";
+    metric("holds_total", "counter", "Jobs held at exec, before they grew.");
+    o << "swamp_bpf_holds_total " << s.holds << "\n";
+    metric("resumes_total", "counter", "Jobs resumed.");
+    o << "swamp_bpf_resumes_total " << s.resumes << "\n";
+    metric("oom_kills_total", "counter", "OOM kills in the build's memory cgroup since the start.");
+    o << "swamp_bpf_oom_kills_total " << s.oom_kills << "\n";
+    metric("job_rss_bytes", "gauge", "Resident memory of each live job.");
+    for (const JobRow& j : s.jobs)
+        o << "swamp_bpf_job_rss_bytes{job=\"" << j.id << "\",name=\"" << label_value(j.name) << "\",state=\""
+          << job_state_name(j.state) << "\"} " << j.rss << "\n";
+    metric("last_update_seconds", "gauge", "Unix time of this file's contents.");
+    o << "swamp_bpf_last_update_seconds " << s.unix_time << "\n";
+    return o.str();
+}
+
+}  // namespace swamp

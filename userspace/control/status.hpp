@@ -1,0 +1,63 @@
+// A running controller's state as `ctl status`, the status file and the
+// Prometheus metrics show it (README, "Live control"). Pure: the controller
+// fills a StatusSnapshot; these functions only format it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memory/memory.hpp"
+#include "policy/policy.hpp"
+#include "tree/tree.hpp"
+
+namespace swamp {
+
+struct JobRow {
+    uint64_t id = 0;
+    uint32_t root_pid = 0;
+    std::string name;
+    JobState state = JobState::Running;
+    uint64_t rss = 0, peak = 0;  // bytes
+    double in_state_s = 0;       // time in its current state
+    std::string reason;          // stopped or held: why (the decision that did it)
+};
+
+struct StatusSnapshot {
+    bool up = true;          // false: the final state, written as the controller exits
+    pid_t pid = 0;           // the controller's
+    uint64_t unix_time = 0;  // when the snapshot was taken
+    double uptime_s = 0;
+    std::string managing;    // "make (pid 123)", "pid 123", "the builds of user portage"
+    std::string actuator;    // how jobs wait
+    MemoryView mem;
+    std::optional<uint64_t> budget;  // --mem-budget
+    uint64_t low_mark = 0, high_mark = 0;
+    uint64_t tree_rss = 0;
+    Caps caps;
+    uint64_t jobs_total = 0, stops = 0, holds = 0, resumes = 0, oom_kills = 0;
+    std::vector<JobRow> jobs;  // the live ones, by id
+};
+
+// One row per job of `tree`; `reasons` holds the last stop/hold reason per job id.
+std::vector<JobRow> job_rows(const Tree& tree, const std::map<uint64_t, std::string>& reasons, uint64_t now_ns);
+
+// exited, paused, draining, throttling (a job waits), running or idle (no job).
+const char* overall_state(const StatusSnapshot& s);
+uint64_t jobs_in(const StatusSnapshot& s, JobState state);
+
+// What `ctl status` prints: a few summary lines and a table of jobs.
+std::string format_status_text(const StatusSnapshot& s);
+// `ctl status --json`: one object.
+std::string format_status_json(const StatusSnapshot& s);
+// The status file: `key=value` lines (shell- and NRPE-friendly), then one
+// `job.ID=` line per job.
+std::string format_status_file(const StatusSnapshot& s);
+// Prometheus textfile-collector format.
+std::string format_metrics(const StatusSnapshot& s);
+
+}  // namespace swamp
