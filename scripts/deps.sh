@@ -6,11 +6,13 @@ set -euo pipefail
 # libsqlite3-dev: the history store (userspace/history).
 # chromium: renders `swamp-bpf report`'s SVG to a PNG in a test (tests/report/).
 # distcc: a local distccd for the service-mode test of a distcc helper (its daemon is not enabled).
+# dpkg-dev: dpkg-shlibdeps, for the Debian package's Depends (cpack -G DEB, scripts/package.sh);
+# systemd: systemd-analyze verify of the unit in tests/package/ (it starts nothing).
 pkgs=(build-essential cmake pkg-config make libsqlite3-dev
       clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev zlib1g-dev
       libcli11-dev libgtest-dev googletest nlohmann-json3-dev libtomlplusplus-dev
       procps util-linux mount passwd login ninja-build bc coreutils python3
-      chromium distcc)
+      chromium distcc dpkg-dev systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Checks of what `cmake --install` and `cpack -G DEB` ship (tests/package/CMakeLists.txt).
+# Usage: package_check.sh STEP BUILD_DIR SOURCE_DIR WORK_DIR
+#   deb      builds the .deb into WORK_DIR and extracts it (the fixture of the steps below)
+#   contents the .deb's file list, modes, control fields, conffiles and maintainer scripts
+#   binary   the extracted swamp-bpf runs, and the shipped config passes its check-config
+#   systemd  the extracted unit passes `systemd-analyze verify` and has the lines it must have
+#   openrc   the init script parses as sh, and runs under stubbed openrc-run helpers
+#   install  `cmake --install` with DESTDIR, under prefix /usr and /usr/local
+#   clean    removes WORK_DIR
+# Exits 0 when every check passes, 1 at the first that fails, 77 when a tool is missing (skip).
+set -euo pipefail
+step=$1 build=$2 src=$3 work=$4
+root=$work/root  # the extracted .deb
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 is not installed (scripts/deps.sh installs it)"; exit 77; }; }
+# the files a package or an install tree must hold, below /usr or below another prefix
+files_under_prefix() {
+  local prefix=$1
+  echo "$prefix/sbin/swamp-bpf"
+  echo "$prefix/lib/systemd/system/swamp-bpf.service"
+  echo "$prefix/share/doc/swamp-bpf/README.md"
+  printf '%s\n' /etc/swamp-bpf/swamp-bpf.conf /etc/default/swamp-bpf /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf
+}
+deb_file() {
+  local debs=("$work"/swamp-bpf_*.deb)
+  [ -f "${debs[0]}" ] || fail "no .deb in $work: the Package.deb step did not run or failed"
+  echo "${debs[0]}"
+}
+
+case $step in
+deb)
+  need_tool cpack; need_tool dpkg-deb; need_tool dpkg-shlibdeps
+  rm -rf "$work" && mkdir -p "$work"
+  # -B: the staging tree and the .deb go to WORK_DIR, not the build directory.
+  (cd "$build" && cpack -G DEB -B "$work") > "$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack -G DEB failed"; }
+  deb=$(deb_file)
+  dpkg-deb -x "$deb" "$root"
+  echo "built $deb: $(stat -c %s "$deb") bytes"
+  ;;
+
+contents)
+  deb=$(deb_file)
+  dpkg-deb -c "$deb" | awk '{print $1, $6}' | sed 's| \./| /|' > "$work/contents"
+  cat "$work/contents"
+  while read -r f; do
+    grep -q "^-.* ${f}\$" "$work/contents" || fail "the .deb lacks $f"
+  done < <(files_under_prefix /usr)
+  for f in /usr/sbin/swamp-bpf /etc/init.d/swamp-bpf; do
+    grep -q "^-rwxr-xr-x ${f}\$" "$work/contents" || fail "$f is not mode 0755 in the .deb"
+  done
+  for f in /etc/swamp-bpf/swamp-bpf.conf /usr/lib/systemd/system/swamp-bpf.service; do
+    grep -q "^-rw-r--r-- ${f}\$" "$work/contents" || fail "$f is not mode 0644 in the .deb"
+  done
+  # nothing from the build tree or the tests (only the files above)
+  extra=$(grep '^-' "$work/contents" | awk '{print $2}' | grep -vxF -f <(files_under_prefix /usr) || true)
+  [ -z "$extra" ] || fail "the .deb holds files it should not: $extra"
+
+  dpkg-deb -I "$deb"
+  field() { dpkg-deb -f "$deb" "$1"; }
+  [ "$(field Package)" = swamp-bpf ] || fail "Package is not swamp-bpf"
+  [ "$(field Section)" = admin ] || fail "Section is '$(field Section)', not admin"
+  [ "$(field Architecture)" = "$(dpkg --print-architecture)" ] || fail "Architecture is '$(field Architecture)'"
+  depends=$(field Depends)
+  for lib in libbpf1 libsqlite3-0 libtomlplusplus3 libc6; do
+    grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib (dpkg-shlibdeps): $depends"
+  done
+  field Description | grep -q "memory" || fail "no Description"
+  case "$(basename "$deb")" in swamp-bpf_"$(field Version)"_"$(field Architecture)".deb) ;; *) fail "file name $(basename "$deb") is not swamp-bpf_<version>_<arch>.deb" ;; esac
+
+  ctl=$work/control && rm -rf "$ctl" && dpkg-deb -e "$deb" "$ctl"
+  sort "$ctl/conffiles" > "$work/conffiles.got"
+  printf '%s\n' /etc/conf.d/swamp-bpf /etc/default/swamp-bpf /etc/init.d/swamp-bpf /etc/swamp-bpf/swamp-bpf.conf > "$work/conffiles.want"
+  diff -u "$work/conffiles.want" "$work/conffiles.got" || fail "conffiles differ from every file under /etc"
+  for s in postinst prerm postrm; do
+    [ -x "$ctl/$s" ] || fail "maintainer script $s is missing or not executable"
+    sh -n "$ctl/$s" || fail "$s does not parse as sh"
+  done
+  # The package must never enable or start the service by itself.
+  if grep -nE 'systemctl[^|;&]*\b(enable|start|restart)\b|rc-update|rc-service[^|;&]* start\b' "$ctl/postinst" "$ctl/prerm" "$ctl/postrm" | grep -v 'try-restart\|--ifstarted'; then
+    fail "a maintainer script enables or starts the service"
+  fi
+  grep -q 'systemctl daemon-reload' "$ctl/postinst" || fail "postinst does not reload systemd"
+  grep -q 'systemctl stop swamp-bpf' "$ctl/prerm" || fail "prerm does not stop the service"
+  ;;
+
+binary)
+  [ -d "$root" ] || fail "no extracted package in $root: the Package.deb step did not run or failed"
+  version=$("$root/usr/sbin/swamp-bpf" --version) || fail "the packaged swamp-bpf does not run --version"
+  echo "$version"
+  deb=$(deb_file)
+  [ "$version" = "swamp-bpf $(dpkg-deb -f "$deb" Version)" ] || fail "--version says '$version', the package $(dpkg-deb -f "$deb" Version)"
+  cmp "$src/config/swamp-bpf.conf" "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config is not config/swamp-bpf.conf"
+  "$root/usr/sbin/swamp-bpf" check-config "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config fails check-config"
+  # and the check can fail: a typo in a key
+  sed 's/^reserve = /reserv = /' "$root/etc/swamp-bpf/swamp-bpf.conf" > "$work/bad.conf"
+  if "$root/usr/sbin/swamp-bpf" check-config "$work/bad.conf" 2>/dev/null; then fail "check-config accepted an unknown key"; fi
+  ;;
+
+systemd)
+  need_tool systemd-analyze
+  [ -d "$root" ] || fail "no extracted package in $root: the Package.deb step did not run or failed"
+  unit=$root/usr/lib/systemd/system/swamp-bpf.service
+  # The lines the service depends on (see config/swamp-bpf.service).
+  for line in 'Type=notify' 'NotifyAccess=main' 'KillMode=process' 'Restart=on-failure' \
+              'ExecStartPre=/usr/sbin/swamp-bpf check-config /etc/swamp-bpf/swamp-bpf.conf' \
+              'ExecStart=/usr/sbin/swamp-bpf service --config /etc/swamp-bpf/swamp-bpf.conf $SWAMP_BPF_OPTS' \
+              'EnvironmentFile=-/etc/default/swamp-bpf' \
+              'RuntimeDirectory=swamp-bpf' 'RuntimeDirectoryMode=0700' 'RuntimeDirectoryPreserve=yes' \
+              'StateDirectory=swamp-bpf' 'OOMScoreAdjust=-1000' 'WantedBy=multi-user.target'; do
+    grep -qxF "$line" "$unit" || fail "the unit lacks the line: $line"
+  done
+  # Sandboxing that would take away BPF, /sys/fs/cgroup or other users' /proc.
+  if grep -nE '^(ProtectSystem|ProtectKernel[A-Za-z]*|ProtectControlGroups|PrivateDevices|PrivateUsers|NoNewPrivileges|CapabilityBoundingSet|SystemCallFilter|DynamicUser|User|ProtectProc|RestrictNamespaces)=' "$unit"; then
+    fail "the unit restricts what swamp-bpf needs"
+  fi
+  # The history database the config names lives in the unit's StateDirectory.
+  grep -qx 'db = "/var/lib/swamp-bpf/history.db"' "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the config's history db is not under /var/lib/swamp-bpf (StateDirectory)"
+  # `systemd-analyze verify --root` checks the unit's syntax, that its commands are executable
+  # inside the extracted package, and its dependencies; it needs no running systemd.
+  # sysinit.target stands for the rest of the system (every service depends on it).
+  printf '[Unit]\nDescription=System Initialization\n' > "$root/usr/lib/systemd/system/sysinit.target"
+  out=$(SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no --root="$root" /usr/lib/systemd/system/swamp-bpf.service 2>&1) \
+    && rc=0 || rc=$?
+  rm -f "$root/usr/lib/systemd/system/sysinit.target"
+  # it exits 0 on unknown keys or bad values too, only printing them: any output fails
+  [ "$rc" -eq 0 ] && [ -z "$out" ] || fail "systemd-analyze verify (exit $rc): $out"
+  echo "systemd-analyze verify: ok"
+  ;;
+
+openrc)
+  [ -d "$root" ] || fail "no extracted package in $root: the Package.deb step did not run or failed"
+  initd=$root/etc/init.d/swamp-bpf confd=$root/etc/conf.d/swamp-bpf
+  head -1 "$initd" | grep -qx '#!/sbin/openrc-run' || fail "init.d script does not start with #!/sbin/openrc-run"
+  sh -n "$initd" || fail "the init.d script does not parse as sh"
+  sh -n "$confd" || fail "the conf.d file does not parse as sh"
+  # As openrc-run would: conf.d, then the script, in sh (dash), its helpers stubbed.
+  run() {
+    SWAMP_ROOT=$root WORK=$work sh -eu -c '
+      need() { echo "need $*"; }
+      after() { echo "after $*"; }
+      checkpath() { echo "checkpath $*"; }
+      RC_SVCNAME=swamp-bpf
+      . "$SWAMP_ROOT/etc/conf.d/swamp-bpf"
+      '"$1"'
+      . "$SWAMP_ROOT/etc/init.d/swamp-bpf"
+      '"$2"
+  }
+  out=$(run 'SWAMP_BPF_OPTS="--user portage"' '
+      echo "command=$command"; echo "command_args=$command_args"; echo "command_background=$command_background"
+      echo "pidfile=$pidfile"; echo "retry=$retry"; echo "output_log=$output_log"; echo "error_log=$error_log"
+      echo "rc_cgroup_cleanup=$rc_cgroup_cleanup"; depend') || fail "sourcing conf.d and init.d failed: $out"
+  echo "$out"
+  for want in 'command=/usr/sbin/swamp-bpf' \
+              'command_args=service --config /etc/swamp-bpf/swamp-bpf.conf --user portage' \
+              'command_background=yes' 'pidfile=/run/swamp-bpf.pid' 'output_log=/var/log/swamp-bpf.log' \
+              'error_log=/var/log/swamp-bpf.log' 'rc_cgroup_cleanup=NO' 'need localmount' 'after bootmisc'; do
+    grep -qxF "$want" <<<"$out" || fail "openrc: expected '$want'"
+  done
+  grep -qx 'retry=TERM/30.*' <<<"$out" || fail "openrc: stop does not send TERM and wait 30 s"
+  # start_pre runs check-config (the packaged binary on the packaged config) and makes the directories.
+  out=$(run '' 'command=$SWAMP_ROOT/usr/sbin/swamp-bpf; SWAMP_BPF_CONFIG=$SWAMP_ROOT/etc/swamp-bpf/swamp-bpf.conf; start_pre' 2>&1) \
+    || fail "openrc start_pre failed on the shipped config: $out"
+  grep -q 'swamp-bpf.conf: ok' <<<"$out" || fail "start_pre did not run check-config: $out"
+  grep -qx 'checkpath --directory --mode 0700 /run/swamp-bpf' <<<"$out" || fail "start_pre does not make /run/swamp-bpf: $out"
+  grep -qx 'checkpath --directory --mode 0700 /var/lib/swamp-bpf' <<<"$out" || fail "start_pre does not make /var/lib/swamp-bpf: $out"
+  printf '[memory]\nreserv = "1G"\n' > "$work/bad.conf"
+  if out=$(run '' 'command=$SWAMP_ROOT/usr/sbin/swamp-bpf; SWAMP_BPF_CONFIG=$WORK/bad.conf; start_pre' 2>&1); then
+    fail "openrc start_pre accepted a bad config: $out"
+  fi
+  grep -q 'unknown key "reserv"' <<<"$out" || fail "start_pre on a bad config did not say why: $out"
+  echo "openrc: ok"
+  ;;
+
+install)
+  for prefix in /usr /usr/local; do
+    dest=$work/install$(tr / - <<<"$prefix")
+    rm -rf "$dest"
+    DESTDIR=$dest cmake --install "$build" --prefix "$prefix" > "$work/install.log" || { cat "$work/install.log"; fail "cmake --install --prefix $prefix failed"; }
+    (cd "$dest" && find . -type f | sed 's|^\.||' | sort) > "$work/install.got"
+    files_under_prefix "$prefix" | sort > "$work/install.want"
+    diff -u "$work/install.want" "$work/install.got" || fail "DESTDIR install under prefix $prefix holds other files"
+    # the service files run the binary where this prefix put it
+    grep -qx "ExecStart=$prefix/sbin/swamp-bpf service .*" "$dest$prefix/lib/systemd/system/swamp-bpf.service" \
+      || fail "prefix $prefix: the unit does not run $prefix/sbin/swamp-bpf"
+    grep -qx "command=$prefix/sbin/swamp-bpf" "$dest/etc/init.d/swamp-bpf" \
+      || fail "prefix $prefix: the init.d script does not run $prefix/sbin/swamp-bpf"
+    [ -x "$dest/etc/init.d/swamp-bpf" ] || fail "prefix $prefix: /etc/init.d/swamp-bpf is not executable"
+    rm -rf "$dest"
+    echo "install --prefix $prefix: ok"
+  done
+  ;;
+
+clean)
+  rm -rf "$work"
+  ;;
+
+*)
+  fail "unknown step $step"
+  ;;
+esac
