@@ -2,6 +2,8 @@
 // whether they ran before the service started or began after.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,6 +225,42 @@ TEST_F(ServiceTest, ADistccHelperManagesTheCompilesOfDistccd) {
     }
     EXPECT_GT(stops, 0) << "1.2 GiB of compiles in a 600 MiB budget: " << log;
     EXPECT_EQ(stops, resumes) << log;
+}
+
+// What systemd's Type=notify unit and the journal see, without systemd: READY=1
+// on $NOTIFY_SOCKET once BPF is attached, STOPPING=1 at SIGTERM, and "<N>"
+// syslog levels on the lines when $JOURNAL_STREAM names stderr.
+TEST_F(ServiceTest, TellsSystemdItIsReadyAndLogsWithLevels) {
+    std::string notify_path = (dir_ / "notify").string();
+    int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(sock, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    notify_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    ASSERT_EQ(bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    timeval wait{20, 0};
+    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+
+    std::string script = "exec 2>" + log_ + "; JOURNAL_STREAM=$(stat -c %d:%i " + log_ + ") NOTIFY_SOCKET=" +
+                         notify_path + " exec \"$0\" service --no-history --roots svcmake --socket " +
+                         (dir_ / "ctl.sock").string();
+    service_ = spawn({"/bin/sh", "-c", script, SWAMP_BIN}).pid;
+    char buf[256];
+    ssize_t n = recv(sock, buf, sizeof buf, 0);
+    std::string ready = n > 0 ? std::string(buf, size_t(n)) : "";
+    std::string log_when_ready = file_text(log_);
+    int status = stop_service();
+    n = recv(sock, buf, sizeof buf, 0);
+    std::string stopping = n > 0 ? std::string(buf, size_t(n)) : "";
+    close(sock);
+
+    EXPECT_EQ(ready, "READY=1") << file_text(log_);
+    EXPECT_NE(log_when_ready.find("<5>swamp-bpf: managing every build under svcmake"), std::string::npos)
+        << "the start line is logged before READY=1, as a notice: " << log_when_ready;
+    EXPECT_EQ(stopping, "STOPPING=1");
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_NE(file_text(log_).find("<5>swamp-bpf: stopped in"), std::string::npos) << file_text(log_);
 }
 
 }  // namespace

@@ -147,13 +147,13 @@ openrc)
       . "$SWAMP_ROOT/etc/init.d/swamp-bpf"
       '"$2"
   }
-  out=$(run 'SWAMP_BPF_OPTS="--user portage"' '
+  out=$(run 'SWAMP_BPF_OPTS="--users portage"' '
       echo "command=$command"; echo "command_args=$command_args"; echo "command_background=$command_background"
       echo "pidfile=$pidfile"; echo "retry=$retry"; echo "output_log=$output_log"; echo "error_log=$error_log"
       echo "rc_cgroup_cleanup=$rc_cgroup_cleanup"; depend') || fail "sourcing conf.d and init.d failed: $out"
   echo "$out"
   for want in 'command=/usr/sbin/swamp-bpf' \
-              'command_args=service --config /etc/swamp-bpf/swamp-bpf.conf --user portage' \
+              'command_args=service --config /etc/swamp-bpf/swamp-bpf.conf --users portage' \
               'command_background=yes' 'pidfile=/run/swamp-bpf.pid' 'output_log=/var/log/swamp-bpf.log' \
               'error_log=/var/log/swamp-bpf.log' 'rc_cgroup_cleanup=NO' 'need localmount' 'after bootmisc'; do
     grep -qxF "$want" <<<"$out" || fail "openrc: expected '$want'"
