@@ -105,6 +105,22 @@ check(decisions["resume"] >= 1 and decisions["stop"] + decisions["hold"] >= 1, f
 check(one("outputs") == "6", f"every job wrote its output ({one('outputs')} of 6)")
 check(one("stopped-left") == "0", f"nothing is left stopped ({one('stopped-left')})")
 
+# 3b. service mode: the build found at its driver's exec, ctl status while it ran, SIGTERM ends it cleanly.
+svc_err = "\n".join(tagged["svc-err"])
+ms = re.search(r"stopped in ([\d.]+) s: (\d+) jobs, (\d+) stops, (\d+) holds at exec, (\d+) resumes", svc_err)
+check(one("svc-rc") == "0" and one("svc-build-rc") == "0" and ms is not None,
+      f"service: the build and the service (SIGTERM) exit 0 with a summary:\n{svc_err}")
+if ms:
+    svc_wall, svc_jobs, svc_stops, svc_holds, svc_resumes = ms.groups()
+    check(int(svc_jobs) == 6, f"service: the build's 6 jobs found ({svc_jobs})")
+    check(int(svc_stops) + int(svc_holds) >= 1 and int(svc_resumes) >= int(svc_stops) + int(svc_holds),
+          f"service: jobs stopped and resumed ({svc_stops} stops, {svc_holds} holds, {svc_resumes} resumes)")
+ctl = "\n".join(tagged["ctl"])
+check(one("ctl-rc") == "0" and "hog" in ctl, f"service: ctl status lists the running hogs:\n{ctl}")
+check(one("svc-outputs") == "6", f"service: every job wrote its output ({one('svc-outputs')} of 6)")
+check(one("svc-stopped-left") == "0", f"service: nothing is left stopped ({one('svc-stopped-left')})")
+check(one("svc-socket-left") == "0", "service: the control socket is removed at exit")
+
 # 4. as without in-kernel BTF: raw_tp with CO-RE from the min_core_btf file.
 pn = json.loads("\n".join(tagged["probe-nobtf"]) or "{}")
 check(one("probe-nobtf-rc") == "0" and pn.get("kernel_btf") is False and pn.get("attach") == "raw_tp"
@@ -118,7 +134,7 @@ check(count(tn, "exec", "hog") == 1 and count(tn, "rss", "hog") >= 2,
       f"raw_tp trace sees exec and RSS ({count(tn, 'exec', 'hog')} exec, {count(tn, 'rss', 'hog')} rss)")
 peaks_ok(tn, [40], "raw_tp trace")
 
-kinds = collections.Counter(e.get("event") for e in tr + run + tn)
+kinds = collections.Counter(e.get("event") for e in tr + run + tn + events("svc"))
 print("\nFigures (arm64, Debian " + one("uname") + ", qemu-system-aarch64 TCG, 2 vCPUs, 1024 MiB):")
 print(f"  boot to /init: {one('uptime-at-init')} s guest uptime; whole run {one('uptime-at-end')} s guest, "
       f"{args.wall:.1f} s host wall")
@@ -127,5 +143,8 @@ if m and mc:
     print(f"  fake build under --mem-budget 300M: {jobs} jobs in {wall} s, {stops} stops, {holds} holds, "
           f"{resumes} resumes, peak tree RSS {peak_tree}, OOM kills {ooms}")
     print(f"  controller: {cpu} CPU-s ({pct}% of a core), peak RSS {rss} ({load_rss} while loading BPF)")
+if ms:
+    print(f"  service mode, the same build found at exec: {svc_jobs} jobs in {svc_wall} s, {svc_stops} stops, "
+          f"{svc_holds} holds, {svc_resumes} resumes")
 print(f"\n{len(failed)} failed" if failed else "\nall checks passed")
 sys.exit(1 if failed else 0)

@@ -46,6 +46,32 @@ mark outputs "$(ls /tmp/fb | wc -l)"
 # nothing may be left stopped
 mark stopped-left "$(grep -l '^State:[[:space:]]*T' /proc/[0-9]*/status 2>/dev/null | wc -l)"
 
+# 3b. Service mode: the same fake build found on its own at its driver's exec, and queried over
+#     the ctl socket. Its driver is busybox's sh run by path: this busybox runs its applets
+#     (sh, sed …) without an exec, so "busybox" is the name the kernel sees exec'd.
+mkdir -p /tmp/fb2
+swamp-bpf service --roots busybox --no-history --mem-budget 300M --socket /run/ctl.sock \
+  --trace-json --trace-output /tmp/svc.jsonl 2>/tmp/svc.err &
+svc=$!
+i=0
+while ! grep -q managing /tmp/svc.err 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+/bin/busybox sh /fakebuild.sh /tmp/fb2 &
+build=$!
+sleep 2
+swamp-bpf ctl --socket /run/ctl.sock status >/tmp/ctl.txt 2>&1
+mark ctl-rc $?
+tag /tmp/ctl.txt ctl
+wait $build
+mark svc-build-rc $?
+kill -TERM $svc
+wait $svc
+mark svc-rc $?
+tag /tmp/svc.err svc-err
+tag /tmp/svc.jsonl svc
+mark svc-outputs "$(ls /tmp/fb2 | wc -l)"
+mark svc-stopped-left "$(grep -l '^State:[[:space:]]*T' /proc/[0-9]*/status 2>/dev/null | wc -l)"
+mark svc-socket-left "$(ls /run/ctl.sock 2>/dev/null | wc -l)"
+
 # 4. As on a kernel without BTF (Raspberry Pi OS): hide /sys/kernel/btf and
 #    give the reduced BTF made at build time by `bpftool gen min_core_btf`.
 mount -t tmpfs tmpfs /sys/kernel/btf
