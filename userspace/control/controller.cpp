@@ -58,12 +58,13 @@ TreeConfig tree_config(const ControllerOptions& o) {
 
 constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
 
-// Our peak RSS so far (VmHWM), in bytes; 0 if unknown.
-uint64_t peak_rss_bytes() {
+// A size from our /proc/self/status ("VmHWM:" the peak RSS so far, "RssAnon:" the
+// part of RSS that is our own, not shared library pages or the ring buffer), in bytes; 0 if unknown.
+uint64_t self_status_bytes(const std::string& key) {
     std::ifstream in("/proc/self/status");
     std::string line;
     while (std::getline(in, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+        if (line.rfind(key, 0) == 0) return std::strtoull(line.c_str() + key.size(), nullptr, 10) * 1024;
     return 0;
 }
 
@@ -396,7 +397,7 @@ void Controller::print_summary(int exit_code) {
     snprintf(buf, sizeof buf,
              "%s in %.1f s: %llu jobs, %llu stops, %llu holds at exec, %llu resumes%s, "
              "peak tree RSS %s, OOM kills %llu%s%s; controller %.2f CPU-s (%.2f%% of a core), peak RSS %s "
-             "(%s while loading BPF)",
+             "(%s while loading BPF), %s of it anonymous at the end",
              launched_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
                   : watching_ ? "stopped" : "build root exited",
              wall_s, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
@@ -407,8 +408,8 @@ void Controller::print_summary(int exit_code) {
              drops_seen_ ? (", " + std::to_string(drops_seen_) + " events lost, " + std::to_string(sum_.resyncs) +
                             " resyncs from /proc").c_str()
                          : "",
-             cpu_s, wall_s > 0 ? 100 * cpu_s / wall_s : 0.0, human_bytes(peak_rss_bytes()).c_str(),
-             human_bytes(load_peak_rss_).c_str());
+             cpu_s, wall_s > 0 ? 100 * cpu_s / wall_s : 0.0, human_bytes(self_status_bytes("VmHWM:")).c_str(),
+             human_bytes(load_peak_rss_).c_str(), human_bytes(self_status_bytes("RssAnon:")).c_str());
     std::string paged;
     if (auto po = actuator_->page_out_totals(); po.jobs)
         paged = "; paged out " + human_bytes(po.bytes) + " of " + std::to_string(po.jobs) + " stopped job" +
@@ -475,7 +476,7 @@ int Controller::run() {
     // libbpf (1.1) holds two copies of the kernel's BTF (5.5 MB each here) while it loads:
     // note that peak apart, and reset the high-water mark so that the summary's peak RSS is
     // the footprint from then on
-    load_peak_rss_ = peak_rss_bytes();
+    load_peak_rss_ = self_status_bytes("VmHWM:");
     std::ofstream("/proc/self/clear_refs") << "5";
     SignalFd signals;
     launched_ = !o_.command.empty();
