@@ -105,6 +105,13 @@ protected:
         return s;
     }
 
+    // How often `what` occurs in `text`.
+    static int occurrences(const std::string& text, const std::string& what) {
+        int n = 0;
+        for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) n++;
+        return n;
+    }
+
     fs::path dir_;
     std::string trace_, log_, user_;
     pid_t service_ = -1;
@@ -136,6 +143,8 @@ TEST_F(ServiceTest, FindsTwoBuildsOfAUser) {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(log, m, std::regex("stopped in [0-9.]+ s: ([0-9]+) jobs"))) << log;
     EXPECT_EQ(std::stoi(m[1]), 6) << "the user's two builds, not root's: " << log;
+    EXPECT_EQ(occurrences(log, "found a build: pid "), 2) << log;
+    EXPECT_EQ(occurrences(log, ") ended after "), 2) << log;
 
     Seen seen = read_trace();
     EXPECT_EQ(seen.makes_of_managed_jobs.size(), 2u) << "hogs under two makes";
@@ -167,6 +176,8 @@ TEST_F(ServiceTest, FindsBuildsByTheirDriversNameBeforeAndAfterItStarts) {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(log, m, std::regex("stopped in [0-9.]+ s: ([0-9]+) jobs"))) << log;
     EXPECT_EQ(std::stoi(m[1]), 6) << log;
+    EXPECT_EQ(occurrences(log, "found a build: pid "), 2) << "one by the walk of /proc, one at its exec: " << log;
+    EXPECT_NE(log.find("found a build: pid " + std::to_string(late.pid) + " ("), std::string::npos) << log;
     Seen seen = read_trace();
     EXPECT_TRUE(seen.makes_of_managed_jobs.count(uint32_t(late.pid))) << "the late build's hogs were exec'd under it";
     EXPECT_GT(seen.stops, 0) << log;

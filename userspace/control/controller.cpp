@@ -118,6 +118,8 @@ private:
     void handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit = false);
     void open_history();
     void release_protected(uint64_t job, uint64_t now);
+    void note_build_start(uint32_t pid, uint64_t now);
+    void note_build_end(const ExitEvent& e);
     void resync(uint64_t now);
     void decide(uint64_t now, bool from_timer);
     void apply(const Action& a, uint64_t now, const MemoryView& mem);
@@ -146,6 +148,7 @@ private:
     bool watching_ = false;
     std::vector<uid_t> uids_;
     std::vector<std::string> roots_;
+    std::map<uint32_t, uint64_t> build_roots_;  // the builds found, by pid: when
     int timer_fd_ = -1;
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
@@ -196,6 +199,7 @@ void Controller::start_tree() {
             src_->track(p.pid, p.ppid);
             if (printer_) printer_->name(p.pid, p.comm);
             handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
+            note_build_start(p.pid, start_ns_);
         }
     } else if (o_.command.empty()) {
         ProcStat root = validate_root_pid(*o_.root_pid);
@@ -259,8 +263,10 @@ void Controller::on_raw(std::span<const std::byte> raw) {
     if (!dec.event) return;
     if (printer_) printer_->on_event(*dec.event, raw);
     newest_event_ns_ = std::max(newest_event_ns_, event_ts(*dec.event));
+    bool known = tree_.process(event_pid(*dec.event)) != nullptr;
     TreeDelta d = tree_.apply(*dec.event);
     if (const auto* exec = std::get_if<ExecEvent>(&*dec.event)) {
+        if (!known) note_build_start(exec->pid, exec->ts_ns);
         if (history_) history_->on_exec(tree_, *exec);  // before the policy judges the job
         // vetted again under its new name, unless it just joined (and was vetted) with this exec
         const Process* p = tree_.process(exec->pid);
@@ -268,7 +274,28 @@ void Controller::on_raw(std::span<const std::byte> raw) {
         if (p && p->job && !joined) d.joined.emplace_back(p->job, exec->pid);
     }
     const auto* exit = std::get_if<ExitEvent>(&*dec.event);
+    if (exit) note_build_end(*exit);
     handle(d, event_ts(*dec.event), exit && exit->signal() == 0);
+}
+
+// --user and service mode: a build found (a driver whose parent we do not follow) and,
+// later, its end, one line each in the log.
+void Controller::note_build_start(uint32_t pid, uint64_t now) {
+    const Process* p = tree_.process(pid);
+    if (!watching_ || !p || !p->driver || tree_.process(p->ppid)) return;
+    build_roots_[pid] = now;
+    if (!o_.quiet)
+        log(Level::Info) << "found a build: pid " << pid << " (" << (p->command.empty() ? p->comm : p->command) << ")\n";
+}
+
+void Controller::note_build_end(const ExitEvent& e) {
+    auto it = build_roots_.find(e.pid);
+    if (it == build_roots_.end()) return;
+    if (!o_.quiet)
+        log(Level::Info) << "build pid " << e.pid << " (" << e.comm << ") ended after "
+                         << std::to_string((e.ts_ns - std::min(e.ts_ns, it->second)) / 1'000'000'000) << " s"
+                         << (e.signal() ? ", killed by signal " + std::to_string(e.signal()) : "") << '\n';
+    build_roots_.erase(it);
 }
 
 void Controller::open_history() {
