@@ -67,6 +67,15 @@ std::vector<Case> cases() {
         {"page_out_delay_out_of_range", "$SWAMP --page-out-delay 7200" + kRun, 2, "--page-out-delay"},
         {"config_page_out_delay_out_of_range", kConfigRun, 7, "page-out-delay = -1 is out of range",
          "[policy]\npage-out-delay = -1\n"},
+        {"service_not_root", "/usr/sbin/runuser -u nobody -- $SWAMP service --roots make", 3, "needs root"},
+        {"service_unknown_user", "$SWAMP service --users no-such-user-zz", 2, "no user \"no-such-user-zz\""},
+        {"service_with_a_command", "$SWAMP service" + kRun, 2, "finds its builds itself"},
+        {"service_config_bad_root", "$SWAMP service --config " + kConfig, 7, "longer than 15 characters",
+         "[service]\nroots = [\"x86_64-linux-gnu-gcc\"]\n"},
+        // check-config needs no root: a bad file is found as nobody too
+        {"check_config_as_nobody", "/usr/sbin/runuser -u nobody -- $SWAMP check-config " + kConfig, 7,
+         "swamp-bad.toml:2:", "[policy]\nhorizon = 600.0\n"},
+        {"ctl_nothing_listening", "$SWAMP ctl --socket /tmp/swamp-bad-no.sock status", 1, "no swamp-bpf listening"},
     };
 }
 
