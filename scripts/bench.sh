@@ -6,7 +6,7 @@
 #   --out DIR       where the results go (default bench-results/YYYYmmdd-HHMMSS);
 #                   DIR/report.md is the table, DIR/bench.json everything,
 #                   DIR/*.txt each part's own output
-#   --sections      comma-separated subset of outcome,history,realpkg,overhead,scale
+#   --sections      comma-separated subset of outcome,history,realpkg,overhead,scale,service
 #                   (default all five)
 #   --time-scale F  the fake builds' jobs run F times as long (default 0.5, to
 #                   keep the suite near 15 minutes on 2 cores; 1 is the full size)
@@ -30,13 +30,15 @@
 #   realpkg   tests/bench/realpkg.sh: a real C++ package from Debian's sources.
 #   overhead  tests/bench/overhead.sh --rounds 5: BPF cost with and without swamp-bpf.
 #   scale     tests/bench/scale.sh: events per second with zero drops, tasks tracked.
+#   service   tests/bench/service.sh: a long-running service over many builds: their
+#             slowdown, its CPU per 1000 jobs, and whether its memory stays flat.
 # Installs what it needs and builds first (scripts/build.sh). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prog=bench.sh
 die() { echo "$prog: $*" >&2; exit 2; }
 
-out="" sections=outcome,history,realpkg,overhead,scale time_scale=0.5
+out="" sections=outcome,history,realpkg,overhead,scale,service time_scale=0.5
 while (($#)); do
     case $1 in
         --out) (($# >= 2)) || die "--out needs a value"; out=$2; shift 2 ;;
@@ -47,7 +49,7 @@ while (($#)); do
     esac
 done
 for s in ${sections//,/ }; do
-    case $s in outcome|history|realpkg|overhead|scale) ;; *) die "unknown section '$s'" ;; esac
+    case $s in outcome|history|realpkg|overhead|scale|service) ;; *) die "unknown section '$s'" ;; esac
 done
 want() { [[ ,$sections, == *,$1,* ]]; }
 [[ $(id -u) -eq 0 ]] || { echo "$prog: must run as root (BPF, memory cgroups, swap)" >&2; exit 3; }
@@ -97,6 +99,7 @@ fi
 want realpkg && part realpkg tests/bench/realpkg.sh --json "$out/realpkg.json"
 want overhead && part overhead tests/bench/overhead.sh --rounds 5 --json "$out/overhead.json"
 want scale && part scale tests/bench/scale.sh --json "$out/scale.json"
+want service && part service tests/bench/service.sh --json "$out/service.json"
 
 python3 tests/bench/report.py "$out" --minutes "$(awk -v s="$(($(date +%s) - start))" 'BEGIN { printf "%.1f", s / 60 }')" \
     --command "scripts/bench.sh --time-scale $time_scale${sections:+ --sections $sections}" >"$out/report.md"

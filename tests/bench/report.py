@@ -176,6 +176,17 @@ def scale_table(d, lines):
     lines.append("")
 
 
+def service_table(d, lines):
+    lines.append("### A long-running service (`swamp-bpf service`)")
+    lines.append("")
+    lines.append("| builds × jobs | managed / plain wall time | service CPU per 1000 jobs | RSS first → last round | anonymous first → last |")
+    lines.append("|---|---|---|---|---|")
+    lines.append("| {} × {} | {:.3f} | {:.3f} s | {} → {} KiB | {} → {} KiB |".format(
+        d["rounds"], d["jobs_per_build"], d["wall_ratio"], d["cpu_s_per_1000_jobs"], d["rss_kib_first"],
+        d["rss_kib_last"], d["anon_kib_first"], d["anon_kib_last"]))
+    lines.append("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -199,7 +210,7 @@ def main():
         if d:
             lat[action] = d
     merged["latency"] = lat
-    for part in ("realpkg", "overhead", "scale"):
+    for part in ("realpkg", "overhead", "scale", "service"):
         merged[part] = load(os.path.join(a.dir, part + ".json"))
 
     lines = []
@@ -220,6 +231,8 @@ def main():
         overhead_table(merged["overhead"], lines)
     if merged["scale"]:
         scale_table(merged["scale"], lines)
+    if merged["service"]:
+        service_table(merged["service"], lines)
     failed = os.path.join(a.dir, "failed-parts")
     if os.path.exists(failed):
         lines.append("Parts that failed: " + open(failed).read().replace("\n", " "))
