@@ -50,7 +50,7 @@ mark stopped-left "$(grep -l '^State:[[:space:]]*T' /proc/[0-9]*/status 2>/dev/n
 #     the ctl socket. Its driver is busybox's sh run by path: this busybox runs its applets
 #     (sh, sed …) without an exec, so "busybox" is the name the kernel sees exec'd.
 mkdir -p /tmp/fb2
-swamp-bpf service --roots busybox --no-history --mem-budget 300M --socket /run/ctl.sock \
+swamp-bpf service --roots busybox --no-history --mem-budget 300M --socket /run/ctl.sock --status-file /tmp/svc.status \
   --trace-json --trace-output /tmp/svc.jsonl 2>/tmp/svc.err &
 svc=$!
 i=0

@@ -44,7 +44,8 @@ cp /usr/bin/make "$tmp/plain-make"
   printf '\n'
 } >"$tmp/Makefile"
 
-"$swamp" service --no-history --roots svcbench-make --socket "$tmp/ctl.sock" 2>"$tmp/service.log" &
+"$swamp" service --no-history --roots svcbench-make --socket "$tmp/ctl.sock" --status-file "$tmp/status" \
+  2>"$tmp/service.log" &
 svc=$!
 for _ in $(seq 1 100); do grep -q managing "$tmp/service.log" 2>/dev/null && break; sleep 0.1; done
 grep -q managing "$tmp/service.log" || { cat "$tmp/service.log" >&2; echo "service.sh: the service did not start" >&2; exit 1; }

@@ -52,7 +52,8 @@ protected:
     void start_service(const std::vector<std::string>& args, const std::string& budget = "700M") {
         std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_, SWAMP_BIN, "service",
                                       "--no-history", "--mem-budget", budget, "--trace-json", "--trace-output", trace_,
-                                      "--socket", (dir_ / "ctl.sock").string()};
+                                      "--socket", (dir_ / "ctl.sock").string(), "--status-file",
+                                      (dir_ / "status").string()};
         argv.insert(argv.end(), args.begin(), args.end());
         service_ = spawn(argv).pid;
         for (int i = 0; i < 200 && file_text(log_).find("managing") == std::string::npos; i++) usleep(50 * 1000);
@@ -145,6 +146,9 @@ TEST_F(ServiceTest, FindsTwoBuildsOfAUser) {
     EXPECT_EQ(std::stoi(m[1]), 6) << "the user's two builds, not root's: " << log;
     EXPECT_EQ(occurrences(log, "found a build: pid "), 2) << log;
     EXPECT_EQ(occurrences(log, ") ended after "), 2) << log;
+    std::string status_file = file_text((dir_ / "status").string());
+    EXPECT_NE(status_file.find("state=exited"), std::string::npos) << status_file;
+    EXPECT_NE(status_file.find("jobs_total=6"), std::string::npos) << status_file;
 
     Seen seen = read_trace();
     EXPECT_EQ(seen.makes_of_managed_jobs.size(), 2u) << "hogs under two makes";
@@ -254,7 +258,7 @@ TEST_F(ServiceTest, TellsSystemdItIsReadyAndLogsWithLevels) {
 
     std::string script = "exec 2>" + log_ + "; JOURNAL_STREAM=$(stat -c %d:%i " + log_ + ") NOTIFY_SOCKET=" +
                          notify_path + " exec \"$0\" service --no-history --roots svcmake --socket " +
-                         (dir_ / "ctl.sock").string();
+                         (dir_ / "ctl.sock").string() + " --status-file " + (dir_ / "status").string();
     service_ = spawn({"/bin/sh", "-c", script, SWAMP_BIN}).pid;
     char buf[256];
     ssize_t n = recv(sock, buf, sizeof buf, 0);

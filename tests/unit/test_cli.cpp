@@ -267,6 +267,16 @@ TEST(Cli, ServiceWatchesUsersAndRoots) {
     ASSERT_FALSE(d.cli.exit_now) << d.err;
     EXPECT_TRUE(d.cli.control.service_users.empty());
     EXPECT_EQ(d.cli.control.service_roots, kDefaultRoots);
+    EXPECT_EQ(d.cli.control.socket_path, kDefaultSocket);
+    EXPECT_EQ(d.cli.control.status_file, kDefaultStatusFile);
+    auto own = run({"service", "--socket", "/tmp/s.sock", "--status-file", "/tmp/status"});
+    ASSERT_FALSE(own.cli.exit_now) << own.err;
+    EXPECT_EQ(own.cli.control.socket_path, "/tmp/s.sock");
+    EXPECT_EQ(own.cli.control.status_file, "/tmp/status");
+    // only the service has them by default
+    auto launch = run({"--", "make"});
+    EXPECT_TRUE(launch.cli.control.socket_path.empty());
+    EXPECT_TRUE(launch.cli.control.status_file.empty());
 }
 
 TEST(Cli, ServiceNeedsSomethingToWatchAndFindsItsOwnBuilds) {

@@ -434,7 +434,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                 throw CLI::ValidationError("service finds its builds itself: give it no command, --root-pid or --user "
                                            "(use --users and --roots)");
             finish_controller(*service, r.control, budget);
-            if (r.control.socket_path.empty()) r.control.socket_path = kDefaultSocket;  // a service is always reachable
+            // a service is always reachable and always says how it is (README, "Service mode")
+            if (r.control.socket_path.empty()) r.control.socket_path = kDefaultSocket;
+            if (r.control.status_file.empty()) r.control.status_file = kDefaultStatusFile;
             if (r.control.service_users.empty() && r.control.service_roots.empty())
                 throw CLI::ValidationError("service: nothing to watch: give --users or --roots (or [service] in the config)");
             r.control.service = true;

@@ -32,6 +32,7 @@ inline constexpr Bounds<uint32_t> kMaxTasksBounds{64, 4194304};
 inline constexpr Bounds<double> kPageOutDelayBounds{0.0, 3600.0};  // seconds
 // Where `swamp-bpf ctl` looks for a controller's control socket (README, "Live control").
 inline constexpr const char* kDefaultSocket = "/run/swamp-bpf/ctl.sock";
+inline constexpr const char* kDefaultStatusFile = "/run/swamp-bpf/status";  // service mode's --status-file
 const std::map<std::string, PageOutMode>& page_out_names();  // auto, on, off
 std::vector<std::string> page_out_choices();
 const std::map<std::string, ActionKind>& action_names();  // signal, freeze, dry-run

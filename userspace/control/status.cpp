@@ -73,7 +73,8 @@ std::string format_status_text(const StatusSnapshot& s) {
     o << "swamp-bpf (pid " << s.pid << "): " << overall_state(s) << ", managing " << s.managing << " with "
       << s.actuator << " for " << seconds(s.uptime_s) << " s\n";
     o << "memory: headroom " << signed_bytes(s.mem.headroom) << " of " << human_bytes(s.mem.scale) << " ("
-      << s.mem.source << (s.budget ? ", budget " + human_bytes(*s.budget) : "") << "); low mark "
+      << (s.mem.source == "budget" ? "--mem-budget" : s.mem.source)
+      << (s.budget && s.mem.source != "budget" ? ", within --mem-budget " + human_bytes(*s.budget) : "") << "); low mark "
       << human_bytes(s.low_mark) << ", high mark " << human_bytes(s.high_mark) << "; tree RSS "
       << human_bytes(s.tree_rss) << "\n";
     o << "caps: " << describe_caps(s.caps) << "\n";
