@@ -278,4 +278,35 @@ TEST_F(ServiceTest, TellsSystemdItIsReadyAndLogsWithLevels) {
     EXPECT_NE(file_text(log_).find("<5>swamp-bpf: stopped in"), std::string::npos) << file_text(log_);
 }
 
+// `swamp-bpf -- make` run beside the service: that build is the other
+// swamp-bpf's; the service leaves it alone instead of stopping and resuming the
+// same jobs.
+TEST_F(ServiceTest, LeavesABuildToTheSwampBpfThatRunsIt) {
+    fs::path make = dir_ / "svcmake";
+    fs::copy_file("/usr/bin/make", make);
+    start_service({"--roots", "svcmake"});
+    std::string own_log = (dir_ / "own.log").string();
+    fs::create_directories(dir_ / "own");
+    std::string out;
+    int status = run({"/bin/sh", "-c",
+                      "exec \"$0\" --no-history --mem-budget 700M -- " + make.string() + " -s -j3 -f " +
+                          (dir_ / "Makefile").string() + " HOG=" + HOG_BIN + " OUT=" + (dir_ / "own").string() +
+                          " 2>" + own_log,
+                      SWAMP_BIN},
+                     out);
+    int service_status = stop_service();
+
+    std::string log = file_text(log_), own = file_text(own_log);
+    EXPECT_EQ(status, 0) << own;
+    EXPECT_TRUE(built("own"));
+    ASSERT_TRUE(WIFEXITED(service_status)) << log;
+    EXPECT_NE(log.find("leaving pid "), std::string::npos) << log;
+    EXPECT_EQ(log.find("found a build"), std::string::npos) << log;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("stopped in [0-9.]+ s: ([0-9]+) jobs, ([0-9]+) stops"))) << log;
+    EXPECT_EQ(std::stoi(m[1]), 0) << log;
+    ASSERT_TRUE(std::regex_search(own, m, std::regex("status 0 in [0-9.]+ s: ([0-9]+) jobs, ([0-9]+) stops"))) << own;
+    EXPECT_EQ(std::stoi(m[1]), 3) << "the build's own swamp-bpf managed it: " << own;
+}
+
 }  // namespace

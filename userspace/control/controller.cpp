@@ -119,6 +119,8 @@ private:
     void open_history();
     void release_protected(uint64_t job, uint64_t now);
     void note_build_start(uint32_t pid, uint64_t now);
+    bool managed_elsewhere(uint32_t pid, bool say);
+    bool joins_from_elsewhere(const Event& e);
     void note_build_end(const ExitEvent& e);
     void resync(uint64_t now);
     void decide(uint64_t now, bool from_timer);
@@ -196,6 +198,7 @@ void Controller::start_tree() {
     if (watching_) {
         // what runs already: under a driver it forms jobs, the rest is left alone
         for (const ProcStat& p : scan_watched(uids_, roots_)) {
+            if (!tree_.process(p.ppid) && managed_elsewhere(p.pid, true)) continue;
             src_->track(p.pid, p.ppid);
             if (printer_) printer_->name(p.pid, p.comm);
             handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
@@ -261,9 +264,10 @@ void Controller::release_protected(uint64_t job, uint64_t now) {
 void Controller::on_raw(std::span<const std::byte> raw) {
     Decoded dec = decode(raw);
     if (!dec.event) return;
+    bool known = tree_.process(event_pid(*dec.event)) != nullptr;
+    if (watching_ && !known && joins_from_elsewhere(*dec.event)) return;
     if (printer_) printer_->on_event(*dec.event, raw);
     newest_event_ns_ = std::max(newest_event_ns_, event_ts(*dec.event));
-    bool known = tree_.process(event_pid(*dec.event)) != nullptr;
     TreeDelta d = tree_.apply(*dec.event);
     if (const auto* exec = std::get_if<ExecEvent>(&*dec.event)) {
         if (!known) note_build_start(exec->pid, exec->ts_ns);
@@ -276,6 +280,28 @@ void Controller::on_raw(std::span<const std::byte> raw) {
     const auto* exit = std::get_if<ExitEvent>(&*dec.event);
     if (exit) note_build_end(*exit);
     handle(d, event_ts(*dec.event), exit && exit->signal() == 0);
+}
+
+// --user and service mode: true if `pid` runs under another swamp-bpf (`swamp-bpf -- make`
+// beside the service), which manages its build: we leave it alone, or the two would stop
+// and resume the same jobs. `say`: log that once for the build.
+bool Controller::managed_elsewhere(uint32_t pid, bool say) {
+    pid_t other = ancestor_named(pid_t(pid), {"swamp-bpf", "swamp-watchdog"}, getpid());
+    if (other && say && !o_.quiet)
+        log(Level::Info) << "leaving pid " << pid << " and its build to the swamp-bpf that runs it (pid " << other
+                         << ")\n";
+    return other != 0;
+}
+
+// An exec or fork the kernel side adopted (a new root, or a fork that raced our untrack of
+// one) whose build another swamp-bpf manages: no longer followed.
+bool Controller::joins_from_elsewhere(const Event& e) {
+    uint32_t pid = 0;
+    if (const auto* x = std::get_if<ExecEvent>(&e)) pid = x->pid;
+    if (const auto* f = std::get_if<ForkEvent>(&e); f && !f->thread && !tree_.process(f->ppid)) pid = f->pid;
+    if (!pid || !managed_elsewhere(pid, std::holds_alternative<ExecEvent>(e))) return false;
+    src_->untrack(pid);
+    return true;
 }
 
 // --user and service mode: a build found (a driver whose parent we do not follow) and,
@@ -315,7 +341,7 @@ void Controller::resync(uint64_t now) {
     int added = 0, removed = 0;
     for (const ProcStat& p : live) {
         alive.insert(p.pid);
-        if (tree_.process(p.pid)) continue;
+        if (tree_.process(p.pid) || (!tree_.process(p.ppid) && managed_elsewhere(p.pid, false))) continue;
         src_->track(p.pid, p.ppid);
         if (printer_) printer_->name(p.pid, p.comm);
         handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, now), now);

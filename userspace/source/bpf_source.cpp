@@ -161,6 +161,11 @@ bool BpfSource::track(uint32_t pid, uint32_t ppid) {
     return true;
 }
 
+void BpfSource::untrack(uint32_t pid) {
+    bpf_map__delete_elem(impl_->skel->maps.tasks, &pid, sizeof pid, 0);
+    __atomic_fetch_add(&impl_->skel->bss->track_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 bool BpfSource::tracked(uint32_t pid) const {
     swamp_task_state seed{};
     return bpf_map__lookup_elem(impl_->skel->maps.tasks, &pid, sizeof pid, &seed, sizeof seed, 0) == 0;

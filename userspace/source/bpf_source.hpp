@@ -45,6 +45,8 @@ public:
     // Start following `pid` (and, from now on, everything it forks).
     // False if the task map is full.
     bool track(uint32_t pid, uint32_t ppid);
+    // Stop following `pid` (its children forked from now on are not followed either).
+    void untrack(uint32_t pid);
     // True if `pid` is in the kernel's task map.
     bool tracked(uint32_t pid) const;
 

@@ -110,6 +110,17 @@ std::vector<ProcStat> with_descendants(const std::vector<ProcStat>& all, std::ve
 
 }  // namespace
 
+pid_t ancestor_named(pid_t pid, const std::vector<std::string>& names, pid_t except) {
+    auto self = read_proc_stat(pid);
+    for (pid_t p = self ? self->ppid : 0; p > 1;) {
+        auto st = read_proc_stat(p);
+        if (!st) break;
+        if (p != except && std::find(names.begin(), names.end(), st->comm) != names.end()) return p;
+        p = st->ppid;
+    }
+    return 0;
+}
+
 std::vector<ProcStat> scan_descendants(pid_t root) {
     ProcStat top;
     top.pid = root;

@@ -38,6 +38,10 @@ struct FilesSize {
 };
 FilesSize files_size(const std::vector<std::string>& paths, const std::string& dir);
 
+// The nearest ancestor of `pid` whose name (comm) is one of `names`, other than
+// `except`; 0 if none.
+pid_t ancestor_named(pid_t pid, const std::vector<std::string>& names, pid_t except);
+
 // Every live descendant of `root` (not root itself), parents before children.
 std::vector<ProcStat> scan_descendants(pid_t root);
 // Every live process whose real uid is in `uids` or whose name (comm) is in `names`,
