@@ -405,7 +405,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     auto* service = app.add_subcommand(
         "service", "Run as a system service: find every build on its own, by --users and by --roots names (make, "
                    "ninja, emerge, distccd …), and manage each until stopped with SIGTERM; takes the controller's "
-                   "options and --config");
+                   "options and --config, listens for ctl on " + std::string(kDefaultSocket) + " and writes " +
+                   kDefaultStatusFile + " unless --socket and --status-file say otherwise");
     add_controller(*service, r.control, budget, true);
 
     auto* history = add_history_command(app, r.history);
