@@ -146,6 +146,19 @@ TEST_F(ServiceTest, FindsTwoBuildsOfAUser) {
     EXPECT_EQ(std::stoi(m[1]), 6) << "the user's two builds, not root's: " << log;
     EXPECT_EQ(occurrences(log, "found a build: pid "), 2) << log;
     EXPECT_EQ(occurrences(log, ") ended after "), 2) << log;
+    // each build's own tally when it ends, and together they make the summary's
+    int build_stops = 0;
+    const std::regex end_line(R"(\(make\) ended after [0-9]+ s: ([0-9]+) jobs, ([0-9]+) stops)");
+    auto ends = std::sregex_iterator(log.begin(), log.end(), end_line);
+    int builds_ended = 0;
+    for (auto it = ends; it != std::sregex_iterator(); ++it, builds_ended++) {
+        EXPECT_EQ(std::stoi((*it)[1]), 3) << log;
+        build_stops += std::stoi((*it)[2]);
+    }
+    EXPECT_EQ(builds_ended, 2) << log;
+    std::smatch totals;
+    ASSERT_TRUE(std::regex_search(log, totals, std::regex("stopped in [0-9.]+ s: [0-9]+ jobs, ([0-9]+) stops"))) << log;
+    EXPECT_EQ(build_stops, std::stoi(totals[1])) << log;
     std::string status_file = file_text((dir_ / "status").string());
     EXPECT_NE(status_file.find("state=exited"), std::string::npos) << status_file;
     EXPECT_NE(status_file.find("jobs_total=6"), std::string::npos) << status_file;
