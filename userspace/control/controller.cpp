@@ -19,6 +19,7 @@
 #include "actuator/leftovers.hpp"
 #include "actuator/watchdog.hpp"
 #include "cli/sensing.hpp"
+#include "control/found_builds.hpp"
 #include "control/job_history.hpp"
 #include "control/live_control.hpp"
 #include "source/bpf_source.hpp"
@@ -121,7 +122,6 @@ private:
     void note_build_start(uint32_t pid, uint64_t now);
     bool managed_elsewhere(uint32_t pid, bool say);
     bool joins_from_elsewhere(const Event& e);
-    void tally_jobs(const TreeDelta& d);
     void note_build_end(const ExitEvent& e);
     void resync(uint64_t now);
     void decide(uint64_t now, bool from_timer);
@@ -151,13 +151,7 @@ private:
     bool watching_ = false;
     std::vector<uid_t> uids_;
     std::vector<std::string> roots_;
-    // --user and service mode: the builds found, by their root's pid, and whose job is whose
-    struct BuildTally {
-        uint64_t found_ns = 0;
-        uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0;
-    };
-    std::map<uint32_t, BuildTally> builds_;
-    std::map<uint64_t, uint32_t> build_of_job_;
+    FoundBuilds builds_;  // --user and service mode: each build's own figures, for the log
     int timer_fd_ = -1;
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
@@ -252,23 +246,7 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
     for (uint32_t pid : d.exited) actuator_->on_exit(pid);
     for (uint64_t id : d.ended_jobs) actuator_->on_job_end(id);
     sum_.jobs += d.started_jobs.size();  // not a fork that never execs (distccd's idle workers)
-    if (!builds_.empty()) tally_jobs(d);
-}
-
-// Which found build each started job belongs to (its nearest ancestor that is a build root).
-void Controller::tally_jobs(const TreeDelta& d) {
-    for (uint64_t id : d.started_jobs) {
-        const Job* j = tree_.job(id);
-        for (const Process* p = j ? tree_.process(j->root_pid) : nullptr; p; p = tree_.process(p->ppid)) {
-            if (auto it = builds_.find(p->pid); it != builds_.end()) {
-                build_of_job_[id] = p->pid;
-                it->second.jobs++;
-                break;
-            }
-        }
-    }
-    for (const auto* ids : {&d.ended_jobs, &d.dissolved_jobs})
-        for (uint64_t id : *ids) build_of_job_.erase(id);
+    builds_.on_delta(tree_, d);
 }
 
 // A job stopped before it ran a protected name (a shell that then ran it):
@@ -328,27 +306,15 @@ bool Controller::joins_from_elsewhere(const Event& e) {
     return true;
 }
 
-// --user and service mode: a build found (a driver whose parent we do not follow) and,
-// later, its end, one line each in the log.
+// --user and service mode: one log line when a build is found, one when it ends.
 void Controller::note_build_start(uint32_t pid, uint64_t now) {
-    const Process* p = tree_.process(pid);
-    if (!watching_ || !p || !p->driver || tree_.process(p->ppid)) return;
-    builds_[pid].found_ns = now;
-    if (!o_.quiet)
-        log(Level::Info) << "found a build: pid " << pid << " (" << (p->command.empty() ? p->comm : p->command) << ")\n";
+    if (!watching_) return;
+    if (std::string line = builds_.on_entered(tree_, pid, now); !line.empty() && !o_.quiet)
+        log(Level::Info) << line << '\n';
 }
 
 void Controller::note_build_end(const ExitEvent& e) {
-    auto it = builds_.find(e.pid);
-    if (it == builds_.end()) return;
-    const BuildTally& b = it->second;
-    if (!o_.quiet)
-        log(Level::Info) << "build pid " << e.pid << " (" << e.comm << ") ended after "
-                         << std::to_string((e.ts_ns - std::min(e.ts_ns, b.found_ns)) / 1'000'000'000) << " s"
-                         << (e.signal() ? ", killed by signal " + std::to_string(e.signal()) : "") << ": " << b.jobs
-                         << " jobs, " << b.stops << " stops, " << b.holds << " holds at exec, " << b.resumes
-                         << " resumes\n";
-    builds_.erase(it);
+    if (std::string line = builds_.on_exit(e); !line.empty() && !o_.quiet) log(Level::Info) << line << '\n';
 }
 
 void Controller::open_history() {
@@ -407,9 +373,7 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
                                                         : JobState::Stopped,
                     now);
     if (live_) live_->note(a);
-    if (auto it = build_of_job_.find(a.job); it != build_of_job_.end())
-        if (auto b = builds_.find(it->second); b != builds_.end())
-            (a.type == ActionType::Stop ? b->second.stops : a.type == ActionType::Hold ? b->second.holds : b->second.resumes)++;
+    builds_.on_action(a);
     switch (a.type) {
     case ActionType::Stop: sum_.stops++; break;
     case ActionType::Hold: sum_.holds++; break;
