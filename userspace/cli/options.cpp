@@ -64,6 +64,12 @@ std::string driver_name_problem(std::string_view name) {
     return "";
 }
 
+std::string joined(const std::vector<std::string>& names, const std::string& separator) {
+    std::string out;
+    for (size_t i = 0; i < names.size(); i++) out += (i ? separator : "") + names[i];
+    return out;
+}
+
 namespace {
 
 // A CLI11 option that takes a size ("16M") into a uint64_t byte count.
@@ -86,12 +92,6 @@ std::vector<std::string> comma_list(const std::string& text) {
     std::stringstream ss(text);
     for (std::string name; std::getline(ss, name, ',');)
         if (!name.empty()) out.push_back(name);
-    return out;
-}
-
-std::string joined(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
     return out;
 }
 

@@ -39,6 +39,8 @@ const std::map<std::string, ActionKind>& action_names();  // signal, freeze, dry
 const std::map<std::string, AttachKind>& attach_names();  // tp_btf, raw_tp
 std::vector<std::string> action_choices();                // what --action takes
 std::vector<std::string> attach_choices();                // what --attach takes: "auto" (probe) and attach_names()
+// "a,b,c" (as the flags that take lists print and read them), or with another separator.
+std::string joined(const std::vector<std::string>& names, const std::string& separator = ",");
 // Why `name` can never name a build driver, or "" if it can.
 std::string driver_name_problem(std::string_view name);
 

@@ -30,12 +30,6 @@ std::string position(const std::string& file, const toml::source_position& p) {
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
-std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ") {
-    std::string out;
-    for (size_t i = 0; i < items.size(); i++) out += (i ? separator : "") + items[i];
-    return out;
-}
-
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> row(b.size() + 1);
     for (size_t j = 0; j <= b.size(); j++) row[j] = j;
@@ -132,7 +126,7 @@ public:
         if (!node_.is_string()) wrong_type("one of \"" + joined(names, "\", \"") + "\"");
         std::string v = string();
         if (std::find(names.begin(), names.end(), v) == names.end())
-            fail("= " + quoted(v) + " is unknown" + did_you_mean(v, names) + "; give one of " + joined(names));
+            fail("= " + quoted(v) + " is unknown" + did_you_mean(v, names) + "; give one of " + joined(names, ", "));
         return v;
     }
 
@@ -356,7 +350,7 @@ void apply_table(const std::string& file, const std::string& table, const toml::
                 fail(where, quoted(key->str()) + " belongs in [" + other->table + "], not [" + table + "]; move it there");
             fail(where, "unknown key " + quoted(key->str()) + " in [" + table + "]" +
                             did_you_mean(key->str(), key_names(table)) + "; the keys of [" + table +
-                            "] are: " + joined(key_names(table)));
+                            "] are: " + joined(key_names(table), ", "));
         }
         k->apply(Value(*node, file, table + "." + k->name, exists), o);
     }
@@ -391,7 +385,7 @@ void apply_config_text(std::string_view text, const std::string& file_name, Cont
             if (const Key* k = find_key(name))
                 fail(where, quoted(name) + " is outside any table; put it below a [" + k->table + "] line");
             fail(where, "unknown table [" + name + "]" + did_you_mean(name, tables, true) + "; the tables are: " +
-                            joined(tables));
+                            joined(tables, ", "));
         }
         const toml::table* t = node->as_table();
         if (!t)

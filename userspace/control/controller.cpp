@@ -245,6 +245,7 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
     }
     for (uint32_t pid : d.exited) actuator_->on_exit(pid);
     for (uint64_t id : d.ended_jobs) actuator_->on_job_end(id);
+    if (live_) live_->forget(d.ended_jobs), live_->forget(d.dissolved_jobs);
     sum_.jobs += d.started_jobs.size();  // not a fork that never execs (distccd's idle workers)
     builds_.on_delta(tree_, d);
 }
@@ -469,13 +470,8 @@ std::string Controller::what_we_manage() const {
     if (!watching_) return "pid " + std::to_string(root_);
     std::string out = o_.service ? "every build" : "the builds of user " + o_.user;
     if (o_.service) {
-        auto list = [](const std::vector<std::string>& names) {
-            std::string s;
-            for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
-            return s;
-        };
-        if (!o_.service_users.empty()) out += " of users " + list(o_.service_users);
-        if (!roots_.empty()) out += (o_.service_users.empty() ? " under " : " and every build under ") + list(roots_);
+        if (!o_.service_users.empty()) out += " of users " + joined(o_.service_users);
+        if (!roots_.empty()) out += (o_.service_users.empty() ? " under " : " and every build under ") + joined(roots_);
     }
     return out;
 }

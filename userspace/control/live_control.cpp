@@ -79,8 +79,8 @@ void LiveControl::serve(ListeningSocket::Client c, Policy& policy, const Snapsho
     if (files_) last_write_ns_ = 0;  // the next decision writes the new caps at once
 }
 
-// A resume forgets the reason, so only waiting jobs (and ones killed while
-// they waited, pruned at each write) keep one.
+// A resume forgets the reason, and so does the job's end (forget()): only
+// waiting jobs keep one.
 void LiveControl::note(const Action& a) {
     if (a.type == ActionType::Resume)
         reasons_.erase(a.job);
@@ -100,12 +100,10 @@ void LiveControl::publish(const Snapshot& snapshot, uint64_t now_ns) {
     last_ = snapshot();
     write_files(*last_);
     last_write_ns_ = now_ns;
-    // only live jobs keep a reason
-    for (auto it = reasons_.begin(); it != reasons_.end();) {
-        bool live = false;
-        for (const JobRow& j : last_->jobs) live |= j.id == it->first;
-        it = live ? std::next(it) : reasons_.erase(it);
-    }
+}
+
+void LiveControl::forget(const std::vector<uint64_t>& jobs) {
+    for (uint64_t id : jobs) reasons_.erase(id);
 }
 
 void LiveControl::finish(StatusSnapshot final_state) {

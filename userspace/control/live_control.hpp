@@ -11,6 +11,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "control/status.hpp"
 #include "policy/policy.hpp"
@@ -44,6 +45,8 @@ public:
     // Remembers why a job was stopped or held, for the status rows.
     void note(const Action& a);
     const std::map<uint64_t, std::string>& reasons() const { return reasons_; }
+    // Jobs that ended or dissolved: their reasons go.
+    void forget(const std::vector<uint64_t>& jobs);
     // Writes the status and metrics files at most once a second; a change
     // within the second is written when it ends (timer_fd() wakes the loop).
     void publish(const Snapshot& snapshot, uint64_t now_ns);
