@@ -1,9 +1,15 @@
 // Who may be stopped (protection, pid reuse) and the state file a restart
 // recovers from.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "actuator/leftovers.hpp"
+#include "actuator/signal_actuator.hpp"
 #include "actuator/vetting.hpp"
+#include "sys/proc.hpp"
 
 using namespace swamp;
 
@@ -89,4 +95,114 @@ TEST(StateFile, DescribesARecovery) {
     Recovery r{2, 1, {1234}};
     EXPECT_EQ(describe(r), "resumed 2 stopped processes and thawed 1 frozen cgroup left by an earlier swamp-bpf that "
                            "died (pid 1234)");
+}
+
+// The signal actuator on real child processes (no root needed for our own children).
+namespace {
+
+class Sleeper {
+public:
+    Sleeper() {
+        pid_ = fork();
+        if (pid_ == 0) {
+            execl("/bin/sleep", "sleep", "30", nullptr);
+            _exit(127);
+        }
+        usleep(20 * 1000);  // exec'd
+    }
+    ~Sleeper() {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+    pid_t pid() const { return pid_; }
+    // Waits up to a second for state T (true) or not T (false).
+    bool stopped(bool want = true) const {
+        for (int i = 0; i < 100; i++, usleep(10 * 1000))
+            if (is_stopped(pid_) == want) return true;
+        return false;
+    }
+    bool running() const { return stopped(false); }
+
+private:
+    pid_t pid_;
+};
+
+uint64_t now_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+}
+
+}  // namespace
+
+// A job that dissolves (its process exec'd a driver) while stopped: what we
+// stopped runs again before we forget it.
+TEST(SignalActuator, AJobThatEndsOrDissolvesWhileStoppedIsResumed) {
+    Sleeper s;
+    SignalActuator a{Vetter({})};
+    ASSERT_EQ(a.on_join(1, s.pid(), false, now_ns()).verdict, Verdict::Ok);
+    std::string error;
+    ASSERT_TRUE(a.stop(1, {s.pid()}, error)) << error;
+    ASSERT_TRUE(s.stopped());
+    a.on_job_end(1);
+    EXPECT_TRUE(s.running()) << "the dissolved job's process stays stopped";
+    EXPECT_TRUE(a.stopped().empty());
+}
+
+// A process stopped by someone else is neither ours to stop nor to resume.
+TEST(SignalActuator, ResumesOnlyWhatItStopped) {
+    Sleeper users, ours;
+    SignalActuator a{Vetter({})};
+    ASSERT_EQ(a.on_join(1, users.pid(), false, now_ns()).verdict, Verdict::Ok);
+    ASSERT_EQ(a.on_join(1, ours.pid(), false, now_ns()).verdict, Verdict::Ok);
+    kill(users.pid(), SIGSTOP);
+    ASSERT_TRUE(users.stopped());
+    std::string error;
+    ASSERT_TRUE(a.stop(1, {users.pid(), ours.pid()}, error)) << error;
+    ASSERT_TRUE(ours.stopped());
+    EXPECT_EQ(a.stopped().at(1), std::set<pid_t>{ours.pid()});
+    ASSERT_TRUE(a.resume(1, {users.pid(), ours.pid()}, error)) << error;
+    EXPECT_TRUE(ours.running());
+    usleep(100 * 1000);
+    EXPECT_TRUE(is_stopped(users.pid())) << "resumed a process the user had stopped";
+    // one that joins a stopped job already stopped by someone else is not held either
+    Sleeper late;
+    kill(late.pid(), SIGSTOP);
+    ASSERT_TRUE(late.stopped());
+    ASSERT_TRUE(a.stop(2, {ours.pid()}, error)) << error;
+    ASSERT_EQ(a.on_join(2, late.pid(), true, now_ns()).verdict, Verdict::Ok);
+    EXPECT_EQ(a.stopped().at(2), std::set<pid_t>{ours.pid()});
+    a.resume_all();
+    EXPECT_TRUE(ours.running());
+    usleep(100 * 1000);
+    EXPECT_TRUE(is_stopped(late.pid()));
+    kill(users.pid(), SIGCONT), kill(late.pid(), SIGCONT);
+}
+
+// After a SIGCONT from elsewhere (the shell's bg continues the whole group), restop() holds again what we hold.
+TEST(SignalActuator, RestopStopsAgainWhatItHolds) {
+    Sleeper s;
+    SignalActuator a{Vetter({})};
+    ASSERT_EQ(a.on_join(1, s.pid(), false, now_ns()).verdict, Verdict::Ok);
+    std::string error;
+    ASSERT_TRUE(a.stop(1, {s.pid()}, error)) << error;
+    kill(s.pid(), SIGCONT);
+    ASSERT_TRUE(s.running());
+    a.restop();
+    EXPECT_TRUE(s.stopped());
+    a.resume_all();
+    EXPECT_TRUE(s.running());
+}
+
+// A process the kernel showed at `seen` still runs; after it is reaped it does not.
+TEST(SignalActuator, StillRunsKnowsAReapedProcess) {
+    uint64_t seen = now_ns();
+    pid_t pid;
+    {
+        Sleeper s;
+        pid = s.pid();
+        EXPECT_TRUE(still_runs(pid, seen));
+        EXPECT_FALSE(still_runs(pid, seen - 60'000'000'000ull)) << "started after the event: a reused pid";
+    }
+    EXPECT_FALSE(still_runs(pid, seen));
 }

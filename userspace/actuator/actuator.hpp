@@ -76,6 +76,10 @@ public:
     // Resume everything this actuator ever stopped and still holds. Safe to
     // call more than once, from any exit path.
     virtual void resume_all() = 0;
+    // Stop again what this actuator holds stopped: after a SIGCONT from
+    // someone else (the shell's `fg` or `bg` continues the whole process
+    // group) ran it. Freeze needs nothing: a frozen cgroup ignores SIGCONT.
+    virtual void restop() {}
 
     // The cgroup directory holding our job cgroups ("" when none).
     virtual std::string cgroup_dir() const { return ""; }
@@ -109,6 +113,7 @@ public:
         return inner_->resume(job, pids, error);
     }
     void resume_all() override { inner_->resume_all(); }
+    void restop() override { inner_->restop(); }
     std::string cgroup_dir() const override { return inner_->cgroup_dir(); }
     PageOutTarget page_out_target(uint64_t job) override { return inner_->page_out_target(job); }
     std::vector<PageOutReport> take_page_out_reports() override { return inner_->take_page_out_reports(); }

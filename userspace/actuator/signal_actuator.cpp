@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sys/proc.hpp"
+
 namespace swamp {
 
 namespace {
@@ -57,7 +59,7 @@ Vetted SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
         return v;
     }
     pidfds_[pid] = fd;
-    if (job_stopped) {
+    if (job_stopped && !is_stopped(pid)) {
         if (send(pid, SIGSTOP) != 0) return {Verdict::Gone, "", ""};
         stopped_[job].insert(pid);
     }
@@ -72,16 +74,32 @@ void SignalActuator::on_exit(pid_t pid) {
     for (auto& [job, pids] : stopped_) pids.erase(pid);
 }
 
-void SignalActuator::on_job_end(uint64_t job) { stopped_.erase(job); }
+// A job ends when its last process exits, or dissolves when one of its
+// processes execs a driver (recursive make): whatever of it we stopped still
+// lives then and runs again before we forget it.
+void SignalActuator::on_job_end(uint64_t job) {
+    auto it = stopped_.find(job);
+    if (it == stopped_.end()) return;
+    for (pid_t pid : it->second) send(pid, SIGCONT);
+    stopped_.erase(it);
+}
+
+void SignalActuator::restop() {
+    for (auto& [job, pids] : stopped_)
+        for (pid_t pid : pids) send(pid, SIGSTOP);
+}
+
 
 bool SignalActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
     if (!pids.empty() && std::none_of(pids.begin(), pids.end(), [&](pid_t p) { return pidfds_.count(p); })) {
         error = "no process of the job may be stopped (protected, or gone)";
         return false;
     }
+    std::set<pid_t> mine = stopped_.count(job) ? stopped_[job] : std::set<pid_t>{};
     std::vector<pid_t> done;
     for (pid_t pid : pids) {
-        if (!pidfds_.count(pid)) continue;  // protected or gone: never signalled
+        if (!pidfds_.count(pid) || mine.count(pid)) continue;  // protected or gone: never signalled
+        if (is_stopped(pid)) continue;  // by someone else: not ours to stop, nor to resume
         int e = send(pid, SIGSTOP);
         if (e != 0) {
             for (pid_t d : done) send(d, SIGCONT);  // never leave the job half stopped
@@ -90,27 +108,29 @@ bool SignalActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::str
         }
         done.push_back(pid);
     }
-    auto& set = stopped_[job];
-    set.insert(done.begin(), done.end());
+    mine.insert(done.begin(), done.end());
+    if (!mine.empty()) stopped_[job] = std::move(mine);
     return true;
 }
 
-bool SignalActuator::resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
-    std::set<pid_t> all(pids.begin(), pids.end());
-    if (auto it = stopped_.find(job); it != stopped_.end()) all.insert(it->second.begin(), it->second.end());
+// Only what we stopped: a process someone else stopped stays as they left it.
+bool SignalActuator::resume(uint64_t job, const std::vector<pid_t>&, std::string& error) {
+    auto it = stopped_.find(job);
+    if (it == stopped_.end()) return true;
     std::set<pid_t> failed;  // kept, so resume_all() tries them again
-    for (pid_t pid : all) {
+    for (pid_t pid : it->second) {
         int e = send(pid, SIGCONT);
         if (e != 0) {
             if (failed.empty()) error = "SIGCONT to pid " + std::to_string(pid) + ": " + std::strerror(e);
             failed.insert(pid);
         }
     }
-    if (failed.empty())
-        stopped_.erase(job);
+    bool ok = failed.empty();
+    if (ok)
+        stopped_.erase(it);
     else
-        stopped_[job] = std::move(failed);
-    return stopped_.count(job) == 0;
+        it->second = std::move(failed);
+    return ok;
 }
 
 PageOutTarget SignalActuator::page_out_target(uint64_t job) {

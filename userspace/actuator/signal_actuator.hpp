@@ -1,6 +1,8 @@
 // SignalActuator: SIGSTOP / SIGCONT through pidfds, so a reused pid is never
 // signalled. One pidfd per vetted process, opened at on_join and closed at
 // on_exit; a process without one (protected, or gone) is never signalled.
+// It resumes only what it stopped: a process already stopped by someone else
+// (kill -STOP, a debugger) is neither stopped nor resumed by it.
 #pragma once
 
 #include <sys/types.h>
@@ -29,6 +31,7 @@ public:
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     void resume_all() override;
+    void restop() override;
     // Duplicates of the pidfds of the job's stopped processes.
     PageOutTarget page_out_target(uint64_t job) override;
 

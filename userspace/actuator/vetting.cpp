@@ -39,7 +39,18 @@ std::string login_shell_comm() {
     return shell.substr(shell.rfind('/') + 1).substr(0, 15);  // comm is at most 15 bytes
 }
 
+// Whether `st` started after `seen_ns` (CLOCK_MONOTONIC): a reused pid.
+bool reused(const ProcStat& st, uint64_t seen_ns) {
+    uint64_t seen_boot = seen_ns + (clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC));
+    return started_after(st.start_ticks, seen_boot, sysconf(_SC_CLK_TCK));
+}
+
 }  // namespace
+
+bool still_runs(pid_t pid, uint64_t seen_ns) {
+    auto st = read_proc_stat(pid);
+    return st && st->state != 'Z' && st->state != 'X' && !reused(*st, seen_ns);
+}
 
 Vetter::Vetter(const std::vector<std::string>& protect_names) {
     rules_.names.insert(protect_names.begin(), protect_names.end());
@@ -56,8 +67,7 @@ Vetter::Vetter(const std::vector<std::string>& protect_names) {
 Vetted Vetter::vet(pid_t pid, uint64_t seen_ns) const {
     auto st = read_proc_stat(pid);
     if (!st) return {Verdict::Gone, "", ""};
-    uint64_t seen_boot = seen_ns + (clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC));
-    if (started_after(st->start_ticks, seen_boot, sysconf(_SC_CLK_TCK))) return {Verdict::Gone, "", ""};
+    if (reused(*st, seen_ns)) return {Verdict::Gone, "", ""};
     if (std::string why = protection_reason(*st, rules_); !why.empty()) return {Verdict::Protected, why, st->comm};
     return {Verdict::Ok, "", st->comm};
 }

@@ -32,6 +32,10 @@ std::string protection_reason(const ProcStat& p, const ProtectRules& r);
 // showed its pid in the build: then the pid was reused. Pure.
 bool started_after(uint64_t start_ticks, uint64_t seen_boot_ns, long ticks_per_s);
 
+// True while the process the kernel showed as `pid` at `seen_ns`
+// (CLOCK_MONOTONIC) still lives: not a zombie, and not a reused pid.
+bool still_runs(pid_t pid, uint64_t seen_ns);
+
 enum class Verdict { Ok, Gone, Protected };
 
 struct Vetted {

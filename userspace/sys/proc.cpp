@@ -44,6 +44,11 @@ std::optional<ProcStat> read_proc_stat(pid_t pid) {
     return parse_proc_stat(text);
 }
 
+bool is_stopped(pid_t pid) {
+    auto st = read_proc_stat(pid);
+    return st && (st->state == 'T' || st->state == 't');
+}
+
 std::vector<std::string> read_cmdline(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
     std::vector<std::string> argv;

@@ -23,6 +23,8 @@ struct ProcStat {
 };
 
 std::optional<ProcStat> read_proc_stat(pid_t pid);
+// True when `pid` is stopped by a signal (state T) or by a tracer (t).
+bool is_stopped(pid_t pid);
 // Parses the text of /proc/PID/stat; exposed for tests.
 std::optional<ProcStat> parse_proc_stat(const std::string& text);
 
