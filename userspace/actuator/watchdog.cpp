@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -113,11 +114,19 @@ void set_oom_score_adj(int value) {
 
 void watchdog_main(int in, int out, const std::vector<std::string>& command, pid_t command_pgrp) {
     std::unique_ptr<LaunchedCommand> cmd;
-    int cmd_fd = -1;  // pidfd: readable when the command exits
+    int child_fd = -1;  // SIGCHLD: the command or an orphan of the build exited
     if (!command.empty()) {
+        // Orphans of the build (make killed) come to us, not to init: their parent stays in
+        // another group of the session, so their group never turns orphaned while we hold
+        // some of them stopped (the kernel would send it SIGHUP, and kill the jobs).
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &chld, nullptr);
+        child_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
         try {
             cmd = std::make_unique<LaunchedCommand>(command, command_pgrp);
-            cmd_fd = pidfd_open(cmd->pid());
             write_line(out, "P " + std::to_string(cmd->pid()));
         } catch (const UserError& e) {
             write_line(out, std::string("E ") + e.what());
@@ -129,17 +138,25 @@ void watchdog_main(int in, int out, const std::vector<std::string>& command, pid
     state.save();
     std::string buffer;
     char chunk[4096];
+    bool command_reaped = false;
     for (;;) {
-        pollfd fds[2] = {{in, POLLIN, 0}, {cmd_fd, POLLIN, 0}};
-        if (poll(fds, cmd_fd >= 0 ? 2 : 1, -1) < 0) {
+        pollfd fds[2] = {{in, POLLIN, 0}, {child_fd, POLLIN, 0}};
+        if (poll(fds, child_fd >= 0 ? 2 : 1, -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }
-        if (cmd_fd >= 0 && fds[1].revents) {
+        if (child_fd >= 0 && fds[1].revents) {
+            signalfd_siginfo si;
+            while (read(child_fd, &si, sizeof si) == sizeof si) {
+            }
+            // reap the command, and orphans that ended while we live (their exit is seen by BPF);
+            // those still running when we exit go on to the next subreaper or init
             int status;
-            if (waitpid(cmd->pid(), &status, WNOHANG) == cmd->pid()) write_line(out, "X " + std::to_string(status));
-            close(cmd_fd);
-            cmd_fd = -1;
+            for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;)
+                if (cmd && pid == cmd->pid() && !command_reaped) {
+                    command_reaped = true;
+                    write_line(out, "X " + std::to_string(status));
+                }
         }
         if (!fds[0].revents) continue;
         ssize_t n = read(in, chunk, sizeof chunk);
@@ -156,8 +173,7 @@ void watchdog_main(int in, int out, const std::vector<std::string>& command, pid
                     write_line(out, "K");
                 } catch (const UserError& e) {
                     write_line(out, std::string("E ") + e.what());
-                    if (cmd_fd >= 0) close(cmd_fd);  // start() reaped it
-                    cmd_fd = -1;
+                    command_reaped = true;  // start() reaped it
                 }
             } else {
                 state.handle(line);
@@ -167,7 +183,7 @@ void watchdog_main(int in, int out, const std::vector<std::string>& command, pid
         if (changed) state.save();
     }
     state.resume_everything();
-    if (cmd_fd >= 0) close(cmd_fd);
+    if (child_fd >= 0) close(child_fd);
 }
 
 Watchdog::Watchdog(const std::vector<std::string>& command) {
@@ -232,18 +248,16 @@ void Watchdog::start_command() {
     if (reply.rfind("E ", 0) == 0) throw UserError(ExitCode::CannotRun, reply.substr(2));
 }
 
-std::optional<int> Watchdog::command_status() {
+void Watchdog::read_replies() {
     char chunk[512];
     ssize_t n = read(reply_fd_, chunk, sizeof chunk);  // called when epoll says readable
-    if (n == 0 && !status_) throw UserError(ExitCode::Failure, "the watchdog (pid " + std::to_string(pid_) +
-                                                                   ") died; the build command runs on unmanaged");
+    if (n == 0) died_ = true;
     if (n > 0) replies_.append(chunk, size_t(n));
     for (size_t nl; (nl = replies_.find('\n')) != std::string::npos;) {
         std::string line = replies_.substr(0, nl);
         replies_.erase(0, nl + 1);
         if (line.rfind("X ", 0) == 0) status_ = std::stoi(line.substr(2));
     }
-    return status_;
 }
 
 void Watchdog::tell(const std::string& line) { write_line(pipe_, line); }
@@ -256,9 +270,12 @@ WatchedActuator::WatchedActuator(std::unique_ptr<Actuator> inner, Watchdog& watc
 
 WatchedActuator::~WatchedActuator() { resume_all(); }
 
+// A process stopped by someone else before we stop it is not ours: the
+// watchdog never holds it, so never resumes it.
 Vetted WatchedActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) {
+    bool ours = job_stopped && !is_stopped(pid);
     Vetted v = inner_->on_join(job, pid, job_stopped, seen_ns);
-    if (v.verdict == Verdict::Ok && job_stopped) watchdog_.tell("S " + std::to_string(job) + " " + std::to_string(pid));
+    if (v.verdict == Verdict::Ok && ours) watchdog_.tell("S " + std::to_string(job) + " " + std::to_string(pid));
     return v;
 }
 
@@ -270,7 +287,8 @@ void WatchedActuator::on_job_end(uint64_t job) {
 bool WatchedActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
     // tell first: should we die between the two, the watchdog resumes a running job, harmlessly
     std::string line = "S " + std::to_string(job);
-    for (pid_t p : pids) line += " " + std::to_string(p);
+    for (pid_t p : pids)
+        if (!is_stopped(p)) line += " " + std::to_string(p);
     watchdog_.tell(line);
     bool ok = inner_->stop(job, pids, error);
     if (!ok) watchdog_.tell("R " + std::to_string(job));  // the actuator undid it

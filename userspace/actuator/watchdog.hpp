@@ -10,10 +10,12 @@
 // the moment the controller's last fd closes: milliseconds, not seconds.
 //
 // In launch mode the watchdog also forks the build command and stays its
-// parent. It lives in its own process group of the same session, so the
-// command's process group never becomes orphaned when the controller dies:
-// the kernel would otherwise send SIGHUP to a group with stopped members and
-// kill the build. It reaps the command and reports its wait status.
+// parent, and is the subreaper of the build's orphans. It lives in its own
+// process group of the same session, so the command's process group never
+// becomes orphaned, neither when the controller dies nor when make dies with
+// jobs stopped: the kernel would otherwise send SIGHUP to a group with
+// stopped members and kill the build. It reaps the command and reports its
+// wait status.
 //
 // Its name is "swamp-watchdog" (so `killall swamp-bpf` spares it) and its
 // oom_score_adj is -1000.
@@ -44,10 +46,14 @@ public:
     pid_t command_pid() const { return command_pid_; }  // -1 without a command
     // Lets the command exec; throws UserError(CannotRun) if exec failed.
     void start_command();
-    // Readable when the watchdog has reported the command's exit.
-    int status_fd() const { return reply_fd_; }
-    // The command's wait status, once reported (reads what is pending).
-    std::optional<int> command_status();
+    // Readable when the watchdog reports the command's exit, and at its death (EOF).
+    int reply_fd() const { return reply_fd_; }
+    // Reads what is pending on reply_fd().
+    void read_replies();
+    // The command's wait status, once reported.
+    std::optional<int> command_status() const { return status_; }
+    // The watchdog is gone (killed): nothing would resume what we stopped if we died too.
+    bool died() const { return died_; }
 
     // One protocol line: "C dir", "S job pid…", "R job", "Q" (all clear), "G" (exec).
     void tell(const std::string& line);
@@ -61,6 +67,7 @@ private:
     int reply_fd_ = -1;  // watchdog -> controller
     std::string replies_;
     std::optional<int> status_;
+    bool died_ = false;
 };
 
 // Wraps an actuator; every stop/resume it makes is mirrored to the watchdog.

@@ -11,12 +11,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 
 #include "actuator/leftovers.hpp"
+#include "actuator/vetting.hpp"
 #include "actuator/watchdog.hpp"
 #include "cli/sensing.hpp"
 #include "control/found_builds.hpp"
@@ -75,7 +77,9 @@ struct Summary {
 };
 
 // Progress of running jobs, for the deadlock guard: CPU time read from
-// /proc only while some job waits and only for the running ones.
+// /proc only while some job waits and only for the running ones. A job that
+// someone else stopped (kill -STOP, a debugger) is paused, not blocked: it
+// never makes the guard resume a job of ours.
 class ProgressWatch {
 public:
     std::set<uint64_t> blocked(const Tree& tree, uint64_t now, double limit_s) {
@@ -84,8 +88,13 @@ public:
         for (const auto& [id, j] : tree.jobs()) {
             if (j.state != JobState::Running) continue;
             uint64_t cpu = 0;
+            bool paused = false;
             for (uint32_t pid : j.pids)
-                if (auto st = read_proc_stat(pid)) cpu += st->cpu_ticks;
+                if (auto st = read_proc_stat(pid)) {
+                    cpu += st->cpu_ticks;
+                    paused = paused || st->state == 'T' || st->state == 't';
+                }
+            if (paused) continue;
             Seen s{cpu, now};
             if (auto it = seen_.find(id); it != seen_.end() && it->second.cpu == cpu) s.since = it->second.since;
             if ((now - s.since) / 1e9 >= limit_s) out.insert(id);
@@ -128,6 +137,7 @@ private:
     void apply(const Action& a, uint64_t now, const MemoryView& mem);
     void arm_timer(bool on);
     void release_all(uint64_t now);
+    void suspend(int sig, bool from_terminal);
     void trace_page_outs();
     void print_summary(int exit_code);
     std::string what_we_manage() const;
@@ -147,6 +157,7 @@ private:
     ProgressWatch progress_;
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
+    bool watchdog_lost_ = false;
     // --user and service mode: builds found by their user or their driver's name
     bool watching_ = false;
     std::vector<uid_t> uids_;
@@ -342,7 +353,9 @@ void Controller::resync(uint64_t now) {
         added++;
     }
     for (uint32_t pid : tree_.pids()) {
-        if (alive.count(pid)) continue;
+        // not below the root any more, but alive: reparented (make died) or daemonized; still ours
+        const Process* p = tree_.process(pid);
+        if (!p || alive.count(pid) || still_runs(pid_t(pid), p->seen_ns)) continue;
         ExitEvent gone;
         gone.ts_ns = now;
         gone.pid = pid;
@@ -415,6 +428,23 @@ void Controller::release_all(uint64_t now) {
     actuator_->resume_all();
     for (const auto& [id, j] : tree_.jobs())
         if (j.state != JobState::Running) tree_.set_state(id, JobState::Running, now);
+}
+
+// Ctrl-Z (or SIGTTIN/SIGTTOU): stop ourselves, as a job-control-aware program
+// does. When the terminal sent it to the launched build's group, the build
+// stops with us: what we hold stays held, and since `fg`/`bg` continue the
+// whole group, we stop it again once we run. Otherwise (kill -TSTP of us
+// alone, or a build we do not run) the build goes on while we are stopped:
+// we first resume what we hold, and decide afresh once continued.
+void Controller::suspend(int sig, bool from_terminal) {
+    bool with_build = launched_ && from_terminal;
+    if (!with_build) release_all(monotonic_ns());
+    if (!o_.quiet)
+        log(Level::Notice) << "suspended by SIG" << sigabbrev_np(sig)
+                           << (with_build ? " with the build; what is held stays held" : "; every job resumed") << '\n';
+    stop_self();
+    if (with_build) actuator_->restop();
+    if (!o_.quiet) log(Level::Notice) << "continued\n";
 }
 
 // Page-outs the actuator's worker finished since the last call, into the trace.
@@ -521,7 +551,7 @@ int Controller::run() {
     // the footprint from then on
     load_peak_rss_ = self_status_bytes("VmHWM:");
     std::ofstream("/proc/self/clear_refs") << "5";
-    SignalFd signals;
+    SignalFd signals(true);
     launched_ = !o_.command.empty();
     watchdog_ = std::make_unique<Watchdog>(o_.command);  // in launch mode it forks the command, held before exec
     write_file("/proc/self/oom_score_adj", "-1000");      // after that fork: the build keeps the user's value
@@ -556,8 +586,8 @@ int Controller::run() {
     watch(signals.fd(), EPOLLIN);
     watch(timer_fd_, EPOLLIN);
     watch(root_fd, EPOLLIN);
-    const int status_fd = launched_ ? watchdog_->status_fd() : -1;
-    watch(status_fd, EPOLLIN);
+    const int watchdog_fd = watchdog_->reply_fd();  // the command's exit; EOF if the watchdog dies
+    watch(watchdog_fd, EPOLLIN);
     const int psi_fd = memory_->psi_fd();
     watch(psi_fd, EPOLLPRI);
     if (live_) watch(live_->socket_fd(), EPOLLIN), watch(live_->timer_fd(), EPOLLIN);
@@ -583,9 +613,18 @@ int Controller::run() {
                 from_timer = true;
             } else if (fd == root_fd) {
                 done = true;
-            } else if (fd == status_fd) {
+            } else if (fd == watchdog_fd) {
+                watchdog_->read_replies();
                 status = watchdog_->command_status();
-                done = status.has_value();
+                if (watchdog_->died()) {
+                    // never run on without it: if we died now, nothing would resume what we stopped
+                    log(Level::Error) << "the watchdog (pid " << watchdog_->pid()
+                                      << ") died: resuming every job and exiting"
+                                      << (launched_ ? "; the build command runs on unmanaged" : "") << '\n';
+                    watchdog_lost_ = true;
+                    epoll_ctl(ep, EPOLL_CTL_DEL, watchdog_fd, nullptr);
+                }
+                done = status.has_value() || watchdog_lost_;
             } else if (live_ && live_->handle(fd, policy_, [this] { return this->status(); })) {
                 // served ctl clients (a change of caps is decided below) or a deferred status write
             } else if (fd == psi_fd && psi_fd >= 0) {
@@ -596,6 +635,8 @@ int Controller::run() {
                 while (int sig = signals.read()) {
                     if (sig == SIGCHLD) {
                         waitpid(-1, nullptr, WNOHANG);  // only the watchdog is our child
+                    } else if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+                        if (!ending) suspend(sig, signals.last_code() == SI_KERNEL);
                     } else {
                         // resume everything first; the build decides how to end. The command is
                         // in our process group: the terminal's signals (Ctrl-C, hangup) and SIGINT,
@@ -626,7 +667,7 @@ int Controller::run() {
     if (root_fd >= 0) close(root_fd);
     close(timer_fd_);
     close(ep);
-    int code = launched_ ? (status ? exit_code_of(*status) : 130) : 0;
+    int code = watchdog_lost_ ? int(ExitCode::Failure) : launched_ ? (status ? exit_code_of(*status) : 130) : 0;
     if (live_) live_->finish(this->status());
     print_summary(code);
     return code;

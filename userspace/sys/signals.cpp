@@ -12,10 +12,12 @@
 
 namespace swamp {
 
-SignalFd::SignalFd() {
+SignalFd::SignalFd(bool job_control) {
     sigset_t mask;
     sigemptyset(&mask);
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, s);
+    if (job_control)
+        for (int s : {SIGTSTP, SIGTTIN, SIGTTOU}) sigaddset(&mask, s);
     sigprocmask(SIG_BLOCK, &mask, &old_mask_);
     fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (fd_ < 0) throw UserError(ExitCode::Failure, std::string("signalfd: ") + strerror(errno));
@@ -32,6 +34,8 @@ int SignalFd::read() {
     last_code_ = si.ssi_code;
     return int(si.ssi_signo);
 }
+
+void stop_self() { kill(getpid(), SIGSTOP); }
 
 int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 

@@ -1,5 +1,5 @@
-// Signals as file descriptors for the epoll loop: SIGINT, SIGTERM, SIGHUP and
-// SIGCHLD are blocked while this object lives and read from fd().
+// Signals as file descriptors for the epoll loop: the given signals are
+// blocked while this object lives and read from fd().
 #pragma once
 
 #include <signal.h>
@@ -8,7 +8,9 @@ namespace swamp {
 
 class SignalFd {
 public:
-    SignalFd();
+    // SIGINT, SIGTERM, SIGHUP and SIGCHLD, and with `job_control` SIGTSTP,
+    // SIGTTIN and SIGTTOU too (the caller then stops itself: stop_self()).
+    explicit SignalFd(bool job_control = false);
     ~SignalFd();
     SignalFd(const SignalFd&) = delete;
     SignalFd& operator=(const SignalFd&) = delete;
@@ -24,6 +26,9 @@ private:
     sigset_t old_mask_;
     int last_code_ = 0;
 };
+
+// Stops the calling process (SIGSTOP) until someone sends it SIGCONT.
+void stop_self();
 
 // A pidfd for `pid` (readable once it exits), or -1.
 int open_pidfd(pid_t pid);

@@ -98,9 +98,10 @@ void Tree::name_job(const Process& p) {
     }
 }
 
-Process& Tree::add_process(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t, TreeDelta&) {
+Process& Tree::add_process(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t now_ns, TreeDelta&) {
     Process& p = procs_[pid];
     p.pid = pid;
+    p.seen_ns = now_ns;
     p.ppid = ppid;
     p.comm = comm;
     return p;

@@ -34,6 +34,7 @@ struct Process {
     bool driver = false;
     bool execd = false;  // runs its own program: exec seen, or found running by a /proc walk
     uint64_t job = 0;    // 0: not in a job (a driver, or outside any build)
+    uint64_t seen_ns = 0;  // when an event or the /proc walk first showed it
 };
 
 struct Job {
