@@ -186,6 +186,8 @@ void Controller::refuse_unsafe_files() {
         if (std::string problem = ensure_private_dir(o_.socket_path.substr(0, o_.socket_path.rfind('/')), 0755);
             !problem.empty())
             throw UserError(ExitCode::Usage, "--socket " + o_.socket_path + ": refused: " + problem);
+    if (!o_.trace_output.empty()) require_safe_output("--trace-output", o_.trace_output);
+    if (!o_.record_file.empty()) require_safe_output("--record", o_.record_file);
     if (!o_.status_file.empty()) require_safe_output("--status-file", o_.status_file, true);
     if (!o_.metrics_file.empty()) require_safe_output("--metrics-file", o_.metrics_file, true);
     if (!o_.no_history) require_safe_output("--history-db", o_.history_db, true, false);
