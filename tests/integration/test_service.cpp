@@ -27,8 +27,10 @@ protected:
         dir_ = fs::temp_directory_path() / ("swamp-service-" + std::to_string(getpid()));
         fs::remove_all(dir_);
         fs::create_directories(dir_);
-        fs::permissions(dir_, fs::perms::all);  // the builds of another user write here
-        run_ = dir_ / "run";                      // and root's files go where only root writes
+        // the builds of another user write here (sticky: they cannot move root's run/ away),
+        // and root's files go where only root writes
+        fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);
+        run_ = dir_ / "run";
         fs::create_directories(run_);
         fs::permissions(run_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                   fs::perms::others_read | fs::perms::others_exec);
