@@ -27,8 +27,14 @@ protected:
         dir_ = fs::temp_directory_path() / ("swamp-service-" + std::to_string(getpid()));
         fs::remove_all(dir_);
         fs::create_directories(dir_);
-        fs::permissions(dir_, fs::perms::all);  // the builds of another user write here
-        trace_ = (dir_ / "trace.jsonl").string();
+        // the builds of another user write here (sticky: they cannot move root's run/ away),
+        // and root's files go where only root writes
+        fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);
+        run_ = dir_ / "run";
+        fs::create_directories(run_);
+        fs::permissions(run_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+        trace_ = (run_ / "trace.jsonl").string();
         log_ = (dir_ / "service.log").string();
         // three 200 MiB jobs of 3 CPU-s each; two builds of it want 1.2 GiB at once
         std::ofstream(dir_ / "Makefile") << "all: a b c\n"
@@ -52,8 +58,8 @@ protected:
     void start_service(const std::vector<std::string>& args, const std::string& budget = "700M") {
         std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_, SWAMP_BIN, "service",
                                       "--no-history", "--mem-budget", budget, "--trace-json", "--trace-output", trace_,
-                                      "--socket", (dir_ / "ctl.sock").string(), "--status-file",
-                                      (dir_ / "status").string()};
+                                      "--socket", (run_ / "ctl.sock").string(), "--status-file",
+                                      (run_ / "status").string()};
         argv.insert(argv.end(), args.begin(), args.end());
         service_ = spawn(argv).pid;
         for (int i = 0; i < 200 && file_text(log_).find("managing") == std::string::npos; i++) usleep(50 * 1000);
@@ -113,7 +119,7 @@ protected:
         return n;
     }
 
-    fs::path dir_;
+    fs::path dir_, run_;
     std::string trace_, log_, user_;
     pid_t service_ = -1;
 };
@@ -159,7 +165,7 @@ TEST_F(ServiceTest, FindsTwoBuildsOfAUser) {
     std::smatch totals;
     ASSERT_TRUE(std::regex_search(log, totals, std::regex("stopped in [0-9.]+ s: [0-9]+ jobs, ([0-9]+) stops"))) << log;
     EXPECT_EQ(build_stops, std::stoi(totals[1])) << log;
-    std::string status_file = file_text((dir_ / "status").string());
+    std::string status_file = file_text((run_ / "status").string());
     EXPECT_NE(status_file.find("state=exited"), std::string::npos) << status_file;
     EXPECT_NE(status_file.find("jobs_total=6"), std::string::npos) << status_file;
 
@@ -271,7 +277,7 @@ TEST_F(ServiceTest, TellsSystemdItIsReadyAndLogsWithLevels) {
 
     std::string script = "exec 2>" + log_ + "; JOURNAL_STREAM=$(stat -c %d:%i " + log_ + ") NOTIFY_SOCKET=" +
                          notify_path + " exec \"$0\" service --no-history --roots svcmake --socket " +
-                         (dir_ / "ctl.sock").string() + " --status-file " + (dir_ / "status").string();
+                         (run_ / "ctl.sock").string() + " --status-file " + (run_ / "status").string();
     service_ = spawn({"/bin/sh", "-c", script, SWAMP_BIN}).pid;
     char buf[256];
     ssize_t n = recv(sock, buf, sizeof buf, 0);

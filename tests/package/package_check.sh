@@ -107,7 +107,7 @@ systemd)
               'ExecStartPre=/usr/sbin/swamp-bpf check-config /etc/swamp-bpf/swamp-bpf.conf' \
               'ExecStart=/usr/sbin/swamp-bpf service --config /etc/swamp-bpf/swamp-bpf.conf $SWAMP_BPF_OPTS' \
               'EnvironmentFile=-/etc/default/swamp-bpf' \
-              'RuntimeDirectory=swamp-bpf' 'RuntimeDirectoryMode=0700' 'RuntimeDirectoryPreserve=yes' \
+              'RuntimeDirectory=swamp-bpf' 'RuntimeDirectoryMode=0755' 'RuntimeDirectoryPreserve=yes' \
               'StateDirectory=swamp-bpf' 'OOMScoreAdjust=-1000' 'WantedBy=multi-user.target'; do
     grep -qxF "$line" "$unit" || fail "the unit lacks the line: $line"
   done
@@ -163,7 +163,7 @@ openrc)
   out=$(run '' 'command=$SWAMP_ROOT/usr/sbin/swamp-bpf; SWAMP_BPF_CONFIG=$SWAMP_ROOT/etc/swamp-bpf/swamp-bpf.conf; start_pre' 2>&1) \
     || fail "openrc start_pre failed on the shipped config: $out"
   grep -q 'swamp-bpf.conf: ok' <<<"$out" || fail "start_pre did not run check-config: $out"
-  grep -qx 'checkpath --directory --mode 0700 /run/swamp-bpf' <<<"$out" || fail "start_pre does not make /run/swamp-bpf: $out"
+  grep -qx 'checkpath --directory --mode 0755 /run/swamp-bpf' <<<"$out" || fail "start_pre does not make /run/swamp-bpf: $out"
   grep -qx 'checkpath --directory --mode 0700 /var/lib/swamp-bpf' <<<"$out" || fail "start_pre does not make /var/lib/swamp-bpf: $out"
   printf '[memory]\nreserv = "1G"\n' > "$work/bad.conf"
   if out=$(run '' 'command=$SWAMP_ROOT/usr/sbin/swamp-bpf; SWAMP_BPF_CONFIG=$WORK/bad.conf; start_pre' 2>&1); then

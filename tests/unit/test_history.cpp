@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -65,9 +66,57 @@ TEST(History, CreatesItsDirectoryAndFileWithTheirModes) {
     struct stat dir_st, file_st;
     ASSERT_EQ(stat((d.dir.path + "/lib/swamp-bpf").c_str(), &dir_st), 0);
     ASSERT_EQ(stat(d.path.c_str(), &file_st), 0);
-    EXPECT_EQ(dir_st.st_mode & 07777, 0755u);
-    EXPECT_EQ(file_st.st_mode & 07777, 0644u);
+    EXPECT_EQ(dir_st.st_mode & 07777, 0700u);  // every user's command lines: root's only
+    EXPECT_EQ(file_st.st_mode & 07777, 0600u);
     EXPECT_FALSE(h->predict("gcc compile a.c"));  // nothing recorded yet
+    ASSERT_EQ(stat((d.path + "-wal").c_str(), &file_st), 0);  // SQLite gives it the database's mode
+    EXPECT_EQ(file_st.st_mode & 07777, 0600u);
+    EXPECT_EQ(h->note(), "");
+}
+
+TEST(History, TightensAnOlderDatabaseAndItsOwnDirectory) {
+    Db d;
+    History::open(d.path).reset();
+    std::string dir = d.dir.path + "/lib/swamp-bpf";
+    chmod(dir.c_str(), 0755);  // as an older swamp-bpf made them
+    chmod(d.path.c_str(), 0644);
+    auto h = History::open(d.path);
+    ASSERT_TRUE(h->usable()) << h->warning();
+    struct stat st;
+    ASSERT_EQ(stat(dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    ASSERT_EQ(stat(d.path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    EXPECT_EQ(h->note(), "");
+}
+
+TEST(History, LeavesASharedDirectoryAloneAndSaysSo) {
+    Db d;
+    std::string dir = d.dir.path + "/lib/swamp-bpf";
+    ASSERT_EQ(mkdir((d.dir.path + "/lib").c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+    std::ofstream(dir + "/other-file") << "x";
+    auto h = History::open(d.path);
+    ASSERT_TRUE(h->usable()) << h->warning();
+    struct stat st;
+    ASSERT_EQ(stat(dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0755u);
+    EXPECT_NE(h->note().find(dir + " lets other users in (mode 0755)"), std::string::npos) << h->note();
+    ASSERT_EQ(stat(d.path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST(History, RefusesASymlinkedDatabase) {
+    Db d;
+    std::string dir = d.dir.path + "/lib/swamp-bpf", victim = d.dir.path + "/victim";
+    std::filesystem::create_directories(dir);
+    std::ofstream(victim) << "precious";
+    ASSERT_EQ(symlink(victim.c_str(), d.path.c_str()), 0);
+    auto h = History::open(d.path);
+    EXPECT_FALSE(h->usable());
+    EXPECT_NE(h->warning().find("symbolic link"), std::string::npos) << h->warning();
+    std::ifstream in(victim);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");
 }
 
 TEST(History, RecordPredictsAtOnceAndPersistsAcrossReopen) {

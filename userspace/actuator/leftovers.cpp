@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "sys/cgroupfs.hpp"
 #include "sys/proc.hpp"
+#include "sys/safe_file.hpp"
 
 namespace swamp {
 
@@ -58,18 +58,21 @@ std::optional<StateFile> parse_state(std::string_view text) {
     return s;
 }
 
-std::string state_path(pid_t controller) { return std::string(kStateDir) + "/" + std::to_string(controller) + ".state"; }
-
-bool write_state(const StateFile& s) {
-    ::mkdir(kStateDir, 0700);
-    std::string path = state_path(s.controller), tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << format_state(s);
-        if (!out.flush()) return false;
-    }
-    return ::rename(tmp.c_str(), path.c_str()) == 0;
+namespace {
+std::string& configured_state_dir() {
+    static std::string dir = kStateDir;
+    return dir;
 }
+}  // namespace
+
+const std::string& state_dir() { return configured_state_dir(); }
+void set_state_dir(const std::string& dir) { configured_state_dir() = dir; }
+
+std::string prepare_state_dir() { return ensure_private_dir(state_dir(), 0755); }
+
+std::string state_path(pid_t controller) { return state_dir() + "/" + std::to_string(controller) + ".state"; }
+
+bool write_state(const StateFile& s) { return write_file_atomic(state_path(s.controller), format_state(s), 0600).empty(); }
 
 namespace {
 
@@ -100,14 +103,14 @@ void note_instance(Recovery& r, pid_t pid) {
 
 Recovery recover_leftovers() {
     Recovery r;
-    if (DIR* d = ::opendir(kStateDir)) {
+    if (DIR* d = ::opendir(state_dir().c_str())) {
         while (dirent* e = ::readdir(d)) {
             std::string name = e->d_name;
             if (name.size() < 7 || name.substr(name.size() - 6) != ".state") continue;
-            std::string path = std::string(kStateDir) + "/" + name;
+            std::string path = state_dir() + "/" + name;
             auto s = parse_state(read_file(path).value_or(""));
             if (!s) {
-                ::unlink(path.c_str());  // unreadable: nothing we could act on safely
+                r.unreadable.push_back(path);  // nothing we could act on safely; a person looks at it
                 continue;
             }
             if (alive(s->controller, s->controller_start) || alive(s->watchdog, s->watchdog_start)) continue;
@@ -139,6 +142,15 @@ std::string describe(const Recovery& r) {
     return "resumed " + std::to_string(r.resumed) + " stopped process" + (r.resumed == 1 ? "" : "es") + " and thawed " +
            std::to_string(r.thawed) + " frozen cgroup" + (r.thawed == 1 ? "" : "s") +
            " left by an earlier swamp-bpf that died (pid " + who + ")";
+}
+
+std::vector<std::string> report_lines(const Recovery& r) {
+    std::vector<std::string> lines;
+    for (const std::string& path : r.unreadable)
+        lines.push_back(path + " is not a state file this swamp-bpf can read: left in place; look at it, resume "
+                               "what it lists by hand, and remove it");
+    if (std::string note = describe(r); !note.empty()) lines.push_back(note);
+    return lines;
 }
 
 }  // namespace swamp

@@ -38,19 +38,29 @@ std::string format_state(const StateFile& s);
 std::optional<StateFile> parse_state(std::string_view text);
 
 inline constexpr const char* kStateDir = "/run/swamp-bpf";
+// The state directory, kStateDir unless set (the hidden --state-dir, for tests);
+// set before the watchdog forks, which inherits it.
+const std::string& state_dir();
+void set_state_dir(const std::string& dir);
+// Makes the state directory (0755, root's) where missing; "" or why it cannot be
+// trusted (another user owns it or may write it).
+std::string prepare_state_dir();
 std::string state_path(pid_t controller);
-// Writes atomically (temp file + rename); false on error.
+// Writes atomically (sys/safe_file.hpp, mode 0600); false on error.
 bool write_state(const StateFile& s);
 
 struct Recovery {
     int resumed = 0;  // stopped processes resumed
     int thawed = 0;   // frozen job cgroups thawed
     std::vector<pid_t> instances;  // the dead swamp-bpf instances they came from
+    std::vector<std::string> unreadable;  // state files that did not parse: left in place
 };
 
 // Resumes and thaws everything dead instances left; leaves live ones alone.
 Recovery recover_leftovers();
 // "resumed 2 processes and thawed 1 cgroup left by swamp-bpf 1234 (killed)"; "" when nothing.
 std::string describe(const Recovery& r);
+// One warning line per state file that did not parse, then describe()'s line if any.
+std::vector<std::string> report_lines(const Recovery& r);
 
 }  // namespace swamp

@@ -421,6 +421,10 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
         ->required()
         ->type_name("FILE");
 
+    // hidden, for tests: the watchdog's state files in DIR instead of /run/swamp-bpf
+    for (CLI::App* a : {&app, recover, service})
+        a->add_option_function<std::string>("--state-dir", [&r](const std::string& dir) { r.state_dir = absolute(dir); })
+            ->group("");
     bool ctl_json = false;
     int ctl_limit = 0;
     auto* ctl = add_ctl_command(app, r.ctl, ctl_json, ctl_limit);

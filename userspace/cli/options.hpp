@@ -152,6 +152,7 @@ struct ParsedCli {
     ReportOptions report;
     CtlOptions ctl;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
+    std::string state_dir;        // hidden --state-dir, for tests: instead of /run/swamp-bpf
 };
 
 // Parses argv; help and errors are written to `out`/`err`.

@@ -11,9 +11,12 @@ namespace swamp {
 int run_recover() {
     if (geteuid() != 0)
         throw UserError(ExitCode::Permission, "recover signals other users' processes and writes cgroups: run it with sudo");
-    std::string note = describe(recover_leftovers());
-    std::cerr << "swamp-bpf: " << (note.empty() ? "nothing left stopped or frozen by an earlier swamp-bpf" : note) << '\n';
-    return 0;
+    if (std::string problem = prepare_state_dir(); !problem.empty())
+        throw UserError(ExitCode::Usage, "refusing the state directory: " + problem);
+    Recovery r = recover_leftovers();
+    for (const std::string& line : report_lines(r)) std::cerr << "swamp-bpf: " << line << '\n';
+    if (r.instances.empty() && r.unreadable.empty()) std::cerr << "swamp-bpf: nothing left stopped or frozen by an earlier swamp-bpf\n";
+    return r.unreadable.empty() ? 0 : int(ExitCode::Failure);
 }
 
 }  // namespace swamp

@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "report/svg.hpp"
 #include "report/timeline.hpp"
+#include "sys/safe_file.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -17,8 +18,8 @@ int run_report(const ReportOptions& o) {
         std::cout << svg << std::flush;
         return 0;
     }
-    std::ofstream out(o.output, std::ios::trunc);
-    if (!out || !(out << svg) || !out.flush()) throw UserError(ExitCode::Failure, "cannot write " + o.output);
+    std::unique_ptr<std::ostream> out = open_output("the report", o.output);
+    if (!(*out << svg) || !out->flush()) throw UserError(ExitCode::Failure, "cannot write " + o.output);
     return 0;
 }
 

@@ -1,3 +1,4 @@
+#include "actuator/leftovers.hpp"
 #include "cli/commands.hpp"
 #include "control/controller.hpp"
 #include "util/error.hpp"
@@ -7,6 +8,7 @@ namespace swamp {
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
     ParsedCli cli = parse_cli(argc, argv, out, err);
     if (cli.exit_now) return *cli.exit_now;
+    if (!cli.state_dir.empty()) set_state_dir(cli.state_dir);
     try {
         switch (cli.command) {
         case Command::Control:

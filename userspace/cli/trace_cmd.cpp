@@ -4,7 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <ostream>
 #include <iostream>
 #include <memory>
 
@@ -13,6 +13,7 @@
 #include "source/bpf_source.hpp"
 #include "sys/launch.hpp"
 #include "sys/proc.hpp"
+#include "sys/safe_file.hpp"
 #include "sys/signals.hpp"
 #include "trace/printer.hpp"
 #include "util/error.hpp"
@@ -54,17 +55,10 @@ int run_trace(const TraceOptions& o) {
     require_bpf_privileges();
     AttachPlan plan = plan_or_throw(o.sensing);
 
-    std::unique_ptr<std::ofstream> output;
-    if (!o.output_file.empty()) {
-        output = std::make_unique<std::ofstream>(o.output_file, std::ios::trunc);
-        if (!*output) throw UserError(ExitCode::Usage, "cannot write the trace to " + o.output_file);
-    }
+    std::unique_ptr<std::ostream> output, record;
+    if (!o.output_file.empty()) output = open_output("the trace", o.output_file);
     std::ostream& out = output ? *output : std::cout;
-    std::unique_ptr<std::ofstream> record;
-    if (!o.record_file.empty()) {
-        record = std::make_unique<std::ofstream>(o.record_file, std::ios::trunc);
-        if (!*record) throw UserError(ExitCode::Usage, "cannot write the recording " + o.record_file);
-    }
+    if (!o.record_file.empty()) record = open_output("the recording", o.record_file);
 
     BpfSource src(bpf_options(o.sensing), plan);
     SignalFd signals;

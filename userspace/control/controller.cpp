@@ -30,6 +30,7 @@
 #include "sys/launch.hpp"
 #include "sys/memory_reader.hpp"
 #include "sys/proc.hpp"
+#include "sys/safe_file.hpp"
 #include "sys/signals.hpp"
 #include "sys/systemd.hpp"
 #include "trace/printer.hpp"
@@ -120,6 +121,7 @@ public:
 
 private:
     void open_trace();
+    void refuse_unsafe_files();
     void watch_for_builds();
     void start_tree();
     void on_raw(std::span<const std::byte> raw);
@@ -150,7 +152,7 @@ private:
     std::unique_ptr<MemoryReader> memory_;
     std::unique_ptr<Watchdog> watchdog_;  // before actuator_: outlives it
     std::unique_ptr<Actuator> actuator_;
-    std::unique_ptr<std::ofstream> trace_file_, record_file_;
+    std::unique_ptr<std::ostream> trace_file_, record_file_;
     std::unique_ptr<TracePrinter> printer_;
     std::unique_ptr<JobHistory> history_;  // none with --no-history
     std::unique_ptr<LiveControl> live_;    // --socket, --status-file, --metrics-file
@@ -177,19 +179,31 @@ private:
 void Controller::open_trace() {
     std::ostream* out = &std::cerr;
     if (!o_.trace_output.empty()) {
-        trace_file_ = std::make_unique<std::ofstream>(o_.trace_output, std::ios::trunc);
-        if (!*trace_file_) throw UserError(ExitCode::Usage, "cannot write the trace to " + o_.trace_output);
+        trace_file_ = open_output("the trace", o_.trace_output);
         out = trace_file_.get();
     }
-    if (!o_.record_file.empty()) {
-        record_file_ = std::make_unique<std::ofstream>(o_.record_file, std::ios::trunc);
-        if (!*record_file_) throw UserError(ExitCode::Usage, "cannot write the recording " + o_.record_file);
-    }
+    if (!o_.record_file.empty()) record_file_ = open_output("the recording", o_.record_file);
     if (o_.trace || o_.trace_json || record_file_) {
         static std::ofstream null_stream;  // recording without a live trace
         std::ostream& live = (o_.trace || o_.trace_json) ? *out : null_stream;
         printer_ = std::make_unique<TracePrinter>(PrinterOptions{o_.trace_json, false}, live, record_file_.get(), start_ns_);
     }
+}
+
+// Files root would write where another user has a say: refused before anything starts.
+// (The status and metrics files' directory may appear later: the socket's, made below.)
+void Controller::refuse_unsafe_files() {
+    if (!o_.socket_path.empty())
+        if (std::string problem = ensure_private_dir(o_.socket_path.substr(0, o_.socket_path.rfind('/')), 0755);
+            !problem.empty())
+            throw UserError(ExitCode::Usage, "--socket " + o_.socket_path + ": refused: " + problem);
+    if (!o_.trace_output.empty()) require_safe_output("--trace-output", o_.trace_output);
+    if (!o_.record_file.empty()) require_safe_output("--record", o_.record_file);
+    if (!o_.status_file.empty()) require_safe_output("--status-file", o_.status_file, true);
+    if (!o_.metrics_file.empty()) require_safe_output("--metrics-file", o_.metrics_file, true);
+    if (!o_.no_history) require_safe_output("--history-db", o_.history_db, true, false);
+    if (std::string problem = prepare_state_dir(); !problem.empty())
+        throw UserError(ExitCode::Usage, "refusing the state directory: " + problem);
 }
 
 // What --user and service mode watch for; throws on an unknown user.
@@ -334,6 +348,7 @@ void Controller::open_history() {
     auto store = History::open(o_.history_db);
     if (!store->warning().empty())
         log(Level::Warning) << "history: " << store->warning() << "; predictions are off (reactive only)\n";
+    if (!store->note().empty()) log(Level::Warning) << "history: " << store->note() << '\n';
     history_ = std::make_unique<JobHistory>(std::move(store));
 }
 
@@ -536,8 +551,9 @@ int Controller::run() {
     watch_for_builds();
     require_bpf_privileges();
     if (!o_.socket_path.empty()) refuse_if_listening(o_.socket_path);  // a second instance fails before BPF loads
+    refuse_unsafe_files();
     // what an earlier swamp-bpf left stopped if it and its watchdog were killed
-    if (std::string note = describe(recover_leftovers()); !note.empty()) log(Level::Warning) << note << '\n';
+    for (const std::string& line : report_lines(recover_leftovers())) log(Level::Warning) << line << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
     start_ns_ = monotonic_ns();
     open_trace();

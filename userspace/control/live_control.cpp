@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
-#include <cstring>
 
 #include "control/ctl_protocol.hpp"
+#include "sys/safe_file.hpp"
 
 namespace swamp {
 
@@ -115,8 +115,8 @@ void LiveControl::finish(StatusSnapshot final_state) {
 void LiveControl::write_files(const StatusSnapshot& s) {
     auto write = [&](const std::string& path, const std::string& text, bool& warned, const char* what) {
         if (path.empty()) return;
-        if (int err = write_file_atomic(path, text); err && !warned) {
-            if (log_) *log_ << "swamp-bpf: cannot write the " << what << " " << path << ": " << strerror(err) << '\n';
+        if (std::string err = write_file_atomic(path, text, 0644); !err.empty() && !warned) {
+            if (log_) *log_ << "swamp-bpf: cannot write the " << what << " " << path << ": " << err << '\n';
             warned = true;
         }
     };

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "sys/safe_file.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -95,34 +96,6 @@ std::string advice(int code) {
     }
 }
 std::string advice(sqlite3* db) { return advice(db ? sqlite3_errcode(db) : SQLITE_NOMEM); }
-
-// mkdir -p for the directories of `path`, new ones 0755. "" or a message.
-std::string make_parent_dirs(const std::string& path) {
-    for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-        std::string dir = path.substr(0, slash);
-        struct stat st;
-        if (stat(dir.c_str(), &st) == 0) {
-            if (!S_ISDIR(st.st_mode)) return dir + " is not a directory";
-            continue;
-        }
-        if (errno != ENOENT) return "cannot use " + dir + ": " + strerror(errno);
-        if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return "cannot create " + dir + ": " + strerror(errno);
-        chmod(dir.c_str(), 0755);  // whatever the umask
-    }
-    return "";
-}
-
-// Creates the file 0644 if it does not exist (SQLite would follow the umask). "" or a message.
-std::string create_file(const std::string& path) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        fchmod(fd, 0644);
-        close(fd);
-        return "";
-    }
-    if (errno == EEXIST) return "";
-    return std::string("cannot create it: ") + strerror(errno);
-}
 
 sqlite3* open_connection(const std::string& path, int flags, int busy_ms, std::string& error) {
     sqlite3* db = nullptr;
@@ -222,11 +195,9 @@ std::unique_ptr<History> History::open(const std::string& path, PredictionConfig
         h->fail("not an absolute path" + off);
         return h;
     }
-    if (std::string problem = make_parent_dirs(path); !problem.empty()) {
-        h->fail(problem + off);
-        return h;
-    }
-    if (std::string problem = create_file(path); !problem.empty()) {
+    // every user's command lines: 0600, in a directory of its own (0700); SQLite gives its -wal and -shm files
+    // the database's mode
+    if (std::string problem = prepare_private_file(path, 0600, 0700, h->note_); !problem.empty()) {
         h->fail(problem + off);
         return h;
     }

@@ -41,7 +41,7 @@ struct RunRecord {
 
 class History {
 public:
-    // Opens (creating the directory 0755 and the file 0644) the database and loads the newest runs of
+    // Opens (creating the directory 0700 and the file 0600: they hold every user's command lines) the database and loads the newest runs of
     // every key. Never throws: when the database cannot be used (corrupt, locked for more than
     // ~200 ms, unreadable, unwritable), warning() says why and the object predicts and records nothing.
     static std::unique_ptr<History> open(const std::string& path, PredictionConfig cfg = {});
@@ -56,6 +56,8 @@ public:
     void record(RunRecord r);
     // "" when healthy; else one line with the path and the reason. Set once: the first problem.
     const std::string& warning() const;
+    // "" or one line about the database's directory: others may enter it (see prepare_private_file).
+    const std::string& note() const { return note_; }
     bool usable() const { return db_ != nullptr; }
     // Waits (at most ~2 s) until the queued writes are done. The destructor flushes too.
     void flush();
@@ -78,6 +80,7 @@ private:
     int write_batch(const std::deque<RunRecord>& batch, std::string& error);  // SQLITE_OK or the error
 
     std::string path_;
+    std::string note_;
     PredictionConfig cfg_;
     sqlite3* db_ = nullptr;
 

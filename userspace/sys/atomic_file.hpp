@@ -1,14 +1,10 @@
-// Files that readers must never see half-written (the status file, the
-// Prometheus textfile): written to PATH.tmp, then renamed over PATH.
+// The timer that spaces the status and metrics files' writes (their safe,
+// atomic write is write_file_atomic in sys/safe_file.hpp).
 #pragma once
 
 #include <string>
 
 namespace swamp {
-
-// Writes `text` to `path` atomically (mode 0644). Returns 0 or an errno;
-// nothing is left behind on failure.
-int write_file_atomic(const std::string& path, const std::string& text);
 
 // A one-shot CLOCK_MONOTONIC timerfd for an epoll loop: readable once the
 // time set by arm_ms() has passed.

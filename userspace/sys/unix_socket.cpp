@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sys/safe_file.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -45,19 +46,6 @@ int connect_to(const std::string& path) {
     return -1;
 }
 
-// Creates `dir` and its missing parents, each 0700.
-void make_private_dirs(const std::string& dir) {
-    if (dir.empty() || dir == "/") return;
-    struct stat st;
-    if (stat(dir.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) throw UserError(ExitCode::Usage, dir + " is not a directory; cannot put the control socket there");
-        return;
-    }
-    make_private_dirs(dir.substr(0, dir.find_last_of('/')));
-    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        throw UserError(ExitCode::Permission, "cannot create " + dir + " for the control socket: " + strerror(errno));
-}
-
 bool wait_for(int fd, short events, int64_t deadline_ms) {
     for (;;) {
         int64_t left = deadline_ms - now_ms();
@@ -87,7 +75,10 @@ void refuse_if_listening(const std::string& path) {
 ListeningSocket::ListeningSocket(const std::string& path) : path_(path) {
     sockaddr_un a = address_of(path);
     if (path[0] != '/') throw UserError(ExitCode::Usage, "--socket " + path + ": give an absolute path");
-    make_private_dirs(path.substr(0, path.find_last_of('/')));
+    // where another user could swap the socket or its directory, no: made 0755 where missing (the
+    // status file may live beside it); the socket itself is 0600 and peers are checked anyway
+    if (std::string problem = ensure_private_dir(path.substr(0, path.find_last_of('/')), 0755); !problem.empty())
+        throw UserError(ExitCode::Usage, "cannot put the control socket " + path + " there: " + problem);
     struct stat st;
     if (lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
