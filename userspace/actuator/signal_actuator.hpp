@@ -1,6 +1,7 @@
 // SignalActuator: SIGSTOP / SIGCONT through pidfds, so a reused pid is never
 // signalled. One pidfd per vetted process, opened at on_join and closed at
-// on_exit; a process without one (protected, or gone) is never signalled.
+// on_exit; a process without one (protected, gone, or unheld: out of file
+// descriptors) is never signalled.
 #pragma once
 
 #include <sys/types.h>
@@ -17,7 +18,7 @@ namespace swamp {
 
 class SignalActuator final : public Actuator {
 public:
-    explicit SignalActuator(Vetter vetter) : vetter_(std::move(vetter)) {}
+    explicit SignalActuator(Vetter vetter);
     ~SignalActuator() override;
     SignalActuator(const SignalActuator&) = delete;
     SignalActuator& operator=(const SignalActuator&) = delete;
@@ -41,6 +42,7 @@ private:
     int send(pid_t pid, int sig);
 
     Vetter vetter_;
+    uint64_t fd_limit_;  // RLIMIT_NOFILE when made
     std::map<pid_t, int> pidfds_;
     std::map<uint64_t, std::set<pid_t>> stopped_;
 };

@@ -23,6 +23,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,14 @@ public:
     // The command's wait status, once reported (reads what is pending).
     std::optional<int> command_status();
 
-    // One protocol line: "C dir", "S job pid…", "R job", "Q" (all clear), "G" (exec).
+    // One protocol line: "C dir", "R job", "Q" (all clear), "G" (exec).
     void tell(const std::string& line);
+    // "S job pid…": the watchdog takes a pidfd for each, and answers on its
+    // own pipe. "" when it holds them all (or they are gone); else why not (out
+    // of file descriptors, or no answer within kAckTimeoutMs): then the
+    // caller must not keep them stopped.
+    std::string hold(uint64_t job, const std::vector<pid_t>& pids);
+    static constexpr int kAckTimeoutMs = 2000;
 
 private:
     std::string read_reply();  // blocks for one line
@@ -59,6 +66,9 @@ private:
     pid_t command_pid_ = -1;
     int pipe_ = -1;      // controller -> watchdog
     int reply_fd_ = -1;  // watchdog -> controller
+    int ack_fd_ = -1;    // watchdog -> controller: the answers to hold()
+    std::string acks_;   // read, not yet taken
+    int late_acks_ = 0;  // answers still to come for holds that timed out
     std::string replies_;
     std::optional<int> status_;
 };
@@ -74,14 +84,16 @@ public:
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     void resume_all() override;
+    bool unheld(uint64_t job) const override { return unheld_.count(job) || inner_->unheld(job); }
 
 private:
     Watchdog& watchdog_;
+    std::set<uint64_t> unheld_;  // jobs with a process the watchdog could not hold
 };
 
 // The watchdog's main loop (in the forked child): reads commands from `in`
-// until EOF, then resumes what is still held. Replies go to `out`. Exposed
-// for tests.
-void watchdog_main(int in, int out, const std::vector<std::string>& command, pid_t command_pgrp);
+// until EOF, then resumes what is still held. Replies go to `out`, answers
+// to "S" to `ack`. Exposed for tests.
+void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp);
 
 }  // namespace swamp
