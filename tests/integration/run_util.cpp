@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -158,6 +159,15 @@ pid_t find_swamp(const std::string& marker) {
         if (args.find(marker) != std::string::npos) return pid_t(std::stoi(e.path().filename()));
     }
     return -1;
+}
+
+bool wait_until(const std::function<bool()>& ok, double seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+        if (ok()) return true;
+        usleep(50 * 1000);
+    }
+    return ok();
 }
 
 }  // namespace swamp::test

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ std::vector<std::string> stopped_build_processes(const std::string& env = "");
 std::vector<std::string> leftover_cgroups(pid_t swamp = 0);
 // Job cgroups under those that are frozen.
 std::vector<std::string> frozen_cgroups(pid_t swamp = 0);
+
+// Polls `ok` every 50 ms for up to `seconds`; its last answer.
+bool wait_until(const std::function<bool()>& ok, double seconds);
 
 // The pid of the swamp-bpf process whose command line mentions `marker`, or -1.
 pid_t find_swamp(const std::string& marker);

@@ -37,20 +37,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double now_s() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
-// Polls `done` every 50 ms for up to `seconds`.
-bool wait_until(const std::function<bool()>& done, double seconds) {
-    for (double end = now_s() + seconds;; usleep(50 * 1000)) {
-        if (done()) return true;
-        if (now_s() > end) return false;
-    }
-}
-
 std::string slurp(const fs::path& p) {
     std::ifstream in(p);
     std::stringstream text;

@@ -69,15 +69,6 @@ std::string raw_request_as_nobody(const std::string& sock, const std::string& re
     return out;
 }
 
-bool wait_until(const std::function<bool()>& ok, double seconds) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-        if (ok()) return true;
-        usleep(50 * 1000);
-    }
-    return ok();
-}
-
 std::map<std::string, std::string> key_values(const std::string& text) {
     std::map<std::string, std::string> kv;
     std::istringstream in(text);

@@ -30,15 +30,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool wait_until(const std::function<bool()>& ok, double seconds) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-        if (ok()) return true;
-        usleep(50 * 1000);
-    }
-    return ok();
-}
-
 char state_of(pid_t pid) {
     for (const ProcInfo& p : processes())
         if (p.pid == pid) return p.state;

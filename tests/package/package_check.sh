@@ -108,13 +108,18 @@ systemd)
               'ExecStart=/usr/sbin/swamp-bpf service --config /etc/swamp-bpf/swamp-bpf.conf $SWAMP_BPF_OPTS' \
               'EnvironmentFile=-/etc/default/swamp-bpf' \
               'RuntimeDirectory=swamp-bpf' 'RuntimeDirectoryMode=0755' 'RuntimeDirectoryPreserve=yes' \
-              'StateDirectory=swamp-bpf' 'OOMScoreAdjust=-1000' 'WantedBy=multi-user.target'; do
+              'StateDirectory=swamp-bpf' 'OOMScoreAdjust=-1000' 'WantedBy=multi-user.target' \
+              'LimitNOFILE=16640' 'MemoryMin=32M' \
+              'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_ADMIN CAP_KILL CAP_SYS_PTRACE CAP_SYS_NICE CAP_SYS_RESOURCE CAP_IPC_LOCK CAP_DAC_OVERRIDE'; do
     grep -qxF "$line" "$unit" || fail "the unit lacks the line: $line"
   done
   # Sandboxing that would take away BPF, /sys/fs/cgroup or other users' /proc.
-  if grep -nE '^(ProtectSystem|ProtectKernel[A-Za-z]*|ProtectControlGroups|PrivateDevices|PrivateUsers|NoNewPrivileges|CapabilityBoundingSet|SystemCallFilter|DynamicUser|User|ProtectProc|RestrictNamespaces)=' "$unit"; then
+  if grep -nE '^(ProtectSystem|ProtectKernel[A-Za-z]*|ProtectControlGroups|PrivateDevices|PrivateUsers|NoNewPrivileges|SystemCallFilter|DynamicUser|User|ProtectProc|RestrictNamespaces)=' "$unit"; then
     fail "the unit restricts what swamp-bpf needs"
   fi
+  # LimitNOFILE= is what the default --max-tasks (16384) needs: + 256 (userspace/sys/limits.hpp).
+  # The capability set is exactly the one swamp-bpf runs with: one line, one copy.
+  [ "$(grep -c '^CapabilityBoundingSet=' "$unit")" = 1 ] || fail "more than one CapabilityBoundingSet= line"
   # The history database the config names lives in the unit's StateDirectory.
   grep -qx 'db = "/var/lib/swamp-bpf/history.db"' "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the config's history db is not under /var/lib/swamp-bpf (StateDirectory)"
   # `systemd-analyze verify --root` checks the unit's syntax, that its commands are executable
@@ -165,6 +170,7 @@ openrc)
   grep -q 'swamp-bpf.conf: ok' <<<"$out" || fail "start_pre did not run check-config: $out"
   grep -qx 'checkpath --directory --mode 0755 /run/swamp-bpf' <<<"$out" || fail "start_pre does not make /run/swamp-bpf: $out"
   grep -qx 'checkpath --directory --mode 0700 /var/lib/swamp-bpf' <<<"$out" || fail "start_pre does not make /var/lib/swamp-bpf: $out"
+  grep -qx $'\tulimit -n 16640 2>/dev/null || :' "$initd" || fail "start_pre does not raise the open-file limit to 16640 (as LimitNOFILE=)"
   printf '[memory]\nreserv = "1G"\n' > "$work/bad.conf"
   if out=$(run '' 'command=$SWAMP_ROOT/usr/sbin/swamp-bpf; SWAMP_BPF_CONFIG=$WORK/bad.conf; start_pre' 2>&1); then
     fail "openrc start_pre accepted a bad config: $out"

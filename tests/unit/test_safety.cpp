@@ -1,7 +1,8 @@
-// Who may be stopped (protection, pid reuse) and the state file a restart
-// recovers from.
+// Who may be stopped (protection, pid reuse, out of file descriptors) and the
+// state file a restart recovers from.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "actuator/signal_actuator.hpp"
 #include "actuator/vetting.hpp"
 #include "sys/proc.hpp"
+#include "sys/limits.hpp"
 
 using namespace swamp;
 
@@ -92,7 +94,7 @@ TEST(StateFile, RejectsWhatItCannotActOnSafely) {
 
 TEST(StateFile, DescribesARecovery) {
     EXPECT_EQ(describe(Recovery{}), "");
-    Recovery r{2, 1, {1234}};
+    Recovery r{2, 1, {1234}, {}};
     EXPECT_EQ(describe(r), "resumed 2 stopped processes and thawed 1 frozen cgroup left by an earlier swamp-bpf that "
                            "died (pid 1234)");
 }
@@ -205,4 +207,40 @@ TEST(SignalActuator, StillRunsKnowsAReapedProcess) {
         EXPECT_FALSE(still_runs(pid, seen - 60'000'000'000ull)) << "started after the event: a reused pid";
     }
     EXPECT_FALSE(still_runs(pid, seen));
+}
+
+TEST(FdLimit, WarnsWithTheFiguresAndTheConsequenceOnlyWhenShort) {
+    EXPECT_EQ(fds_needed(16384), 16640u);
+    EXPECT_EQ(fd_limit_warning({16640, 1024, 16640, 524288}), "");
+    EXPECT_EQ(fd_limit_warning({16640, 1024, 1024, 1024}),
+              "the open-file limit is 1024 (hard 1024) and cannot be raised to the 16640 that --max-tasks needs: "
+              "past 768 processes, new ones run unmanaged (never stopped; counted in the summary). Raise the limit "
+              "(LimitNOFILE=, ulimit -n) or lower --max-tasks");
+    EXPECT_NE(fd_limit_warning({16640, 64, 64, 64}).find(": all processes run unmanaged"), std::string::npos);
+}
+
+// Out of pidfds, a live process is Unheld (never stopped, its job neither), not Gone.
+TEST(FdLimit, AProcessWithoutRoomForItsPidfdIsUnheldNotGone) {
+    rlimit old{};
+    getrlimit(RLIMIT_NOFILE, &old);
+    rlimit low = old;
+    low.rlim_cur = kOwnFds + 1;  // room for one pidfd
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<pid_t> kids;
+    for (int i = 0; i < 2; i++)
+        if (pid_t p = fork(); p == 0) pause(), _exit(0);
+        else kids.push_back(p);
+    {
+        SignalActuator a{Vetter({})};
+        setrlimit(RLIMIT_NOFILE, &old);
+        timespec now{};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t seen = uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec);
+        EXPECT_EQ(a.on_join(1, kids[0], false, seen).verdict, Verdict::Ok);
+        Vetted v = a.on_join(2, kids[1], true, seen);
+        EXPECT_EQ(v.verdict, Verdict::Unheld);
+        EXPECT_EQ(v.reason, "out of file descriptors (Too many open files)");
+        EXPECT_TRUE(a.stopped().empty()) << "an unheld process is never stopped";
+    }
+    for (pid_t p : kids) kill(p, SIGKILL), waitpid(p, nullptr, 0);
 }

@@ -83,6 +83,9 @@ public:
 
     // The cgroup directory holding our job cgroups ("" when none).
     virtual std::string cgroup_dir() const { return ""; }
+    // True once a process of the job could not be held (out of file
+    // descriptors) when the job was stopped: the job must never be stopped.
+    virtual bool unheld(uint64_t /*job*/) const { return false; }
 
     // Page-out (actuator/page_out.hpp). What of a stopped job may be paged
     // out: empty when nothing (not stopped, dry-run).
@@ -115,6 +118,7 @@ public:
     void resume_all() override { inner_->resume_all(); }
     void restop() override { inner_->restop(); }
     std::string cgroup_dir() const override { return inner_->cgroup_dir(); }
+    bool unheld(uint64_t job) const override { return inner_->unheld(job); }
     PageOutTarget page_out_target(uint64_t job) override { return inner_->page_out_target(job); }
     std::vector<PageOutReport> take_page_out_reports() override { return inner_->take_page_out_reports(); }
     PageOutTotals page_out_totals() const override { return inner_->page_out_totals(); }

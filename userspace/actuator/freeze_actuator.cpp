@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "sys/cgroupfs.hpp"
+#include "sys/limits.hpp"
 #include "sys/signals.hpp"
 #include "util/error.hpp"
 
@@ -140,7 +141,9 @@ Vetted FreezeActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
         // it now, so the process is frozen as it moves in.
         if (write_file(cg + "/cgroup.freeze", "1") == 0) stopped_.insert(job);
     }
-    if (write_file(cg + "/cgroup.procs", std::to_string(pid)) == ESRCH) return {Verdict::Gone, "", ""};
+    int err = write_file(cg + "/cgroup.procs", std::to_string(pid));
+    if (err == ESRCH) return {Verdict::Gone, "", ""};
+    if (out_of_fds(err)) return unheld_verdict(err);  // not moved: it would run on beside its frozen job
     members_.insert(pid);
     return v;
 }

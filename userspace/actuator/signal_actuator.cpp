@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "sys/proc.hpp"
+#include "sys/limits.hpp"
 
 namespace swamp {
 
@@ -22,6 +23,8 @@ int sys_pidfd_send_signal(int pidfd, int sig) {
 }
 
 }  // namespace
+
+SignalActuator::SignalActuator(Vetter vetter) : vetter_(std::move(vetter)), fd_limit_(fd_limit()) {}
 
 SignalActuator::~SignalActuator() {
     try {
@@ -49,8 +52,10 @@ Vetted SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
         }
         return v;
     }
+    // kOwnFds stay free for our own files: a pidfd must never cost a /proc read or an accept
+    if (pidfds_.size() + kOwnFds >= fd_limit_) return unheld_verdict(EMFILE);
     int fd = sys_pidfd_open(pid);
-    if (fd < 0) return {Verdict::Gone, "", ""};
+    if (fd < 0) return out_of_fds(errno) ? unheld_verdict(errno) : Vetted{Verdict::Gone, "", ""};
     // the pidfd pins the process; a signal 0 after the /proc read proves the read was of it
     Vetted v = vetter_.vet(pid, seen_ns);
     if (v.verdict == Verdict::Ok && sys_pidfd_send_signal(fd, 0) != 0) v = {Verdict::Gone, "", ""};

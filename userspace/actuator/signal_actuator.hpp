@@ -1,8 +1,9 @@
 // SignalActuator: SIGSTOP / SIGCONT through pidfds, so a reused pid is never
 // signalled. One pidfd per vetted process, opened at on_join and closed at
-// on_exit; a process without one (protected, or gone) is never signalled.
-// It resumes only what it stopped: a process already stopped by someone else
-// (kill -STOP, a debugger) is neither stopped nor resumed by it.
+// on_exit; a process without one (protected, gone, or unheld: out of file
+// descriptors) is never signalled. It resumes only what it stopped: a process
+// already stopped by someone else (kill -STOP, a debugger) is neither stopped
+// nor resumed by it.
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +20,7 @@ namespace swamp {
 
 class SignalActuator final : public Actuator {
 public:
-    explicit SignalActuator(Vetter vetter) : vetter_(std::move(vetter)) {}
+    explicit SignalActuator(Vetter vetter);
     ~SignalActuator() override;
     SignalActuator(const SignalActuator&) = delete;
     SignalActuator& operator=(const SignalActuator&) = delete;
@@ -44,6 +45,7 @@ private:
     int send(pid_t pid, int sig);
 
     Vetter vetter_;
+    uint64_t fd_limit_;  // RLIMIT_NOFILE when made
     std::map<pid_t, int> pidfds_;
     std::map<uint64_t, std::set<pid_t>> stopped_;
 };

@@ -4,7 +4,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+
+#include "sys/limits.hpp"
 
 namespace swamp {
 
@@ -64,8 +68,12 @@ Vetter::Vetter(const std::vector<std::string>& protect_names) {
     }
 }
 
+Vetted unheld_verdict(int err) { return {Verdict::Unheld, std::string("out of file descriptors (") + std::strerror(err) + ")", ""}; }
+
 Vetted Vetter::vet(pid_t pid, uint64_t seen_ns) const {
+    errno = 0;
     auto st = read_proc_stat(pid);
+    if (!st && out_of_fds(errno)) return unheld_verdict(errno);
     if (!st) return {Verdict::Gone, "", ""};
     if (reused(*st, seen_ns)) return {Verdict::Gone, "", ""};
     if (std::string why = protection_reason(*st, rules_); !why.empty()) return {Verdict::Protected, why, st->comm};

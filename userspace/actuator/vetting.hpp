@@ -36,13 +36,18 @@ bool started_after(uint64_t start_ticks, uint64_t seen_boot_ns, long ticks_per_s
 // (CLOCK_MONOTONIC) still lives: not a zombie, and not a reused pid.
 bool still_runs(pid_t pid, uint64_t seen_ns);
 
-enum class Verdict { Ok, Gone, Protected };
+// Unheld: alive, but we are out of file descriptors and could not take the
+// pidfd (or read /proc) to hold it: never stopped, and neither is its job.
+enum class Verdict { Ok, Gone, Protected, Unheld };
 
 struct Vetted {
     Verdict verdict = Verdict::Gone;
-    std::string reason;  // for Protected
+    std::string reason;  // for Protected and Unheld
     std::string comm;    // its name when vetted
 };
+
+// The verdict for a process we could not hold: `err` is EMFILE or ENFILE.
+Vetted unheld_verdict(int err);
 
 class Vetter {
 public:

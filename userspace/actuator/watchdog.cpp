@@ -18,6 +18,7 @@
 #include "actuator/leftovers.hpp"
 #include "sys/cgroupfs.hpp"
 #include "sys/launch.hpp"
+#include "sys/limits.hpp"
 #include "sys/proc.hpp"
 #include "util/error.hpp"
 
@@ -32,6 +33,10 @@ void write_line(int fd, const std::string& line) {
     std::string text = line + "\n";
     (void)!write(fd, text.data(), text.size());  // short lines: atomic on a pipe
 }
+
+// Open files the watchdog keeps for itself beside its pidfds: its pipes, the
+// command's pidfd, a /proc read, the state file.
+constexpr uint64_t kWatchdogOwnFds = 16;
 
 struct Held {
     int pidfd;
@@ -48,7 +53,9 @@ public:
         if (auto st = read_proc_stat(file_.watchdog)) file_.watchdog_start = st->start_ticks;
     }
 
-    void handle(const std::string& text) {
+    // Returns, for an "S" line, what could not be held: "A" alone when all
+    // was, else "A ERRNO PID…" (out of file descriptors).
+    std::string handle(const std::string& text) {
         std::istringstream line(text);
         char cmd = 0;
         uint64_t job = 0;
@@ -57,21 +64,22 @@ public:
             std::getline(line >> std::ws, file_.cgroup_dir);
         } else if (cmd == 'S') {
             line >> job;
+            int err = 0;
+            std::string unheld;
             for (pid_t pid; line >> pid;) {
-                int fd = pidfd_open(pid);
-                if (fd < 0) continue;
-                auto st = read_proc_stat(pid);  // the pidfd pins it; signal 0 proves the read was of it
-                if (st && pidfd_signal(fd, 0) == 0)
-                    held_[job].push_back({fd, {job, pid, st->start_ticks}});
-                else
-                    close(fd);
+                int e = hold(job, pid);
+                if (!e) continue;
+                err = e;
+                unheld += " " + std::to_string(pid);
             }
+            return err ? "A " + std::to_string(err) + unheld : "A";
         } else if (cmd == 'R') {
             line >> job;
             release(job);
         } else if (cmd == 'Q') {
             while (!held_.empty()) release(held_.begin()->first);
         }
+        return "";
     }
 
     void save() {
@@ -96,13 +104,32 @@ public:
     }
 
 private:
+    // 0 when held or gone, else the errno (EMFILE, ENFILE) that kept us from holding it.
+    int hold(uint64_t job, pid_t pid) {
+        if (count_ + kWatchdogOwnFds >= fd_limit()) return EMFILE;
+        errno = 0;
+        int fd = pidfd_open(pid);
+        if (fd < 0) return out_of_fds(errno) ? errno : 0;
+        auto st = read_proc_stat(pid);  // the pidfd pins it; signal 0 proves the read was of it
+        int err = errno;
+        bool alive = pidfd_signal(fd, 0) == 0;
+        if (st && alive) {
+            held_[job].push_back({fd, {job, pid, st->start_ticks}});
+            count_++;
+            return 0;
+        }
+        close(fd);
+        return alive ? (out_of_fds(err) ? err : EMFILE) : 0;
+    }
+
     void release(uint64_t job) {
-        for (const Held& h : held_[job]) close(h.pidfd);
+        for (const Held& h : held_[job]) close(h.pidfd), count_--;
         held_.erase(job);
     }
 
     StateFile file_;
     std::map<uint64_t, std::vector<Held>> held_;
+    uint64_t count_ = 0;  // pidfds in held_
     bool warned_ = false;
 };
 
@@ -112,7 +139,7 @@ void set_oom_score_adj(int value) {
 
 }  // namespace
 
-void watchdog_main(int in, int out, const std::vector<std::string>& command, pid_t command_pgrp) {
+void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp) {
     std::unique_ptr<LaunchedCommand> cmd;
     int child_fd = -1;  // SIGCHLD: the command or an orphan of the build exited
     if (!command.empty()) {
@@ -134,6 +161,8 @@ void watchdog_main(int in, int out, const std::vector<std::string>& command, pid
         }
     }
     set_oom_score_adj(-1000);  // after the fork: the command keeps the user's value
+    // memory locks are not inherited: lock our own (the controller says once if it cannot)
+    (void)lock_memory();
     WatchdogState state;
     state.save();
     std::string buffer;
@@ -176,7 +205,7 @@ void watchdog_main(int in, int out, const std::vector<std::string>& command, pid
                     command_reaped = true;  // start() reaped it
                 }
             } else {
-                state.handle(line);
+                if (std::string reply = state.handle(line); !reply.empty()) write_line(ack, reply);
                 changed = true;
             }
         }
@@ -187,8 +216,8 @@ void watchdog_main(int in, int out, const std::vector<std::string>& command, pid
 }
 
 Watchdog::Watchdog(const std::vector<std::string>& command) {
-    int ctl[2], rep[2];
-    if (pipe2(ctl, O_CLOEXEC) || pipe2(rep, O_CLOEXEC))
+    int ctl[2], rep[2], ack[2];
+    if (pipe2(ctl, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) || pipe2(ack, O_CLOEXEC))
         throw UserError(ExitCode::Failure, std::string("pipe: ") + strerror(errno));
     pid_t pgrp = getpgrp();
     pid_ = fork();
@@ -200,17 +229,21 @@ Watchdog::Watchdog(const std::vector<std::string>& command) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
-        int in = fcntl(ctl[0], F_DUPFD_CLOEXEC, 10), out = fcntl(rep[1], F_DUPFD_CLOEXEC, 10);
+        int in = fcntl(ctl[0], F_DUPFD_CLOEXEC, 10), out = fcntl(rep[1], F_DUPFD_CLOEXEC, 10),
+            acks = fcntl(ack[1], F_DUPFD_CLOEXEC, 10);
         dup3(in, 3, O_CLOEXEC);
         dup3(out, 4, O_CLOEXEC);
-        close_range(5, ~0u, 0);  // no BPF, cgroup or terminal fds
-        watchdog_main(3, 4, command, pgrp);
+        dup3(acks, 5, O_CLOEXEC);
+        close_range(6, ~0u, 0);  // no BPF, cgroup or terminal fds
+        watchdog_main(3, 4, 5, command, pgrp);
         _exit(0);
     }
     close(ctl[0]);
     close(rep[1]);
+    close(ack[1]);
     pipe_ = ctl[1];
     reply_fd_ = rep[0];
+    ack_fd_ = ack[0];
     if (command.empty()) return;
     std::string reply = read_reply();
     if (reply.rfind("P ", 0) == 0) {
@@ -225,6 +258,7 @@ Watchdog::Watchdog(const std::vector<std::string>& command) {
 Watchdog::~Watchdog() {
     close(pipe_);
     close(reply_fd_);
+    close(ack_fd_);
     waitpid(pid_, nullptr, 0);
 }
 
@@ -262,6 +296,43 @@ void Watchdog::read_replies() {
 
 void Watchdog::tell(const std::string& line) { write_line(pipe_, line); }
 
+std::string Watchdog::hold(uint64_t job, const std::vector<pid_t>& pids) {
+    std::string line = "S " + std::to_string(job);
+    for (pid_t p : pids) line += " " + std::to_string(p);
+    tell(line);
+    // one answer per request, nothing else on this pipe; an answer that came
+    // after its timeout is skipped
+    std::string reply;
+    for (;;) {
+        if (size_t nl = acks_.find('\n'); nl != std::string::npos) {
+            reply = acks_.substr(0, nl);
+            acks_.erase(0, nl + 1);
+            if (late_acks_ == 0) break;
+            late_acks_--;
+        }
+        pollfd p{ack_fd_, POLLIN, 0};
+        int n = poll(&p, 1, kAckTimeoutMs);
+        if (n < 0 && errno == EINTR) continue;
+        char chunk[512];
+        ssize_t got = n > 0 ? read(ack_fd_, chunk, sizeof chunk) : 0;
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            late_acks_++;
+            return "the watchdog (pid " + std::to_string(pid_) + ") did not answer";
+        }
+        acks_.append(chunk, size_t(got));
+    }
+    std::istringstream in(reply.substr(reply.rfind('A', 0) == 0 ? 1 : 0));
+    int err = 0;
+    in >> err;
+    if (!err) return "";
+    std::string what = "the watchdog cannot hold pid";
+    int n = 0;
+    for (pid_t pid; in >> pid; n++)
+        if (n < 5) what += " " + std::to_string(pid);
+    return what + (n > 5 ? " and " + std::to_string(n - 5) + " more" : "") + ": " + strerror(err);
+}
+
 WatchedActuator::WatchedActuator(std::unique_ptr<Actuator> inner, Watchdog& watchdog)
     : ForwardingActuator(std::move(inner)), watchdog_(watchdog) {
     std::string dir = inner_->cgroup_dir();
@@ -271,25 +342,37 @@ WatchedActuator::WatchedActuator(std::unique_ptr<Actuator> inner, Watchdog& watc
 WatchedActuator::~WatchedActuator() { resume_all(); }
 
 // A process stopped by someone else before we stop it is not ours: the
-// watchdog never holds it, so never resumes it.
+// watchdog never holds it, so never resumes it. A process the watchdog cannot
+// hold is Unheld: the controller resumes its job and never stops it again.
 Vetted WatchedActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) {
     bool ours = job_stopped && !is_stopped(pid);
     Vetted v = inner_->on_join(job, pid, job_stopped, seen_ns);
-    if (v.verdict == Verdict::Ok && ours) watchdog_.tell("S " + std::to_string(job) + " " + std::to_string(pid));
+    if (v.verdict != Verdict::Ok || !ours) return v;
+    if (std::string why = watchdog_.hold(job, {pid}); !why.empty()) {
+        unheld_.insert(job);
+        return {Verdict::Unheld, why, v.comm};
+    }
     return v;
 }
 
 void WatchedActuator::on_job_end(uint64_t job) {
     inner_->on_job_end(job);
+    unheld_.erase(job);
     watchdog_.tell("R " + std::to_string(job));
 }
 
 bool WatchedActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
-    // tell first: should we die between the two, the watchdog resumes a running job, harmlessly
-    std::string line = "S " + std::to_string(job);
+    // held first: should we die between the two, the watchdog resumes a running job, harmlessly;
+    // what it cannot hold is never stopped, and what someone else stopped is not ours to hold
+    std::vector<pid_t> ours;
     for (pid_t p : pids)
-        if (!is_stopped(p)) line += " " + std::to_string(p);
-    watchdog_.tell(line);
+        if (!is_stopped(p)) ours.push_back(p);
+    if (std::string why = watchdog_.hold(job, ours); !why.empty()) {
+        watchdog_.tell("R " + std::to_string(job));
+        unheld_.insert(job);
+        error = why + "; the job is not stopped";
+        return false;
+    }
     bool ok = inner_->stop(job, pids, error);
     if (!ok) watchdog_.tell("R " + std::to_string(job));  // the actuator undid it
     return ok;

@@ -25,6 +25,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,8 +56,14 @@ public:
     // The watchdog is gone (killed): nothing would resume what we stopped if we died too.
     bool died() const { return died_; }
 
-    // One protocol line: "C dir", "S job pid…", "R job", "Q" (all clear), "G" (exec).
+    // One protocol line: "C dir", "R job", "Q" (all clear), "G" (exec).
     void tell(const std::string& line);
+    // "S job pid…": the watchdog takes a pidfd for each, and answers on its
+    // own pipe. "" when it holds them all (or they are gone); else why not (out
+    // of file descriptors, or no answer within kAckTimeoutMs): then the
+    // caller must not keep them stopped.
+    std::string hold(uint64_t job, const std::vector<pid_t>& pids);
+    static constexpr int kAckTimeoutMs = 2000;
 
 private:
     std::string read_reply();  // blocks for one line
@@ -65,6 +72,9 @@ private:
     pid_t command_pid_ = -1;
     int pipe_ = -1;      // controller -> watchdog
     int reply_fd_ = -1;  // watchdog -> controller
+    int ack_fd_ = -1;    // watchdog -> controller: the answers to hold()
+    std::string acks_;   // read, not yet taken
+    int late_acks_ = 0;  // answers still to come for holds that timed out
     std::string replies_;
     std::optional<int> status_;
     bool died_ = false;
@@ -81,14 +91,16 @@ public:
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     void resume_all() override;
+    bool unheld(uint64_t job) const override { return unheld_.count(job) || inner_->unheld(job); }
 
 private:
     Watchdog& watchdog_;
+    std::set<uint64_t> unheld_;  // jobs with a process the watchdog could not hold
 };
 
 // The watchdog's main loop (in the forked child): reads commands from `in`
-// until EOF, then resumes what is still held. Replies go to `out`. Exposed
-// for tests.
-void watchdog_main(int in, int out, const std::vector<std::string>& command, pid_t command_pgrp);
+// until EOF, then resumes what is still held. Replies go to `out`, answers
+// to "S" to `ack`. Exposed for tests.
+void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp);
 
 }  // namespace swamp

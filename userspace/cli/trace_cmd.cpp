@@ -12,6 +12,7 @@
 #include "cli/sensing.hpp"
 #include "source/bpf_source.hpp"
 #include "sys/launch.hpp"
+#include "sys/limits.hpp"
 #include "sys/proc.hpp"
 #include "sys/safe_file.hpp"
 #include "sys/signals.hpp"
@@ -39,13 +40,6 @@ void seed_tree(BpfSource& src, TracePrinter& printer, const ProcStat& root) {
     }
 }
 
-void add_to_epoll(int ep, int fd) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
 }  // namespace
 
 
@@ -53,6 +47,8 @@ int run_trace(const TraceOptions& o) {
     std::optional<ProcStat> root;
     if (o.root_pid) root = validate_root_pid(*o.root_pid);
     require_bpf_privileges();
+    // as the controller does; the trace holds no fd per process, so a shortfall costs nothing here
+    raise_fd_limit(fds_needed(o.sensing.max_tasks));
     AttachPlan plan = plan_or_throw(o.sensing);
 
     std::unique_ptr<std::ostream> output, record;
@@ -82,10 +78,10 @@ int run_trace(const TraceOptions& o) {
     if (cmd) cmd->start();
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    add_to_epoll(ep, src.fd());
-    add_to_epoll(ep, signals.fd());
+    epoll_watch(ep, src.fd(), EPOLLIN);
+    epoll_watch(ep, signals.fd(), EPOLLIN);
     int root_fd = cmd ? -1 : open_pidfd(root->pid);
-    if (root_fd >= 0) add_to_epoll(ep, root_fd);
+    epoll_watch(ep, root_fd, EPOLLIN);
 
     auto sink = [&](std::span<const std::byte> raw) { printer.on_raw(raw); };
     std::optional<int> status;  // the launched command's wait status

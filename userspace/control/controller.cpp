@@ -28,6 +28,7 @@
 #include "source/decode.hpp"
 #include "sys/cgroupfs.hpp"
 #include "sys/launch.hpp"
+#include "sys/limits.hpp"
 #include "sys/memory_reader.hpp"
 #include "sys/proc.hpp"
 #include "sys/safe_file.hpp"
@@ -74,6 +75,7 @@ uint64_t self_status_bytes(const std::string& key) {
 
 struct Summary {
     uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0, resyncs = 0;
+    uint64_t unheld = 0;  // processes not held (out of file descriptors)
     uint64_t peak_rss = 0;
 };
 
@@ -130,6 +132,7 @@ private:
     void handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit = false);
     void open_history();
     void release_protected(uint64_t job, uint64_t now);
+    void note_unheld(uint64_t job, const std::string& what, const std::string& reason, uint64_t now);
     void note_build_start(uint32_t pid, uint64_t now);
     bool managed_elsewhere(uint32_t pid, bool say);
     bool joins_from_elsewhere(const Event& e);
@@ -171,7 +174,8 @@ private:
     uint64_t oom_kills_at_start_ = 0;
     uint64_t drops_seen_ = 0, last_drop_note_ns_ = 0;
     uint64_t newest_event_ns_ = 0;  // kernel time of the newest event since the last decision
-    uint64_t load_peak_rss_ = 0;    // our peak RSS while libbpf loaded the programs
+    uint64_t load_peak_rss_ = 0;
+    bool unheld_logged_ = false;    // our peak RSS while libbpf loaded the programs
     MemoryView last_mem_;
     Summary sum_;
 };
@@ -261,6 +265,7 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
     for (auto [job, pid] : d.joined) {
         const Job* j = tree_.job(job);
         Vetted v = actuator_->on_join(job, pid, j && j->state != JobState::Running, seen_ns);
+        if (v.verdict == Verdict::Unheld) note_unheld(job, "pid " + std::to_string(pid), v.reason, seen_ns);
         if (v.verdict == Verdict::Protected && j && !j->is_protected) {
             tree_.set_protected(job);
             log(Level::Notice) << "pid " << pid << " (" << v.comm << ") in job " << job << " is " << v.reason
@@ -273,6 +278,21 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
     if (live_) live_->forget(d.ended_jobs), live_->forget(d.dissolved_jobs);
     sum_.jobs += d.started_jobs.size();  // not a fork that never execs (distccd's idle workers)
     builds_.on_delta(tree_, d);
+}
+
+// Out of file descriptors: a process of the job could not be held. Logged
+// once, counted in the summary; the job runs on and is never stopped.
+void Controller::note_unheld(uint64_t job, const std::string& what, const std::string& reason, uint64_t now) {
+    sum_.unheld++;
+    const Job* j = tree_.job(job);
+    if (!unheld_logged_)
+        log(Level::Warning) << "cannot hold " << what << " of job " << job << ": " << reason
+                            << ": the job runs on unmanaged, never stopped; raise the open-file limit (LimitNOFILE=, "
+                               "ulimit -n) or lower --max-tasks. Further ones are counted in the summary\n";
+    unheld_logged_ = true;
+    if (!j || j->is_protected) return;
+    tree_.set_protected(job);
+    if (j->state != JobState::Running) release_protected(job, now);
 }
 
 // A job stopped before it ran a protected name (a shell that then ran it):
@@ -392,6 +412,7 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
     std::string error;
     bool ok = a.type == ActionType::Resume ? actuator_->resume(a.job, pids, error) : actuator_->stop(a.job, pids, error);
     uint64_t delivered = monotonic_ns();
+    if (!ok && actuator_->unheld(a.job)) return note_unheld(a.job, "a process", error, now);
     if (!ok) {
         log(Level::Error) << "cannot " << action_name(a.type) << " job " << a.job << " (" << j->name << "): " << error
                   << '\n';
@@ -507,7 +528,10 @@ void Controller::print_summary(int exit_code) {
     if (auto po = actuator_->page_out_totals(); po.jobs)
         paged = "; paged out " + human_bytes(po.bytes) + " of " + std::to_string(po.jobs) + " stopped job" +
                 (po.jobs == 1 ? "" : "s");
-    log(Level::Notice) << buf << paged << '\n';
+    std::string unheld = sum_.unheld ? "; " + std::to_string(sum_.unheld) +
+                                           " processes not held (out of file descriptors): their jobs ran unmanaged"
+                                     : "";
+    log(Level::Notice) << buf << paged << unheld << '\n';
 }
 
 std::string Controller::what_we_manage() const {
@@ -550,6 +574,9 @@ int Controller::run() {
     if (o_.root_pid) validate_root_pid(*o_.root_pid);
     watch_for_builds();
     require_bpf_privileges();
+    // one pidfd per tracked process; the watchdog and the trace inherit the limit
+    if (std::string w = fd_limit_warning(raise_fd_limit(fds_needed(o_.sensing.max_tasks))); !w.empty())
+        log(Level::Warning) << w << '\n';
     if (!o_.socket_path.empty()) refuse_if_listening(o_.socket_path);  // a second instance fails before BPF loads
     refuse_unsafe_files();
     // what an earlier swamp-bpf left stopped if it and its watchdog were killed
@@ -567,6 +594,8 @@ int Controller::run() {
     // the footprint from then on
     load_peak_rss_ = self_status_bytes("VmHWM:");
     std::ofstream("/proc/self/clear_refs") << "5";
+    // no page faults of our own under the pressure we relieve; the watchdog locks itself
+    if (std::string w = lock_memory(); !w.empty()) log(Level::Warning) << w << '\n';
     SignalFd signals(true);
     launched_ = !o_.command.empty();
     watchdog_ = std::make_unique<Watchdog>(o_.command);  // in launch mode it forks the command, held before exec
@@ -591,13 +620,7 @@ int Controller::run() {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     int root_fd = launched_ || watching_ ? -1 : open_pidfd(root_);
-    auto watch = [&](int fd, uint32_t events) {
-        if (fd < 0) return;
-        epoll_event ev{};
-        ev.events = events;
-        ev.data.fd = fd;
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    };
+    auto watch = [&](int fd, uint32_t events) { epoll_watch(ep, fd, events); };
     watch(src_->fd(), EPOLLIN);
     watch(signals.fd(), EPOLLIN);
     watch(timer_fd_, EPOLLIN);
@@ -606,7 +629,7 @@ int Controller::run() {
     watch(watchdog_fd, EPOLLIN);
     const int psi_fd = memory_->psi_fd();
     watch(psi_fd, EPOLLPRI);
-    if (live_) watch(live_->socket_fd(), EPOLLIN), watch(live_->timer_fd(), EPOLLIN);
+    if (live_) live_->attach(ep);
 
     auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
     std::optional<int> status;

@@ -1,10 +1,14 @@
 #include "control/live_control.hpp"
 
+#include <sys/epoll.h>
 #include <unistd.h>
 
+#include <cstring>
 
+#include "cli/sensing.hpp"
 #include "control/ctl_protocol.hpp"
 #include "sys/safe_file.hpp"
+#include "sys/signals.hpp"
 
 namespace swamp {
 
@@ -13,6 +17,8 @@ namespace {
 constexpr int kClientTimeoutMs = 200;     // a client that sends nothing holds the loop this long at most
 constexpr int kMaxClientsPerWake = 16;
 constexpr uint64_t kWriteGapNs = 1'000'000'000;  // files: at most once a second
+constexpr int kBackoffMs = 1000;                  // no accept for this long after one failed
+constexpr uint64_t kBackoffNoteNs = 60'000'000'000;  // a warning at most once a minute
 
 }  // namespace
 
@@ -29,20 +35,48 @@ LiveControl::~LiveControl() {
     write_files(*last_);
 }
 
+void LiveControl::attach(int ep) {
+    ep_ = ep;
+    epoll_watch(ep, socket_fd(), EPOLLIN);
+    epoll_watch(ep, timer_fd(), EPOLLIN);
+    epoll_watch(ep, backoff_.fd(), EPOLLIN);
+}
+
 bool LiveControl::handle(int fd, Policy& policy, const Snapshot& snapshot) {
     if (fd == timer_fd()) {
         timer_.acknowledge();  // the loop re-decides and publishes after this wake-up
         timer_armed_ = false;
         return true;
     }
+    if (fd == backoff_.fd()) {
+        backoff_.acknowledge();
+        epoll_watch(ep_, socket_fd(), EPOLLIN);
+        return true;
+    }
     if (fd < 0 || fd != socket_fd()) return false;
     for (int i = 0; i < kMaxClientsPerWake; i++) {
-        auto client = socket_->accept_client();
+        int err = 0;
+        auto client = socket_->accept_client(&err);
+        if (err) back_off(err);
         if (!client) break;
         serve(*client, policy, snapshot);
         close(client->fd);
     }
     return true;
+}
+
+// accept failed (EMFILE, ENFILE): the client stays pending and would wake the
+// loop again at once, for ever. Stop watching the socket for a while instead.
+void LiveControl::back_off(int err) {
+    epoll_unwatch(ep_, socket_fd());
+    backoff_.arm_ms(kBackoffMs);
+    backoffs_++;
+    uint64_t now = monotonic_ns();
+    if (log_ && (!last_backoff_note_ns_ || now - last_backoff_note_ns_ >= kBackoffNoteNs)) {
+        *log_ << "swamp-bpf: warning: ctl: cannot accept a connection: " << strerror(err) << "; not listening for "
+              << kBackoffMs / 1000.0 << " s (" << backoffs_ << " such pause" << (backoffs_ == 1 ? "" : "s") << " so far)\n";
+        last_backoff_note_ns_ = now;
+    }
 }
 
 void LiveControl::serve(ListeningSocket::Client c, Policy& policy, const Snapshot& snapshot) {

@@ -35,11 +35,14 @@ public:
     LiveControl(const LiveControl&) = delete;
     LiveControl& operator=(const LiveControl&) = delete;
 
-    // The fds the loop watches for EPOLLIN (-1: none).
+    // Adds our fds to the loop's epoll set `ep` (EPOLLIN).
+    void attach(int ep);
     int socket_fd() const { return socket_ ? socket_->fd() : -1; }
     int timer_fd() const { return timer_.fd(); }
     // For a ready fd of the loop: serves the socket's clients (setting
-    // `policy`'s caps) or takes the deferred-write timer. False if `fd` is not ours.
+    // `policy`'s caps) or takes a timer. False if `fd` is not ours. When
+    // accept fails (out of file descriptors) the socket leaves the epoll set
+    // for kBackoffMs, so that its pending client cannot spin the loop.
     bool handle(int fd, Policy& policy, const Snapshot& snapshot);
 
     // Remembers why a job was stopped or held, for the status rows.
@@ -55,12 +58,16 @@ public:
 
 private:
     void serve(ListeningSocket::Client c, Policy& policy, const Snapshot& snapshot);
+    void back_off(int err);
     void write_files(const StatusSnapshot& s);
 
     std::unique_ptr<ListeningSocket> socket_;
     std::string status_file_, metrics_file_;
     std::ostream* log_;
     OneShotTimer timer_;
+    int ep_ = -1;
+    OneShotTimer backoff_;  // ends a pause in accepting
+    uint64_t backoffs_ = 0, last_backoff_note_ns_ = 0;
     bool timer_armed_ = false;
     bool files_ = false;  // a status or metrics file is wanted
     uint64_t last_write_ns_ = 0;

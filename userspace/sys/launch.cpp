@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sys/limits.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -27,6 +28,7 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, pid_t pgr
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
+        restore_start_limits();  // and the open-file and memlock limits it was started with
         char byte;
         if (read(go[0], &byte, 1) != 1) _exit(127);  // parent gave up
         std::vector<char*> args;

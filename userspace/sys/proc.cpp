@@ -164,12 +164,16 @@ ProcStat validate_root_pid(pid_t pid) {
     return *st;
 }
 
-void require_bpf_privileges() {
+bool has_capability(int cap) {
     std::ifstream in("/proc/self/status");
     uint64_t caps = 0;
     for (std::string line; std::getline(in, line);)
         if (line.rfind("CapEff:", 0) == 0) caps = strtoull(line.c_str() + 7, nullptr, 16);
-    auto has = [&](int cap) { return (caps >> cap) & 1; };
+    return (caps >> cap) & 1;
+}
+
+void require_bpf_privileges() {
+    auto has = has_capability;
     constexpr int kSysAdmin = 21, kPerfmon = 38, kBpf = 39;
     if (has(kSysAdmin) || (has(kBpf) && has(kPerfmon))) return;
     throw UserError(ExitCode::Permission,

@@ -58,6 +58,8 @@ namespace swamp {
 // is not pid 1, not ourselves, and not a kernel thread.
 ProcStat validate_root_pid(pid_t pid);
 
+// True if capability number `cap` (linux/capability.h) is in our effective set.
+bool has_capability(int cap);
 // Throws UserError(Permission) unless we may load BPF (root, or CAP_BPF with
 // CAP_PERFMON, or CAP_SYS_ADMIN).
 void require_bpf_privileges();

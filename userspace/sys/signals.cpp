@@ -1,5 +1,6 @@
 #include "sys/signals.hpp"
 
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -38,5 +39,15 @@ int SignalFd::read() {
 void stop_self() { kill(getpid(), SIGSTOP); }
 
 int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
+
+void epoll_watch(int ep, int fd, uint32_t events) {
+    if (fd < 0) return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void epoll_unwatch(int ep, int fd) { epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr); }
 
 }  // namespace swamp

@@ -4,6 +4,8 @@
 
 #include <signal.h>
 
+#include <cstdint>
+
 namespace swamp {
 
 class SignalFd {
@@ -32,5 +34,10 @@ void stop_self();
 
 // A pidfd for `pid` (readable once it exits), or -1.
 int open_pidfd(pid_t pid);
+
+// Adds `fd` (ignored when < 0) to the epoll set `ep` for `events`, data.fd = fd.
+void epoll_watch(int ep, int fd, uint32_t events);
+// Takes `fd` out of the epoll set `ep`.
+void epoll_unwatch(int ep, int fd);
 
 }  // namespace swamp

@@ -109,12 +109,13 @@ ListeningSocket::~ListeningSocket() {
     if (fd_ >= 0) close(fd_);
 }
 
-std::optional<ListeningSocket::Client> ListeningSocket::accept_client() {
+std::optional<ListeningSocket::Client> ListeningSocket::accept_client(int* error) {
     for (;;) {
         int fd = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            return std::nullopt;  // EAGAIN: none pending; anything else: try again on the next wake-up
+            if (error && errno != EAGAIN && errno != EWOULDBLOCK) *error = errno;
+            return std::nullopt;
         }
         ucred cred{};
         socklen_t len = sizeof cred;

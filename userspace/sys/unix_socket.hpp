@@ -26,13 +26,15 @@ public:
     const std::string& path() const { return path_; }
 
     // A client that connected, with its credentials (SO_PEERCRED), or nullopt
-    // when none is pending. The fd is blocking; the caller closes it.
+    // when none is pending, or when accept failed: then `*error` is its errno
+    // (EMFILE, ENFILE: out of file descriptors; the client stays pending). The
+    // fd is blocking; the caller closes it.
     struct Client {
         int fd = -1;
         uid_t uid = 0;
         pid_t pid = 0;
     };
-    std::optional<Client> accept_client();
+    std::optional<Client> accept_client(int* error = nullptr);
 
 private:
     std::string path_;
