@@ -9,18 +9,13 @@
 #include <vector>
 
 #include "history/signature.hpp"
+#include "nul_fields.hpp"
 
 using namespace swamp;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
-    std::vector<std::string> argv;
-    for (size_t at = 0; at <= text.size();) {
-        size_t end = text.find('\0', at);
-        if (end == std::string::npos) end = text.size();
-        argv.push_back(text.substr(at, end - at));
-        at = end + 1;
-    }
+    std::vector<std::string> argv = nul_fields(text, text.size() + 1);
     (void)first_shell_command(argv[0]);
     if (auto sig = command_signature(argv); sig && (sig->key.empty() || sig->tool.empty())) abort();
     // the same words run by a shell, as make does

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "control/status.hpp"
+#include "nul_fields.hpp"
 #include "util/printable.hpp"
 
 using namespace swamp;
@@ -32,13 +33,7 @@ void check_text(const std::string& text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
-    std::vector<std::string> fields;
-    for (size_t at = 0; at <= text.size() && fields.size() < 64;) {
-        size_t end = text.find('\0', at);
-        if (end == std::string::npos) end = text.size();
-        fields.push_back(text.substr(at, end - at));
-        at = end + 1;
-    }
+    std::vector<std::string> fields = nul_fields(text);
     StatusSnapshot s;
     s.pid = 42;
     s.managing = fields[0];
