@@ -89,9 +89,7 @@ std::vector<ProcInfo> processes() {
     std::vector<ProcInfo> out;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator("/proc", ec)) {
-        std::ifstream in(e.path() / "stat");
-        std::string line;
-        if (!std::getline(in, line)) continue;
+        std::string line = file_text(e.path() / "stat");  // whole: a comm may hold a newline
         auto open = line.find('('), close = line.rfind(')');
         if (open == std::string::npos || close == std::string::npos || close + 2 >= line.size()) continue;
         ProcInfo p;

@@ -18,8 +18,10 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 
 #include "run_util.hpp"
+#include "util/printable.hpp"
 
 using namespace swamp::test;
 namespace fs = std::filesystem;
@@ -105,6 +107,12 @@ protected:
         out.clear();
         int status = run(argv, out);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    // A symlink to /bin/sleep named `name` (its comm is the first 15 bytes).
+    std::string sleeper(const std::string& name) {
+        fs::path p = dir_ / name;
+        fs::create_symlink("/bin/sleep", p);
+        return p.string();
     }
     nlohmann::json status_json() {
         std::string out;
@@ -266,3 +274,90 @@ TEST_F(LiveControlTest, StaleSocketIsReplacedAndRemovedAtExit) {
 }
 
 }  // namespace
+
+// Names a process chooses (its comm is the file name it was exec'd by: here a
+// symlink to /bin/sleep). A comm cut inside a UTF-8 character must not crash
+// `ctl status --json` (nlohmann's dump threw, and the root controller died); a
+// comm and an argv holding "\n<0>…" must not forge a log or trace line
+// (journald reads "<0>" as emergency level); and a comm with a newline must
+// still be read from /proc/PID/stat (the protect list names it).
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+// Kills the build's processes (a long sleep) when the test ends, pass or fail.
+struct KillBuildAtEnd {
+    std::string marker;
+    ~KillBuildAtEnd() {
+        for (const ProcInfo& p : processes())
+            if (p.pid != getpid() && has_env(p.pid, marker)) kill(p.pid, SIGKILL);
+    }
+};
+
+}  // namespace
+
+TEST_F(LiveControlTest, CommCutInsideACharacterDoesNotCrashStatusJson) {
+    // 14 bytes of 'a' then "é" (2 bytes): the kernel keeps 15, half of the é
+    std::string sleep = sleeper("aaaaaaaaaaaaaa\xc3\xa9");
+    KillBuildAtEnd end_build{marker_};
+    std::string status_file = (dir_ / "status").string(), metrics_file = (dir_ / "metrics.prom").string();
+    setenv("SWAMP_LIVE_TEST", std::to_string(getpid()).c_str(), 1);
+    swamp_ = spawn({SWAMP_BIN, "--no-history", "--socket", sock_, "--status-file", status_file, "--metrics-file",
+                    metrics_file, "--", "/bin/sh", "-c", "\"$0\" 60; true", sleep});
+    unsetenv("SWAMP_LIVE_TEST");
+
+    std::string out;
+    ASSERT_TRUE(wait_until([&] { return ctl({"status"}, out) == 0 && out.find("jobs: 1 running") != std::string::npos; },
+                           30))
+        << out;
+    EXPECT_TRUE(swamp::is_valid_utf8(out)) << out;
+    EXPECT_NE(out.find("aaaaaaaaaaaaaa\\x"), std::string::npos) << out;
+
+    int code = ctl({"status", "--json"}, out);
+    EXPECT_EQ(code, 0) << out;
+    nlohmann::json s = nlohmann::json::parse(out, nullptr, false);
+    ASSERT_FALSE(s.is_discarded()) << "not JSON: " << out;
+    ASSERT_EQ(s["jobs"].size(), 1u) << out;
+    EXPECT_EQ(s["jobs"][0]["name"], "aaaaaaaaaaaaaa\xef\xbf\xbd") << "the cut byte becomes U+FFFD";
+    EXPECT_EQ(waitpid(swamp_.pid, nullptr, WNOHANG), 0) << "ctl status --json killed the controller";
+    EXPECT_EQ(ctl({"status", "--json"}, out), 0) << "a second request: " << out;
+
+    ASSERT_TRUE(wait_until([&] { return file_text(status_file).find("name=") != std::string::npos; }, 5));
+    EXPECT_NE(file_text(status_file).find(" name=aaaaaaaaaaaaaa\\xc3\n"), std::string::npos) << file_text(status_file);
+    EXPECT_TRUE(swamp::is_valid_utf8(file_text(metrics_file))) << file_text(metrics_file);
+    EXPECT_NE(file_text(metrics_file).find("name=\"aaaaaaaaaaaaaa\\\\xc3\""), std::string::npos)
+        << file_text(metrics_file);
+}
+
+TEST_F(LiveControlTest, NewlineInCommOrArgvForgesNoLogOrTraceLine) {
+    // comm "x\n<0>forged", argv[0] the path that ends so: logged raw, the text
+    // after the newline would be a journald entry of priority 0
+    std::string name = "x\n<0>forged";
+    std::string sleep = sleeper(name);
+    std::string log = (dir_ / "swamp.log").string();
+    setenv("SWAMP_LIVE_TEST", std::to_string(getpid()).c_str(), 1);
+    // the protect list makes the controller log the job's name when it joins;
+    // --trace writes the text trace (comm and argv) to the same stderr
+    setenv("LOG_FILE", log.c_str(), 1);
+    std::string ignored;
+    int status = run({"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$LOG_FILE\"", SWAMP_BIN, "--no-history", "--trace",
+                      "--protect", name, "--", "/bin/sh", "-c", "\"$0\" 0.3; \"$0\" 0.3", sleep},
+                     ignored);
+    unsetenv("SWAMP_LIVE_TEST");
+    unsetenv("LOG_FILE");
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    std::string text = file_text(log);
+    ASSERT_FALSE(text.empty()) << "no log written to " << log;
+    for (const std::string& line : lines_of(text)) {
+        EXPECT_NE(line.rfind("<0>", 0), 0u) << "a forged line in:\n" << text;
+        EXPECT_NE(line.rfind("forged", 0), 0u) << "a forged line in:\n" << text;
+    }
+    EXPECT_NE(text.find("(x\\n<0>forged) in job"), std::string::npos)
+        << "the protect notice names the job, escaped:\n" << text;
+    EXPECT_NE(text.find("/x\\n<0>forged 0.3"), std::string::npos) << "the exec line's argv, escaped:\n" << text;
+}

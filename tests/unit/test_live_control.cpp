@@ -9,6 +9,7 @@
 #include "cli_util.hpp"
 #include "control/ctl_protocol.hpp"
 #include "control/status.hpp"
+#include "util/printable.hpp"
 
 using namespace swamp;
 using swamp::test::contains;
@@ -211,7 +212,7 @@ TEST(StatusFormat, StatusFileIsKeyValueLines) {
     EXPECT_EQ(kv["oom_kills"], "0");
     EXPECT_EQ(kv["max_running"], "2");
     EXPECT_EQ(kv["job.2"].rfind("stopped pid=102 ", 0), 0u) << kv["job.2"];
-    EXPECT_TRUE(contains(kv["job.2"], "why=two lines")) << kv["job.2"];
+    EXPECT_TRUE(contains(kv["job.2"], "why=two\\nlines")) << kv["job.2"];
 }
 
 TEST(StatusFormat, MetricsAreValidTextfileFormat) {
@@ -247,6 +248,43 @@ TEST(StatusFormat, MetricsAreValidTextfileFormat) {
     StatusSnapshot gone = sample();
     gone.up = false;
     EXPECT_TRUE(contains(format_metrics(gone), "\nswamp_bpf_up 0\n"));
+}
+
+// Names and reasons are whatever a process chose: a comm cut inside a
+// character, a newline then "<0>" (a forged journald priority), an escape
+// sequence. No formatter throws, JSON stays valid UTF-8, text stays one line
+// per row.
+TEST(StatusFormat, HostileNamesAndReasons) {
+    StatusSnapshot s = sample();
+    s.managing = "evil\n<0>managing";
+    s.jobs[0].name = "aaaaaaaaaaaaaa\xc3";  // "…é" cut at 15 bytes
+    s.jobs[1].name = "x\n<0>forged";
+    s.jobs[1].reason = "why\r\n<0>\x1b[2Jforged \xff";
+    s.jobs[2].name = "q\"\\\x7f\xc2\x9b";
+
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(format_status_json(s)));
+    EXPECT_EQ(j["jobs"][0]["name"], "aaaaaaaaaaaaaa\xef\xbf\xbd");  // U+FFFD
+    EXPECT_EQ(j["jobs"][1]["name"], "x\n<0>forged");  // valid UTF-8 kept, escaped by JSON
+    std::string json = format_status_json(s);
+    EXPECT_EQ(std::count(json.begin(), json.end(), '\n'), 1) << json;
+
+    for (const std::string& text : {format_status_text(s), format_status_file(s), format_metrics(s)}) {
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) {
+            EXPECT_NE(line.rfind("<0>", 0), 0u) << "a forged line: " << text;
+            EXPECT_TRUE(is_valid_utf8(line)) << line;
+            for (unsigned char c : line) EXPECT_TRUE(c >= 0x20 && c != 0x7f) << "a control character in: " << line;
+        }
+    }
+    std::string t = format_status_text(s);
+    EXPECT_TRUE(contains(t, "managing evil\\n<0>managing")) << t;
+    EXPECT_TRUE(contains(t, " aaaaaaaaaaaaaa\\x ")) << "cut to the column, never inside a character: " << t;
+    EXPECT_TRUE(contains(t, "why\\r\\n<0>\\x1b[2Jforged \\xff")) << t;
+    std::string m = format_metrics(s);
+    EXPECT_TRUE(contains(m, "name=\"x\\\\n<0>forged\"")) << m;
+    EXPECT_TRUE(contains(m, "name=\"aaaaaaaaaaaaaa\\\\xc3\"")) << m;
+    EXPECT_TRUE(contains(m, "name=\"q\\\"\\\\\\\\\\\\x7f\\\\xc2\\\\x9b\"")) << m;
 }
 
 TEST(StatusFormat, RowsFromTheTree) {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -66,12 +69,14 @@ TEST(ProcStat, CommWithSpacesAndParentheses) {
 }
 
 TEST(ProcStat, CommThatLooksLikeFields) {
-    auto s = parse_proc_stat(stat_line(99, "x) S 1 2 3 (", 'D', 42, 0, 8));
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->comm, "x) S 1 2 3 (");
-    EXPECT_EQ(s->ppid, 42);
-    EXPECT_EQ(s->state, 'D');
-    EXPECT_EQ(s->start_ticks, 8u);
+    for (std::string comm : {"x) S 1 2 3 (", "a)\n) S 9 (\n"}) {
+        auto s = parse_proc_stat(stat_line(99, comm, 'D', 42, 0, 8) + "\n");
+        ASSERT_TRUE(s) << comm;
+        EXPECT_EQ(s->comm, comm);
+        EXPECT_EQ(s->ppid, 42);
+        EXPECT_EQ(s->state, 'D');
+        EXPECT_EQ(s->start_ticks, 8u);
+    }
 }
 
 TEST(ProcStat, EmptyComm) {
@@ -128,6 +133,33 @@ TEST(ProcStat, ReadsOurOwnProcess) {
     EXPECT_EQ(s->pid, getpid());
     EXPECT_EQ(s->ppid, getppid());
     EXPECT_FALSE(s->kernel_thread());
+}
+
+// A comm may hold a newline (prctl(PR_SET_NAME), or a program file named so):
+// /proc/PID/stat is then two lines, and the fields follow the last ')'.
+TEST(ProcStat, ReadsARealProcessWithNewlineInItsName) {
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        prctl(PR_SET_NAME, "x\n) R 1 (\n<0>y");
+        (void)!write(ready[1], "r", 1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    ASSERT_EQ(read(ready[0], &c, 1), 1);
+    auto s = read_proc_stat(child);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    close(ready[0]);
+    close(ready[1]);
+    ASSERT_TRUE(s) << "the stat file of a process named with a newline did not parse";
+    EXPECT_EQ(s->comm, "x\n) R 1 (\n<0>y");
+    EXPECT_EQ(s->pid, child);
+    EXPECT_EQ(s->ppid, getpid());
+    EXPECT_NE(s->start_ticks, 0u);
 }
 
 TEST(ProcFiles, OurOwnCommandLineAndDirectoryInFull) {

@@ -253,3 +253,11 @@ TEST(Signature, VeryLongCommandsStayBoundedAndStable) {
     EXPECT_EQ(s->key, "ld.gold link -o huge");
     EXPECT_EQ(s->link_inputs.size(), 20000u);
 }
+
+// Found by fuzz_signature: a wrapper's option that wants a value as the last
+// word ("nice -n") moved past the end of the argv (undefined behaviour).
+TEST(Signature, WrapperOptionWithoutItsValue) {
+    for (std::vector<std::string> argv : {std::vector<std::string>{"nice", "-n"}, {"env", "A=1", "nice", "-n"},
+                                          {"ionice", "-c"}, {"time", "-o"}, {"env", "-u"}})
+        EXPECT_FALSE(command_signature(argv)) << argv[0];
+}

@@ -5,7 +5,9 @@
 
 #include "cli/commands.hpp"
 #include "history/history.hpp"
+#include "trace/json.hpp"
 #include "trace/text.hpp"
+#include "util/printable.hpp"
 
 namespace swamp {
 
@@ -58,8 +60,8 @@ int list(const HistoryOptions& o, const StoredHistory& h, std::ostream& out) {
         // "+": the last run was killed, so its peak is a lower bound.
         std::string last = human_bytes(r.last_peak) + (r.last_complete ? "" : "+");
         snprintf(line, sizeof line, "%10s %10s %5d %10s  %-12s ", human_bytes(r.predicted).c_str(), last.c_str(),
-                 r.runs, duration_text(r.last_duration_s).c_str(), r.tool.c_str());
-        out << line << r.key << '\n';
+                 r.runs, duration_text(r.last_duration_s).c_str(), printable(r.tool).c_str());
+        out << line << printable(r.key) << '\n';
     }
     out << rows.size() << (rows.size() == 1 ? " signature, " : " signatures, ") << h.runs.size()
         << (h.runs.size() == 1 ? " run" : " runs") << " in " << o.db << '\n';
@@ -78,7 +80,7 @@ int export_json(const StoredHistory& h, std::ostream& out) {
                                  {"input_bytes", r.input_bytes},
                                  {"complete", r.complete},
                                  {"unix_time", r.unix_time}};
-        out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        out << json_line(j) << '\n';
     }
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "trace/json.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -40,7 +41,7 @@ int run_probe(const ProbeOptions& o) {
                          {"fault_source", fault_source},
                          {"attach", p.error.empty() ? nlohmann::json(attach_kind_name(p.kind)) : nlohmann::json(nullptr)},
                          {"error", p.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.error)}};
-        std::cout << j.dump(2) << '\n';
+        std::cout << json_line(j, 2) << '\n';
     } else {
         auto row = [](const char* k, const std::string& v) { std::cout << "  " << k << std::string(22 - strlen(k), ' ') << v << '\n'; };
         std::cout << "kernel\n";

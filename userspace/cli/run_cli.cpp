@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "control/controller.hpp"
 #include "util/error.hpp"
+#include "util/printable.hpp"
 
 namespace swamp {
 
@@ -24,10 +25,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         case Command::None: break;
         }
     } catch (const UserError& e) {
-        err << "swamp-bpf: " << e.what() << '\n';
+        err << "swamp-bpf: " << printable(e.what()) << '\n';  // may quote a comm or a file's line
         return int(e.code());
     } catch (const std::exception& e) {
-        err << "swamp-bpf: internal error: " << e.what() << '\n';
+        err << "swamp-bpf: internal error: " << printable(e.what()) << '\n';
         return int(ExitCode::Failure);
     }
     return int(ExitCode::Usage);

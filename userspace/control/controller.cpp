@@ -38,6 +38,7 @@
 #include "trace/text.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace swamp {
 
@@ -268,7 +269,7 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
         if (v.verdict == Verdict::Unheld) note_unheld(job, "pid " + std::to_string(pid), v.reason, seen_ns);
         if (v.verdict == Verdict::Protected && j && !j->is_protected) {
             tree_.set_protected(job);
-            log(Level::Notice) << "pid " << pid << " (" << v.comm << ") in job " << job << " is " << v.reason
+            log(Level::Notice) << "pid " << pid << " (" << printable(v.comm) << ") in job " << job << " is " << v.reason
                       << ": the job is never stopped\n";
             if (j->state != JobState::Running) release_protected(job, seen_ns);
         }
@@ -414,7 +415,7 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
     uint64_t delivered = monotonic_ns();
     if (!ok && actuator_->unheld(a.job)) return note_unheld(a.job, "a process", error, now);
     if (!ok) {
-        log(Level::Error) << "cannot " << action_name(a.type) << " job " << a.job << " (" << j->name << "): " << error
+        log(Level::Error) << "cannot " << action_name(a.type) << " job " << a.job << " (" << printable(j->name) << "): " << error
                   << '\n';
         return;
     }
@@ -608,7 +609,7 @@ int Controller::run() {
     oom_kills_at_start_ = memory_->read_all().oom_kills;
     if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
     if (!o_.quiet)
-        log(Level::Notice) << "managing " << what_we_manage() << " with " << actuator_->name()
+        log(Level::Notice) << "managing " << printable(what_we_manage()) << " with " << actuator_->name()
                            << "; memory: " << memory_->describe() << '\n';
     // after the watchdog's fork, so that only we hold the listening socket
     if (!o_.socket_path.empty() || !o_.status_file.empty() || !o_.metrics_file.empty())

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/options.hpp"
+#include "util/printable.hpp"
 
 namespace swamp {
 
@@ -44,7 +45,7 @@ std::optional<CtlRequest> parse_request(std::string_view line, std::string& erro
         int v = -1;
         auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
         if (ec != std::errc() || end != n.data() + n.size() || v < 0 || v > kMaxRunningBounds.hi)
-            return bad("limit " + n + ": give 0 (no cap) or 1 to " + std::to_string(kMaxRunningBounds.hi));
+            return bad("limit " + printable(n) + ": give 0 (no cap) or 1 to " + std::to_string(kMaxRunningBounds.hi));
         r.kind = CtlRequest::Kind::Limit;
         r.limit = v;
         return r;
@@ -57,7 +58,7 @@ std::optional<CtlRequest> parse_request(std::string_view line, std::string& erro
         r.kind = kind;
         return r;
     }
-    return bad("unknown request \"" + verb + "\"; " + kUsage);
+    return bad("unknown request \"" + printable(verb) + "\"; " + kUsage);
 }
 
 std::string request_line(const CtlRequest& r) {
@@ -115,7 +116,7 @@ CtlReply parse_reply(const std::string& reply) {
         r.kind = CtlReply::Kind::Refused;
         r.text = after("refused: ");
     } else {
-        r.text = reply.empty() ? "an empty reply" : "an unexpected reply: " + first.substr(0, 80);
+        r.text = reply.empty() ? "an empty reply" : "an unexpected reply: " + printable(utf8_prefix(first, 80));
     }
     return r;
 }

@@ -1,12 +1,14 @@
 #include "control/found_builds.hpp"
 
+#include "util/printable.hpp"
+
 namespace swamp {
 
 std::string FoundBuilds::on_entered(const Tree& tree, uint32_t pid, uint64_t now_ns) {
     const Process* p = tree.process(pid);
     if (!p || !p->driver || tree.process(p->ppid)) return "";
     builds_[pid].found_ns = now_ns;
-    return "found a build: pid " + std::to_string(pid) + " (" + (p->command.empty() ? p->comm : p->command) + ")";
+    return "found a build: pid " + std::to_string(pid) + " (" + printable(p->command.empty() ? p->comm : p->command) + ")";
 }
 
 void FoundBuilds::on_delta(const Tree& tree, const TreeDelta& d) {
@@ -39,7 +41,7 @@ std::string FoundBuilds::on_exit(const ExitEvent& e) {
     auto it = builds_.find(e.pid);
     if (it == builds_.end()) return "";
     const Tally& t = it->second;
-    std::string line = "build pid " + std::to_string(e.pid) + " (" + e.comm + ") ended after " +
+    std::string line = "build pid " + std::to_string(e.pid) + " (" + printable(e.comm) + ") ended after " +
                        std::to_string((e.ts_ns - std::min(e.ts_ns, t.found_ns)) / 1'000'000'000) + " s" +
                        (e.signal() ? ", killed by signal " + std::to_string(e.signal()) : "") + ": " +
                        std::to_string(t.jobs) + " jobs, " + std::to_string(t.stops) + " stops, " +

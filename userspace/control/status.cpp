@@ -5,7 +5,9 @@
 #include <sstream>
 
 #include "control/ctl_protocol.hpp"
+#include "trace/json.hpp"
 #include "trace/text.hpp"
+#include "util/printable.hpp"
 
 namespace swamp {
 
@@ -45,22 +47,12 @@ std::string seconds(double s) {
     return buf;
 }
 
-// Keeps a value on one line of the status file: newlines become spaces.
-std::string one_line(std::string s) {
-    for (char& c : s)
-        if (c == '\n' || c == '\r') c = ' ';
-    return s;
-}
-
-// A Prometheus label value: backslash, quote and newline escaped.
-std::string label_value(const std::string& s) {
+// A Prometheus label value: the name printable (one line, UTF-8, no control
+// characters), then backslash and quote escaped as the format says.
+std::string label_value(const std::string& raw) {
     std::string out;
-    for (char c : s) {
+    for (char c : printable(raw)) {
         if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
         out += c;
     }
     return out;
@@ -70,7 +62,7 @@ std::string label_value(const std::string& s) {
 
 std::string format_status_text(const StatusSnapshot& s) {
     std::ostringstream o;
-    o << "swamp-bpf (pid " << s.pid << "): " << overall_state(s) << ", managing " << s.managing << " with "
+    o << "swamp-bpf (pid " << s.pid << "): " << overall_state(s) << ", managing " << printable(s.managing) << " with "
       << s.actuator << " for " << seconds(s.uptime_s) << " s\n";
     o << "memory: headroom " << signed_bytes(s.mem.headroom) << " of " << human_bytes(s.mem.scale) << " ("
       << (s.mem.source == "budget" ? "--mem-budget" : s.mem.source)
@@ -89,9 +81,9 @@ std::string format_status_text(const StatusSnapshot& s) {
     o << line;
     for (const JobRow& j : s.jobs) {
         snprintf(line, sizeof line, "%6llu %8u %-16.16s %-8s %9s %9s %7ss", (unsigned long long)j.id, j.root_pid,
-                 j.name.c_str(), job_state_name(j.state), human_bytes(j.rss).c_str(), human_bytes(j.peak).c_str(),
-                 seconds(j.in_state_s).c_str());
-        o << line << (j.reason.empty() ? "" : "  " + one_line(j.reason)) << "\n";
+                 comm_column(j.name, 16).c_str(), job_state_name(j.state), human_bytes(j.rss).c_str(),
+                 human_bytes(j.peak).c_str(), seconds(j.in_state_s).c_str());
+        o << line << (j.reason.empty() ? "" : "  " + printable(j.reason)) << "\n";
     }
     return o.str();
 }
@@ -125,7 +117,7 @@ std::string format_status_json(const StatusSnapshot& s) {
           {"oom_kills", s.oom_kills}}},
         {"jobs", jobs},
     };
-    return o.dump() + "\n";
+    return json_line(o) + "\n";
 }
 
 std::string format_status_file(const StatusSnapshot& s) {
@@ -134,7 +126,7 @@ std::string format_status_file(const StatusSnapshot& s) {
       << "pid=" << s.pid << "\n"
       << "updated=" << s.unix_time << "\n"
       << "uptime_s=" << seconds(s.uptime_s) << "\n"
-      << "managing=" << one_line(s.managing) << "\n"
+      << "managing=" << printable(s.managing) << "\n"
       << "jobs_running=" << jobs_in(s, JobState::Running) << "\n"
       << "jobs_stopped=" << jobs_in(s, JobState::Stopped) << "\n"
       << "jobs_held=" << jobs_in(s, JobState::Held) << "\n"
@@ -151,8 +143,8 @@ std::string format_status_file(const StatusSnapshot& s) {
       << "oom_kills=" << s.oom_kills << "\n";
     for (const JobRow& j : s.jobs)
         o << "job." << j.id << "=" << job_state_name(j.state) << " pid=" << j.root_pid << " rss_bytes=" << j.rss
-          << " peak_bytes=" << j.peak << " in_state_s=" << seconds(j.in_state_s) << " name=" << one_line(j.name)
-          << (j.reason.empty() ? "" : " why=" + one_line(j.reason)) << "\n";
+          << " peak_bytes=" << j.peak << " in_state_s=" << seconds(j.in_state_s) << " name=" << printable(j.name)
+          << (j.reason.empty() ? "" : " why=" + printable(j.reason)) << "\n";
     return o.str();
 }
 

@@ -389,14 +389,15 @@ CommandSignature tool_signature(const std::string& tool, Args args) {
     return sig;
 }
 
-// Skips the options of a wrapper (and their values); returns the index of the wrapped command.
+// Skips the options of a wrapper (and their values); returns the index of the wrapped command,
+// at most args.size() (an option that wants a value may be the last word: "nice -n").
 size_t skip_options(Args args, size_t i, std::initializer_list<std::string_view> with_value) {
     while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
         if (args[i] == "--") return i + 1;
         if (one_of(args[i], with_value)) i++;
         i++;
     }
-    return i;
+    return std::min(i, args.size());
 }
 
 constexpr int kMaxDepth = 8;  // sh -c "sh -c '…'" nesting we follow

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "trace/text.hpp"
+#include "util/printable.hpp"
 
 namespace swamp {
 
@@ -311,7 +312,7 @@ double SvgLayout::x(double t, double span) const {
 std::string xml_escape(const std::string& text) {
     std::string out;
     out.reserve(text.size());
-    for (char c : text) {
+    for (char c : valid_utf8(text)) {  // a comm cut inside a character would make the XML ill-formed
         switch (c) {
         case '<': out += "&lt;"; break;
         case '>': out += "&gt;"; break;

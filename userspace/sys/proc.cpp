@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "sys/cgroupfs.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -38,10 +39,10 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text) {
 }
 
 std::optional<ProcStat> read_proc_stat(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!std::getline(in, text)) return std::nullopt;
-    return parse_proc_stat(text);
+    // the whole file: a comm may hold a newline, so the line ends after the last ')'
+    auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return std::nullopt;
+    return parse_proc_stat(*text);
 }
 
 bool is_stopped(pid_t pid) {

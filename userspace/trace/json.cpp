@@ -125,8 +125,6 @@ std::optional<Event> event_from_json(const json& j, std::string& error) {
     return std::nullopt;
 }
 
-std::string json_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 std::string hex_encode(std::span<const std::byte> bytes) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out;

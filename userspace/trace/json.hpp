@@ -21,10 +21,14 @@ nlohmann::json event_to_json(const Event& e, uint64_t start_ns, const std::strin
 // event line (for example a decision or a start line) or is malformed.
 std::optional<Event> event_from_json(const nlohmann::json& j, std::string& error);
 
-// `j` on one line. Kernel strings may hold any bytes (a comm, a filename, an
-// argv cut at 256 bytes inside a character): bytes that are not UTF-8 become
-// U+FFFD instead of making dump() throw. "raw" keeps the exact bytes.
-std::string json_line(const nlohmann::json& j);
+// `j` on one line (or indented by `indent`): every JSON writer goes through
+// this. Strings from processes may hold any bytes (a comm or an argv cut inside
+// a character): bytes that are not UTF-8 become U+FFFD instead of making
+// dump() throw. "raw" keeps a trace event's exact bytes.
+template <typename Json>
+std::string json_line(const Json& j, int indent = -1) {
+    return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
 
 std::string hex_encode(std::span<const std::byte> bytes);
 std::optional<std::vector<std::byte>> hex_decode(const std::string& hex);

@@ -6,6 +6,7 @@
 #include "source/decode.hpp"
 #include "trace/json.hpp"
 #include "trace/text.hpp"
+#include "util/printable.hpp"
 
 namespace swamp {
 
@@ -57,7 +58,7 @@ void TracePrinter::on_event(const Event& e, std::span<const std::byte> raw) {
 void TracePrinter::on_drops(uint64_t total) {
     if (total <= drops_shown_) return;
     if (opts_.json)
-        out_ << nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "drops"}, {"dropped", total}}.dump() << '\n';
+        out_ << json_line(nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "drops"}, {"dropped", total}}) << '\n';
     else
         out_ << "!! " << total << " events dropped so far: the ring buffer was full (raise --ringbuf-size)\n";
     drops_shown_ = total;
@@ -84,8 +85,8 @@ void TracePrinter::on_decision(const Decision& d) {
         for (char& c : upper) c = char(toupper(c));
         char buf[160];
         snprintf(buf, sizeof buf, "%9.3f %7u %7s %-15.15s %-6s %8s  ", d.ts_ns >= start_ns_ ? (d.ts_ns - start_ns_) / 1e9 : 0.0,
-                 d.pid, "", d.name.c_str(), upper.c_str(), human_bytes(d.rss).c_str());
-        out_ << buf << "job " << d.job << ": " << d.reason << '\n';
+                 d.pid, "", comm_column(d.name).c_str(), upper.c_str(), human_bytes(d.rss).c_str());
+        out_ << buf << "job " << d.job << ": " << printable(d.reason) << '\n';
     }
     printed_++;
     if (record_) *record_ << json_line(j) << '\n';
@@ -106,9 +107,9 @@ void TracePrinter::on_page_out(const PageOutReport& r, const std::string& comm) 
     } else {
         char buf[160], seconds[32];
         snprintf(seconds, sizeof seconds, "%.1f", took);
-        snprintf(buf, sizeof buf, "%9.3f %7d %7s %-15.15s %-6s %8s  ", t, int(r.pid), "", comm.c_str(), "PAGEOUT",
+        snprintf(buf, sizeof buf, "%9.3f %7d %7s %-15.15s %-6s %8s  ", t, int(r.pid), "", comm_column(comm).c_str(), "PAGEOUT",
                  human_bytes(r.paged_out()).c_str());
-        out_ << buf << "job " << r.job << ": " << r.outcome << ", RSS " << human_bytes(r.rss_before) << " -> "
+        out_ << buf << "job " << r.job << ": " << printable(r.outcome) << ", RSS " << human_bytes(r.rss_before) << " -> "
              << human_bytes(r.rss_after) << ", swap " << human_bytes(r.swap_after) << ", " << r.method << " in "
              << seconds << " s\n";
     }
@@ -118,16 +119,15 @@ void TracePrinter::on_page_out(const PageOutReport& r, const std::string& comm) 
 
 void TracePrinter::on_memory(uint64_t ts_ns, int64_t headroom, uint64_t scale, double psi_full) {
     if (!record_ && !opts_.json) return;
-    std::string line = nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "memory"}, {"ts_ns", ts_ns},
-                                      {"headroom", headroom}, {"scale", scale}, {"psi_full_avg10", psi_full}}
-                           .dump();
+    std::string line = json_line(nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "memory"}, {"ts_ns", ts_ns},
+                                                {"headroom", headroom}, {"scale", scale}, {"psi_full_avg10", psi_full}});
     if (opts_.json) out_ << line << '\n';  // `report` draws the budget from these
     if (record_) *record_ << line << '\n';
 }
 
 std::string record_start_line(uint64_t start_ns, int64_t root_pid) {
-    return nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "start"}, {"ts_ns", start_ns}, {"root_pid", root_pid}}
-        .dump();
+    return json_line(
+        nlohmann::json{{"v", kJsonSchemaVersion}, {"event", "start"}, {"ts_ns", start_ns}, {"root_pid", root_pid}});
 }
 
 }  // namespace swamp

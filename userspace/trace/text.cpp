@@ -4,6 +4,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "util/printable.hpp"
+
 namespace swamp {
 
 std::string human_bytes(uint64_t b) {
@@ -40,8 +42,9 @@ std::string join_argv(const ExecEvent& e) {
         if (!s.empty()) s += ' ';
         s += a;
     }
+    s = printable(s);
     if (e.argv_truncated) s += " …";
-    return s.empty() ? e.filename : s;
+    return s.empty() ? printable(e.filename) : s;
 }
 
 struct Columns {
@@ -78,6 +81,8 @@ struct Describe {
 
 }  // namespace
 
+std::string comm_column(const std::string& comm, size_t width) { return utf8_prefix(printable(comm), width); }
+
 std::string text_header() {
     char buf[128];
     snprintf(buf, sizeof buf, "%9s %7s %7s %-15s %-6s %8s  %s", "TIME(s)", "PID", "PPID", "COMM", "EVENT", "RSS",
@@ -92,7 +97,7 @@ std::string text_line(const Event& e, uint64_t start_ns, const std::string& comm
     char ppid[16] = "";
     if (c.ppid) snprintf(ppid, sizeof ppid, "%u", c.ppid);
     char buf[160];
-    snprintf(buf, sizeof buf, "%9.3f %7u %7s %-15.15s %-6s %8s  ", t, event_pid(e), ppid, comm.c_str(), event_name(e),
+    snprintf(buf, sizeof buf, "%9.3f %7u %7s %-15.15s %-6s %8s  ", t, event_pid(e), ppid, comm_column(comm).c_str(), event_name(e),
              c.rss.c_str());
     return buf + c.details;
 }
