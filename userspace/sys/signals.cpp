@@ -35,4 +35,6 @@ int SignalFd::read() {
 
 int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 
+bool pidfd_alive(int pidfd) { return ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0; }
+
 }  // namespace swamp

@@ -27,5 +27,7 @@ private:
 
 // A pidfd for `pid` (readable once it exits), or -1.
 int open_pidfd(pid_t pid);
+// True when `pidfd` still refers to a live process.
+bool pidfd_alive(int pidfd);
 
 }  // namespace swamp
