@@ -377,14 +377,16 @@ void Controller::resync(uint64_t now, bool after_drops) {
 
 // Start following a process found in /proc; false (and noted) if the task map is
 // full, or if its parent could not be tracked either: then it stays out of the tree.
-// A zombie, or one that died before its entry was in, would never report its exit.
+// A zombie, or one that died (or began to) before its entry was in, would never report
+// its exit: a phantom.
 bool Controller::track(const ProcStat& p, uint64_t now) {
     if (p.state == 'Z' || p.state == 'X') return false;
     if (untracked_.count(p.ppid) || !src_->track(p.pid, p.ppid)) {
         note_untracked(p.pid, now);
         return false;
     }
-    if (auto again = read_proc_stat(p.pid); !again || again->start_ticks != p.start_ticks || again->state == 'Z') {
+    if (auto again = read_proc_stat(p.pid);
+        !again || again->start_ticks != p.start_ticks || again->state == 'Z' || again->exiting()) {
         src_->untrack(p.pid);
         return false;
     }
