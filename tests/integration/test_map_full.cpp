@@ -42,6 +42,18 @@ std::string makefile() {
 
 class MapFullTest : public ::testing::TestWithParam<std::string> {};
 
+// Whatever the test leaves, on every exit path: the build's processes, the temp dir.
+struct CleanUp {
+    std::string marker;
+    fs::path dir;
+    ~CleanUp() {
+        for (const ProcInfo& p : processes())  // nothing, normally
+            if (has_env(p.pid, marker)) kill(p.pid, SIGKILL), kill(p.pid, SIGCONT);
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+};
+
 TEST_P(MapFullTest, UntrackedProcessesAreReportedNeverStoppedAndTrackedLater) {
     if (!is_root()) GTEST_SKIP() << "needs root (real BPF)";
     if (GetParam() == "freeze" && !have_cgroup2()) GTEST_SKIP() << "no cgroup v2";
@@ -50,6 +62,7 @@ TEST_P(MapFullTest, UntrackedProcessesAreReportedNeverStoppedAndTrackedLater) {
     fs::path dir = tmpl;
     std::ofstream(dir / "Makefile") << makefile();
     std::string marker = "SWAMP_MAPFULL_TEST=" + std::to_string(getpid());
+    CleanUp clean_up{marker, dir};
     fs::path log = dir / "log", status_file = dir / "status", trace = dir / "trace.jsonl";
 
     Child c = spawn({"/usr/bin/env", marker, "/bin/sh", "-c", "exec \"$@\" >\"$0\" 2>&1", log.string(), SWAMP_BIN,
@@ -71,10 +84,10 @@ TEST_P(MapFullTest, UntrackedProcessesAreReportedNeverStoppedAndTrackedLater) {
     EXPECT_NE(text.find("the task map is full (--max-tasks 64)"), std::string::npos) << text;
     // counted in the summary
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(
-        text, m, std::regex("; ([0-9]+) processes not tracked \\(the task map is full: raise --max-tasks\\)")))
-        << text;
-    uint64_t untracked = std::stoull(m[1]);
+    bool counted = std::regex_search(
+        text, m, std::regex("; ([0-9]+) processes not tracked \\(the task map is full: raise --max-tasks\\)"));
+    EXPECT_TRUE(counted) << text;
+    uint64_t untracked = counted ? std::stoull(m[1]) : 0;
     EXPECT_GT(untracked, 0u);
     // repaired: once entries freed up, the missed shells were tracked from /proc
     EXPECT_NE(text.find("the task map has room again"), std::string::npos) << text;
@@ -89,9 +102,6 @@ TEST_P(MapFullTest, UntrackedProcessesAreReportedNeverStoppedAndTrackedLater) {
     EXPECT_EQ(stopped_build_processes(marker), std::vector<std::string>{}) << "a process of the build is stopped";
     EXPECT_EQ(frozen_cgroups(swamp), std::vector<std::string>{});
     EXPECT_EQ(leftover_cgroups(swamp), std::vector<std::string>{});
-    for (const ProcInfo& p : processes())  // clean up whatever is left (nothing, normally)
-        if (has_env(p.pid, marker)) kill(p.pid, SIGKILL), kill(p.pid, SIGCONT);
-    fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Actuators, MapFullTest, ::testing::Values("signal", "freeze"));
