@@ -32,19 +32,27 @@ struct swamp_event_hdr {
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 };
 
-/* A tracked process called execve(). */
+#define SWAMP_EXEC_ARGV_TRUNCATED 1u /* the command line was longer than argv[] */
+/* A watched root's exec that could not be adopted: the task map was full, so
+ * the kernel side follows neither it nor what it forks. */
+#define SWAMP_EXEC_UNTRACKED 2u
+
+/* A tracked process called execve() (or a watched root did, flags say whether it was adopted). */
 struct swamp_ev_exec {
 	struct swamp_event_hdr hdr;
 	__u32 pid; /* tgid */
 	__u32 ppid; /* real parent's tgid */
 	__u32 argv_len; /* valid bytes in argv[]; arguments are NUL-separated */
-	__u32 argv_truncated; /* 1 if the command line was longer than argv[] */
+	__u32 flags; /* SWAMP_EXEC_* */
 	char comm[SWAMP_COMM_LEN];
 	char filename[SWAMP_FILENAME_LEN];
 	char argv[SWAMP_ARGV_LEN];
 };
 
 #define SWAMP_FORK_THREAD 1u
+/* The new process could not be tracked (the task map was full): no exec,
+ * exit, RSS or fork of it will be reported. */
+#define SWAMP_FORK_UNTRACKED 2u
 
 /* A tracked task created a process (or a thread, flags & SWAMP_FORK_THREAD). */
 struct swamp_ev_fork {

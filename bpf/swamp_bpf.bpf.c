@@ -168,12 +168,15 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	__u32 pid = BPF_CORE_READ(child, tgid);
 	__u32 tid = BPF_CORE_READ(child, pid);
 	bool thread = pid != tid;
+	__u32 flags = thread ? SWAMP_FORK_THREAD : 0;
 
 	if (!thread) {
 		struct swamp_task_state st = {};
 		st.ppid = ppid;
-		if (bpf_map_update_elem(&tasks, &pid, &st, BPF_ANY))
+		if (bpf_map_update_elem(&tasks, &pid, &st, BPF_ANY)) {
 			count_stat(SWAMP_STAT_MAP_FULL);
+			flags |= SWAMP_FORK_UNTRACKED; /* userspace must not count on it */
+		}
 		__sync_fetch_and_add(&track_gen, 1);
 	}
 
@@ -184,7 +187,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	e->pid = pid;
 	e->tid = tid;
 	e->ppid = ppid;
-	e->flags = thread ? SWAMP_FORK_THREAD : 0;
+	e->flags = flags;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	submit(e, WAKE_LAZY);
 	return 0;
@@ -207,21 +210,27 @@ static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *b
 {
 	__u32 pid = BPF_CORE_READ(p, tgid);
 	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
+	__u32 flags = 0;
 	if (!st && watching && is_watched(p)) {
 		struct swamp_task_state fresh = {};
 		fresh.ppid = BPF_CORE_READ(p, real_parent, tgid);
 		if (bpf_map_update_elem(&tasks, &pid, &fresh, BPF_NOEXIST))
 			count_stat(SWAMP_STAT_MAP_FULL);
 		st = bpf_map_lookup_elem(&tasks, &pid);
+		/* the task map is full: still tell userspace, which repairs later */
+		if (!st)
+			flags = SWAMP_EXEC_UNTRACKED;
 	}
-	if (!st)
+	if (!st && !flags)
 		return 0;
 
-	/* a new mm: forget the old image's counters and peak */
-	__builtin_memset(st->counters, 0, sizeof(st->counters));
-	st->reported_rss = 0;
-	st->peak_rss = 0;
-	__sync_fetch_and_add(&track_gen, 1);
+	if (st) {
+		/* a new mm: forget the old image's counters and peak */
+		__builtin_memset(st->counters, 0, sizeof(st->counters));
+		st->reported_rss = 0;
+		st->peak_rss = 0;
+		__sync_fetch_and_add(&track_gen, 1);
+	}
 
 	struct swamp_ev_exec *e = reserve(sizeof(*e));
 	if (!e)
@@ -235,7 +244,7 @@ static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *b
 	unsigned long start = BPF_CORE_READ(p, mm, arg_start);
 	unsigned long end = BPF_CORE_READ(p, mm, arg_end);
 	unsigned long len = end > start ? end - start : 0;
-	e->argv_truncated = len > sizeof(e->argv);
+	e->flags = flags | (len > sizeof(e->argv) ? SWAMP_EXEC_ARGV_TRUNCATED : 0);
 	if (len > sizeof(e->argv))
 		len = sizeof(e->argv);
 	e->argv_len = 0;

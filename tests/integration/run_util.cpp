@@ -85,6 +85,10 @@ std::string missing_root_or_memcg() {
     return "";
 }
 
+bool have_cgroup2() {
+    return fs::exists("/sys/fs/cgroup/unified/cgroup.controllers") || fs::exists("/sys/fs/cgroup/cgroup.controllers");
+}
+
 std::vector<ProcInfo> processes() {
     std::vector<ProcInfo> out;
     std::error_code ec;

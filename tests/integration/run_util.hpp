@@ -31,6 +31,8 @@ std::string file_text(const std::string& path);
 bool is_root();
 // Why tests that need root and a memory cgroup controller cannot run here ("" if they can).
 std::string missing_root_or_memcg();
+// A cgroup2 mount (unified or hybrid), which freeze mode needs.
+bool have_cgroup2();
 
 // A process as /proc/PID/stat shows it.
 struct ProcInfo {

@@ -24,7 +24,7 @@ swamp_ev_exec exec_raw(const char* argv, size_t argv_bytes, uint32_t argv_len, u
     std::strcpy(r.filename, "/bin/sh");
     std::memcpy(r.argv, argv, argv_bytes);
     r.argv_len = argv_len;
-    r.argv_truncated = truncated;
+    r.flags = truncated ? SWAMP_EXEC_ARGV_TRUNCATED : 0;
     return r;
 }
 
@@ -200,7 +200,7 @@ TEST(Decode, HandBuiltExecFromRingBuffer) {
     r.pid = 31337;
     r.ppid = 31000;
     r.argv_len = sizeof(args);
-    r.argv_truncated = 0;
+    r.flags = 0;
     std::memcpy(r.comm, "gcc", 4);
     std::memcpy(r.filename, "/usr/bin/gcc", 13);
     std::memcpy(r.argv, args, sizeof(args));
@@ -232,6 +232,36 @@ TEST(Decode, HandBuiltForkFromRingBuffer) {
     d = decode_vec(bytes_of(r));
     ASSERT_TRUE(d.event) << d.error;
     EXPECT_FALSE(std::get<ForkEvent>(*d.event).thread);
+    EXPECT_FALSE(std::get<ForkEvent>(*d.event).untracked);
+}
+
+// The kernel side could not track the child (its task map was full): the event says so.
+TEST(Decode, UntrackedForkAndExecAreMarked) {
+    swamp_ev_fork f{};
+    f.hdr = {SWAMP_EV_FORK, sizeof(f), 555};
+    f.pid = f.tid = 200;
+    f.ppid = 100;
+    f.flags = SWAMP_FORK_UNTRACKED;
+    Decoded d = decode_vec(bytes_of(f));
+    ASSERT_TRUE(d.event) << d.error;
+    EXPECT_EQ(*d.event, Event(ForkEvent{555, 200, 200, 100, "", false, true}));
+    EXPECT_TRUE(untracked(*d.event));
+
+    const char args[] = "make";
+    swamp_ev_exec x = exec_raw(args, sizeof(args), sizeof(args), 0);
+    x.flags = SWAMP_EXEC_UNTRACKED;
+    d = decode_vec(bytes_of(x));
+    ASSERT_TRUE(d.event) << d.error;
+    EXPECT_TRUE(std::get<ExecEvent>(*d.event).untracked);
+    EXPECT_FALSE(std::get<ExecEvent>(*d.event).argv_truncated);
+    EXPECT_TRUE(untracked(*d.event));
+    // and both survive the encoder (recordings, replay)
+    for (const Event& e : {Event(ForkEvent{1, 2, 2, 1, "sh", false, true}),
+                           Event(ExecEvent{1, 2, 1, "make", "/usr/bin/make", {"make"}, true, true})}) {
+        Decoded back = decode(encode(e));
+        ASSERT_TRUE(back.event) << back.error;
+        EXPECT_EQ(*back.event, e);
+    }
 }
 
 TEST(Decode, HandBuiltExitFromRingBuffer) {

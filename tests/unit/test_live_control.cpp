@@ -287,6 +287,20 @@ TEST(StatusFormat, HostileNamesAndReasons) {
     EXPECT_TRUE(contains(m, "name=\"q\\\"\\\\\\\\\\\\x7f\\\\xc2\\\\x9b\"")) << m;
 }
 
+// Processes a full task map kept us from tracking: in every format, and in the
+// text only when there were any.
+TEST(StatusFormat, UntrackedProcessesAreCounted) {
+    StatusSnapshot s = sample();
+    EXPECT_EQ(format_status_text(s).find("not tracked"), std::string::npos);
+    s.untracked = 12;
+    EXPECT_NE(format_status_text(s).find("untracked: 12 processes not tracked (the task map is full: raise --max-tasks)"),
+              std::string::npos)
+        << format_status_text(s);
+    EXPECT_EQ(nlohmann::json::parse(format_status_json(s))["totals"]["untracked"], 12);
+    EXPECT_NE(format_status_file(s).find("\nuntracked_total=12\n"), std::string::npos);
+    EXPECT_NE(format_metrics(s).find("\nswamp_bpf_untracked_total 12\n"), std::string::npos);
+}
+
 TEST(StatusFormat, RowsFromTheTree) {
     Tree tree;
     tree.add_root(100, 1, "make", 0);

@@ -523,6 +523,35 @@ TEST(Tree, ThreadForksAreIgnored) {
     EXPECT_EQ(t.process(1)->comm, "make");
 }
 
+// The kernel side could not track these (its task map was full): it will report
+// nothing more of them, so they are never part of a job, which would be stopped
+// without them and never see them end.
+TEST(Tree, UntrackedForksAndExecsAreNeverAdded) {
+    Tree t = make_root();
+    uint64_t id = t.apply(fork_ev(at(0.1), 10, 1, "make")).new_jobs.at(0);
+    ForkEvent child = fork_ev(at(0.2), 11, 10, "cc1");
+    child.untracked = true;
+    TreeDelta d = t.apply(child);
+    EXPECT_TRUE(d.joined.empty());
+    EXPECT_FALSE(t.process(11));
+    EXPECT_EQ(t.job_pids(id), std::vector<uint32_t>{10});
+    ForkEvent of_driver = fork_ev(at(0.3), 12, 1, "sh");
+    of_driver.untracked = true;
+    EXPECT_TRUE(t.apply(of_driver).new_jobs.empty());
+    EXPECT_FALSE(t.process(12));
+    ExecEvent root = exec_ev(at(0.4), 13, 1, "make");
+    root.untracked = true;
+    EXPECT_TRUE(t.apply(root).joined.empty());
+    EXPECT_FALSE(t.process(13));
+    EXPECT_EQ(t.jobs().size(), 1u);
+    // the first member's exit ends the job: no phantom keeps it alive
+    EXPECT_EQ(t.apply(exit_ev(at(1), 10, 1, "make")).ended_jobs, std::vector<uint64_t>{id});
+    EXPECT_TRUE(t.jobs().empty());
+    // a /proc resync adds it once the kernel tracks it
+    EXPECT_EQ(t.seed(12, 1, "sh", "sh", at(2)).new_jobs.size(), 1u);
+    expect_consistent(t);
+}
+
 TEST(Tree, RunningTimeLeavesOutStopsAndRecordsWhenThePeakCame) {
     Tree t = make_root();
     uint64_t id = t.apply(fork_ev(at(0), 10, 1, "make")).new_jobs.at(0);

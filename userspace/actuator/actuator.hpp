@@ -65,6 +65,9 @@ public:
     virtual Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) = 0;
     // `pid` exited: drop what we held for it.
     virtual void on_exit(pid_t pid) = 0;
+    // `pid` is not tracked (the task map was full): it is in no job, so it must not be
+    // stopped with one; freeze mode takes it out of a job cgroup it inherited at fork.
+    virtual void on_untracked(pid_t /*pid*/) {}
     // The job's last process exited: remove its cgroup, forget it.
     virtual void on_job_end(uint64_t job) = 0;
 
@@ -108,6 +111,7 @@ public:
         return inner_->on_join(job, pid, job_stopped, seen_ns);
     }
     void on_exit(pid_t pid) override { inner_->on_exit(pid); }
+    void on_untracked(pid_t pid) override { inner_->on_untracked(pid); }
     void on_job_end(uint64_t job) override { inner_->on_job_end(job); }
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override {
         return inner_->stop(job, pids, error);

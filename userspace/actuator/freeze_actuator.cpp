@@ -85,6 +85,7 @@ FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter) : vetter_(std::m
     if (!path)
         throw UserError(ExitCode::Cgroup, "freeze mode: /proc/" + std::to_string(build_root) +
                                               "/cgroup has no cgroup v2 (\"0::\") entry; use signal mode");
+    mount_ = *mount;
     orig_ = (*path == "/" || path->empty()) ? *mount : *mount + *path;
     dir_ = orig_ + "/swamp-bpf-" + std::to_string(::getpid());
 
@@ -128,27 +129,62 @@ bool FreezeActuator::ensure_job_dir(uint64_t job, std::string& error) {
     return true;
 }
 
+// True if `pid` is in a cgroup under `prefix` (a job's, or all of ours).
+bool FreezeActuator::in_job_cgroup(pid_t pid, const std::string& prefix) const {
+    auto path = v2_path_of(pid);
+    return path && (mount_ + *path + "/").starts_with(prefix + "/");
+}
+
+// Writes `pid`, held by `pidfd` and vetted since that was opened, into `cg`. If the
+// process died meanwhile, the pid written may be another process's by now: that one
+// goes back where it came from (our build root's cgroup), and the answer is ESRCH.
+int FreezeActuator::move_vetted(int pidfd, pid_t pid, const std::string& cg) {
+    int e = write_file(cg + "/cgroup.procs", std::to_string(pid));
+    if (e == 0 && !pidfd_alive(pidfd)) {
+        write_file(orig_ + "/cgroup.procs", std::to_string(pid));
+        return ESRCH;
+    }
+    return e;
+}
+
 Vetted FreezeActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) {
+    // the pidfd first: what vet() read of /proc is this process's only while it lives
+    int fd = open_pidfd(pid);
+    if (fd < 0) return out_of_fds(errno) ? unheld_verdict(errno) : Vetted{Verdict::Gone, "", ""};
     Vetted v = vetter_.vet(pid, seen_ns);
     if (v.verdict == Verdict::Protected && members_.erase(pid))  // again, after an exec: its name changed
         write_file(orig_ + "/cgroup.procs", std::to_string(pid));
-    if (v.verdict != Verdict::Ok) return v;  // a protected process is never moved, so never frozen
     std::string error;
-    if (!ensure_job_dir(job, error)) return v;
+    // a protected process is never moved, so never frozen
+    if (v.verdict != Verdict::Ok || !ensure_job_dir(job, error)) {
+        ::close(fd);
+        return v;
+    }
     std::string cg = job_dir(job);
     if (job_stopped && !stopped_.count(job)) {
         // The job should be stopped but its cgroup is not frozen yet: freeze
         // it now, so the process is frozen as it moves in.
         if (write_file(cg + "/cgroup.freeze", "1") == 0) stopped_.insert(job);
     }
-    int err = write_file(cg + "/cgroup.procs", std::to_string(pid));
-    if (err == ESRCH) return {Verdict::Gone, "", ""};
-    if (out_of_fds(err)) return unheld_verdict(err);  // not moved: it would run on beside its frozen job
-    members_.insert(pid);
+    int e = move_vetted(fd, pid, cg);
+    ::close(fd);
+    if (e == ESRCH) return {Verdict::Gone, "", ""};
+    if (out_of_fds(e)) return unheld_verdict(e);  // not moved: it would run on beside its frozen job
+    members_[pid] = seen_ns;
     return v;
 }
 
 void FreezeActuator::on_exit(pid_t pid) { members_.erase(pid); }  // the kernel drops it from the cgroup
+
+// It inherited a job's cgroup at fork but was never vetted: back to the build root's
+// cgroup (thawed if the job is frozen), held by a pidfd while we look.
+void FreezeActuator::on_untracked(pid_t pid) {
+    members_.erase(pid);
+    int fd = open_pidfd(pid);
+    if (fd < 0) return;
+    if (in_job_cgroup(pid, dir_) && pidfd_alive(fd)) write_file(orig_ + "/cgroup.procs", std::to_string(pid));
+    ::close(fd);
+}
 
 void FreezeActuator::on_job_end(uint64_t job) {
     std::string cg = job_dir(job);
@@ -158,16 +194,23 @@ void FreezeActuator::on_job_end(uint64_t job) {
 }
 
 bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
-    if (!pids.empty() && std::none_of(pids.begin(), pids.end(), [&](pid_t p) { return members_.count(p); })) {
+    if (!pids.empty() && std::none_of(pids.begin(), pids.end(), [&](pid_t p) { return members_.count(p) > 0; })) {
         error = "no process of the job may be frozen (protected, or gone)";
         return false;
     }
     if (!ensure_job_dir(job, error)) return false;
     std::string cg = job_dir(job);
-    // Normally already there (on_join, or inherited at fork); make sure.
+    // Normally already there (on_join, or inherited at fork); make sure. One that is
+    // not is vetted again: its exit may not have reached us, and its pid be reused.
     for (pid_t pid : pids) {
-        if (!members_.count(pid)) continue;  // protected or gone: never moved
-        int e = write_file(cg + "/cgroup.procs", std::to_string(pid));
+        auto m = members_.find(pid);
+        if (m == members_.end()) continue;  // protected or gone: never moved
+        int fd = open_pidfd(pid);
+        if (fd < 0) continue;
+        int e = 0;
+        if (!in_job_cgroup(pid, cg) || !pidfd_alive(fd))
+            e = vetter_.vet(pid, m->second).verdict == Verdict::Ok ? move_vetted(fd, pid, cg) : ESRCH;
+        ::close(fd);
         if (e != 0 && e != ESRCH) {
             error = "moving pid " + std::to_string(pid) + " to " + cg + ": " + std::strerror(e);
             return false;
@@ -207,9 +250,9 @@ PageOutTarget FreezeActuator::page_out_target(uint64_t job) {
         if (pid <= 0 || !members_.count(pid)) continue;  // only vetted processes
         int fd = open_pidfd(pid);
         if (fd < 0) continue;
-        // the pidfd pins it: still in the job's cgroup means it is the member, not a reused pid
-        auto path = v2_path_of(pid);
-        if (path && path->size() > 1 && t.cgroup.ends_with(*path))
+        // in the job's cgroup while the pidfd's process still lives: it is the member,
+        // not a reused pid
+        if (in_job_cgroup(pid, t.cgroup) && pidfd_alive(fd))
             t.pidfds.emplace_back(pid, fd);
         else
             ::close(fd);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ public:
     const char* name() const override { return "freeze"; }
     Vetted on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t seen_ns) override;
     void on_exit(pid_t pid) override;
+    void on_untracked(pid_t pid) override;
     void on_job_end(uint64_t job) override;
     bool stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
     bool resume(uint64_t job, const std::vector<pid_t>& pids, std::string& error) override;
@@ -45,13 +47,16 @@ public:
 
 private:
     bool ensure_job_dir(uint64_t job, std::string& error);
+    bool in_job_cgroup(pid_t pid, const std::string& prefix) const;
+    int move_vetted(int pidfd, pid_t pid, const std::string& cg);
 
     Vetter vetter_;
+    std::string mount_;     // the cgroup2 mount
     std::string orig_;      // the build root's v2 cgroup dir: processes go back here
     std::string dir_;       // our directory under it
     std::set<uint64_t> jobs_;     // job cgroups we created and have not removed
     std::set<uint64_t> stopped_;  // frozen jobs
-    std::set<pid_t> members_;     // vetted processes we moved into job cgroups
+    std::map<pid_t, uint64_t> members_;  // vetted processes we moved into job cgroups -> seen_ns
 };
 
 }  // namespace swamp

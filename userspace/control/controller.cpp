@@ -138,7 +138,9 @@ private:
     bool managed_elsewhere(uint32_t pid, bool say);
     bool joins_from_elsewhere(const Event& e);
     void note_build_end(const ExitEvent& e);
-    void resync(uint64_t now);
+    void resync(uint64_t now, bool after_drops = true);
+    bool track(const ProcStat& p, uint64_t now);
+    void note_untracked(uint32_t pid, uint64_t now);
     void decide(uint64_t now, bool from_timer);
     void apply(const Action& a, uint64_t now, const MemoryView& mem);
     void arm_timer(bool on);
@@ -174,6 +176,10 @@ private:
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
     uint64_t oom_kills_at_start_ = 0;
     uint64_t drops_seen_ = 0, last_drop_note_ns_ = 0;
+    // the task map was full: processes alive and not tracked (resynced from /proc once a
+    // second until none is left), how many distinct ones so far, when we last said so
+    std::set<uint32_t> untracked_, untracked_before_;  // (the latter: during a resync)
+    uint64_t untracked_total_ = 0, last_untracked_note_ns_ = 0, last_repair_ns_ = 0;
     uint64_t newest_event_ns_ = 0;  // kernel time of the newest event since the last decision
     uint64_t load_peak_rss_ = 0;
     bool unheld_logged_ = false;    // our peak RSS while libbpf loaded the programs
@@ -230,8 +236,7 @@ void Controller::start_tree() {
         // what runs already: under a driver it forms jobs, the rest is left alone
         for (const ProcStat& p : scan_watched(uids_, roots_)) {
             if (!tree_.process(p.ppid) && managed_elsewhere(p.pid, true)) continue;
-            src_->track(p.pid, p.ppid);
-            if (printer_) printer_->name(p.pid, p.comm);
+            if (!track(p, start_ns_)) continue;
             handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
             note_build_start(p.pid, start_ns_);
         }
@@ -244,9 +249,7 @@ void Controller::start_tree() {
         // one walk of /proc adopts what already runs; a second catches forks that raced it
         for (int pass = 0; pass < 2; pass++)
             for (const ProcStat& p : scan_descendants(root.pid)) {
-                if (tree_.process(p.pid)) continue;
-                src_->track(p.pid, p.ppid);
-                if (printer_) printer_->name(p.pid, p.comm);
+                if (tree_.process(p.pid) || !track(p, start_ns_)) continue;
                 handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
             }
     } else {
@@ -316,6 +319,10 @@ void Controller::on_raw(std::span<const std::byte> raw) {
     bool known = tree_.process(event_pid(*dec.event)) != nullptr;
     if (watching_ && !known && joins_from_elsewhere(*dec.event)) return;
     if (printer_) printer_->on_event(*dec.event, raw);
+    if (untracked(*dec.event)) {  // the kernel will report nothing more of it: never in the tree
+        note_untracked(event_pid(*dec.event), event_ts(*dec.event));
+        return;
+    }
     newest_event_ns_ = std::max(newest_event_ns_, event_ts(*dec.event));
     TreeDelta d = tree_.apply(*dec.event);
     if (const auto* exec = std::get_if<ExecEvent>(&*dec.event)) {
@@ -376,17 +383,28 @@ void Controller::open_history() {
 // The ring buffer overflowed: events were lost, so one /proc walk of the
 // tree adds the processes we missed and drops the ones that died unseen.
 // (The kernel side tracks descendants on its own; only our model is stale.)
-void Controller::resync(uint64_t now) {
+// Also the repair of a full task map (`after_drops` false): it tracks what was missed.
+void Controller::resync(uint64_t now, bool after_drops) {
     std::vector<ProcStat> live = watching_ ? scan_watched(uids_, roots_) : scan_descendants(root_);
     std::set<uint32_t> alive{uint32_t(root_)};
     int added = 0, removed = 0;
+    bool were_untracked = !untracked_.empty();
+    untracked_before_.swap(untracked_);  // refilled with what is still alive and cannot be tracked
+    untracked_.clear();
     for (const ProcStat& p : live) {
         alive.insert(p.pid);
         if (tree_.process(p.pid) || (!tree_.process(p.ppid) && managed_elsewhere(p.pid, false))) continue;
-        src_->track(p.pid, p.ppid);
-        if (printer_) printer_->name(p.pid, p.comm);
+        if (!track(p, now)) continue;
         handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, now), now);
         added++;
+    }
+    untracked_before_.clear();
+    if (were_untracked && untracked_.empty() && !o_.quiet)
+        log(Level::Info) << "the task map has room again: every process is tracked (" << untracked_total_
+                         << " were missed for a while)\n";
+    if (!after_drops) {
+        sum_.resyncs++;
+        return;  // nothing died unseen: the kernel side still reports what it tracks
     }
     for (uint32_t pid : tree_.pids()) {
         // not below the root any more, but alive: reparented (make died) or daemonized; still ours
@@ -404,6 +422,39 @@ void Controller::resync(uint64_t now) {
                   << "resynced the tree from /proc: +" << added << " -" << removed << " processes\n";
         last_drop_note_ns_ = now;
     }
+}
+
+// Start following a process found in /proc; false (and noted) if the task map is
+// full, or if its parent could not be tracked either: then it stays out of the tree.
+// A zombie, or one that died (or began to) before its entry was in, would never report
+// its exit: a phantom.
+bool Controller::track(const ProcStat& p, uint64_t now) {
+    if (p.state == 'Z' || p.state == 'X') return false;
+    if (untracked_.count(p.ppid) || !src_->track(p.pid, p.ppid)) {
+        note_untracked(p.pid, now);
+        return false;
+    }
+    if (auto again = read_proc_stat(p.pid);
+        !again || again->start_ticks != p.start_ticks || again->state == 'Z' || again->exiting()) {
+        src_->untrack(p.pid);
+        return false;
+    }
+    if (printer_) printer_->name(p.pid, p.comm);
+    return true;
+}
+
+// A process the kernel side does not follow: it is never stopped (the actuator lets go
+// of it too), and the loop resyncs from /proc once a second until it can be tracked.
+// One warning when it first happens, then at most one every 5 s with the count.
+void Controller::note_untracked(uint32_t pid, uint64_t now) {
+    if (!untracked_.insert(pid).second || untracked_before_.count(pid)) return;  // noted already
+    actuator_->on_untracked(pid_t(pid));
+    bool first = untracked_total_++ == 0;
+    if (!first && now - last_untracked_note_ns_ < 5'000'000'000ull) return;
+    last_untracked_note_ns_ = now;
+    log(Level::Warning) << "the task map is full (--max-tasks " << o_.sensing.max_tasks << "): " << untracked_total_
+                        << " processes not tracked so far; they are never stopped, and are tracked from /proc "
+                           "once entries free up (raise --max-tasks)\n";
 }
 
 void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
@@ -454,7 +505,7 @@ void Controller::decide(uint64_t now, bool from_timer) {
         progress_.reset();
     for (const Action& a : policy_.decide(tree_, last_mem_, now, blocked)) apply(a, now, last_mem_);
     newest_event_ns_ = 0;
-    arm_timer(policy_.wants_timer(tree_));
+    arm_timer(policy_.wants_timer(tree_) || !untracked_.empty());  // the timer also drives the repair
     if (live_) live_->publish([this] { return status(); }, now);
 }
 
@@ -525,14 +576,17 @@ void Controller::print_summary(int exit_code) {
                          : "",
              cpu_s, wall_s > 0 ? 100 * cpu_s / wall_s : 0.0, human_bytes(self_status_bytes("VmHWM:")).c_str(),
              human_bytes(load_peak_rss_).c_str(), human_bytes(self_status_bytes("RssAnon:")).c_str());
-    std::string paged;
+    std::string more;
+    if (untracked_total_)
+        more = "; " + std::to_string(untracked_total_) +
+                " processes not tracked (the task map is full: raise --max-tasks)";
     if (auto po = actuator_->page_out_totals(); po.jobs)
-        paged = "; paged out " + human_bytes(po.bytes) + " of " + std::to_string(po.jobs) + " stopped job" +
+        more += "; paged out " + human_bytes(po.bytes) + " of " + std::to_string(po.jobs) + " stopped job" +
                 (po.jobs == 1 ? "" : "s");
-    std::string unheld = sum_.unheld ? "; " + std::to_string(sum_.unheld) +
-                                           " processes not held (out of file descriptors): their jobs ran unmanaged"
-                                     : "";
-    log(Level::Notice) << buf << paged << unheld << '\n';
+    if (sum_.unheld)
+        more += "; " + std::to_string(sum_.unheld) +
+                " processes not held (out of file descriptors): their jobs ran unmanaged";
+    log(Level::Notice) << buf << more << '\n';
 }
 
 std::string Controller::what_we_manage() const {
@@ -562,6 +616,7 @@ StatusSnapshot Controller::status() {
     s.high_mark = policy_.high_watermark(s.mem);
     s.caps = policy_.caps();
     s.jobs_total = sum_.jobs, s.stops = sum_.stops, s.holds = sum_.holds, s.resumes = sum_.resumes;
+    s.untracked = untracked_total_;
     s.oom_kills = m.oom_kills >= oom_kills_at_start_ ? m.oom_kills - oom_kills_at_start_ : 0;
     s.jobs = job_rows(tree_, live_ ? live_->reasons() : std::map<uint64_t, std::string>{}, now);
     return s;
@@ -696,6 +751,11 @@ int Controller::run() {
             drops_seen_ = dropped;
             if (printer_) printer_->on_drops(dropped);
             if (!done && !ending) resync(monotonic_ns());
+        }
+        // a full task map: try again from /proc, at most once a second
+        if (uint64_t now = monotonic_ns(); !done && !ending && !untracked_.empty() && now - last_repair_ns_ >= 1'000'000'000ull) {
+            last_repair_ns_ = now;
+            resync(now, false);
         }
         if (!done && !ending && (n > 0 || got > 0)) decide(monotonic_ns(), from_timer);
         trace_page_outs();

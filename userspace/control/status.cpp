@@ -72,6 +72,8 @@ std::string format_status_text(const StatusSnapshot& s) {
     o << "caps: " << describe_caps(s.caps) << "\n";
     o << "totals: " << s.jobs_total << " jobs, " << s.stops << " stops, " << s.holds << " holds at exec, " << s.resumes
       << " resumes, " << s.oom_kills << " OOM kills\n";
+    if (s.untracked)
+        o << "untracked: " << s.untracked << " processes not tracked (the task map is full: raise --max-tasks)\n";
     o << "jobs: " << jobs_in(s, JobState::Running) << " running, " << jobs_in(s, JobState::Stopped) << " stopped, "
       << jobs_in(s, JobState::Held) << " held\n";
     if (s.jobs.empty()) return o.str();
@@ -114,7 +116,8 @@ std::string format_status_json(const StatusSnapshot& s) {
           {"stops", s.stops},
           {"holds", s.holds},
           {"resumes", s.resumes},
-          {"oom_kills", s.oom_kills}}},
+          {"oom_kills", s.oom_kills},
+          {"untracked", s.untracked}}},
         {"jobs", jobs},
     };
     return json_line(o) + "\n";
@@ -140,7 +143,8 @@ std::string format_status_file(const StatusSnapshot& s) {
       << "stops_total=" << s.stops << "\n"
       << "holds_total=" << s.holds << "\n"
       << "resumes_total=" << s.resumes << "\n"
-      << "oom_kills=" << s.oom_kills << "\n";
+      << "oom_kills=" << s.oom_kills << "\n"
+      << "untracked_total=" << s.untracked << "\n";
     for (const JobRow& j : s.jobs)
         o << "job." << j.id << "=" << job_state_name(j.state) << " pid=" << j.root_pid << " rss_bytes=" << j.rss
           << " peak_bytes=" << j.peak << " in_state_s=" << seconds(j.in_state_s) << " name=" << printable(j.name)
@@ -180,6 +184,8 @@ std::string format_metrics(const StatusSnapshot& s) {
     o << "swamp_bpf_resumes_total " << s.resumes << "\n";
     metric("oom_kills_total", "counter", "OOM kills in the build's memory cgroup since the start.");
     o << "swamp_bpf_oom_kills_total " << s.oom_kills << "\n";
+    metric("untracked_total", "counter", "Processes not tracked because the task map was full (raise --max-tasks).");
+    o << "swamp_bpf_untracked_total " << s.untracked << "\n";
     metric("job_rss_bytes", "gauge", "Resident memory of each live job.");
     for (const JobRow& j : s.jobs)
         o << "swamp_bpf_job_rss_bytes{job=\"" << j.id << "\",name=\"" << label_value(j.name) << "\",state=\""

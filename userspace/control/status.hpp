@@ -40,6 +40,7 @@ struct StatusSnapshot {
     uint64_t tree_rss = 0;
     Caps caps;
     uint64_t jobs_total = 0, stops = 0, holds = 0, resumes = 0, oom_kills = 0;
+    uint64_t untracked = 0;  // processes not tracked so far: the task map was full (--max-tasks)
     std::vector<JobRow> jobs;  // the live ones, by id
 };
 

@@ -69,7 +69,8 @@ Decoded decode(std::span<const std::byte> bytes) {
     case SWAMP_EV_EXEC: {
         swamp_ev_exec r;
         if (!read_raw(bytes, r, out.error)) return out;
-        ExecEvent e{r.hdr.ts_ns, r.pid, r.ppid, c_string(r.comm), c_string(r.filename), {}, r.argv_truncated != 0};
+        ExecEvent e{r.hdr.ts_ns, r.pid, r.ppid, c_string(r.comm), c_string(r.filename), {},
+                    (r.flags & SWAMP_EXEC_ARGV_TRUNCATED) != 0, (r.flags & SWAMP_EXEC_UNTRACKED) != 0};
         e.argv = split_argv(r.argv, std::min<size_t>(r.argv_len, sizeof(r.argv)));
         out.event = std::move(e);
         return out;
@@ -77,7 +78,8 @@ Decoded decode(std::span<const std::byte> bytes) {
     case SWAMP_EV_FORK: {
         swamp_ev_fork r;
         if (!read_raw(bytes, r, out.error)) return out;
-        out.event = ForkEvent{r.hdr.ts_ns, r.pid, r.tid, r.ppid, c_string(r.comm), (r.flags & SWAMP_FORK_THREAD) != 0};
+        out.event = ForkEvent{r.hdr.ts_ns, r.pid, r.tid, r.ppid, c_string(r.comm), (r.flags & SWAMP_FORK_THREAD) != 0,
+                              (r.flags & SWAMP_FORK_UNTRACKED) != 0};
         return out;
     }
     case SWAMP_EV_EXIT: {
@@ -131,7 +133,7 @@ struct Encoder {
             if (n == sizeof(r.argv)) break;
         }
         r.argv_len = n;
-        r.argv_truncated = e.argv_truncated;
+        r.flags = (e.argv_truncated ? SWAMP_EXEC_ARGV_TRUNCATED : 0) | (e.untracked ? SWAMP_EXEC_UNTRACKED : 0);
         return raw_bytes(r, SWAMP_EV_EXEC, e.ts_ns);
     }
     std::vector<std::byte> operator()(const ForkEvent& e) const {
@@ -139,7 +141,7 @@ struct Encoder {
         r.pid = e.pid;
         r.tid = e.tid;
         r.ppid = e.ppid;
-        r.flags = e.thread ? SWAMP_FORK_THREAD : 0;
+        r.flags = (e.thread ? SWAMP_FORK_THREAD : 0) | (e.untracked ? SWAMP_FORK_UNTRACKED : 0);
         put_c_string(r.comm, e.comm);
         return raw_bytes(r, SWAMP_EV_FORK, e.ts_ns);
     }

@@ -16,6 +16,8 @@ struct ExecEvent {
     std::string filename;
     std::vector<std::string> argv;  // the first bytes of the command line
     bool argv_truncated = false;
+    // a watched root the kernel side could not adopt (its task map was full): not followed
+    bool untracked = false;
     bool operator==(const ExecEvent&) const = default;
 };
 
@@ -26,6 +28,9 @@ struct ForkEvent {
     uint32_t ppid = 0;
     std::string comm;
     bool thread = false;
+    // the kernel side could not track the new process (its task map was full):
+    // nothing more of it will be reported
+    bool untracked = false;
     bool operator==(const ForkEvent&) const = default;
 };
 
@@ -70,6 +75,12 @@ using Event = std::variant<ExecEvent, ForkEvent, ExitEvent, RssEvent, FaultEvent
 
 inline uint64_t event_ts(const Event& e) {
     return std::visit([](const auto& v) { return v.ts_ns; }, e);
+}
+// A process the kernel side does not follow (its task map was full).
+inline bool untracked(const Event& e) {
+    if (const auto* f = std::get_if<ForkEvent>(&e)) return f->untracked;
+    if (const auto* x = std::get_if<ExecEvent>(&e)) return x->untracked;
+    return false;
 }
 inline uint32_t event_pid(const Event& e) {
     return std::visit([](const auto& v) { return v.pid; }, e);

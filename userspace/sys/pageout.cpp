@@ -1,4 +1,5 @@
 #include "sys/pageout.hpp"
+#include "sys/signals.hpp"
 
 #include <limits.h>
 #include <signal.h>
@@ -102,8 +103,6 @@ std::optional<ProcMemory> parse_status_memory(std::string_view status) {
     if (!rss) return std::nullopt;
     return ProcMemory{*rss, kb_field(status, "VmSwap").value_or(0)};
 }
-
-bool pidfd_alive(int pidfd) { return ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0; }
 
 ProcessPager::ProcessPager(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {
     auto maps = read_file("/proc/" + std::to_string(pid) + "/maps");

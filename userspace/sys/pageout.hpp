@@ -71,9 +71,6 @@ private:
     int error_ = 0;
 };
 
-// True when `pidfd` still refers to a live process.
-bool pidfd_alive(int pidfd);
-
 // cgroup v2 memory.reclaim (5.19+), for freeze mode's job cgroups.
 // The cgroup has a memory.reclaim file (its memory controller is enabled).
 bool cgroup_can_reclaim(const std::string& cg);

@@ -20,6 +20,8 @@ struct ProcStat {
     uint64_t start_ticks = 0; // start time since boot, in clock ticks
     uint64_t cpu_ticks = 0;   // utime + stime
     bool kernel_thread() const { return flags & 0x00200000; /* PF_KTHREAD */ }
+    // in do_exit(): its exit tracepoint may have fired already (set before it, per thread: here the leader's)
+    bool exiting() const { return flags & 0x00000004; /* PF_EXITING */ }
 };
 
 std::optional<ProcStat> read_proc_stat(pid_t pid);

@@ -34,6 +34,8 @@ void stop_self();
 
 // A pidfd for `pid` (readable once it exits), or -1.
 int open_pidfd(pid_t pid);
+// True when `pidfd` still refers to a live process.
+bool pidfd_alive(int pidfd);
 
 // Adds `fd` (ignored when < 0) to the epoll set `ep` for `events`, data.fd = fd.
 void epoll_watch(int ep, int fd, uint32_t events);

@@ -19,11 +19,13 @@ struct ToJson {
         j["filename"] = e.filename;
         j["argv"] = e.argv;
         j["argv_truncated"] = e.argv_truncated;
+        if (e.untracked) j["untracked"] = true;  // only then: the task map was full
     }
     void operator()(const ForkEvent& e) const {
         j["ppid"] = e.ppid;
         j["tid"] = e.tid;
         j["thread"] = e.thread;
+        if (e.untracked) j["untracked"] = true;
     }
     void operator()(const ExitEvent& e) const {
         j["ppid"] = e.ppid;
@@ -103,10 +105,11 @@ std::optional<Event> event_from_json(const json& j, std::string& error) {
         std::string comm = c != j.end() && c->is_string() ? c->get<std::string>() : "";
         if (kind == "exec")
             return ExecEvent{ts, pid, field<uint32_t>(j, "ppid"), comm, field<std::string>(j, "filename"),
-                             field<std::vector<std::string>>(j, "argv"), field_or(j, "argv_truncated", false)};
+                             field<std::vector<std::string>>(j, "argv"), field_or(j, "argv_truncated", false),
+                             field_or(j, "untracked", false)};
         if (kind == "fork")
             return ForkEvent{ts, pid, field_or(j, "tid", pid), field<uint32_t>(j, "ppid"), comm,
-                             field_or(j, "thread", false)};
+                             field_or(j, "thread", false), field_or(j, "untracked", false)};
         if (kind == "exit")
             return ExitEvent{ts, pid, field<uint32_t>(j, "ppid"), comm, field<uint32_t>(j, "wait_status"),
                              field<uint64_t>(j, "peak_rss"), field_or<uint64_t>(j, "min_flt", 0),

@@ -47,6 +47,10 @@ std::string join_argv(const ExecEvent& e) {
     return s.empty() ? printable(e.filename) : s;
 }
 
+std::string untracked_note(bool untracked) {
+    return untracked ? " (not tracked: the task map is full, raise --max-tasks)" : "";
+}
+
 struct Columns {
     uint32_t ppid = 0;
     std::string rss;
@@ -54,9 +58,9 @@ struct Columns {
 };
 
 struct Describe {
-    Columns operator()(const ExecEvent& e) const { return {e.ppid, "", join_argv(e)}; }
+    Columns operator()(const ExecEvent& e) const { return {e.ppid, "", join_argv(e) + untracked_note(e.untracked)}; }
     Columns operator()(const ForkEvent& e) const {
-        return {e.ppid, "", e.thread ? "new thread " + std::to_string(e.tid) : "new process"};
+        return {e.ppid, "", (e.thread ? "new thread " + std::to_string(e.tid) : "new process") + untracked_note(e.untracked)};
     }
     Columns operator()(const ExitEvent& e) const {
         std::string d = e.signal() ? std::string("killed by SIG") + sigabbrev(e.signal())

@@ -225,7 +225,9 @@ TreeDelta Tree::apply(const Event& e) {
     TreeDelta d;
     uint64_t now = event_ts(e);
     if (auto* f = std::get_if<ForkEvent>(&e)) {
-        if (f->thread || procs_.count(f->pid)) return d;
+        // untracked: the kernel will report nothing more of it, so it never joins
+        // a job (never stopped, never counted); a resync from /proc adds it later
+        if (f->thread || f->untracked || procs_.count(f->pid)) return d;
         Process& p = add_process(f->pid, f->ppid, f->comm, now, d);
         if (auto parent = procs_.find(f->ppid); parent != procs_.end() && is_worker(parent->second))
             become_driver(parent->second, now, d);
@@ -233,6 +235,7 @@ TreeDelta Tree::apply(const Event& e) {
     } else if (auto* x = std::get_if<ExecEvent>(&e)) {
         auto it = procs_.find(x->pid);
         if (it == procs_.end()) {
+            if (x->untracked) return d;  // a root the kernel could not adopt: as above
             // exec of a process we never saw fork (e.g. the launched command)
             Process& p = add_process(x->pid, x->ppid, x->comm, now, d);
             p.command = join_argv(x->argv);
