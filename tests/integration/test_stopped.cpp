@@ -398,3 +398,19 @@ TEST_F(StoppedTest, CtrlZSuspendsWithTheBuildAndBgKeepsHeldJobsHeld) {
 }
 
 }  // namespace
+
+namespace {
+
+// A command that exits at once: its exit may come from the watchdog in the same
+// read as its start; the controller must still see it (it hung for good, now
+// and then, before).
+TEST_F(StoppedTest, ACommandThatExitsAtOnceNeverHangs) {
+    for (int i = 0; i < 30; i++) {
+        swamp_ = start({SWAMP_BIN, "-q", "--no-history", "--", "/bin/true"}, dir_ / "swamp.log");
+        int status = wait_swamp(20);
+        ASSERT_NE(status, -1) << "run " << i << " hung\n" << text(dir_ / "swamp.log");
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    }
+}
+
+}  // namespace

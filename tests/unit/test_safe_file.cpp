@@ -138,3 +138,22 @@ TEST(SafeFile, ADirectoryOfAnotherUserIsRefused) {
     ASSERT_EQ(chown(file.c_str(), 65534, 65534), 0);
     EXPECT_NE(unsafe_output(file).find("it belongs to uid 65534"), std::string::npos);
 }
+
+// sudo swamp-bpf --record run.jsonl in the user's own build directory: an output
+// file may go there, never through a link; root's own files (the socket's
+// directory) may not.
+TEST(SafeFile, TheInvokingUsersOwnDirectoryTakesOutputFiles) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+    TempDir d;
+    std::string dir = d.path + "/mine";
+    mkdir(dir.c_str(), 0755);
+    ASSERT_EQ(chown(dir.c_str(), 65534, 65534), 0);
+    setenv("SUDO_UID", "65534", 1);
+    EXPECT_EQ(unsafe_output(dir + "/run.jsonl"), "");
+    EXPECT_EQ(write_file_atomic(dir + "/status", "x\n"), "");
+    EXPECT_NE(unsafe_output(dir + "/ctl.sock", false, false).find("belongs to uid 65534"), std::string::npos);
+    ASSERT_EQ(symlink("/etc/passwd", (dir + "/link").c_str()), 0);
+    EXPECT_EQ(unsafe_output(dir + "/link"), "it is a symbolic link");
+    unsetenv("SUDO_UID");
+    EXPECT_NE(unsafe_output(dir + "/run.jsonl").find("belongs to uid 65534"), std::string::npos);
+}

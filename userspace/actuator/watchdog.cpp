@@ -280,6 +280,7 @@ void Watchdog::start_command() {
     tell("G");
     std::string reply = read_reply();
     if (reply.rfind("E ", 0) == 0) throw UserError(ExitCode::CannotRun, reply.substr(2));
+    parse_replies();  // a command that exits at once: its "X" may have come with the "K"
 }
 
 void Watchdog::read_replies() {
@@ -287,6 +288,10 @@ void Watchdog::read_replies() {
     ssize_t n = read(reply_fd_, chunk, sizeof chunk);  // called when epoll says readable
     if (n == 0) died_ = true;
     if (n > 0) replies_.append(chunk, size_t(n));
+    parse_replies();
+}
+
+void Watchdog::parse_replies() {
     for (size_t nl; (nl = replies_.find('\n')) != std::string::npos;) {
         std::string line = replies_.substr(0, nl);
         replies_.erase(0, nl + 1);

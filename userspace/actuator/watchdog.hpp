@@ -67,6 +67,7 @@ public:
 
 private:
     std::string read_reply();  // blocks for one line
+    void parse_replies();      // the lines read so far: the command's exit status
 
     pid_t pid_ = -1;
     pid_t command_pid_ = -1;

@@ -688,8 +688,8 @@ int Controller::run() {
     if (live_) live_->attach(ep);
 
     auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
-    std::optional<int> status;
-    bool done = false, ending = false;  // ending: hands off, we only wait for the command
+    std::optional<int> status = launched_ ? watchdog_->command_status() : std::nullopt;  // it may be over already
+    bool done = status.has_value(), ending = false;  // ending: hands off, we only wait for the command
     int interrupts = 0;
     decide(monotonic_ns(), false);
     while (!done) {

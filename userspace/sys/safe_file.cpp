@@ -41,6 +41,24 @@ private:
 
 bool ours(uid_t uid) { return uid == 0 || uid == geteuid(); }
 
+// The user who ran us through sudo or pkexec, or -1. An output file (status,
+// trace, recording, report) may go into their own directories: they can only
+// redirect it within what they own, since every step is opened O_NOFOLLOW and
+// files are made O_EXCL or checked regular with one link.
+long invoking_uid() {
+    for (const char* var : {"SUDO_UID", "PKEXEC_UID"})
+        if (const char* v = getenv(var); v && *v) {
+            char* end;
+            long uid = strtol(v, &end, 10);
+            if (!*end && uid > 0) return uid;
+        }
+    return -1;
+}
+
+// Who may own what we write: root or us; and for output files, the invoking user too.
+enum class Trust { Private, Output };
+bool trusted_owner(uid_t uid, Trust t) { return ours(uid) || (t == Trust::Output && long(uid) == invoking_uid()); }
+
 std::string user_name(uid_t uid) {
     std::string out = "uid " + std::to_string(uid);
     if (passwd* pw = getpwuid(uid)) out += std::string(" (") + pw->pw_name + ")";
@@ -53,9 +71,10 @@ std::string octal(mode_t mode) {
     return buf;
 }
 
-// "" if only root or we can change the directory `st`, else who else can.
-std::string untrusted_dir(const struct stat& st, bool allow_sticky) {
-    if (!ours(st.st_uid)) return "belongs to " + user_name(st.st_uid);
+// "" if only root or we (or, for output, the invoking user) can change the directory `st`,
+// else who else can.
+std::string untrusted_dir(const struct stat& st, bool allow_sticky, Trust trust = Trust::Private) {
+    if (!trusted_owner(st.st_uid, trust)) return "belongs to " + user_name(st.st_uid);
     if (allow_sticky && (st.st_mode & S_ISVTX)) return "";
     bool group = (st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid();
     if ((st.st_mode & S_IWOTH) || group)
@@ -65,11 +84,11 @@ std::string untrusted_dir(const struct stat& st, bool allow_sticky) {
 }
 
 // "" if an existing target `st` may be replaced or truncated.
-std::string unreplaceable(const struct stat& st) {
+std::string unreplaceable(const struct stat& st, Trust trust = Trust::Private) {
     if (S_ISLNK(st.st_mode)) return "it is a symbolic link";
     if (!S_ISREG(st.st_mode)) return "it is not a regular file";
     if (st.st_nlink > 1) return "it has other hard links";
-    if (!ours(st.st_uid)) return "it belongs to " + user_name(st.st_uid);
+    if (!trusted_owner(st.st_uid, trust)) return "it belongs to " + user_name(st.st_uid);
     return "";
 }
 
@@ -83,7 +102,8 @@ bool split(const std::string& path, std::string& dir, std::string& name) {
 
 // The trusted directory `dir`, opened, or -1 with `error` (`missing`: it does not exist).
 // `allow_sticky` is for `dir` itself: the directories above it may always be sticky.
-int open_trusted_dir(const std::string& dir, bool allow_sticky, std::string& error, bool* missing = nullptr) {
+int open_trusted_dir(const std::string& dir, bool allow_sticky, std::string& error, bool* missing = nullptr,
+                     Trust trust = Trust::Private) {
     char* resolved = realpath(dir.c_str(), nullptr);
     if (!resolved) {
         if (missing) *missing = errno == ENOENT;
@@ -106,7 +126,7 @@ int open_trusted_dir(const std::string& dir, bool allow_sticky, std::string& err
             return -1;
         }
         // a sticky directory above ours is fine: nobody else may rename what we trust in it
-        if (std::string why = untrusted_dir(st, allow_sticky || pos < real.size()); !why.empty()) {
+        if (std::string why = untrusted_dir(st, allow_sticky || pos < real.size(), trust); !why.empty()) {
             error = walked + " " + why;
             return -1;
         }
@@ -169,12 +189,13 @@ std::string unsafe_output(const std::string& path, bool missing_dir_ok, bool all
     std::string dir, name, error;
     if (!split(path, dir, name)) return "not a file name";
     bool missing = false;
-    Fd dfd(open_trusted_dir(dir, allow_sticky, error, &missing));
+    Trust trust = allow_sticky ? Trust::Output : Trust::Private;  // a socket's directory is root's alone
+    Fd dfd(open_trusted_dir(dir, allow_sticky, error, &missing, trust));
     if (dfd.fd < 0) return missing && missing_dir_ok ? "" : error;
     struct stat st;
     if (fstatat(dfd.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return errno == ENOENT ? "" : std::string("cannot use it: ") + strerror(errno);
-    return unreplaceable(st);
+    return unreplaceable(st, trust);
 }
 
 void require_safe_output(const std::string& what, const std::string& path, bool missing_dir_ok, bool allow_sticky) {
@@ -185,11 +206,11 @@ void require_safe_output(const std::string& what, const std::string& path, bool 
 std::string write_file_atomic(const std::string& path, const std::string& text, mode_t mode) {
     std::string dir, name, error;
     if (!split(path, dir, name)) return "not a file name";
-    Fd dfd(open_trusted_dir(dir, true, error));
+    Fd dfd(open_trusted_dir(dir, true, error, nullptr, Trust::Output));
     if (dfd.fd < 0) return error;
     struct stat st;
     if (fstatat(dfd.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-        if (std::string why = unreplaceable(st); !why.empty()) return why;
+        if (std::string why = unreplaceable(st, Trust::Output); !why.empty()) return why;
     std::string tmp = temp_name(name);
     int fd = openat(dfd.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) return strerror(errno);
@@ -208,7 +229,7 @@ std::unique_ptr<std::ostream> open_output(const std::string& what, const std::st
     };
     std::string dir, name, error;
     if (!split(path, dir, name)) throw refuse("not a file name");
-    Fd dfd(open_trusted_dir(dir, true, error));
+    Fd dfd(open_trusted_dir(dir, true, error, nullptr, Trust::Output));
     if (dfd.fd < 0) throw refuse(error);
     int fd = openat(dfd.fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0) {
@@ -218,7 +239,7 @@ std::unique_ptr<std::ostream> open_output(const std::string& what, const std::st
         fd = openat(dfd.fd, name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) throw refuse(errno == ELOOP ? "it is a symbolic link" : strerror(errno));
         struct stat st;
-        std::string why = fstat(fd, &st) != 0 ? strerror(errno) : unreplaceable(st);
+        std::string why = fstat(fd, &st) != 0 ? strerror(errno) : unreplaceable(st, Trust::Output);
         if (why.empty() && (ftruncate(fd, 0) != 0 || fcntl(fd, F_SETFL, 0) != 0)) why = strerror(errno);
         if (!why.empty()) {
             close(fd);

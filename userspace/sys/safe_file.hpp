@@ -6,7 +6,9 @@
 // A directory is trusted when it and every directory above it (symlinks in the
 // path resolved first, then each step opened with O_NOFOLLOW) belongs to root
 // or to us and no other user can write it, unless it is sticky (/tmp); the
-// directory of our own private files may not even be sticky.
+// directory of our own private files may not even be sticky. Output files
+// (status, metrics, traces, recordings, reports) may also go into the
+// directories of the user who ran us through sudo or pkexec.
 #pragma once
 
 #include <sys/types.h>
