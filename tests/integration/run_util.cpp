@@ -53,6 +53,21 @@ int finish(Child& c, std::string& out) {
     return status;
 }
 
+int run_ctl(const std::string& sock, const std::vector<std::string>& args, std::string& out) {
+    std::vector<std::string> argv{SWAMP_BIN, "ctl", "--socket", sock};
+    argv.insert(argv.end(), args.begin(), args.end());
+    out.clear();
+    int status = run(argv, out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::filesystem::path fresh_dir(const std::string& name) {
+    auto dir = std::filesystem::temp_directory_path() / ("swamp-" + name + "-" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
 int run(const std::vector<std::string>& argv, std::string& out) {
     Child c = spawn(argv);
     return finish(c, out);

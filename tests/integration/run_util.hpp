@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ Child spawn(const std::vector<std::string>& argv);
 Child spawn_as(const std::vector<std::string>& argv, uid_t uid);
 // Reads the child's stdout to EOF and waits; returns the wait status.
 int finish(Child& c, std::string& out);
+// `swamp-bpf ctl --socket SOCK ARGS…` as root: its exit code (-1 if it did not exit), its output in `out`.
+int run_ctl(const std::string& sock, const std::vector<std::string>& args, std::string& out);
 // spawn + finish.
 int run(const std::vector<std::string>& argv, std::string& out);
 
@@ -29,6 +32,8 @@ std::vector<nlohmann::json> json_lines(const std::string& text);
 // The whole text of a file; "" if it cannot be read (a vanished process's /proc file).
 std::string file_text(const std::string& path);
 bool is_root();
+// A new, empty directory for one test: TMPDIR/swamp-NAME-PID (anything there before is removed).
+std::filesystem::path fresh_dir(const std::string& name);
 // Why tests that need root and a memory cgroup controller cannot run here ("" if they can).
 std::string missing_root_or_memcg();
 // A cgroup2 mount (unified or hybrid), which freeze mode needs.

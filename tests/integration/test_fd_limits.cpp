@@ -61,9 +61,7 @@ class FdLimitTest : public ::testing::Test {
 protected:
     void SetUp() override {
         if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
-        dir_ = fs::temp_directory_path() / ("swamp-fds-" + std::to_string(getpid()));
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = fresh_dir("fds");
         sock_ = (dir_ / "run" / "ctl.sock").string();
         marker_ = "SWAMP_FD_TEST=" + std::to_string(getpid());
     }
@@ -130,11 +128,7 @@ protected:
         return -1;
     }
     int ctl(const std::vector<std::string>& args, std::string& out) {
-        std::vector<std::string> argv{SWAMP_BIN, "ctl", "--socket", sock_};
-        argv.insert(argv.end(), args.begin(), args.end());
-        out.clear();
-        int status = run(argv, out);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return run_ctl(sock_, args, out);
     }
     int running_jobs() {
         std::string out;

@@ -83,9 +83,7 @@ class LiveControlTest : public ::testing::Test {
 protected:
     void SetUp() override {
         if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
-        dir_ = fs::temp_directory_path() / ("swamp-live-" + std::to_string(getpid()));
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = fresh_dir("live");
         sock_ = (dir_ / "run" / "ctl.sock").string();  // run/ is made by swamp-bpf, 0755
         marker_ = "SWAMP_LIVE_TEST=" + std::to_string(getpid());
     }
@@ -102,11 +100,7 @@ protected:
 
     // `swamp-bpf ctl --socket SOCK ARGS…` as root; returns its exit code.
     int ctl(const std::vector<std::string>& args, std::string& out) {
-        std::vector<std::string> argv{SWAMP_BIN, "ctl", "--socket", sock_};
-        argv.insert(argv.end(), args.begin(), args.end());
-        out.clear();
-        int status = run(argv, out);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return run_ctl(sock_, args, out);
     }
     // A symlink to /bin/sleep named `name` (its comm is the first 15 bytes).
     std::string sleeper(const std::string& name) {

@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // 24 jobs, 12 running at once or more, each a shell with 6 children at first (7
 // processes): 84 at once or more, far beyond 64. Then each job is one process (at
 // most 25 with make), with room in the map again, still there to be tracked.
@@ -77,7 +70,7 @@ TEST_P(MapFullTest, UntrackedProcessesAreReportedNeverStoppedAndTrackedLater) {
         kill(c.pid, SIGTERM);
         waitpid(c.pid, &status, 0);
     }
-    std::string text = slurp(log);
+    std::string text = file_text(log.string());
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << text;
 
     // said at once, in the log
@@ -92,12 +85,12 @@ TEST_P(MapFullTest, UntrackedProcessesAreReportedNeverStoppedAndTrackedLater) {
     // repaired: once entries freed up, the missed shells were tracked from /proc
     EXPECT_NE(text.find("the task map has room again"), std::string::npos) << text;
     // and in the status file, which lists no phantom job once the build is over
-    std::string st = slurp(status_file);
+    std::string st = file_text(status_file.string());
     EXPECT_NE(st.find("\nuntracked_total=" + std::to_string(untracked) + "\n"), std::string::npos) << st;
     EXPECT_NE(st.find("state=exited\n"), std::string::npos) << st;
     EXPECT_EQ(st.find("\njob."), std::string::npos) << "a job outlived the build:\n" << st;
     // the kernel side marked the forks it could not track
-    EXPECT_NE(slurp(trace).find("\"untracked\":true"), std::string::npos);
+    EXPECT_NE(file_text(trace.string()).find("\"untracked\":true"), std::string::npos);
 
     EXPECT_EQ(stopped_build_processes(marker), std::vector<std::string>{}) << "a process of the build is stopped";
     EXPECT_EQ(frozen_cgroups(swamp), std::vector<std::string>{});

@@ -49,9 +49,7 @@ protected:
         if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
         if (!fs::exists("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device"))
             GTEST_SKIP() << "memcg-run.sh --swap-sd needs the cgroup v1 blkio controller";
-        dir_ = fs::temp_directory_path() / ("swamp-pageout-" + std::to_string(getpid()));
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = fresh_dir("pageout");
         marker_ = "SWAMP_PAGEOUT_TEST=" + std::to_string(getpid());
         // The hog reaches its 400 MiB peak first; the pattern job starts later and grows next to it,
         // at 100 MiB/s like a compiler, so it is the growing job with the least invested work: the

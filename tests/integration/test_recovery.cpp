@@ -94,9 +94,7 @@ class RecoveryTest : public ::testing::TestWithParam<const char*> {
 protected:
     void SetUp() override {
         if (!is_root()) GTEST_SKIP() << "needs root (BPF)";
-        out_ = fs::temp_directory_path() / ("swamp-recovery-" + std::to_string(getpid()));
-        fs::remove_all(out_);
-        fs::create_directories(out_);
+        out_ = fresh_dir("recovery");
     }
     void TearDown() override {
         if (IsSkipped()) return;

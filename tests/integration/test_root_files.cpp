@@ -42,9 +42,7 @@ class RootFilesTest : public ::testing::Test {
 protected:
     void SetUp() override {
         if (!is_root()) GTEST_SKIP() << "needs root";
-        dir_ = fs::temp_directory_path() / ("swamp-files-" + std::to_string(getpid()));
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = fresh_dir("files");
         chmod(dir_.c_str(), 0755);
         std::string ignored;
         created_ = run({"/usr/sbin/useradd", "-M", "-r", "-s", "/usr/sbin/nologin", kUser}, ignored) == 0;

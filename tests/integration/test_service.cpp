@@ -24,9 +24,7 @@ class ServiceTest : public ::testing::Test {
 protected:
     void SetUp() override {
         if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
-        dir_ = fs::temp_directory_path() / ("swamp-service-" + std::to_string(getpid()));
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = fresh_dir("service");
         // the builds of another user write here (sticky: they cannot move root's run/ away),
         // and root's files go where only root writes
         fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);

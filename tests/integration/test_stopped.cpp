@@ -40,9 +40,7 @@ class StoppedTest : public ::testing::Test {
 protected:
     void SetUp() override {
         if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
-        dir_ = fs::temp_directory_path() / ("swamp-stopped-" + std::to_string(getpid()));
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = fresh_dir("stopped");
         sock_ = (dir_ / "run" / "ctl.sock").string();
         marker_ = "SWAMP_STOPPED_TEST=" + std::to_string(getpid());
     }
@@ -91,11 +89,8 @@ protected:
         return status;
     }
     int ctl(const std::vector<std::string>& args) {
-        std::vector<std::string> argv{SWAMP_BIN, "ctl", "--socket", sock_};
-        argv.insert(argv.end(), args.begin(), args.end());
         std::string out;
-        int status = run(argv, out);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return run_ctl(sock_, args, out);
     }
     std::string hog(int mib, double cpu_s, const std::string& out) {
         return std::string(HOG_BIN) + " --mib " + std::to_string(mib) + " --cpu-s " + std::to_string(cpu_s) +
