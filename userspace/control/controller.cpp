@@ -375,7 +375,7 @@ void Controller::open_history() {
     if (o_.no_history) return;
     auto store = History::open(o_.history_db);
     if (!store->warning().empty())
-        log(Level::Warning) << "history: " << store->warning() << "; predictions are off (reactive only)\n";
+        log(Level::Warning) << store->warning() << '\n';  // "history: PATH: why; predictions are off"
     if (!store->note().empty()) log(Level::Warning) << "history: " << store->note() << '\n';
     history_ = std::make_unique<JobHistory>(std::move(store));
 }
