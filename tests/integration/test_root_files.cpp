@@ -45,8 +45,9 @@ protected:
         dir_ = fresh_dir("files");
         chmod(dir_.c_str(), 0755);
         std::string ignored;
-        created_ = run({"/usr/sbin/useradd", "-M", "-r", "-s", "/usr/sbin/nologin", kUser}, ignored) == 0;
+        run({"/usr/sbin/useradd", "-M", "-r", "-s", "/usr/sbin/nologin", kUser}, ignored);  // or left by a crashed run
         passwd* pw = getpwnam(kUser);
+        created_ = pw != nullptr;  // the test's own user: removed at the end either way
         ASSERT_NE(pw, nullptr) << "cannot create the user " << kUser;
         uid_ = pw->pw_uid;
         // a directory the unprivileged user owns, and root's file it points at
