@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include "sys/cgroupfs.hpp"
 #include "sys/proc.hpp"
 #include "sys/safe_file.hpp"
+#include "sys/signals.hpp"
 
 namespace swamp {
 
@@ -85,12 +85,12 @@ bool alive(pid_t pid, uint64_t start) {
 
 // SIGCONT through a pidfd, only if the pid still names the process we stopped.
 bool resume_held(const HeldProcess& h) {
-    int fd = int(::syscall(SYS_pidfd_open, h.pid, 0));
+    int fd = open_pidfd(h.pid);
     if (fd < 0) return false;
     auto st = read_proc_stat(h.pid);
     bool ours = st && st->start_ticks == h.start_ticks;
     bool was_stopped = ours && (st->state == 'T' || st->state == 't');
-    if (ours) ::syscall(SYS_pidfd_send_signal, fd, SIGCONT, nullptr, 0);
+    if (ours) pidfd_signal(fd, SIGCONT);
     ::close(fd);
     return was_stopped;
 }

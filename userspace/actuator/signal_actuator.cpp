@@ -2,27 +2,17 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include "sys/proc.hpp"
 #include "sys/limits.hpp"
+#include "sys/proc.hpp"
+#include "sys/signals.hpp"
 
 namespace swamp {
-
-namespace {
-
-int sys_pidfd_open(pid_t pid) { return int(::syscall(SYS_pidfd_open, pid, 0)); }
-
-int sys_pidfd_send_signal(int pidfd, int sig) {
-    return int(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
-}
-
-}  // namespace
 
 SignalActuator::SignalActuator(Vetter vetter) : vetter_(std::move(vetter)), fd_limit_(fd_limit()) {}
 
@@ -37,7 +27,7 @@ SignalActuator::~SignalActuator() {
 int SignalActuator::send(pid_t pid, int sig) {
     auto it = pidfds_.find(pid);
     if (it == pidfds_.end()) return 0;
-    if (sys_pidfd_send_signal(it->second, sig) == 0) return 0;
+    if (pidfd_signal(it->second, sig) == 0) return 0;
     return errno == ESRCH ? 0 : errno;
 }
 
@@ -46,7 +36,7 @@ Vetted SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
         Vetted v = vetter_.vet(pid, seen_ns);
         if (v.verdict == Verdict::Protected) {
             for (auto& [id, pids] : stopped_)  // stopped before its name was known: never left so
-                if (pids.erase(pid)) sys_pidfd_send_signal(it->second, SIGCONT);
+                if (pids.erase(pid)) pidfd_signal(it->second, SIGCONT);
             ::close(it->second);
             pidfds_.erase(it);
         }
@@ -54,11 +44,11 @@ Vetted SignalActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64
     }
     // kOwnFds stay free for our own files: a pidfd must never cost a /proc read or an accept
     if (pidfds_.size() + kOwnFds >= fd_limit_) return unheld_verdict(EMFILE);
-    int fd = sys_pidfd_open(pid);
+    int fd = open_pidfd(pid);
     if (fd < 0) return out_of_fds(errno) ? unheld_verdict(errno) : Vetted{Verdict::Gone, "", ""};
     // the pidfd pins the process; a signal 0 after the /proc read proves the read was of it
     Vetted v = vetter_.vet(pid, seen_ns);
-    if (v.verdict == Verdict::Ok && sys_pidfd_send_signal(fd, 0) != 0) v = {Verdict::Gone, "", ""};
+    if (v.verdict == Verdict::Ok && pidfd_signal(fd, 0) != 0) v = {Verdict::Gone, "", ""};
     if (v.verdict != Verdict::Ok) {
         ::close(fd);
         return v;

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,14 +19,13 @@
 #include "sys/launch.hpp"
 #include "sys/limits.hpp"
 #include "sys/proc.hpp"
+#include "sys/signals.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
 
 namespace {
 
-int pidfd_open(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
-int pidfd_signal(int fd, int sig) { return int(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0)); }
 
 void write_line(int fd, const std::string& line) {
     std::string text = line + "\n";
@@ -108,7 +106,7 @@ private:
     int hold(uint64_t job, pid_t pid) {
         if (count_ + kWatchdogOwnFds >= fd_limit()) return EMFILE;
         errno = 0;
-        int fd = pidfd_open(pid);
+        int fd = open_pidfd(pid);
         if (fd < 0) return out_of_fds(errno) ? errno : 0;
         auto st = read_proc_stat(pid);  // the pidfd pins it; signal 0 proves the read was of it
         int err = errno;

@@ -96,7 +96,7 @@ public:
             for (uint32_t pid : j.pids)
                 if (auto st = read_proc_stat(pid)) {
                     cpu += st->cpu_ticks;
-                    paused = paused || st->state == 'T' || st->state == 't';
+                    paused = paused || st->stopped();
                 }
             if (paused) continue;
             Seen s{cpu, now};
@@ -181,8 +181,8 @@ private:
     std::set<uint32_t> untracked_, untracked_before_;  // (the latter: during a resync)
     uint64_t untracked_total_ = 0, last_untracked_note_ns_ = 0, last_repair_ns_ = 0;
     uint64_t newest_event_ns_ = 0;  // kernel time of the newest event since the last decision
-    uint64_t load_peak_rss_ = 0;
-    bool unheld_logged_ = false;    // our peak RSS while libbpf loaded the programs
+    uint64_t load_peak_rss_ = 0;    // our peak RSS while libbpf loaded the programs
+    bool unheld_logged_ = false;    // the first process we could not hold was logged
     MemoryView last_mem_;
     Summary sum_;
 };
@@ -205,7 +205,7 @@ void Controller::open_trace() {
 // (The status and metrics files' directory may appear later: the socket's, made below.)
 void Controller::refuse_unsafe_files() {
     if (!o_.socket_path.empty())
-        if (std::string problem = ensure_private_dir(o_.socket_path.substr(0, o_.socket_path.rfind('/')), 0755);
+        if (std::string problem = ensure_private_dir_of(o_.socket_path, 0755);
             !problem.empty())
             throw UserError(ExitCode::Usage, "--socket " + o_.socket_path + ": refused: " + problem);
     if (!o_.trace_output.empty()) require_safe_output("--trace-output", o_.trace_output);
@@ -717,7 +717,7 @@ int Controller::run() {
                                       << ") died: resuming every job and exiting"
                                       << (launched_ ? "; the build command runs on unmanaged" : "") << '\n';
                     watchdog_lost_ = true;
-                    epoll_ctl(ep, EPOLL_CTL_DEL, watchdog_fd, nullptr);
+                    epoll_unwatch(ep, watchdog_fd);
                 }
                 done = status.has_value() || watchdog_lost_;
             } else if (live_ && live_->handle(fd, policy_, [this] { return this->status(); })) {

@@ -47,7 +47,7 @@ std::optional<ProcStat> read_proc_stat(pid_t pid) {
 
 bool is_stopped(pid_t pid) {
     auto st = read_proc_stat(pid);
-    return st && (st->state == 'T' || st->state == 't');
+    return st && st->stopped();
 }
 
 std::vector<std::string> read_cmdline(pid_t pid) {

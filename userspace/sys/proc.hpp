@@ -19,6 +19,7 @@ struct ProcStat {
     uint64_t flags = 0;       // PF_* task flags
     uint64_t start_ticks = 0; // start time since boot, in clock ticks
     uint64_t cpu_ticks = 0;   // utime + stime
+    bool stopped() const { return state == 'T' || state == 't'; }  // by a signal (T) or a tracer (t)
     bool kernel_thread() const { return flags & 0x00200000; /* PF_KTHREAD */ }
     // in do_exit(): its exit tracepoint may have fired already (set before it, per thread: here the leader's)
     bool exiting() const { return flags & 0x00000004; /* PF_EXITING */ }

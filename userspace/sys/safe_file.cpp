@@ -274,6 +274,14 @@ std::string ensure_private_dir(const std::string& dir, mode_t mode) {
     return "";
 }
 
+std::string ensure_private_dir_of(const std::string& file, mode_t mode) {
+    std::string dir, name;
+    split(file, dir, name);
+    if (dir == ".")
+        if (char* cwd = getcwd(nullptr, 0)) dir = cwd, free(cwd);
+    return ensure_private_dir(dir, mode);
+}
+
 std::string prepare_private_file(const std::string& path, mode_t mode, mode_t dir_mode, std::string& note) {
     std::string dir, name, error;
     if (!split(path, dir, name)) return "not a file name";

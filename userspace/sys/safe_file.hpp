@@ -44,6 +44,8 @@ std::unique_ptr<std::ostream> open_output(const std::string& what, const std::st
 // directory that belongs to root or us and that no other user can write,
 // sticky or not. "" or why not.
 std::string ensure_private_dir(const std::string& dir, mode_t mode);
+// The same for the directory that holds `file` ("." for a bare name).
+std::string ensure_private_dir_of(const std::string& file, mode_t mode);
 
 // A file only we may read (the history database): its directory is made with
 // `dir_mode` where missing (trusted as ensure_private_dir says), the file

@@ -50,6 +50,8 @@ void epoll_watch(int ep, int fd, uint32_t events) {
 
 void epoll_unwatch(int ep, int fd) { epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr); }
 
-bool pidfd_alive(int pidfd) { return ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0; }
+int pidfd_signal(int pidfd, int sig) { return int(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
+
+bool pidfd_alive(int pidfd) { return pidfd_signal(pidfd, 0) == 0; }
 
 }  // namespace swamp

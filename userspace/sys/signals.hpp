@@ -34,6 +34,8 @@ void stop_self();
 
 // A pidfd for `pid` (readable once it exits), or -1.
 int open_pidfd(pid_t pid);
+// Sends `sig` to the process of `pidfd` (never to a reused pid): 0, or -1 with errno.
+int pidfd_signal(int pidfd, int sig);
 // True when `pidfd` still refers to a live process.
 bool pidfd_alive(int pidfd);
 

@@ -77,7 +77,7 @@ ListeningSocket::ListeningSocket(const std::string& path) : path_(path) {
     if (path[0] != '/') throw UserError(ExitCode::Usage, "--socket " + path + ": give an absolute path");
     // where another user could swap the socket or its directory, no: made 0755 where missing (the
     // status file may live beside it); the socket itself is 0600 and peers are checked anyway
-    if (std::string problem = ensure_private_dir(path.substr(0, path.find_last_of('/')), 0755); !problem.empty())
+    if (std::string problem = ensure_private_dir_of(path, 0755); !problem.empty())
         throw UserError(ExitCode::Usage, "cannot put the control socket " + path + " there: " + problem);
     struct stat st;
     if (lstat(path.c_str(), &st) == 0) {
