@@ -1,4 +1,4 @@
-// Files written as root (README, "Safety"; userspace/sys/safe_file.hpp): never
+// Files written as root (docs/safety.md; userspace/sys/safe_file.hpp): never
 // through a symlink or into a directory another user controls; the state
 // directory is checked before it is trusted and a state file that does not
 // parse is reported; the history is private and the status file readable by all.

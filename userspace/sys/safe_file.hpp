@@ -1,4 +1,4 @@
-// Files that root writes where a user may have a say (README, "Safety"): the
+// Files that root writes where a user may have a say (docs/safety.md): the
 // status and metrics files, traces, recordings, reports, the watchdog's state
 // files and the history database. None is ever written through a symlink or a
 // hard link, nor into a directory that another user can change.
