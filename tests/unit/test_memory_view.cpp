@@ -97,7 +97,27 @@ TEST(MemoryView, PsiFullOnlyWhenValid) {
     MemoryConfig c;
     auto s = ram(16 * GiB, 12 * GiB);
     s.psi_full_avg10 = 7.5;
+    s.psi_own = true;
     EXPECT_EQ(memory_view(s, c, 0).psi_full_avg10, 0);
     s.psi = true;
     EXPECT_DOUBLE_EQ(memory_view(s, c, 0).psi_full_avg10, 7.5);
+}
+
+// Machine-wide PSI (another cgroup thrashing at its own limit) counts only
+// while the machine itself is short; the build cgroup's own always counts.
+TEST(MemoryView, MachinePressureCountsOnlyWhenTheMachineIsShort) {
+    MemoryConfig c;
+    auto s = ram(24 * GiB, 20 * GiB);
+    s.psi = true;
+    s.psi_full_avg10 = 28;
+    EXPECT_EQ(memory_view(s, c, 0).psi_full_avg10, 0) << "20 GiB available";
+    s.cg_limit = 4 * GiB;
+    s.cg_usage = 3 * GiB;
+    EXPECT_EQ(memory_view(s, c, 0).psi_full_avg10, 0) << "the build's own limit binds, not the machine";
+    s.psi_own = true;
+    EXPECT_DOUBLE_EQ(memory_view(s, c, 0).psi_full_avg10, 28) << "its own cgroup's pressure";
+    s = ram(24 * GiB, 2 * GiB);
+    s.psi = true;
+    s.psi_full_avg10 = 28;
+    EXPECT_DOUBLE_EQ(memory_view(s, c, 0).psi_full_avg10, 28) << "the machine is short";
 }

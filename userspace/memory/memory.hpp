@@ -16,6 +16,7 @@ struct MemorySample {
     std::optional<uint64_t> cg_limit;  // bytes
     uint64_t cg_usage = 0;             // bytes in use minus inactive file cache (the working set)
     bool psi = false;                  // PSI readings are valid
+    bool psi_own = false;              // ... and are the build cgroup's own, not the machine's
     double psi_some_avg10 = 0;         // percent
     double psi_full_avg10 = 0;         // percent
     uint64_t swap_in = 0;              // pages swapped in since boot (or by the cgroup, when known)

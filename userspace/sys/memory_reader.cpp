@@ -395,6 +395,7 @@ MemorySample MemoryReader::read() {
         auto some = memparse::psi_avg10(psi, "some");
         auto full = memparse::psi_avg10(psi, "full");
         s.psi = some.has_value();
+        s.psi_own = s.psi && psi_file_ != "/proc/pressure/memory";
         s.psi_some_avg10 = some.value_or(0);
         s.psi_full_avg10 = full.value_or(0);
     } catch (...) {
