@@ -10,6 +10,7 @@
 // kernel's rss_stat batching (RSS is reported in 16 MiB steps, as by the BPF side).
 //
 // Usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy] [--predict]
+//            [--no-cpu-rule] [--expect-oom]
 //            [--max-ratio R] [--verbose] [--snapshots] [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]
 // --predict runs the build twice: a reactive first run records each job's
 // peak, run time and time of peak, as the history store would, and the second
@@ -17,7 +18,9 @@
 // --verbose prints each decision and the OOM kill; --snapshots every job's
 // RSS and growth each 0.5 s.
 // Prints one line: wall_s= lb_s= ratio= ooms= stops= holds= resumes= utilisation=
-// and exits 1 on an OOM kill, or when wall / lower bound is above --max-ratio.
+// and exits 1 on an OOM kill, or when wall / lower bound is above --max-ratio
+// (with --expect-oom: exits 0 only on an OOM kill, to show a limit binds).
+// --no-cpu-rule leaves out the policy's CPU rule (PolicyConfig::cpus).
 // The lower bound is outcome.sh's: max(cpu_s / cores, mib_s / limit, critical path).
 #include <cmath>
 #include <cstdio>
@@ -130,7 +133,7 @@ int main(int argc, char** argv) {
     std::string makefile;
     double limit_mib = 0;
     int jobs_n = 4, cores = 2;
-    bool use_policy = true, verbose = false, snapshots = false, predict = false;
+    bool use_policy = true, verbose = false, snapshots = false, predict = false, cpu_rule = true, expect_oom = false;
     double max_ratio = 0;  // > 0: exit 1 when wall / lower bound is above it
     PolicyConfig pcfg;
     TreeConfig tcfg;
@@ -151,11 +154,14 @@ int main(int argc, char** argv) {
         else if (a == "--tau") tcfg.growth_tau_s = std::stod(val());
         else if (a == "--settle") pcfg.settle_s = std::stod(val());
         else if (a == "--min-run") pcfg.min_run_s = std::stod(val());
+        else if (a == "--no-cpu-rule") cpu_rule = false;
+        else if (a == "--expect-oom") expect_oom = true;
         else die("usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy] [--predict]\n"
-                 "       [--max-ratio R] [--verbose] [--snapshots]\n"
+                 "       [--max-ratio R] [--verbose] [--snapshots] [--no-cpu-rule] [--expect-oom]\n"
                  "       [--horizon S] [--settle S] [--min-run S] [--growth-reserve F] [--tau S]   (policy and model settings)");
     }
     if (makefile.empty() || limit_mib <= 0) die("--makefile and --limit are required");
+    if (cpu_rule) pcfg.cpus = cores;  // as the controller does: the CPUs the build may use
 
     std::map<std::string, SimJob> pristine;
     std::vector<std::string> all;
@@ -259,7 +265,10 @@ int main(int argc, char** argv) {
         mem.headroom = int64_t(limit - used);
         mem.scale = uint64_t(limit);
         mem.source = "sim";
-        for (const Action& a : policy.decide(tree, mem, now)) {
+        std::map<uint64_t, double> cpu_use;  // what the controller measures: each running job's share
+        for (SimJob* j : order)
+            if (j->phase == SimJob::Active && !j->stopped) cpu_use[j->id] = share;
+        for (const Action& a : policy.decide(tree, mem, now, {}, cpu_use)) {
             SimJob* j = by_id.count(a.job) ? by_id[a.job] : nullptr;
             if (!j) continue;
             j->stopped = a.type != ActionType::Resume;
@@ -285,6 +294,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "fakebuild_sim: ratio %.3f is above --max-ratio %.3f\n", t / lb, max_ratio);
         return 1;
     }
+    if (expect_oom) return ooms ? 0 : (std::fprintf(stderr, "fakebuild_sim: no OOM kill, one was expected\n"), 1);
     return ooms ? 1 : 0;
     }
     return 0;

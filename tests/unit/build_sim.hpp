@@ -96,9 +96,10 @@ public:
     void finish(uint64_t job) { tree.apply(exit_ev(now, pid_of(job), 1, job_name(job))); }
 
     // The controller's step: age the rates, decide, apply. Every action must say why.
-    std::vector<Action> decide(Policy& p, const MemoryView& mem, const std::set<uint64_t>& blocked = {}) {
+    std::vector<Action> decide(Policy& p, const MemoryView& mem, const std::set<uint64_t>& blocked = {},
+                               const std::map<uint64_t, double>& cpu_use = {}) {
         tree.tick(now);
-        auto actions = p.decide(tree, mem, now, blocked);
+        auto actions = p.decide(tree, mem, now, blocked, cpu_use);
         for (const Action& a : actions) {
             EXPECT_FALSE(a.reason.empty()) << action_name(a.type) << " job " << a.job << " without a reason";
             EXPECT_TRUE(tree.job(a.job)) << action_name(a.type) << " of an unknown job " << a.job;

@@ -185,10 +185,19 @@ TEST(Policy, HoldAtExecUsesTheProjection) {
     auto acts = s.decide(p, view(headroom));
     EXPECT_TRUE(find(acts, ActionType::Hold, b));
 
+    // projected = high + 20M: c starts if it may also grow to the build's
+    // largest peak so far (a's RSS) and stay above the low mark
     uint64_t c = s.spawn("cc1plus");
     s.tree.set_state(b, JobState::Running, s.now);  // (by hand)
-    acts = s.decide(p, view(int64_t(kHigh + 2 * g + 20 * MiB)));  // projected = high + 20M
+    const int64_t evidence = int64_t(s.job(a).peak);
+    acts = s.decide(p, view(int64_t(kHigh + 2 * g + 20 * MiB) + evidence));
     EXPECT_FALSE(find(acts, ActionType::Hold, c));
+    // room for the projection, not for c to grow as a did: held
+    uint64_t d = s.spawn("cc1plus");
+    s.tree.set_state(c, JobState::Running, s.now);
+    acts = s.decide(p, view(int64_t(kHigh + 2 * g + 20 * MiB)));
+    ASSERT_TRUE(find(acts, ActionType::Hold, d));
+    EXPECT_TRUE(contains(acts.back().reason, "typical peak")) << acts.back().reason;
 }
 
 // Two jobs appear in one batch of events: the hold goes to the less invested
@@ -424,14 +433,17 @@ TEST(Policy, NoFlipFlopJustAboveTheHighMark) {
     EXPECT_EQ(r[0].second, f.a);
 }
 
+// Its growth when stopped (~60M/s, 240M in a horizon) does not fit; doubling
+// its RSS (220M), as a job of this build may, does once c has ended.
 TEST(Policy, AJobStoppedForMemoryResumesOnceAJobHasFinished) {
     StoppedForMemory f;
-    EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + 10 * MiB), 2, 0.25).empty());
+    const int64_t headroom = kHigh + 100 * MiB;
+    EXPECT_TRUE(run_for(f.s, f.p, view(headroom), 2, 0.25).empty());
     f.s.finish(f.c);
     f.s.advance(0.25);
     std::vector<Action> all;
     for (int i = 0; i < 8; i++) {
-        auto acts = f.s.decide(f.p, view(kHigh + 10 * MiB));
+        auto acts = f.s.decide(f.p, view(headroom));
         all.insert(all.end(), acts.begin(), acts.end());
         f.s.advance(0.25);
     }
@@ -808,4 +820,107 @@ TEST(Policy, APagedOutJobNeedsRoomForItsSwapBeforeItResumes) {
     resumed = run_for(s, p, view(900 * MiB), 5);
     ASSERT_EQ(resumed.size(), 1u);
     EXPECT_EQ(resumed[0].second, out);
+}
+
+// ---- CPU as a resource of the pipeline ----
+
+namespace {
+PolicyConfig two_cpus() {
+    PolicyConfig c;
+    c.cpus = 2;
+    return c;
+}
+}  // namespace
+
+// Two compilers keep both CPUs busy: a third would only wait for a CPU, so it
+// waits held at exec, where it strands nothing.
+TEST(Policy, AJobBeyondTheBusyCpusIsHeldAtExec) {
+    Sim s;
+    Policy p(two_cpus());
+    uint64_t a = s.spawn("cc1plus", 200 * MiB), b = s.spawn("cc1plus", 200 * MiB);
+    s.prime(p);
+    uint64_t c = s.spawn("cc1plus");
+    auto acts = s.decide(p, view(1 * GiB), {}, {{a, 1.0}, {b, 0.98}});
+    ASSERT_TRUE(find(acts, ActionType::Hold, c));
+    EXPECT_TRUE(contains(acts.back().reason, "CPUs are busy")) << acts.back().reason;
+}
+
+// Jobs whose work is elsewhere (distcc clients) use little CPU here: a new job
+// starts beside them. A job not measured yet counts as one CPU.
+TEST(Policy, JobsThatUseLittleCpuHereLeaveRoomForMore) {
+    Sim s;
+    Policy p(two_cpus());
+    uint64_t a = s.spawn("distcc", 20 * MiB), b = s.spawn("distcc", 20 * MiB);
+    s.prime(p);
+    uint64_t c = s.spawn("distcc");
+    EXPECT_TRUE(s.decide(p, view(1 * GiB), {}, {{a, 0.05}, {b, 0.1}}).empty());
+    uint64_t d = s.spawn("distcc");
+    // a, b and c measured; d not yet: 0.05 + 0.1 + 0.9 and d's own CPU
+    EXPECT_TRUE(s.decide(p, view(1 * GiB), {}, {{a, 0.05}, {b, 0.1}, {c, 0.9}}).empty()) << d;
+    uint64_t e = s.spawn("distcc");
+    EXPECT_TRUE(find(s.decide(p, view(1 * GiB), {}, {{a, 0.05}, {b, 0.1}, {c, 0.9}}), ActionType::Hold, e));
+}
+
+// A job held only for a CPU starts once one is free, without the settling
+// that resumes after a memory shortage wait for.
+TEST(Policy, AJobHeldForACpuStartsAsSoonAsOneIsFree) {
+    Sim s;
+    Policy p(two_cpus());
+    uint64_t a = s.spawn("cc1plus", 200 * MiB), b = s.spawn("cc1plus", 200 * MiB);
+    s.prime(p);
+    uint64_t c = s.spawn("cc1plus");
+    ASSERT_TRUE(find(s.decide(p, view(1 * GiB), {}, {{a, 1.0}, {b, 1.0}}), ActionType::Hold, c));
+    s.advance(0.05);
+    EXPECT_TRUE(s.decide(p, view(1 * GiB), {}, {{a, 1.0}, {b, 1.0}}).empty());
+    s.finish(a);
+    s.advance(0.01);
+    auto acts = s.decide(p, view(1 * GiB), {}, {{b, 1.0}});
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].type, ActionType::Resume);
+    EXPECT_EQ(acts[0].job, c);
+    (void)b;
+}
+
+// With memory plentiful by evidence (a job of this build has ended, and room
+// is left for the largest peak seen), CPU does not hold anything back: the
+// user's -j stands. Before any job has ended there is no such evidence.
+TEST(Policy, PlentifulMemoryLetsJobsStartBeyondTheCpus) {
+    Sim s;
+    Policy p(two_cpus());
+    uint64_t x = s.spawn("as", 10 * MiB);
+    ASSERT_TRUE(s.decide(p, view(8 * GiB)).empty());
+    uint64_t a = s.spawn("cc1plus", 100 * MiB);
+    ASSERT_TRUE(s.decide(p, view(8 * GiB), {}, {{x, 0.0}}).empty());
+    uint64_t b = s.spawn("cc1plus", 100 * MiB);
+    ASSERT_TRUE(s.decide(p, view(8 * GiB), {}, {{x, 0.0}, {a, 1.0}}).empty());
+    uint64_t c = s.spawn("cc1plus");
+    ASSERT_TRUE(find(s.decide(p, view(8 * GiB), {}, {{a, 1.0}, {b, 1.0}, {x, 0.0}}), ActionType::Hold, c))
+        << "no job has ended yet";
+    s.finish(x);
+    s.advance(0.01);
+    uint64_t d = s.spawn("cc1plus");
+    auto acts = s.decide(p, view(8 * GiB), {}, {{a, 1.0}, {b, 1.0}});
+    EXPECT_FALSE(find(acts, ActionType::Hold, d));
+    EXPECT_TRUE(find(acts, ActionType::Resume, c)) << "c, held for a CPU, starts too";
+}
+
+// The OOM kill seen in CI: a running compiler's RSS stays flat for seconds
+// (no growth, so no projection), and a job held at exec (RSS ~0) was resumed
+// with "room to grow to 0M"; both then grew. A job that has not run yet needs
+// room for the largest peak of the build so far.
+TEST(Policy, AHeldJobNeedsRoomForTheBuildsLargestPeak) {
+    Sim s;
+    Policy p;
+    uint64_t a = s.spawn("cc1plus", 50 * MiB);
+    s.prime(p);
+    s.ramp({{a, 100.0 * MiB}}, 2.5);  // a: ~300M, then flat
+    uint64_t b = s.spawn("cc1plus");
+    ASSERT_TRUE(find(s.decide(p, view(150 * MiB)), ActionType::Hold, b));
+    s.advance(2);  // a's growth goes stale: the projection sees nothing coming
+    const int64_t largest = int64_t(s.job(a).peak);
+    // room for the projection and the marks, not for b to grow as a did
+    EXPECT_TRUE(run_for(s, p, view(kHigh + largest / 2), 3).empty());
+    auto r = run_for(s, p, view(kLow + largest + 20 * MiB + int64_t(s.job(a).rss)), 2);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].second, b);
 }

@@ -62,6 +62,13 @@ TreeConfig tree_config(const ControllerOptions& o) {
     return t;
 }
 
+// --cpus left at its default (-1): the CPUs we may run on, which the build inherits.
+PolicyConfig policy_config(const ControllerOptions& o) {
+    PolicyConfig c = o.policy;
+    if (c.cpus < 0) c.cpus = usable_cpus();
+    return c;
+}
+
 constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
 
 // A size from our /proc/self/status ("VmHWM:" the peak RSS so far, "RssAnon:" the
@@ -80,46 +87,75 @@ struct Summary {
     uint64_t peak_rss = 0;
 };
 
-// Progress of running jobs, for the deadlock guard: CPU time read from
-// /proc only while some job waits and only for the running ones. A job that
-// someone else stopped (kill -STOP, a debugger) is paused, not blocked: it
-// never makes the guard resume a job of ours.
+// What running jobs do with the CPU, from /proc (CPU time of their
+// processes), read at most every 200 ms and only while the policy can use it:
+// - the CPUs each job used over the last interval, for the policy's CPU rule;
+// - blocked jobs, for the deadlock guard: no CPU time for `limit_s`. A job
+//   that someone else stopped (kill -STOP, a debugger) is paused, not
+//   blocked: it never makes the guard resume a job of ours.
 class ProgressWatch {
 public:
-    std::set<uint64_t> blocked(const Tree& tree, uint64_t now, double limit_s) {
-        std::set<uint64_t> out;
+    static constexpr uint64_t kIntervalNs = 200'000'000;
+
+    void sample(const Tree& tree, uint64_t now) {
+        if (now - last_ns_ < kIntervalNs) return;
+        last_ns_ = now;
+        static const double tick_s = 1.0 / double(sysconf(_SC_CLK_TCK));
         std::map<uint64_t, Seen> next;
         for (const auto& [id, j] : tree.jobs()) {
             if (j.state != JobState::Running) continue;
-            uint64_t cpu = 0;
-            bool paused = false;
+            Seen s{};
             for (uint32_t pid : j.pids)
                 if (auto st = read_proc_stat(pid)) {
-                    cpu += st->cpu_ticks;
-                    paused = paused || st->stopped();
+                    s.cpu += st->cpu_ticks;
+                    s.paused = s.paused || st->stopped();
                 }
-            if (paused) continue;
-            Seen s{cpu, now};
-            if (auto it = seen_.find(id); it != seen_.end() && it->second.cpu == cpu) s.since = it->second.since;
-            if ((now - s.since) / 1e9 >= limit_s) out.insert(id);
+            s.at = s.since = now;
+            if (auto it = seen_.find(id); it != seen_.end()) {
+                const Seen& was = it->second;
+                if (s.cpu == was.cpu) s.since = was.since;
+                // a process that exited took its ticks along: keep the last rate
+                s.used = s.cpu >= was.cpu ? double(s.cpu - was.cpu) * tick_s / ((now - was.at) / 1e9) : was.used;
+                s.measured = true;
+            }
             next[id] = s;
         }
         seen_ = std::move(next);
+    }
+    std::set<uint64_t> blocked(uint64_t now, double limit_s) const {
+        std::set<uint64_t> out;
+        for (const auto& [id, s] : seen_)
+            if (!s.paused && (now - s.since) / 1e9 >= limit_s) out.insert(id);
         return out;
     }
-    void reset() { seen_.clear(); }
+    std::map<uint64_t, double> cpu_use() const {
+        std::map<uint64_t, double> out;
+        for (const auto& [id, s] : seen_)
+            if (s.measured) out[id] = s.used;
+        return out;
+    }
+    void reset() {
+        seen_.clear();
+        last_ns_ = 0;
+    }
 
 private:
     struct Seen {
-        uint64_t cpu;
-        uint64_t since;
+        uint64_t cpu = 0;    // ticks
+        uint64_t at = 0;     // when read
+        uint64_t since = 0;  // when its CPU time last moved
+        double used = 0;     // CPUs over the last interval
+        bool measured = false;
+        bool paused = false;
     };
     std::map<uint64_t, Seen> seen_;
+    uint64_t last_ns_ = 0;
 };
 
 class Controller {
 public:
-    explicit Controller(const ControllerOptions& o) : o_(o), tree_(tree_config(o)), policy_(o.policy, o.caps) {}
+    explicit Controller(const ControllerOptions& o)
+        : o_(o), tree_(tree_config(o)), policy_(policy_config(o), o.caps) {}
     int run();
 
 private:
@@ -498,12 +534,18 @@ void Controller::decide(uint64_t now, bool from_timer) {
         printer_->on_memory(now, last_mem_.headroom, last_mem_.scale, last_mem_.psi_full_avg10);
         last_memory_ns_ = now;
     }
-    std::set<uint64_t> blocked;
-    if (from_timer && policy_.wants_timer(tree_))
-        blocked = progress_.blocked(tree_, now, o_.policy.deadlock_s);
-    else if (!policy_.wants_timer(tree_))
+    // CPU time is read while jobs wait (the deadlock guard, resumes) or while
+    // the CPU rule may hold the next job (as many running jobs as CPUs).
+    bool waiting = policy_.wants_timer(tree_);
+    const double cpus = policy_.config().cpus;
+    bool cpu_bound = cpus > 0 && double(tree_.jobs().size()) > cpus - 0.5;
+    if (waiting || cpu_bound)
+        progress_.sample(tree_, now);
+    else
         progress_.reset();
-    for (const Action& a : policy_.decide(tree_, last_mem_, now, blocked)) apply(a, now, last_mem_);
+    std::set<uint64_t> blocked;
+    if (from_timer && waiting) blocked = progress_.blocked(now, o_.policy.deadlock_s);
+    for (const Action& a : policy_.decide(tree_, last_mem_, now, blocked, progress_.cpu_use())) apply(a, now, last_mem_);
     newest_event_ns_ = 0;
     arm_timer(policy_.wants_timer(tree_) || !untracked_.empty());  // the timer also drives the repair
     if (live_) live_->publish([this] { return status(); }, now);

@@ -17,6 +17,7 @@ const char* action_name(ActionType a) {
 namespace {
 
 constexpr uint64_t kMiB = 1 << 20;
+constexpr size_t kPeaksKept = 255;  // ended jobs whose peaks make the typical job
 
 std::string mib(double bytes) {
     char buf[32];
@@ -65,6 +66,17 @@ uint64_t Policy::low_watermark(const MemoryView& mem) const {
     return cfg_.low_watermark ? cfg_.low_watermark : std::max<uint64_t>(64 * kMiB, mem.scale / 25);
 }
 
+uint64_t Policy::typical_peak() const {
+    if (ended_peaks_.empty()) {
+        uint64_t largest = 0;
+        for (const auto& [id, peak] : live_peaks_) largest = std::max(largest, peak);
+        return largest;
+    }
+    std::vector<uint64_t> v(ended_peaks_.begin(), ended_peaks_.end());
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+}
+
 uint64_t Policy::high_watermark(const MemoryView& mem) const {
     return cfg_.high_watermark ? cfg_.high_watermark : 3 * low_watermark(mem);
 }
@@ -76,7 +88,7 @@ bool Policy::wants_timer(const Tree& tree) const {
 }
 
 std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint64_t now,
-                                   const std::set<uint64_t>& blocked) {
+                                   const std::set<uint64_t>& blocked, const std::map<uint64_t, double>& cpu_use) {
     std::vector<Action> out;
     std::vector<const Job*> running, waiting, fresh;
     for (const auto& [id, j] : tree.jobs()) {
@@ -86,6 +98,22 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     for (auto it = records_.begin(); it != records_.end();)  // forget ended jobs
         it = tree.job(it->first) ? std::next(it) : records_.erase(it);
     for (auto it = seen_.begin(); it != seen_.end();) it = tree.job(*it) ? std::next(it) : seen_.erase(it);
+    for (auto it = held_for_cpu_.begin(); it != held_for_cpu_.end();) {
+        const Job* j = tree.job(*it);
+        it = j && j->state == JobState::Held ? std::next(it) : held_for_cpu_.erase(it);
+    }
+    for (auto it = live_peaks_.begin(); it != live_peaks_.end();) {
+        if (tree.job(it->first)) {
+            ++it;
+            continue;
+        }
+        ended_peaks_.push_back(it->second);
+        if (ended_peaks_.size() > kPeaksKept) ended_peaks_.pop_front();
+        it = live_peaks_.erase(it);
+    }
+    for (const auto& [id, j] : tree.jobs()) live_peaks_[id] = j.peak;
+    const bool a_job_ended = !ended_peaks_.empty();
+    const uint64_t typical = typical_peak();
     std::sort(running.begin(), running.end(), more_invested);
     std::sort(waiting.begin(), waiting.end(), resumes_before);
     // each job that finishes while others wait pays for one resume
@@ -118,16 +146,71 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     auto reserve = [&](const Job* j, double lead_s) {
         return has_prediction(j) && peak_due_in(j) <= lead_s ? left(j) : further(j);
     };
-    double projected = double(mem.headroom), reserved = double(mem.headroom);
+    // - `planned` decides what may start or resume: as `reserved`, and a
+    //   job without a prediction may yet grow to the typical peak of this
+    //   build (the median of the jobs that ended last; before any ended, the
+    //   largest so far): a compiler's RSS stays flat for seconds, then grows
+    //   again. One that has not run yet all the way, one that has by
+    //   `growth_reserve` × its RSS at most. Stops do not use it: a stop
+    //   strands memory, a hold costs nothing.
+    auto evidence_left = [&](const Job* j, bool has_run) {
+        if (has_prediction(j)) return 0.0;
+        double to_typical = std::max(0.0, double(typical) - double(j->rss));
+        return has_run ? std::min(to_typical, cfg_.growth_reserve * double(j->rss)) : to_typical;
+    };
+    auto plan = [&](const Job* j) { return std::max(reserve(j, lead), evidence_left(j, true)); };
+    double projected = double(mem.headroom), reserved = double(mem.headroom), planned = double(mem.headroom);
     for (const Job* j : running) {
         projected -= further(j);
         reserved -= reserve(j, lead);
+        planned -= plan(j);
     }
     bool critical = mem.headroom < low / 2;
     bool thrashing = majflt >= cfg_.thrash_majflt_per_s || mem.psi_full_avg10 >= cfg_.psi_full_pct;
     std::string why_pressure =
         majflt >= cfg_.thrash_majflt_per_s ? "major faults " + std::to_string(int(majflt)) + "/s in the build"
                                            : "PSI memory full " + std::to_string(int(mem.psi_full_avg10)) + "%";
+
+    // CPU is a resource of the pipeline too: a job beyond what the CPUs can
+    // run only waits for a CPU, and adds memory. While the running jobs use
+    // all CPUs but half of one, a job without a prediction that is not yet
+    // running waits, unless memory is plentiful: `planned` stays above the
+    // high mark with it growing to the typical peak (once a job of this build
+    // has ended). A job with a prediction is planned for exactly already.
+    // A job wants a CPU as far as it uses its fair share of them (jobs that
+    // share too few CPUs each get less than one): one using its share counts
+    // as one; one waiting on I/O or on a remote compiler, as what it uses;
+    // one not measured yet, as one.
+    auto cpus_used = [&](const Job* except) {
+        const double fair = running.empty() ? 1.0 : std::min(1.0, cfg_.cpus / double(running.size()));
+        double used = 0;
+        for (const Job* r : running)
+            if (r != except) {
+                auto it = cpu_use.find(r->id);
+                used += it == cpu_use.end() ? 1.0 : std::min(1.0, it->second / fair);
+            }
+        return used;
+    };
+    auto cpus_full = [&](const Job* except) { return cfg_.cpus > 0 && cpus_used(except) > cfg_.cpus - 0.5; };
+    // What a job that waits, or just started, needs in `planned`'s terms;
+    // what `planned` leaves once it runs.
+    auto need = [&](const Job* j) {
+        bool has_run = j->state == JobState::Stopped;
+        return (has_prediction(j) ? std::max(reserve(j, 2 * lead), 16.0 * kMiB) : evidence_left(j, has_run)) +
+               double(j->swap);
+    };
+    auto left_with = [&](const Job* j) {
+        bool runs = std::find(running.begin(), running.end(), j) != running.end();
+        return planned + (runs ? plan(j) : 0.0) - need(j);
+    };
+    auto waits_for_cpu = [&](const Job* j, const Job* except) {
+        return !has_prediction(j) && cpus_full(except) && !(a_job_ended && left_with(j) >= double(high));
+    };
+    auto cpu_note = [&](const Job* except) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "%.1f of %g CPUs wanted", cpus_used(except), cfg_.cpus);
+        return std::string(buf);
+    };
 
     auto stop = [&](const Job* j, ActionType type, const std::string& reason) {
         out.push_back({type, j->id, reason + basis(j)});
@@ -138,6 +221,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         r.growth_at_stop = std::max(0.0, j->growth);
         projected += further(j);
         reserved += reserve(j, lead);
+        planned += plan(j);
         running.erase(std::find(running.begin(), running.end(), j));
     };
     auto resume = [&](const Job* j, const std::string& reason, bool guard = false) {
@@ -191,13 +275,20 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         else if (caps_.max_running && others >= caps_.max_running)
             reason = "held at exec: " + std::to_string(others) + " jobs run, the cap is " +
                      std::to_string(caps_.max_running);
-        else if (has_prediction(j) && reserved < low)  // its own reserve is in `reserved`
-            reason = "held at exec: by the running jobs' predictions, headroom left " + mib(reserved) +
+        else if (has_prediction(j) && left_with(j) < low)
+            reason = "held at exec: by the running jobs' predictions, headroom left " + mib(left_with(j)) +
                      " would be below the low mark " + mib(low);
         else if (!has_prediction(j) && projected < high)
             reason = "held at exec: projected headroom " + mib(projected) + " is below the resume mark " + mib(high);
+        else if (!has_prediction(j) && left_with(j) < low)
+            reason = "held at exec: if it grew to the build's typical peak (" + mib(double(typical)) +
+                     "), headroom left " + mib(left_with(j)) + " would be below the low mark " + mib(low);
         else if (thrashing)
             reason = "held at exec: memory pressure (" + why_pressure + ")";
+        else if (waits_for_cpu(j, j)) {
+            reason = "held at exec: the CPUs are busy (" + cpu_note(j) + "), and memory is not plentiful";
+            held_for_cpu_.insert(j->id);
+        }
         if (!reason.empty()) stop(j, ActionType::Hold, reason);
     }
     std::sort(running.begin(), running.end(), more_invested);
@@ -301,15 +392,19 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         return since && secs(*since, now) >= cfg_.settle_s && secs(last_resume_ns_, now) >= cfg_.settle_s;
     };
     if (caps_.max_running && int(running.size()) >= caps_.max_running) return out;
+    //    While the CPUs are busy, only where memory is plentiful. A job held
+    //    only for a CPU starts as soon as one is free, without settling.
     for (const Job* j : waiting) {
+        if (waits_for_cpu(j, nullptr)) continue;
+        const bool cpu_only = held_for_cpu_.count(j->id) > 0;
         if (has_prediction(j)) {  // room until its peak is due, with a lead twice as long as when running
-            double room = std::max(reserve(j, 2 * lead), 16.0 * kMiB) + double(j->swap);
-            if (!settled(headroom_high_since_) || reserved - room < double(low)) continue;
+            double room = need(j);
+            if ((!settled(headroom_high_since_) && !cpu_only) || left_with(j) < double(low)) continue;
             resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +
                           "; by its prediction it needs " + mib(room) + " before its peak is due, which fits");
             break;
         }
-        if (!settled(above_high_since_)) continue;
+        if (!settled(above_high_since_) && !cpu_only) continue;
         auto it = records_.find(j->id);
         bool finished_since =
             finish_credits_ > 0 && (it == records_.end() || tree.jobs_ended() > it->second.jobs_ended_at_stop);
@@ -322,10 +417,12 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
                                        16.0 * kMiB)) +
                       double(j->swap);
         bool fits = held ? projected >= double(high) + room : projected - room >= double(low);
+        if (left_with(j) < double(low)) continue;  // no room for it to grow as the build's jobs do
         if (!finished_since && !fits) continue;
+        if (cpu_only && !fits) continue;
         if (finished_since && !fits) finish_credits_--;
         resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +
-                      (fits ? "; room for it to grow to " + mib(double(j->rss) + room)
+                      (fits ? "; room for it to grow to " + mib(double(j->rss) + std::max(room, need(j)))
                             : "; a job finished since it stopped"));
         break;
     }

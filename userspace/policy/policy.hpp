@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -27,6 +28,7 @@ struct PolicyConfig {
     double psi_full_pct = 10;        // PSI memory "full" avg10 that counts as pressure
     double growth_reserve = 1.0;     // a growing job may grow by this × its RSS yet (see decide())
     double deadlock_s = 5.0;         // all running jobs blocked this long: resume one
+    double cpus = 0;                 // CPUs the build can use (0: unknown, CPU is not a limit)
 };
 
 // Manual caps, changeable while running.
@@ -50,9 +52,12 @@ public:
     explicit Policy(PolicyConfig cfg = {}, Caps caps = {});
 
     // `blocked`: running jobs the controller saw make no progress for at
-    // least deadlock_s. Call after every batch of events and on the timer.
+    // least deadlock_s. `cpu_use`: CPUs each running job used lately (a
+    // running job not in it counts as one). Call after every batch of events
+    // and on the timer.
     std::vector<Action> decide(const Tree& tree, const MemoryView& mem, uint64_t now_ns,
-                               const std::set<uint64_t>& blocked = {});
+                               const std::set<uint64_t>& blocked = {},
+                               const std::map<uint64_t, double>& cpu_use = {});
 
     void set_caps(const Caps& c) { caps_ = c; }
     const Caps& caps() const { return caps_; }
@@ -82,6 +87,10 @@ private:
     uint64_t finish_credits_ = 0;  // jobs finished while others waited, not yet spent on a resume
     uint64_t last_resume_ns_ = 0;
     uint64_t last_pressure_stop_ns_ = 0;
+    std::map<uint64_t, uint64_t> live_peaks_;  // per job that runs or waits
+    std::deque<uint64_t> ended_peaks_;         // of the jobs that ended last, oldest first
+    uint64_t typical_peak() const;             // what a job of this build reaches (see decide())
+    std::set<uint64_t> held_for_cpu_;   // held at exec only because the CPUs were busy
 };
 
 }  // namespace swamp

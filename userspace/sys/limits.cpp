@@ -1,7 +1,9 @@
 #include "sys/limits.hpp"
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -29,6 +31,13 @@ uint64_t nr_open() {
 }
 
 }  // namespace
+
+int usable_cpus() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? int(n) : 1;
+}
 
 uint64_t fd_limit() {
     rlimit r{};

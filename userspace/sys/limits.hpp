@@ -27,6 +27,8 @@ struct FdLimit {
 // limit is lower, raises that too if we may (CAP_SYS_RESOURCE, up to
 // fs.nr_open), else goes up to it.
 FdLimit raise_fd_limit(uint64_t wanted);
+// The CPUs this process may run on (its affinity mask), at least 1.
+int usable_cpus();
 // The soft RLIMIT_NOFILE now.
 uint64_t fd_limit();
 // "" when the limit reached what was wanted; else one warning line with the
