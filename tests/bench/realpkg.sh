@@ -10,6 +10,10 @@
 #   jN            ninja -jN                                 (fails or hangs)
 #   swamp-signal  swamp-bpf --action signal -- ninja -jN    (SIGSTOP/SIGCONT)
 #   swamp-freeze  swamp-bpf --action freeze -- ninja -jN    (optional)
+#   swamp-again   swamp-signal once more, with the history the earlier swamp
+#                 runs of this invocation recorded (the second build); every
+#                 swamp variant uses a history database of its own in the
+#                 temp dir, so swamp-signal is always a first build
 # Real compilers under a limit without swap mostly thrash on their evicted
 # file pages rather than die (../shared/KERNEL-FACTS.md): every variant after
 # the first fixed -j has a timeout of F x the best fixed -j's time so far
@@ -34,7 +38,8 @@
 #                     does not)
 #   --jobs            N for the -jN variants (default 4)
 #   --variants        comma-separated list of fixed, j<K>, jN, swamp-signal,
-#                     swamp-freeze (default fixed,jN,swamp-signal). fixed is the
+#                     swamp-freeze, swamp-again (default fixed,jN,swamp-signal,
+#                     swamp-again). fixed is the
 #                     search j1, j2, ... j<N-1> that stops at the first -j that
 #                     fails or hangs; j<K> runs one fixed -j; j<N> means jN
 #   --timeout-factor  F for the timeouts (default 2.5); the first fixed -j run
@@ -115,13 +120,13 @@ limit_mib=$(awk -v b="$limit_bytes" 'BEGIN { printf "%.6g", b / 1048576 }')
 
 # Requested variants; "fixed" stays a token, expanded while running.
 variants=()
-IFS=, read -r -a requested <<< "${variants_arg:-fixed,jN,swamp-signal}"
+IFS=, read -r -a requested <<< "${variants_arg:-fixed,jN,swamp-signal,swamp-again}"
 for v in "${requested[@]}"; do
     [[ $v == "j$jobs" ]] && v=jN
     case $v in
-        fixed|jN|swamp-signal|swamp-freeze) ;;
+        fixed|jN|swamp-signal|swamp-freeze|swamp-again) ;;
         j[1-9]|j[1-9][0-9]) ;;
-        *) die "unknown variant '$v' (fixed, j<K>, jN, swamp-signal, swamp-freeze)" ;;
+        *) die "unknown variant '$v' (fixed, j<K>, jN, swamp-signal, swamp-freeze, swamp-again)" ;;
     esac
     variants+=("$v")
 done
@@ -251,6 +256,7 @@ label() {
         j*) echo "ninja -${1}" ;;
         swamp-signal) echo "swamp signal -j$jobs" ;;
         swamp-freeze) echo "swamp freeze -j$jobs" ;;
+        swamp-again) echo "swamp again -j$jobs" ;;
     esac
 }
 njobs_of() { case $1 in j[0-9]*) echo "${1#j}" ;; *) echo "$jobs" ;; esac; }
@@ -266,9 +272,10 @@ run_variant() {  # VARIANT TIMEOUT_S KIND: KIND "hang" or "cut" names what a tim
     local cmd=(ninja -C "$bdir" "-j$n" "${targets[@]}")
     local tr=()
     ((trace)) && tr=(--trace-json --trace-output "$tmp/logs/$v.trace.jsonl")
+    local hist=(--history-db "$tmp/history.db")  # this invocation's own: swamp-signal is a first build
     case $v in
-        swamp-signal) cmd=("$swamp" --action signal "${tr[@]}" -- "${cmd[@]}") ;;
-        swamp-freeze) cmd=("$swamp" --action freeze "${tr[@]}" -- "${cmd[@]}") ;;
+        swamp-signal|swamp-again) cmd=("$swamp" --action signal "${hist[@]}" "${tr[@]}" -- "${cmd[@]}") ;;
+        swamp-freeze) cmd=("$swamp" --action freeze "${hist[@]}" "${tr[@]}" -- "${cmd[@]}") ;;
     esac
     for t in "${targets[@]}"; do rm -f "$bdir/$t" "$bdir/$t.d"; done
     parent=""

@@ -427,17 +427,18 @@ TEST(Policy, NoFlipFlopJustAboveTheHighMark) {
     // just above high, no job finished: a stays stopped; so it does just short of low + room
     EXPECT_TRUE(run_for(f.s, f.p, view(kHigh + 10 * MiB), 5, 0.25).empty());
     EXPECT_TRUE(run_for(f.s, f.p, view(kLow + room - 10 * MiB), 3, 0.25).empty());
-    // with that room above the low mark: resumed
-    auto r = run_for(f.s, f.p, view(kLow + room + 10 * MiB), 2, 0.25);
+    // with that room above the low mark, and c's (20M: small and flat, it may double): resumed
+    auto r = run_for(f.s, f.p, view(kLow + room + 30 * MiB), 2, 0.25);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].second, f.a);
 }
 
-// Its growth when stopped (~60M/s, 240M in a horizon) does not fit; doubling
-// its RSS (220M), as a job of this build may, does once c has ended.
+// a needs room for what it would grow by again (~60M/s: 240M in a horizon);
+// c, small and flat, may still double (20M). The headroom leaves room for a
+// only once c has ended.
 TEST(Policy, AJobStoppedForMemoryResumesOnceAJobHasFinished) {
     StoppedForMemory f;
-    const int64_t headroom = kHigh + 100 * MiB;
+    const int64_t headroom = kLow + int64_t(f.growth_at_stop * PolicyConfig{}.horizon_s) + 10 * MiB;
     EXPECT_TRUE(run_for(f.s, f.p, view(headroom), 2, 0.25).empty());
     f.s.finish(f.c);
     f.s.advance(0.25);
@@ -450,7 +451,6 @@ TEST(Policy, AJobStoppedForMemoryResumesOnceAJobHasFinished) {
     ASSERT_EQ(all.size(), 1u);
     EXPECT_EQ(all[0].type, ActionType::Resume);
     EXPECT_EQ(all[0].job, f.a);
-    EXPECT_TRUE(contains(all[0].reason, "finished")) << all[0].reason;
 }
 
 TEST(Policy, AResumedJobIsNotStoppedAgainWithinMinRun) {

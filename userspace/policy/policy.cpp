@@ -146,15 +146,17 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     auto reserve = [&](const Job* j, double lead_s) {
         return has_prediction(j) && peak_due_in(j) <= lead_s ? left(j) : further(j);
     };
-    // - `planned` decides what may start or resume: as `reserved`, and a
-    //   job without a prediction may yet grow to the typical peak of this
-    //   build (the median of the jobs that ended last; before any ended, the
-    //   largest so far): a compiler's RSS stays flat for seconds, then grows
-    //   again. One that has not run yet all the way, one that has by
-    //   `growth_reserve` × its RSS at most. Stops do not use it: a stop
-    //   strands memory, a hold costs nothing.
+    // - `planned` decides what may start or resume. Without swap a stopped
+    //   job strands what it holds until it runs again, so a job starts only
+    //   if every running job, and it, can reach its peak, whenever that
+    //   comes: a job with a prediction all the way to its predicted peak; one
+    //   without, to the typical peak of this build (the median of the jobs
+    //   that ended last; before any ended, the largest so far), which a
+    //   compiler's flat RSS does not show. One that has not run yet all the
+    //   way, one that has by `growth_reserve` × its RSS at most. Stops do
+    //   not use it: a stop strands memory, a hold costs nothing.
     auto evidence_left = [&](const Job* j, bool has_run) {
-        if (has_prediction(j)) return 0.0;
+        if (has_prediction(j)) return std::max(0.0, double(j->predicted_peak) - double(j->rss));
         double to_typical = std::max(0.0, double(typical) - double(j->rss));
         return has_run ? std::min(to_typical, cfg_.growth_reserve * double(j->rss)) : to_typical;
     };
@@ -192,12 +194,23 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         return used;
     };
     auto cpus_full = [&](const Job* except) { return cfg_.cpus > 0 && cpus_used(except) > cfg_.cpus - 0.5; };
+    // What a stopped job may grow by once it runs again, as the stop rule
+    // projects it: a horizon of the growth it had, or, if it grew at all,
+    // its RSS once more (resuming it for less would stop it again at once).
+    auto regrowth = [&](const Job* j) {
+        auto it = records_.find(j->id);
+        double g = it == records_.end() ? 0.0 : it->second.growth_at_stop;
+        double near = g * cfg_.horizon_s;
+        return g < cfg_.min_growth ? near : std::max(near, cfg_.growth_reserve * double(j->rss));
+    };
     // What a job that waits, or just started, needs in `planned`'s terms;
     // what `planned` leaves once it runs.
     auto need = [&](const Job* j) {
         bool has_run = j->state == JobState::Stopped;
-        return (has_prediction(j) ? std::max(reserve(j, 2 * lead), 16.0 * kMiB) : evidence_left(j, has_run)) +
-               double(j->swap);
+        double n = has_prediction(j) ? std::max(evidence_left(j, has_run), 16.0 * kMiB)
+                   : has_run         ? std::max(evidence_left(j, true), regrowth(j))
+                                     : evidence_left(j, false);
+        return n + double(j->swap);
     };
     auto left_with = [&](const Job* j) {
         bool runs = std::find(running.begin(), running.end(), j) != running.end();
@@ -409,13 +422,10 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         bool finished_since =
             finish_credits_ > 0 && (it == records_.end() || tree.jobs_ended() > it->second.jobs_ended_at_stop);
         // Held at exec: it may double while the rest settles. Stopped: it
-        // needs what it grew in one horizon at the rate it had when stopped.
+        // needs what the stop rule would project for it (regrowth()).
         // Either way, what was swapped out (paged out) while it waited comes back.
         bool held = j->state == JobState::Held;
-        double room = (held ? double(j->rss)
-                            : std::max(it == records_.end() ? 0.0 : it->second.growth_at_stop * cfg_.horizon_s,
-                                       16.0 * kMiB)) +
-                      double(j->swap);
+        double room = (held ? double(j->rss) : std::max(regrowth(j), 16.0 * kMiB)) + double(j->swap);
         bool fits = held ? projected >= double(high) + room : projected - room >= double(low);
         if (left_with(j) < double(low)) continue;  // no room for it to grow as the build's jobs do
         if (!finished_since && !fits) continue;
