@@ -21,7 +21,8 @@ files_under_prefix() {
   echo "$prefix/sbin/swamp-bpf"
   echo "$prefix/lib/systemd/system/swamp-bpf.service"
   echo "$prefix/share/doc/swamp-bpf/README.md"
-  echo "$prefix/share/doc/swamp-bpf/docs/safety.md"
+  local page
+  for page in "$src"/docs/*.md; do echo "$prefix/share/doc/swamp-bpf/docs/${page##*/}"; done
   printf '%s\n' /etc/swamp-bpf/swamp-bpf.conf /etc/default/swamp-bpf /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf
 }
 deb_file() {
