@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark suite: every comparison side by side in one run, then one
-# table (Markdown, as in the README's "Performance" section) and one JSON file.
+# table (Markdown, as in docs/benchmarks.md, "Performance") and one JSON file.
 #
 # Usage: sudo scripts/bench.sh [--out DIR] [--sections LIST] [--time-scale F]
 #   --out DIR       where the results go (default bench-results/YYYYmmdd-HHMMSS);

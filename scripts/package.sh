@@ -4,7 +4,7 @@
 #   scripts/package.sh --arm64   build-pkg-arm64/swamp-bpf_<version>_arm64.deb: the static
 #                                aarch64 build (as scripts/cross-arm64.sh), for a Raspberry Pi
 # Extra arguments go to cmake. The build directories hold only the program (no tests).
-# Install: apt install ./build-pkg/swamp-bpf_*.deb (README, "Install and run as a service").
+# Install: apt install ./build-pkg/swamp-bpf_*.deb (docs/service.md, "Install and run as a service").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build-pkg
