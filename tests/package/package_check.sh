@@ -23,6 +23,8 @@ files_under_prefix() {
   echo "$prefix/share/doc/swamp-bpf/README.md"
   local page
   for page in "$src"/docs/*.md; do echo "$prefix/share/doc/swamp-bpf/docs/${page##*/}"; done
+  # the manual pages the build wrote (none with -DSWAMP_MAN=OFF)
+  for page in "$build"/man/man8/*.8.gz; do [ ! -e "$page" ] || echo "$prefix/share/man/man8/${page##*/}"; done
   printf '%s\n' /etc/swamp-bpf/swamp-bpf.conf /etc/default/swamp-bpf /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf
 }
 deb_file() {
@@ -94,6 +96,10 @@ binary)
   deb=$(deb_file)
   [ "$version" = "swamp-bpf $(dpkg-deb -f "$deb" Version)" ] || fail "--version says '$version', the package $(dpkg-deb -f "$deb" Version)"
   cmp "$src/config/swamp-bpf.conf" "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config is not config/swamp-bpf.conf"
+  if [ -e "$build/man/man8/swamp-bpf.8.gz" ] && command -v man >/dev/null; then
+    MANWIDTH=80 man -l "$root/usr/share/man/man8/swamp-bpf.8.gz" 2>/dev/null | grep -q -- '--mem-budget' \
+      || fail "man -l of the packaged swamp-bpf.8.gz does not show --mem-budget"
+  fi
   "$root/usr/sbin/swamp-bpf" check-config "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config fails check-config"
   # and the check can fail: a typo in a key
   sed 's/^reserve = /reserv = /' "$root/etc/swamp-bpf/swamp-bpf.conf" > "$work/bad.conf"
