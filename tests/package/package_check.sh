@@ -21,6 +21,8 @@ files_under_prefix() {
   echo "$prefix/sbin/swamp-bpf"
   echo "$prefix/lib/systemd/system/swamp-bpf.service"
   echo "$prefix/share/doc/swamp-bpf/README.md"
+  echo "$prefix/share/bash-completion/completions/swamp-bpf"
+  echo "$prefix/share/zsh/vendor-completions/_swamp-bpf"
   local page
   for page in "$src"/docs/*.md; do echo "$prefix/share/doc/swamp-bpf/docs/${page##*/}"; done
   # the manual pages the build wrote (none with -DSWAMP_MAN=OFF)
@@ -54,7 +56,8 @@ contents)
   for f in /usr/sbin/swamp-bpf /etc/init.d/swamp-bpf; do
     grep -q "^-rwxr-xr-x ${f}\$" "$work/contents" || fail "$f is not mode 0755 in the .deb"
   done
-  for f in /etc/swamp-bpf/swamp-bpf.conf /usr/lib/systemd/system/swamp-bpf.service; do
+  for f in /etc/swamp-bpf/swamp-bpf.conf /usr/lib/systemd/system/swamp-bpf.service \
+           /usr/share/bash-completion/completions/swamp-bpf /usr/share/zsh/vendor-completions/_swamp-bpf; do
     grep -q "^-rw-r--r-- ${f}\$" "$work/contents" || fail "$f is not mode 0644 in the .deb"
   done
   # nothing from the build tree or the tests (only the files above)
