@@ -10,12 +10,13 @@ set -euo pipefail
 # systemd: systemd-analyze verify of the unit in tests/package/ (it starts nothing).
 # help2man: the manual pages, written from --help at build time (man/).
 # bash-completion, zsh: the shell completion tests (tests/completion/).
+# lintian: the package tests check the .deb with it (tests/package/).
 pkgs=(build-essential cmake pkg-config make libsqlite3-dev
       clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev zlib1g-dev
       libcli11-dev libgtest-dev googletest nlohmann-json3-dev libtomlplusplus-dev
       procps util-linux mount passwd login ninja-build bc coreutils python3
       chromium distcc dpkg-dev systemd help2man
-      bash-completion zsh)
+      bash-completion zsh lintian)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
