@@ -54,6 +54,7 @@ done
 want() { [[ ,$sections, == *,$1,* ]]; }
 [[ $(id -u) -eq 0 ]] || { echo "$prog: must run as root (BPF, memory cgroups, swap)" >&2; exit 3; }
 
+scripts/deps.sh --test >/dev/null   # python3 and bc besides what the build needs
 scripts/build.sh >/dev/null
 out=${out:-bench-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out/traces"

@@ -70,7 +70,7 @@ results=$tmp/results
 case $shell in
 bash)
   bc=/usr/share/bash-completion/bash_completion
-  [ -r $bc ] || { echo "SKIP: bash-completion is not installed (scripts/deps.sh installs it)"; exit 77; }
+  [ -r $bc ] || { echo "SKIP: bash-completion is not installed (scripts/deps.sh --test installs it)"; exit 77; }
   out=$(bash --norc -c '
     . "$1"; . "$2/completion/swamp-bpf.bash"
     complete -p swamp-bpf

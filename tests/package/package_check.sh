@@ -18,7 +18,7 @@ step=$1 build=$2 src=$3 work=$4
 root=$work/root  # the extracted .deb
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 is not installed (scripts/deps.sh installs it)"; exit 77; }; }
+need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 is not installed (scripts/deps.sh --test installs it)"; exit 77; }; }
 # the files the .deb (files_under_prefix /usr deb) or an install tree (files_under_prefix PREFIX)
 # must hold, and no other
 files_under_prefix() {
