@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark suite: every comparison side by side in one run, then one
-# table (Markdown, as in the README's "Performance" section) and one JSON file.
+# table (Markdown, as in docs/benchmarks.md, "Performance") and one JSON file.
 #
 # Usage: sudo scripts/bench.sh [--out DIR] [--sections LIST] [--time-scale F]
 #   --out DIR       where the results go (default bench-results/YYYYmmdd-HHMMSS);
@@ -54,6 +54,7 @@ done
 want() { [[ ,$sections, == *,$1,* ]]; }
 [[ $(id -u) -eq 0 ]] || { echo "$prog: must run as root (BPF, memory cgroups, swap)" >&2; exit 3; }
 
+scripts/deps.sh --test >/dev/null   # python3 and bc besides what the build needs
 scripts/build.sh >/dev/null
 out=${out:-bench-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out/traces"

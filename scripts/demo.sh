@@ -5,6 +5,8 @@
 # way a small machine would. Plain `make -j4` is OOM-killed there; under
 # swamp-bpf the live trace shows every stop, hold and resume with its reason,
 # and a summary ends it: wall time, stops, resumes, OOM kills. Needs root.
+# It installs only what building and running swamp-bpf needs (scripts/deps.sh without --test:
+# no GoogleTest, Chromium or distcc), so the build has no unit tests until scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "demo.sh: run as root (swamp-bpf loads BPF programs and uses cgroups)" >&2; exit 3; fi

@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Installs everything swamp-bpf needs to build and test, from Debian's packages only.
+# Installs what swamp-bpf needs, from Debian's packages only:
+#   scripts/deps.sh          to build it, package it and run it, the demo too (build.sh, demo.sh, package.sh)
+#   scripts/deps.sh --test   that and everything the tests, fuzzers and benchmarks need (test.sh, fuzz.sh,
+#                            sanitize.sh, bench.sh)
 set -euo pipefail
-# libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
-# python3: tests/bench/report.py (scripts/bench.sh); coreutils: timeout; login: /usr/sbin/nologin (test users).
-# libsqlite3-dev: the history store (userspace/history).
-# chromium: renders `swamp-bpf report`'s SVG to a PNG in a test (tests/report/).
-# distcc: a local distccd for the service-mode test of a distcc helper (its daemon is not enabled).
-# dpkg-dev: dpkg-shlibdeps, for the Debian package's Depends (cpack -G DEB, scripts/package.sh);
-# systemd: systemd-analyze verify of the unit in tests/package/ (it starts nothing).
-pkgs=(build-essential cmake pkg-config make libsqlite3-dev
-      clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-      libcli11-dev libgtest-dev googletest nlohmann-json3-dev libtomlplusplus-dev
-      procps util-linux mount passwd login ninja-build bc coreutils python3
-      chromium distcc dpkg-dev systemd)
+# To build and run: the compilers and libraries; help2man writes the manual pages from --help
+# (man/); dpkg-dev's dpkg-shlibdeps fills the .deb's Depends (cpack -G DEB, scripts/package.sh);
+# make, procps, util-linux and mount run the demo's fake build in a memory cgroup (memcg-run.sh).
+pkgs=(build-essential cmake pkg-config make dpkg-dev help2man
+      clang bpftool libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev
+      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
+      procps util-linux mount coreutils)
+# The tests only:
+# libgtest-dev, googletest: the unit and integration tests (tests/unit, tests/integration);
+# libclang-rt-14-dev, llvm: libFuzzer, the sanitizer runtimes and their symbolizer (fuzz.sh, sanitize.sh);
+# python3: tests/bench/report.py (bench.sh) and the timeline test; bc: the benchmarks' arithmetic;
+# passwd, login: test users and their /usr/sbin/nologin; ninja-build: builds driven by ninja;
+# chromium: renders `swamp-bpf report`'s SVG to a PNG in a test (tests/report/);
+# distcc: a local distccd for the service-mode test of a distcc helper (its daemon is not enabled);
+# systemd: systemd-analyze verify of the unit, lintian: the .deb (tests/package/; neither starts anything);
+# bash-completion, zsh: the shell completion tests (tests/completion/).
+test_pkgs=(libgtest-dev googletest libclang-rt-14-dev llvm python3 bc passwd login ninja-build
+           chromium distcc systemd lintian bash-completion zsh)
+if [ "${1:-}" = --test ]; then
+  pkgs+=("${test_pkgs[@]}")
+elif [ $# -gt 0 ]; then
+  echo "usage: scripts/deps.sh [--test]" >&2
+  exit 2
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
-scripts/deps.sh
+scripts/deps.sh --test   # libFuzzer and the sanitizer runtimes
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DSWAMP_FUZZ=ON -DSWAMP_WITH_BPF=OFF >/dev/null
 cmake --build build-fuzz -j2

@@ -5,7 +5,7 @@
 # Usage: scripts/sanitize.sh [extra ctest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh --test   # the sanitizer runtimes and GoogleTest
 # clang++ at -O0 builds this in under a minute (g++ -O2 took over seven CPU
 # minutes), and clang's UBSan also checks float-to-integer casts.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The test command: installs what is needed, builds, and runs every test
+# The test command: installs what the tests need (scripts/deps.sh --test), builds, and runs every test
 # (unit tests without root; integration tests with real BPF need root), then
 # fuzzes the parsers and runs the unit tests under ASan and UBSan, and last
 # cross-builds for aarch64 and tests that build under qemu (scripts/cross-arm64.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/deps.sh --test
 scripts/build.sh
+if [ ! -x build/tests/unit/unit_tests ]; then  # configured without GoogleTest: no unit tests built
+  echo "test.sh: build/tests/unit/unit_tests was not built; is GoogleTest installed (scripts/deps.sh --test)?" >&2
+  exit 1
+fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "test.sh: not root: integration tests (real BPF) will be skipped" >&2
 fi

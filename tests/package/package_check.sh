@@ -5,8 +5,12 @@
 #   contents the .deb's file list, modes, control fields, conffiles and maintainer scripts
 #   binary   the extracted swamp-bpf runs, and the shipped config passes its check-config
 #   systemd  the extracted unit passes `systemd-analyze verify` and has the lines it must have
-#   openrc   the init script parses as sh, and runs under stubbed openrc-run helpers
+#   lintian  lintian finds no error and no warning but those config/debian/lintian-overrides explains
+#   openrc   the init script (of `cmake --install`; the .deb has none) parses as sh, and runs
+#            under stubbed openrc-run helpers
 #   install  `cmake --install` with DESTDIR, under prefix /usr and /usr/local
+#   source   the source tarball (cpack's package_source) holds every file git tracks and no build
+#            output, and configures
 #   clean    removes WORK_DIR
 # Exits 0 when every check passes, 1 at the first that fails, 77 when a tool is missing (skip).
 set -euo pipefail
@@ -14,15 +18,27 @@ step=$1 build=$2 src=$3 work=$4
 root=$work/root  # the extracted .deb
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 is not installed (scripts/deps.sh installs it)"; exit 77; }; }
-# the files a package or an install tree must hold, below /usr or below another prefix
+need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 is not installed (scripts/deps.sh --test installs it)"; exit 77; }; }
+# the files the .deb (files_under_prefix /usr deb) or an install tree (files_under_prefix PREFIX)
+# must hold, and no other
 files_under_prefix() {
-  local prefix=$1
+  local prefix=$1 deb=${2:-}
   echo "$prefix/sbin/swamp-bpf"
   echo "$prefix/lib/systemd/system/swamp-bpf.service"
   echo "$prefix/share/doc/swamp-bpf/README.md"
-  echo "$prefix/share/doc/swamp-bpf/docs/safety.md"
-  printf '%s\n' /etc/swamp-bpf/swamp-bpf.conf /etc/default/swamp-bpf /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf
+  printf '%s\n' /etc/swamp-bpf/swamp-bpf.conf /etc/default/swamp-bpf
+  if [ -n "$deb" ]; then  # Debian's files instead of LICENSE and OpenRC (cmake/DebStaging.cmake)
+    printf '%s\n' "$prefix/share/doc/swamp-bpf/copyright" "$prefix/share/doc/swamp-bpf/changelog.gz" \
+      "$prefix/share/lintian/overrides/swamp-bpf"
+  else
+    printf '%s\n' "$prefix/share/doc/swamp-bpf/LICENSE" /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf
+  fi
+  echo "$prefix/share/bash-completion/completions/swamp-bpf"
+  echo "$prefix/share/zsh/vendor-completions/_swamp-bpf"
+  local page
+  for page in "$src"/docs/*.md; do echo "$prefix/share/doc/swamp-bpf/docs/${page##*/}"; done
+  # the manual pages the build wrote (none with -DSWAMP_MAN=OFF)
+  for page in "$build"/man/man8/*.8.gz; do [ ! -e "$page" ] || echo "$prefix/share/man/man8/${page##*/}"; done
 }
 deb_file() {
   local debs=("$work"/swamp-bpf_*.deb)
@@ -47,15 +63,15 @@ contents)
   cat "$work/contents"
   while read -r f; do
     grep -q "^-.* ${f}\$" "$work/contents" || fail "the .deb lacks $f"
-  done < <(files_under_prefix /usr)
-  for f in /usr/sbin/swamp-bpf /etc/init.d/swamp-bpf; do
-    grep -q "^-rwxr-xr-x ${f}\$" "$work/contents" || fail "$f is not mode 0755 in the .deb"
-  done
-  for f in /etc/swamp-bpf/swamp-bpf.conf /usr/lib/systemd/system/swamp-bpf.service; do
+  done < <(files_under_prefix /usr deb)
+  grep -q "^-rwxr-xr-x /usr/sbin/swamp-bpf\$" "$work/contents" || fail "/usr/sbin/swamp-bpf is not mode 0755 in the .deb"
+  for f in /etc/swamp-bpf/swamp-bpf.conf /usr/lib/systemd/system/swamp-bpf.service \
+           /usr/share/bash-completion/completions/swamp-bpf /usr/share/zsh/vendor-completions/_swamp-bpf \
+           /usr/share/doc/swamp-bpf/copyright /usr/share/doc/swamp-bpf/changelog.gz; do
     grep -q "^-rw-r--r-- ${f}\$" "$work/contents" || fail "$f is not mode 0644 in the .deb"
   done
   # nothing from the build tree or the tests (only the files above)
-  extra=$(grep '^-' "$work/contents" | awk '{print $2}' | grep -vxF -f <(files_under_prefix /usr) || true)
+  extra=$(grep '^-' "$work/contents" | awk '{print $2}' | grep -vxF -f <(files_under_prefix /usr deb) || true)
   [ -z "$extra" ] || fail "the .deb holds files it should not: $extra"
 
   dpkg-deb -I "$deb"
@@ -72,7 +88,7 @@ contents)
 
   ctl=$work/control && rm -rf "$ctl" && dpkg-deb -e "$deb" "$ctl"
   sort "$ctl/conffiles" > "$work/conffiles.got"
-  printf '%s\n' /etc/conf.d/swamp-bpf /etc/default/swamp-bpf /etc/init.d/swamp-bpf /etc/swamp-bpf/swamp-bpf.conf > "$work/conffiles.want"
+  printf '%s\n' /etc/default/swamp-bpf /etc/swamp-bpf/swamp-bpf.conf > "$work/conffiles.want"
   diff -u "$work/conffiles.want" "$work/conffiles.got" || fail "conffiles differ from every file under /etc"
   for s in postinst prerm postrm; do
     [ -x "$ctl/$s" ] || fail "maintainer script $s is missing or not executable"
@@ -84,6 +100,16 @@ contents)
   fi
   grep -q 'systemctl daemon-reload' "$ctl/postinst" || fail "postinst does not reload systemd"
   grep -q 'systemctl stop swamp-bpf' "$ctl/prerm" || fail "prerm does not stop the service"
+  # a real maintainer, the one config/debian/changelog names, and that changelog's version
+  need_tool dpkg-parsechangelog
+  changelog=$src/config/debian/changelog
+  [ "$(field Maintainer)" = "$(dpkg-parsechangelog -l "$changelog" -S Maintainer)" ] \
+    || fail "Maintainer '$(field Maintainer)' is not the changelog's '$(dpkg-parsechangelog -l "$changelog" -S Maintainer)'"
+  if grep -qiE '@(localhost|[^>]*\.localdomain)>|<root@' <<<"$(field Maintainer)"; then fail "Maintainer is not a real address: $(field Maintainer)"; fi
+  [ "$(dpkg-parsechangelog -l "$changelog" -S Version)" = "$(field Version)" ] || fail "the changelog's newest version is not the package's $(field Version)"
+  zcat "$root/usr/share/doc/swamp-bpf/changelog.gz" | cmp - "$changelog" || fail "changelog.gz is not config/debian/changelog"
+  head -1 "$root/usr/share/doc/swamp-bpf/copyright" | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' \
+    || fail "the copyright file is not machine-readable (DEP-5)"
   ;;
 
 binary)
@@ -93,6 +119,10 @@ binary)
   deb=$(deb_file)
   [ "$version" = "swamp-bpf $(dpkg-deb -f "$deb" Version)" ] || fail "--version says '$version', the package $(dpkg-deb -f "$deb" Version)"
   cmp "$src/config/swamp-bpf.conf" "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config is not config/swamp-bpf.conf"
+  if [ -e "$build/man/man8/swamp-bpf.8.gz" ] && command -v man >/dev/null; then
+    MANWIDTH=80 man -l "$root/usr/share/man/man8/swamp-bpf.8.gz" 2>/dev/null | grep -q -- '--mem-budget' \
+      || fail "man -l of the packaged swamp-bpf.8.gz does not show --mem-budget"
+  fi
   "$root/usr/sbin/swamp-bpf" check-config "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config fails check-config"
   # and the check can fail: a typo in a key
   sed 's/^reserve = /reserv = /' "$root/etc/swamp-bpf/swamp-bpf.conf" > "$work/bad.conf"
@@ -135,9 +165,24 @@ systemd)
   echo "systemd-analyze verify: ok"
   ;;
 
+lintian)
+  need_tool lintian
+  deb=$(deb_file)
+  # the overrides ship in the package (/usr/share/lintian/overrides/swamp-bpf); info tags are
+  # shown too (--show-overrides would make lintian exit 2 on them)
+  out=$(lintian --fail-on error,warning --display-level '>=info' "$deb" 2>&1) && rc=0 || rc=$?
+  grep -v 'running with root privileges' <<<"$out" || true
+  [ "$rc" -eq 0 ] || fail "lintian found errors or warnings (exit $rc)"
+  echo "lintian: no errors, no unexplained warnings"
+  ;;
+
 openrc)
-  [ -d "$root" ] || fail "no extracted package in $root: the Package.deb step did not run or failed"
+  # the init script as `cmake --install` puts it (the .deb has none)
+  root=$work/openrc-root
+  rm -rf "$root"
+  DESTDIR=$root cmake --install "$build" --prefix /usr > "$work/install.log" || { cat "$work/install.log"; fail "cmake --install failed"; }
   initd=$root/etc/init.d/swamp-bpf confd=$root/etc/conf.d/swamp-bpf
+  [ -f "$initd" ] || fail "cmake --install put no $initd (SWAMP_INSTALL_OPENRC=OFF?)"
   head -1 "$initd" | grep -qx '#!/sbin/openrc-run' || fail "init.d script does not start with #!/sbin/openrc-run"
   sh -n "$initd" || fail "the init.d script does not parse as sh"
   sh -n "$confd" || fail "the conf.d file does not parse as sh"
@@ -177,6 +222,7 @@ openrc)
     fail "openrc start_pre accepted a bad config: $out"
   fi
   grep -q 'unknown key "reserv"' <<<"$out" || fail "start_pre on a bad config did not say why: $out"
+  rm -rf "$root"
   echo "openrc: ok"
   ;;
 
@@ -197,6 +243,38 @@ install)
     rm -rf "$dest"
     echo "install --prefix $prefix: ok"
   done
+  ;;
+
+source)
+  need_tool cpack
+  out=$work/source
+  rm -rf "$out" && mkdir -p "$out"
+  (cd "$build" && cpack --config CPackSourceConfig.cmake -B "$out") > "$out/cpack.log" 2>&1 || { cat "$out/cpack.log"; fail "cpack --config CPackSourceConfig.cmake failed"; }
+  tarballs=("$out"/swamp-bpf-*.tar.gz)
+  tarball=${tarballs[0]} top=$(basename "${tarballs[0]}" .tar.gz)
+  [ -f "$tarball" ] || fail "cpack made no swamp-bpf-<version>.tar.gz"
+  echo "built $tarball: $(stat -c %s "$tarball") bytes"
+  tar -tzf "$tarball" | grep -v '/$' | sort > "$out/listed"
+  grep -v "^$top/" "$out/listed" && fail "files outside the top directory $top/"
+  sed "s|^$top/||" "$out/listed" > "$out/files"
+  for f in LICENSE README.md CMakeLists.txt config/debian/copyright config/debian/changelog bpf/swamp_bpf.bpf.c vmlinux/x86/vmlinux.h; do
+    grep -qxF "$f" "$out/files" || fail "the tarball lacks $f"
+  done
+  if grep -E '^(build|build-[^/]*|Testing|bench-results)/|^\.git(/|$)|\.o$' "$out/files"; then fail "build output or git's files in the tarball"; fi
+  if command -v git >/dev/null && git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+    # every file git tracks, and nothing git ignores
+    (cd "$src" && git ls-files | while read -r f; do [ ! -e "$f" ] || echo "$f"; done) | sort > "$out/tracked"
+    missing=$(comm -23 "$out/tracked" "$out/files")
+    [ -z "$missing" ] || fail "the tarball lacks files git tracks: $missing"
+    ignored=$(cd "$src" && git check-ignore --no-index --stdin < "$out/files" || true)
+    [ -z "$ignored" ] || fail "the tarball holds files git ignores: $ignored"
+  fi
+  # it configures on its own (building it is what CI does, from a clone)
+  tar -xzf "$tarball" -C "$out"
+  cmake -S "$out/$top" -B "$out/build" -DSWAMP_BUILD_TESTS=OFF > "$out/configure.log" 2>&1 \
+    || { cat "$out/configure.log"; fail "the unpacked source does not configure"; }
+  echo "source: $(wc -l < "$out/files") files, configures"
+  rm -rf "$out"
   ;;
 
 clean)

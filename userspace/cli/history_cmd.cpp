@@ -1,4 +1,4 @@
-// `swamp-bpf history list|export|forget`: the history database, for people (README, "History").
+// `swamp-bpf history list|export|forget`: the history database, for people (docs/history.md, "History").
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>

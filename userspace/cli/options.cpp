@@ -123,7 +123,7 @@ void add_sensing(CLI::App* app, SensingOptions& s) {
     app->add_flag("-v,--verbose", s.verbose, "Show libbpf's log");
 }
 
-// ---- history (README, "History") ----
+// ---- history (docs/history.md, "History") ----
 
 std::string absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
 
@@ -176,7 +176,7 @@ void check_history_command(CLI::App* history, HistoryOptions& h) {
     }
 }
 
-// ---- live control (README, "Live control") ----
+// ---- live control (docs/control.md, "Live control") ----
 
 void add_control_flags(CLI::App& app, ControllerOptions& c) {
     app.add_option_function<std::string>(
@@ -296,7 +296,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool 
     app.add_option_function<std::string>(
            "--page-out", [&c](const std::string& v) { c.page_out.mode = page_out_names().at(v); },
            "Push a stopped job's memory out to swap once it has stayed stopped --page-out-delay seconds: "
-           "off (default; measured, it does not pay yet: see the README), auto (when swap or zswap exists) or on")
+           "off (default; measured, it does not pay yet: see docs/benchmarks.md), auto (when swap or zswap exists) or on")
         ->check(CLI::IsMember(page_out_choices()))
         ->type_name("WHEN");
     app.add_option("--page-out-delay", c.page_out.delay_s,
@@ -372,7 +372,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     auto* trace = app.add_subcommand("trace", "Print a live dump of a build tree's kernel events");
     trace->add_option("--root-pid", r.trace.root_pid, "Trace this running process and all its descendants")
         ->type_name("PID");
-    trace->add_flag("--json", r.trace.json, "Write JSON lines (schema in the README) instead of text");
+    trace->add_flag("--json", r.trace.json, "Write JSON lines (schema in docs/trace.md) instead of text");
     trace->add_flag("--threads", r.trace.threads, "Also show thread creations");
     trace->add_option("--record", r.trace.record_file, "Also save the trace to FILE for `swamp-bpf replay`")
         ->type_name("FILE");
@@ -445,7 +445,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                 throw CLI::ValidationError("service finds its builds itself: give it no command, --root-pid or --user "
                                            "(use --users and --roots)");
             finish_controller(*service, r.control, budget);
-            // a service is always reachable and always says how it is (README, "Service mode")
+            // a service is always reachable and always says how it is (docs/service.md, "Service mode")
             if (r.control.socket_path.empty()) r.control.socket_path = kDefaultSocket;
             if (r.control.status_file.empty()) r.control.status_file = kDefaultStatusFile;
             if (r.control.service_users.empty() && r.control.service_roots.empty())

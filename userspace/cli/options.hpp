@@ -30,7 +30,7 @@ inline constexpr Bounds<double> kHorizonBounds{0.1, 60.0};            // seconds
 inline constexpr Bounds<uint32_t> kFaultIntervalBounds{10, 60000};    // milliseconds
 inline constexpr Bounds<uint32_t> kMaxTasksBounds{64, 4194304};
 inline constexpr Bounds<double> kPageOutDelayBounds{0.0, 3600.0};  // seconds
-// Where `swamp-bpf ctl` looks for a controller's control socket (README, "Live control").
+// Where `swamp-bpf ctl` looks for a controller's control socket (docs/control.md, "Live control").
 inline constexpr const char* kDefaultSocket = "/run/swamp-bpf/ctl.sock";
 inline constexpr const char* kDefaultStatusFile = "/run/swamp-bpf/status";  // service mode's --status-file
 const std::map<std::string, PageOutMode>& page_out_names();  // auto, on, off
@@ -86,7 +86,7 @@ struct ControllerOptions {
     std::optional<pid_t> root_pid;
     std::vector<std::string> command;  // launch mode
     std::string user;                  // --user: every build tree of this user
-    // `swamp-bpf service` (README, "Service mode"): builds found on their own, by the
+    // `swamp-bpf service` (docs/service.md, "Service mode"): builds found on their own, by the
     // user that runs them (--users) or by the name of their driver (--roots); [service]
     bool service = false;
     std::vector<std::string> service_users;
@@ -103,10 +103,10 @@ struct ControllerOptions {
     std::string trace_output;  // "" = stderr
     std::string record_file;
     bool quiet = false;  // no summary
-    // History (README, "History"): --history-db PATH, --no-history; the config's [history] db.
+    // History (docs/history.md, "History"): --history-db PATH, --no-history; the config's [history] db.
     std::string history_db = kDefaultHistoryDb;
     bool no_history = false;
-    // Live control (README, "Live control"): --socket, --status-file, --metrics-file; the
+    // Live control (docs/control.md, "Live control"): --socket, --status-file, --metrics-file; the
     // config's [control] table. "": off.
     std::string socket_path;
     std::string status_file;

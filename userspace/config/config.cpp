@@ -209,7 +209,7 @@ struct Key {
     Shown (*show)(const ControllerOptions& o);
 };
 
-// The file's layout. Keep config/swamp-bpf.conf and the README in step.
+// The file's layout. Keep config/swamp-bpf.conf and docs/config.md in step.
 const std::vector<Key> kKeys{
     {"memory", "budget", "--mem-budget",
      [](const Value& v, ControllerOptions& o) {

@@ -1,4 +1,4 @@
-// The config file: TOML whose keys stand for the controller's flags (README,
+// The config file: TOML whose keys stand for the controller's flags (docs/config.md,
 // "Config file"; every key, with its default, in config/swamp-bpf.conf).
 // Flags given on the command line override the file.
 #pragma once

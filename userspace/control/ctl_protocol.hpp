@@ -1,5 +1,5 @@
 // What `swamp-bpf ctl` and a running controller say over the control socket
-// (README, "Live control"): one request line, one reply, then the server
+// (docs/control.md, "Live control"): one request line, one reply, then the server
 // closes. Pure: parsing and formatting only; the socket is sys/unix_socket.
 //
 // Requests: "status", "status json", "limit N" (0: no cap), "pause", "resume"

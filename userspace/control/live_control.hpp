@@ -1,4 +1,4 @@
-// Live control of a running controller (README, "Live control"): the control
+// Live control of a running controller (docs/control.md, "Live control"): the control
 // socket that `swamp-bpf ctl` talks to, and the status and metrics files.
 // The controller's epoll loop hands it the fds it owns; it changes the
 // policy's caps (the loop then re-decides at once) and publishes snapshots.

@@ -1,5 +1,5 @@
 // A running controller's state as `ctl status`, the status file and the
-// Prometheus metrics show it (README, "Live control"). Pure: the controller
+// Prometheus metrics show it (docs/control.md, "Live control"). Pure: the controller
 // fills a StatusSnapshot; these functions only format it.
 #pragma once
 

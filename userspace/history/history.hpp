@@ -1,5 +1,5 @@
 // The history store: every job's peak memory and duration per command signature, in SQLite, so that
-// the next run of the same job can be predicted at exec (README, "History").
+// the next run of the same job can be predicted at exec (docs/history.md, "History").
 //
 // The controller's side (History) never blocks and never fails: reads happen once at open, writes
 // go through a background thread, and a database that cannot be used turns history off with one

@@ -1,7 +1,7 @@
 // A job's command signature: what identifies "the same job" across runs of a
 // build, so that its recorded peak memory can predict the next run's. Pure: no I/O.
 //
-// Rules (README, "History"):
+// Rules (docs/history.md, "History"):
 // - Wrappers are skipped: ccache, distcc, icecc, sccache, env (options and VAR=x), nice, ionice, time,
 //   nohup, exec, libtool (its --options), `sh|bash|dash -c "CMD"` (the first simple command of CMD that
 //   is not a shell builtin or a setup command: cd, set, export, mkdir, rm, touch …, see signature.cpp).

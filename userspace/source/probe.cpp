@@ -113,7 +113,7 @@ AttachPlan plan_attach(const KernelFeatures& f, const AttachRequest& req) {
     }
     if (f.btf_source.empty()) {
         p.error = "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing) and no --btf FILE was given; "
-                  "build one with `bpftool gen min_core_btf` or pahole (README, \"Kernels without BTF\")";
+                  "build one with `bpftool gen min_core_btf` or pahole (docs/kernels.md, \"Kernels without BTF\")";
         return p;
     }
     if (!f.ringbuf) {

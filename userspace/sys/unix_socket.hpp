@@ -1,4 +1,4 @@
-// The control socket's system calls (README, "Live control"): a root-only
+// The control socket's system calls (docs/control.md, "Live control"): a root-only
 // listening unix socket for the controller, the client side for `ctl`, and
 // the peer-credential check. What is said over it is control/ctl_protocol.
 #pragma once

@@ -1,4 +1,4 @@
-// The trace's JSON-lines schema (documented in the README, "JSON schema").
+// The trace's JSON-lines schema (documented in the docs/trace.md, "Trace output and JSON schema").
 // One object per line; `v` is the schema version.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Errors that end swamp-bpf, each with its own documented exit code
-// (README, "Exit codes").
+// (docs/config.md, "Exit codes").
 #pragma once
 
 #include <stdexcept>
