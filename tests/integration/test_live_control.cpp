@@ -143,7 +143,8 @@ TEST_F(LiveControlTest, StatusPauseResumeLimitDrainAndRefusal) {
                                      << "$(OUT)/d: $(OUT)/a\n\t" << hog << " --cpu-s 1 --out $@\n";
     std::string status_file = (dir_ / "status").string(), metrics_file = (dir_ / "metrics.prom").string();
     setenv("SWAMP_LIVE_TEST", std::to_string(getpid()).c_str(), 1);
-    swamp_ = spawn({SWAMP_BIN, "--no-history", "--mem-budget", "2G", "--socket", sock_, "--status-file", status_file,
+    // --cpus 0: three CPU-bound jobs on fewer CPUs would otherwise wait for one
+    swamp_ = spawn({SWAMP_BIN, "--no-history", "--cpus", "0", "--mem-budget", "2G", "--socket", sock_, "--status-file", status_file,
                     "--metrics-file", metrics_file, "--", "/usr/bin/make", "-s", "-f", (dir_ / "Makefile").string(),
                     "OUT=" + dir_.string(), "-j3"});
     unsetenv("SWAMP_LIVE_TEST");

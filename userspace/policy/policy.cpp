@@ -393,7 +393,9 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     //      room a big one leaves once it has peaked; min_run_s and
     //      max_stops_per_min bound any flip-flop). Jobs held at exec start as
     //      memory allows.
-    if (mem.headroom < high || thrashing) {
+    // Not in the decision that stopped a job for memory, either.
+    bool stopped_now = std::any_of(out.begin(), out.end(), [](const Action& a) { return a.type == ActionType::Stop; });
+    if (mem.headroom < high || thrashing || stopped_now) {
         above_high_since_.reset();
         headroom_high_since_.reset();
         return out;
