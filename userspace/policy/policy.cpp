@@ -160,7 +160,16 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         double to_typical = std::max(0.0, double(typical) - double(j->rss));
         return has_run ? std::min(to_typical, cfg_.growth_reserve * double(j->rss)) : to_typical;
     };
-    auto plan = [&](const Job* j) { return std::max(reserve(j, lead), evidence_left(j, true)); };
+    // A job keeps the room it was resumed (or started) for until it has grown
+    // into it: right after a resume its growth is not measured yet, and the
+    // next resume must not spend that room again.
+    auto kept = [&](const Job* j) {
+        auto it = records_.find(j->id);
+        if (it == records_.end() || !it->second.resumed_ns) return 0.0;
+        const StopRecord& r = it->second;
+        return std::max(0.0, r.reserved_at_resume - std::max(0.0, double(j->rss) - double(r.rss_at_resume)));
+    };
+    auto plan = [&](const Job* j) { return std::max({reserve(j, lead), evidence_left(j, true), kept(j)}); };
     double projected = double(mem.headroom), reserved = double(mem.headroom), planned = double(mem.headroom);
     for (const Job* j : running) {
         projected -= further(j);
@@ -239,9 +248,12 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     };
     auto resume = [&](const Job* j, const std::string& reason, bool guard = false) {
         out.push_back({ActionType::Resume, j->id, reason + basis(j)});
+        double room = need(j) - double(j->swap);
         auto& r = records_[j->id];
         r.resumed_ns = now;
         r.resumed_by_guard = guard;
+        r.reserved_at_resume = room;
+        r.rss_at_resume = j->rss;
         last_resume_ns_ = now;
         above_high_since_.reset();
         headroom_high_since_.reset();

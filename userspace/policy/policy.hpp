@@ -75,6 +75,8 @@ private:
         uint64_t resumed_ns = 0;
         bool resumed_by_guard = false;
         double growth_at_stop = 0;  // bytes/s when it was stopped
+        double reserved_at_resume = 0;  // the room it was resumed for, in `planned`'s terms
+        uint64_t rss_at_resume = 0;
     };
 
     PolicyConfig cfg_;
