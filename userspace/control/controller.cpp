@@ -210,6 +210,7 @@ private:
     int timer_fd_ = -1;
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
+    double start_unix_s_ = 0;  // start_ns_ in unix time, for the metrics
     uint64_t oom_kills_at_start_ = 0;
     uint64_t drops_seen_ = 0, last_drop_note_ns_ = 0;
     // the task map was full: processes alive and not tracked (resynced from /proc once a
@@ -649,6 +650,7 @@ StatusSnapshot Controller::status() {
     s.pid = getpid();
     s.unix_time = uint64_t(time(nullptr));
     s.uptime_s = (now - start_ns_) / 1e9;
+    s.start_time = start_unix_s_;
     s.managing = what_we_manage() + (launched_ ? " (pid " + std::to_string(root_) + ")" : "");
     s.actuator = actuator_->name();
     s.tree_rss = tree_.total_rss();
@@ -659,6 +661,8 @@ StatusSnapshot Controller::status() {
     s.caps = policy_.caps();
     s.jobs_total = sum_.jobs, s.stops = sum_.stops, s.holds = sum_.holds, s.resumes = sum_.resumes;
     s.untracked = untracked_total_;
+    s.stopped_s = tree_.seconds_in(JobState::Stopped, now);
+    s.held_s = tree_.seconds_in(JobState::Held, now);
     s.oom_kills = m.oom_kills >= oom_kills_at_start_ ? m.oom_kills - oom_kills_at_start_ : 0;
     s.jobs = job_rows(tree_, live_ ? live_->reasons() : std::map<uint64_t, std::string>{}, now);
     return s;
@@ -681,6 +685,9 @@ int Controller::run() {
     for (const std::string& line : report_lines(recover_leftovers())) log(Level::Warning) << line << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
     start_ns_ = monotonic_ns();
+    timespec real{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    start_unix_s_ = double(real.tv_sec) + real.tv_nsec / 1e9;
     open_trace();
 
     BpfOptions bpf = bpf_options(o_.sensing);
