@@ -260,9 +260,10 @@ TEST_F(ServiceTest, ADistccHelperManagesTheCompilesOfDistccd) {
 }
 
 // What systemd's Type=notify unit and the journal see, without systemd: READY=1
-// on $NOTIFY_SOCKET once BPF is attached, STOPPING=1 at SIGTERM, and "<N>"
+// on $NOTIFY_SOCKET once BPF is attached, WATCHDOG=1 every half of WatchdogSec while the
+// loop turns, STATUS= lines as builds come and jobs wait, STOPPING=1 at SIGTERM; and "<N>"
 // syslog levels on the lines when $JOURNAL_STREAM names stderr.
-TEST_F(ServiceTest, TellsSystemdItIsReadyAndLogsWithLevels) {
+TEST_F(ServiceTest, TellsSystemdItIsReadyAliveAndWhatItDoesAndLogsWithLevels) {
     std::string notify_path = (dir_ / "notify").string();
     int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(sock, 0);
@@ -270,26 +271,53 @@ TEST_F(ServiceTest, TellsSystemdItIsReadyAndLogsWithLevels) {
     addr.sun_family = AF_UNIX;
     notify_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
     ASSERT_EQ(bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    timeval wait{20, 0};
-    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    auto next = [&](int timeout_s) {
+        timeval wait{timeout_s, 0};
+        setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        char buf[256];
+        ssize_t n = recv(sock, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, size_t(n)) : "";
+    };
 
+    fs::path make = dir_ / "svcmake";
+    fs::copy_file("/usr/bin/make", make);
+    // WatchdogSec=400ms, as systemd passes it (the shell's pid is swamp-bpf's after exec)
     std::string script = "exec 2>" + log_ + "; JOURNAL_STREAM=$(stat -c %d:%i " + log_ + ") NOTIFY_SOCKET=" +
-                         notify_path + " exec \"$0\" service --no-history --roots svcmake --socket " +
-                         (run_ / "ctl.sock").string() + " --status-file " + (run_ / "status").string();
+                         notify_path + " WATCHDOG_USEC=400000 WATCHDOG_PID=$$ exec \"$0\" service --no-history " +
+                         "--mem-budget 500M --roots svcmake --socket " + (run_ / "ctl.sock").string() +
+                         " --status-file " + (run_ / "status").string();
     service_ = spawn({"/bin/sh", "-c", script, SWAMP_BIN}).pid;
-    char buf[256];
-    ssize_t n = recv(sock, buf, sizeof buf, 0);
-    std::string ready = n > 0 ? std::string(buf, size_t(n)) : "";
+    std::string ready = next(20);
     std::string log_when_ready = file_text(log_);
+    // a build of three 200 MiB jobs in a 500 MiB budget: one of them waits
+    Child build = start_build("b", make.string());
+    std::vector<std::string> during;
+    int build_status = -1;
+    while (waitpid(build.pid, &build_status, WNOHANG) == 0) {
+        std::string msg = next(1);
+        if (!msg.empty()) during.push_back(msg);
+    }
+    close(build.out_fd);
+    for (int i = 0; i < 20; i++) during.push_back(next(1));  // ~4 s more: the build's end and idle ticks
     int status = stop_service();
-    n = recv(sock, buf, sizeof buf, 0);
-    std::string stopping = n > 0 ? std::string(buf, size_t(n)) : "";
+    std::vector<std::string> after;
+    for (std::string msg; !(msg = next(1)).empty();) after.push_back(msg);
     close(sock);
 
     EXPECT_EQ(ready, "READY=1") << file_text(log_);
     EXPECT_NE(log_when_ready.find("<5>swamp-bpf: managing every build under svcmake"), std::string::npos)
         << "the start line is logged before READY=1, as a notice: " << log_when_ready;
-    EXPECT_EQ(stopping, "STOPPING=1");
+    std::string all;
+    int watchdogs = 0;
+    for (const std::string& m : during) all += m + "\n", watchdogs += m == "WATCHDOG=1";
+    EXPECT_EQ(build_status, 0) << all;
+    EXPECT_TRUE(built("b"));
+    EXPECT_GE(watchdogs, 10) << "every 200 ms for several seconds: " << all;
+    EXPECT_TRUE(std::regex_search(all, std::regex("(^|\n)STATUS=1 build, [1-9][0-9]* jobs? running, [1-9][0-9]* waiting\n")))
+        << "a job of the build waited: " << all;
+    EXPECT_TRUE(std::regex_search(all, std::regex("(^|\n)STATUS=no build\n"))) << "after the build ended: " << all;
+    ASSERT_FALSE(after.empty());
+    EXPECT_EQ(after.back(), "STOPPING=1");
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
     EXPECT_NE(file_text(log_).find("<5>swamp-bpf: stopped in"), std::string::npos) << file_text(log_);

@@ -264,6 +264,16 @@ TEST(StatusFormat, MetricsKeepTheLargestJobsOnly) {
     EXPECT_EQ(std::distance(std::sregex_iterator(two.begin(), two.end(), top), std::sregex_iterator()), 2) << two;
 }
 
+// What `systemctl status` shows on its Status: line.
+TEST(StatusFormat, ServiceStatusLine) {
+    EXPECT_EQ(service_status_line(2, 3, 1, {}), "2 builds, 3 jobs running, 1 waiting");
+    EXPECT_EQ(service_status_line(1, 1, 0, {}), "1 build, 1 job running, 0 waiting");
+    EXPECT_EQ(service_status_line(0, 0, 0, {}), "no build");
+    EXPECT_EQ(service_status_line(std::nullopt, 0, 4, {}), "0 jobs running, 4 waiting");
+    EXPECT_EQ(service_status_line(1, 0, 2, {0, true, false}), "1 build, 0 jobs running, 2 waiting; paused");
+    EXPECT_EQ(service_status_line(0, 0, 0, {0, false, true}), "no build; draining");
+}
+
 // Names and reasons are whatever a process chose: a comm cut inside a
 // character, a newline then "<0>" (a forged journald priority), an escape
 // sequence. No formatter throws, JSON stays valid UTF-8, text stays one line

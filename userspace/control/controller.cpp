@@ -198,6 +198,7 @@ private:
     std::unique_ptr<TracePrinter> printer_;
     std::unique_ptr<JobHistory> history_;  // none with --no-history
     std::unique_ptr<LiveControl> live_;    // --socket, --status-file, --metrics-file
+    ServiceManager manager_;               // systemd's $NOTIFY_SOCKET and watchdog, taken at once
     ProgressWatch progress_;
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
@@ -550,6 +551,12 @@ void Controller::decide(uint64_t now, bool from_timer) {
     newest_event_ns_ = 0;
     arm_timer(policy_.wants_timer(tree_) || !untracked_.empty());  // the timer also drives the repair
     if (live_) live_->publish([this] { return status(); }, now);
+    if (manager_.present()) {  // systemctl status: "2 builds, 3 jobs running, 1 waiting"
+        uint64_t waiting = 0;
+        for (const auto& [id, j] : tree_.jobs()) waiting += j.state != JobState::Running;
+        manager_.set_status(service_status_line(watching_ ? std::optional(builds_.count()) : std::nullopt,
+                                                tree_.jobs().size() - waiting, waiting, policy_.caps()));
+    }
 }
 
 // Hands off: resume everything, and mark every job running, so that a
@@ -720,7 +727,7 @@ int Controller::run() {
         live_ = std::make_unique<LiveControl>(o_.socket_path, o_.status_file, o_.metrics_file,
                                               o_.quiet ? nullptr : &std::cerr);
     if (launched_) watchdog_->start_command();
-    notify_service_manager("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
+    manager_.notify("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -734,6 +741,7 @@ int Controller::run() {
     watch(watchdog_fd, EPOLLIN);
     const int psi_fd = memory_->psi_fd();
     watch(psi_fd, EPOLLPRI);
+    watch(manager_.watchdog_fd(), EPOLLIN);  // WatchdogSec=: WATCHDOG=1 while this loop turns
     if (live_) live_->attach(ep);
 
     auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
@@ -755,6 +763,8 @@ int Controller::run() {
                 uint64_t ticks;
                 (void)!read(timer_fd_, &ticks, sizeof ticks);
                 from_timer = true;
+            } else if (fd == manager_.watchdog_fd()) {
+                manager_.watchdog_tick();
             } else if (fd == root_fd) {
                 done = true;
             } else if (fd == watchdog_fd) {
@@ -809,7 +819,7 @@ int Controller::run() {
         if (!done && !ending && (n > 0 || got > 0)) decide(monotonic_ns(), from_timer);
         trace_page_outs();
     }
-    notify_service_manager("STOPPING=1");
+    manager_.notify("STOPPING=1");
     src_->consume(sink);
     release_all(monotonic_ns());
     trace_page_outs();

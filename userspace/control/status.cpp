@@ -157,6 +157,16 @@ std::string format_status_file(const StatusSnapshot& s) {
     return o.str();
 }
 
+std::string service_status_line(std::optional<size_t> builds, uint64_t running, uint64_t waiting, const Caps& caps) {
+    auto count = [](uint64_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
+    std::string out;
+    if (builds && !*builds && !running && !waiting) out = "no build";
+    else out = (builds ? count(*builds, "build") + ", " : "") + count(running, "job") + " running, " + std::to_string(waiting) + " waiting";
+    if (caps.pause) out += "; paused";
+    else if (caps.drain) out += "; draining";
+    return out;
+}
+
 std::string format_metrics(const StatusSnapshot& s) {
     std::ostringstream o;
     auto metric = [&](const char* name, const char* type, const char* help) {

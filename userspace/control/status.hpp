@@ -60,6 +60,9 @@ std::string format_status_json(const StatusSnapshot& s);
 // The status file: `key=value` lines (shell- and NRPE-friendly), then one
 // `job.ID=` line per job.
 std::string format_status_file(const StatusSnapshot& s);
+// systemd's STATUS= line: "2 builds, 3 jobs running, 1 waiting" (`builds`: in service
+// mode and with --user), "no build" when there is none, and "; paused" or "; draining".
+std::string service_status_line(std::optional<size_t> builds, uint64_t running, uint64_t waiting, const Caps& caps);
 // Prometheus textfile-collector format: totals, per-state counts and the
 // kMetricsTopJobs largest jobs (never a label per job id).
 constexpr size_t kMetricsTopJobs = 5;
