@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "run_util.hpp"
 
@@ -52,12 +54,17 @@ protected:
         fs::remove_all(dir_);
     }
 
-    // Starts the service; returns once it is ready (its start line is logged).
-    void start_service(const std::vector<std::string>& args, const std::string& budget = "700M") {
-        std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_, SWAMP_BIN, "service",
-                                      "--no-history", "--mem-budget", budget, "--trace-json", "--trace-output", trace_,
-                                      "--socket", (run_ / "ctl.sock").string(), "--status-file",
-                                      (run_ / "status").string()};
+    // Starts the service (under `wrapper`, such as setpriv, if given); returns once it is
+    // ready (its start line is logged).
+    void start_service(const std::vector<std::string>& args, const std::string& budget = "700M",
+                       const std::vector<std::string>& wrapper = {}) {
+        std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_};
+        argv.insert(argv.end(), wrapper.begin(), wrapper.end());
+        for (std::string a : {std::string(SWAMP_BIN), std::string("service"), std::string("--no-history"),
+                              std::string("--mem-budget"), budget, std::string("--trace-json"),
+                              std::string("--trace-output"), trace_, std::string("--socket"),
+                              (run_ / "ctl.sock").string(), std::string("--status-file"), (run_ / "status").string()})
+            argv.push_back(a);
         argv.insert(argv.end(), args.begin(), args.end());
         service_ = spawn(argv).pid;
         for (int i = 0; i < 200 && file_text(log_).find("managing") == std::string::npos; i++) usleep(50 * 1000);
@@ -171,6 +178,53 @@ TEST_F(ServiceTest, FindsTwoBuildsOfAUser) {
     EXPECT_EQ(seen.makes_of_managed_jobs.size(), 2u) << "hogs under two makes";
     EXPECT_GT(seen.stops, 0) << "1.2 GiB of jobs in a 700 MiB budget: " << log;
     EXPECT_EQ(seen.stops, seen.resumes) << log;
+}
+
+// The systemd unit's CapabilityBoundingSet= (config/swamp-bpf.service): as root with only
+// those capabilities (setpriv, as systemd sets them), the service manages another user's build
+// and pages its stopped jobs out without a warning; without CAP_KILL, it cannot stop them.
+TEST_F(ServiceTest, ManagesAnotherUsersBuildWithOnlyTheUnitsCapabilities) {
+    std::ifstream unit(std::string(SOURCE_DIR) + "/config/swamp-bpf.service");
+    std::string line, caps;
+    while (std::getline(unit, line))
+        if (line.rfind("CapabilityBoundingSet=", 0) == 0) caps = line.substr(line.find('=') + 1);
+    ASSERT_FALSE(caps.empty()) << "no CapabilityBoundingSet= in the unit";
+    std::string setpriv_caps = "-all";  // "CAP_BPF CAP_KILL" -> "-all,+bpf,+kill"
+    std::istringstream words(caps);
+    for (std::string cap; words >> cap;) {
+        std::transform(cap.begin(), cap.end(), cap.begin(), ::tolower);
+        setpriv_caps += ",+" + cap.substr(4);
+    }
+    user_ = "swamp-caps";
+    std::string ignored;
+    run({"/usr/sbin/useradd", "-M", "-r", "-s", "/usr/sbin/nologin", user_}, ignored);
+    for (bool with_kill : {true, false}) {
+        std::string bounding = with_kill ? setpriv_caps : std::regex_replace(setpriv_caps, std::regex(",\\+kill"), "");
+        start_service({"--users", user_, "--roots", "", "--page-out", "on", "--page-out-delay", "0.3"}, "500M",
+                      {"/usr/bin/setpriv", "--bounding-set=" + bounding, "--inh-caps=-all", "--"});
+        std::string name = with_kill ? "unit-caps" : "without-kill";
+        Child build = start_build(name, "/usr/bin/make", user_);
+        std::string out;
+        int built_status = finish(build, out);
+        int status = stop_service();
+        std::string log = file_text(log_), trace = file_text(trace_);
+        EXPECT_EQ(built_status, 0) << log;
+        EXPECT_TRUE(built(name)) << log;
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << bounding << ": " << log;
+        Seen seen = read_trace();
+        if (with_kill) {
+            EXPECT_GT(seen.stops, 0) << "600 MiB of jobs in a 500 MiB budget: " << log;
+            EXPECT_EQ(seen.stops, seen.resumes) << log;
+            EXPECT_EQ(log.find("cannot "), std::string::npos) << bounding << ": " << log;
+            EXPECT_EQ(log.find("not locked in memory"), std::string::npos) << log;
+            EXPECT_EQ(trace.find("failed: process_madvise"), std::string::npos) << trace;
+            EXPECT_NE(trace.find("\"method\":\"process_madvise\""), std::string::npos) << "a page-out ran: " << trace;
+        } else {
+            EXPECT_EQ(seen.stops, 0) << log;
+            EXPECT_NE(log.find("cannot stop job"), std::string::npos) << "without CAP_KILL: " << log;
+        }
+        fs::remove(trace_);
+    }
 }
 
 // A build already running when the service starts is found by one walk of

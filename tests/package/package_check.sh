@@ -4,7 +4,8 @@
 #   deb      builds the .deb into WORK_DIR and extracts it (the fixture of the steps below)
 #   contents the .deb's file list, modes, control fields, conffiles and maintainer scripts
 #   binary   the extracted swamp-bpf runs, and the shipped config passes its check-config
-#   systemd  the extracted unit passes `systemd-analyze verify` and has the lines it must have
+#   systemd  the extracted unit passes `systemd-analyze verify`, has the lines it must have, and
+#            `systemd-analyze security` rates it 3.0 or less
 #   lintian  lintian finds no error and no warning but those config/debian/lintian-overrides explains
 #   openrc   the init script (of `cmake --install`; the .deb has none) parses as sh, and runs
 #            under stubbed openrc-run helpers
@@ -140,14 +141,23 @@ systemd)
               'EnvironmentFile=-/etc/default/swamp-bpf' \
               'RuntimeDirectory=swamp-bpf' 'RuntimeDirectoryMode=0755' 'RuntimeDirectoryPreserve=yes' \
               'StateDirectory=swamp-bpf' 'OOMScoreAdjust=-1000' 'WantedBy=multi-user.target' \
-              'LimitNOFILE=16640' 'MemoryMin=32M' \
-              'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_ADMIN CAP_KILL CAP_SYS_PTRACE CAP_SYS_NICE CAP_SYS_RESOURCE CAP_IPC_LOCK CAP_DAC_OVERRIDE'; do
+              'LimitNOFILE=16640' 'MemoryMin=32M' 'WatchdogSec=30s' \
+              'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_KILL CAP_SYS_PTRACE CAP_DAC_OVERRIDE CAP_SYS_NICE CAP_IPC_LOCK CAP_SYS_RESOURCE' \
+              'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=read-only' 'PrivateDevices=yes' \
+              'PrivateNetwork=yes' 'ProtectKernelTunables=yes' 'SystemCallFilter=@system-service @memlock bpf perf_event_open'; do
     grep -qxF "$line" "$unit" || fail "the unit lacks the line: $line"
   done
-  # Sandboxing that would take away BPF, /sys/fs/cgroup or other users' /proc.
-  if grep -nE '^(ProtectSystem|ProtectKernel[A-Za-z]*|ProtectControlGroups|PrivateDevices|PrivateUsers|NoNewPrivileges|SystemCallFilter|DynamicUser|User|ProtectProc|RestrictNamespaces)=' "$unit"; then
+  # Sandboxing that would take away what swamp-bpf needs: other users' /proc (ProtectProc,
+  # ProcSubset, PrivateUsers), the link inputs of builds in /tmp (PrivateTmp), the thawing of
+  # job cgroups (ProtectControlGroups), root (User, DynamicUser).
+  if grep -nE '^(ProtectControlGroups|ProtectProc|ProcSubset|PrivateUsers|PrivateTmp|DynamicUser|User)=' "$unit"; then
     fail "the unit restricts what swamp-bpf needs"
   fi
+  # systemd's own rating of the sandbox: 8.0 ("exposed") before the hardening, 2.5 with it
+  out=$(SYSTEMD_LOG_COLOR=0 systemd-analyze security --offline=yes --no-pager "$unit" 2>&1) || fail "systemd-analyze security: $out"
+  score=$(sed -n 's/.*exposure level for swamp-bpf.service: \([0-9.]*\).*/\1/p' <<<"$out")
+  echo "systemd-analyze security: exposure $score"
+  awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 3.0) }' || fail "systemd-analyze security rates the unit $score, above 3.0: $out"
   # LimitNOFILE= is what the default --max-tasks (16384) needs: + 256 (userspace/sys/limits.hpp).
   # The capability set is exactly the one swamp-bpf runs with: one line, one copy.
   [ "$(grep -c '^CapabilityBoundingSet=' "$unit")" = 1 ] || fail "more than one CapabilityBoundingSet= line"
