@@ -32,7 +32,7 @@ files_under_prefix() {
     printf '%s\n' "$prefix/share/doc/swamp-bpf/copyright" "$prefix/share/doc/swamp-bpf/changelog.gz" \
       "$prefix/share/lintian/overrides/swamp-bpf"
   else
-    printf '%s\n' "$prefix/share/doc/swamp-bpf/LICENSE" /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf
+    printf '%s\n' "$prefix/share/doc/swamp-bpf/LICENSE" /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf /etc/logrotate.d/swamp-bpf
   fi
   echo "$prefix/share/bash-completion/completions/swamp-bpf"
   echo "$prefix/share/zsh/vendor-completions/_swamp-bpf"
@@ -232,7 +232,19 @@ openrc)
     fail "openrc start_pre accepted a bad config: $out"
   fi
   grep -q 'unknown key "reserv"' <<<"$out" || fail "start_pre on a bad config did not say why: $out"
-  rm -rf "$root"
+  # the log rotates: logrotate on a copy of the config that points at a log of our own
+  need_tool logrotate
+  lr=$work/logrotate && rm -rf "$lr" && mkdir -p "$lr"
+  grep -qx '/var/log/swamp-bpf.log {' "$root/etc/logrotate.d/swamp-bpf" || fail "the logrotate config is not for /var/log/swamp-bpf.log"
+  sed "s|/var/log/swamp-bpf.log|$lr/swamp-bpf.log|" "$root/etc/logrotate.d/swamp-bpf" > "$lr/conf"
+  echo "swamp-bpf: stopped in 10.0 s" > "$lr/swamp-bpf.log"
+  exec 9>>"$lr/swamp-bpf.log"  # held open for appending, as start-stop-daemon holds it for swamp-bpf
+  logrotate --force --state "$lr/state" "$lr/conf" || fail "logrotate failed on the shipped config"
+  echo "swamp-bpf: after the rotation" >&9
+  exec 9>&-
+  grep -qx 'swamp-bpf: stopped in 10.0 s' "$lr/swamp-bpf.log.1" || fail "logrotate did not keep the old log as swamp-bpf.log.1"
+  [ "$(cat "$lr/swamp-bpf.log")" = "swamp-bpf: after the rotation" ] || fail "the log was not truncated in place (copytruncate): $(cat "$lr/swamp-bpf.log")"
+  rm -rf "$root" "$lr"
   echo "openrc: ok"
   ;;
 
