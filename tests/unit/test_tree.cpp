@@ -448,6 +448,13 @@ TEST(Tree, SecondsInStoppedAndHeldAddUpEveryWait) {
     EXPECT_FALSE(t.job(b));
     EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(9)), 1.0 + 4.0);
     EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Running, at(9)), 0.0);
+    // counted up to 9 s; then an event of 8.5 s ends the wait (it was read later): no step back
+    uint64_t c = t.apply(fork_ev(at(7), 30, 1, "make")).new_jobs.at(0);
+    t.set_state(c, JobState::Stopped, at(8));
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(9)), 5.0 + 1.0);
+    t.apply(exit_ev(at(8.5), 30, 1, "make"));
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(9.1)), 6.0);
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(12)), 6.0) << "and no more once the wait has ended";
 }
 
 TEST(Tree, SeededProcessesFormJobsTheSameWay) {

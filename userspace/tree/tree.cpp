@@ -326,7 +326,9 @@ double Tree::seconds_in(JobState s, uint64_t now_ns) const {
     uint64_t ns = waited_ns_[s == JobState::Held];
     for (const auto& [id, j] : jobs_)
         if (j.state == s && now_ns > j.state_since_ns) ns += now_ns - j.state_since_ns;
-    return ns / 1e9;
+    uint64_t& reported = reported_ns_[s == JobState::Held];
+    reported = std::max(reported, ns);
+    return reported / 1e9;
 }
 
 }  // namespace swamp

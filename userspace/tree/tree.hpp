@@ -112,7 +112,9 @@ public:
     std::vector<uint32_t> pids() const;  // every tracked process
     uint64_t total_rss() const;  // every tracked process, drivers included
     uint64_t jobs_ended() const { return jobs_ended_; }
-    // Seconds jobs spent in `s` (Stopped or Held) since the start, ended jobs and ongoing waits included.
+    // Seconds jobs spent in `s` (Stopped or Held) since the start, ended jobs and ongoing waits
+    // included. Never less than it returned before (a counter): an exit event may close a wait
+    // at its own, earlier time than an ongoing wait was counted up to.
     double seconds_in(JobState s, uint64_t now_ns) const;
     bool is_driver_name(const std::string& comm) const;
 
@@ -134,6 +136,7 @@ private:
     uint64_t next_job_ = 1;
     uint64_t jobs_ended_ = 0;
     uint64_t waited_ns_[2] = {0, 0};  // ended waits: stopped, held
+    mutable uint64_t reported_ns_[2] = {0, 0};  // what seconds_in() returned last
 };
 
 }  // namespace swamp
