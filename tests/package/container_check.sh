@@ -11,6 +11,9 @@
 #            the BPF side reports the host's pids, so swamp-bpf can follow a build there but not
 #            stop its jobs: the build gets all the memory it wants (the unit's capabilities with
 #            stops and resumes: ServiceTest.ManagesAnotherUsersBuildWithOnlyTheUnitsCapabilities)
+#   demo     not in CTest (about 10 minutes): the README's first command, `scripts/demo.sh`, timed
+#            in a chroot of a fresh Debian 12 (variant important, as a fresh install has), from
+#            `git archive HEAD`; it installs its packages from the mirror, builds and runs the demo
 # Usage: container_check.sh STEP BUILD_DIR SOURCE_DIR WORK_DIR (WORK_DIR holds the .deb: Package.deb)
 # The bootstrap is cached in /var/cache/swamp-bpf-test (about 210 MB; 70 s to make from the
 # mirror). Needs root. Exits 0 when every check passes, 1 at the first that fails, 77 (skip) only
@@ -28,23 +31,27 @@ for tool in mmdebstrap dpkg-deb; do
 done
 debs=("$work"/swamp-bpf_*.deb)
 deb=${debs[0]}
-[ -f "$deb" ] || fail "no .deb in $work: the Package.deb step did not run or failed"
+[ -f "$deb" ] || [ "$step" = demo ] || fail "no .deb in $work: the Package.deb step did not run or failed"
 
-# A tarball of Debian 12 (minbase) with what the checks use and the .deb's Depends, made once.
+# A tarball of Debian 12 (minbase) with what the checks use and the .deb's Depends, made once;
+# `bootstrap important` for the packages of a fresh install instead.
 bootstrap() {
-  local depends include key
-  depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/ //g' | grep . | sort -u | paste -sd,)
-  include="systemd,systemd-sysv,dbus,man-db,bash-completion,make,$depends"
-  key=$(echo "bookworm $(dpkg --print-architecture) $include" | sha256sum | cut -c1-16)
-  tarball=$cache/bookworm-$key.tar
+  local depends include key variant=${1:-minbase}
+  include=ca-certificates
+  if [ "$variant" = minbase ]; then
+    depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/ //g' | grep . | sort -u | paste -sd,)
+    include="systemd,systemd-sysv,dbus,man-db,bash-completion,make,$depends"
+  fi
+  key=$(echo "bookworm $(dpkg --print-architecture) $variant $include" | sha256sum | cut -c1-16)
+  tarball=$cache/bookworm-$variant-$key.tar
   [ -s "$tarball" ] && return
   timeout 20 bash -c 'exec 3<>/dev/tcp/deb.debian.org/80' 2>/dev/null \
     || skip "Debian's mirror ($mirror) cannot be reached: no fresh Debian 12 to install into"
   mkdir -p "$cache"
-  rm -f "$cache"/bookworm-*.tar "$cache"/partial-*.tar  # an older include list, a broken run
+  rm -f "$cache"/bookworm-"$variant"-*.tar "$cache"/partial-*.tar  # an older include list, a broken run
   echo "bootstrapping Debian 12 into $tarball (mmdebstrap, once)"
   local partial=$cache/partial-$key.tar  # (mmdebstrap tells the format by the .tar)
-  nice -n 19 mmdebstrap --quiet --variant=minbase --include="$include" bookworm "$partial" "$mirror" \
+  nice -n 19 mmdebstrap --quiet --variant="$variant" --include="$include" bookworm "$partial" "$mirror" \
     || fail "mmdebstrap bookworm from $mirror failed"
   mv "$partial" "$tarball"
 }
@@ -182,6 +189,31 @@ EOF
   grep -qx 'RESULT: ok' "$root/root/result" || fail "under systemd (systemd-nspawn --boot): see above"
   rm -rf "$root" "$root.dpkg.log"
   echo "systemd: ok"
+  ;;
+
+demo)
+  root=$work/demo
+  bootstrap important
+  rm -rf "$root" && mkdir -p "$root"
+  tar -xf "$tarball" -C "$root"
+  mkdir -p "$root/root/swamp-bpf"
+  git -C "$src" archive HEAD | tar -x -C "$root/root/swamp-bpf"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # the host's /proc, /sys (BTF, cgroups) and /dev, in a mount namespace of its own; the same
+  # pid namespace, which the BPF side needs
+  start=$(date +%s.%N)
+  rc=0
+  unshare --mount --propagation private sh -c '
+    root=$1
+    mount --rbind /proc "$root/proc" && mount --rbind /sys "$root/sys" && mount --rbind /dev "$root/dev"
+    exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb \
+      nice -n 19 bash -c "cd /root/swamp-bpf && scripts/demo.sh"' sh "$root" > "$work/demo.log" 2>&1 || rc=$?
+  end=$(date +%s.%N)
+  tail -5 "$work/demo.log"
+  [ "$rc" -eq 0 ] || fail "scripts/demo.sh exited $rc in a fresh Debian 12 (see $work/demo.log)"
+  grep -qE 'command exited with status 0 .* OOM kills 0' "$work/demo.log" || fail "the demo did not end with status 0 and no OOM kill"
+  echo "the demo's first command, scripts/demo.sh, on a fresh Debian 12: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", b - a }') s (at nice 19)"
+  rm -rf "$root"
   ;;
 
 *)
