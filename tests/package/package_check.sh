@@ -84,7 +84,8 @@ contents)
   for lib in libbpf1 libsqlite3-0 libtomlplusplus3 libc6; do
     grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib (dpkg-shlibdeps): $depends"
   done
-  field Description | grep -q "memory" || fail "no Description"
+  # (grep -q of a here-string: in a pipe it may quit first, and pipefail would fail the producer)
+  grep -q "memory" <<<"$(field Description)" || fail "no Description"
   case "$(basename "$deb")" in swamp-bpf_"$(field Version)"_"$(field Architecture)".deb) ;; *) fail "file name $(basename "$deb") is not swamp-bpf_<version>_<arch>.deb" ;; esac
 
   ctl=$work/control && rm -rf "$ctl" && dpkg-deb -e "$deb" "$ctl"
@@ -121,7 +122,7 @@ binary)
   [ "$version" = "swamp-bpf $(dpkg-deb -f "$deb" Version)" ] || fail "--version says '$version', the package $(dpkg-deb -f "$deb" Version)"
   cmp "$src/config/swamp-bpf.conf" "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config is not config/swamp-bpf.conf"
   if [ -e "$build/man/man8/swamp-bpf.8.gz" ] && command -v man >/dev/null; then
-    MANWIDTH=80 man -l "$root/usr/share/man/man8/swamp-bpf.8.gz" 2>/dev/null | grep -q -- '--mem-budget' \
+    grep -q -- '--mem-budget' <<<"$(MANWIDTH=80 man -l "$root/usr/share/man/man8/swamp-bpf.8.gz" 2>/dev/null)" \
       || fail "man -l of the packaged swamp-bpf.8.gz does not show --mem-budget"
   fi
   "$root/usr/sbin/swamp-bpf" check-config "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config fails check-config"
