@@ -4,7 +4,7 @@
 # - it adds /usr/share/doc/swamp-bpf/copyright (machine-readable) and changelog.gz (a Debian
 #   changelog, as a native package has), and lintian's overrides, each warning explained there;
 # - it leaves out LICENSE (the copyright file names /usr/share/common-licenses/GPL-2) and the
-#   OpenRC files: /etc/init.d is for sysvinit scripts on Debian, and an openrc-run script there
+#   OpenRC files (the script, its settings and the rotation of its log): /etc/init.d is for sysvinit scripts on Debian, and an openrc-run script there
 #   breaks its rules (lintian: init.d-script-does-not-implement-required-option). Gentoo and
 #   other OpenRC systems install with `cmake --install`.
 if(NOT CPACK_GENERATOR STREQUAL "DEB")
@@ -16,7 +16,7 @@ set(doc "${root}/usr/share/doc/swamp-bpf")
 if(NOT IS_DIRECTORY "${doc}")
   message(FATAL_ERROR "DebStaging.cmake: no ${doc} in the staging tree")
 endif()
-file(REMOVE_RECURSE "${root}/etc/init.d" "${root}/etc/conf.d" "${doc}/LICENSE")
+file(REMOVE_RECURSE "${root}/etc/init.d" "${root}/etc/conf.d" "${root}/etc/logrotate.d" "${doc}/LICENSE")
 
 # (file(COPY), not file(INSTALL): CPack sets DESTDIR, which file(INSTALL) would put in front)
 set(mode FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

@@ -19,9 +19,13 @@ pkgs=(build-essential cmake pkg-config make dpkg-dev help2man
 # chromium: renders `swamp-bpf report`'s SVG to a PNG in a test (tests/report/);
 # distcc: a local distccd for the service-mode test of a distcc helper (its daemon is not enabled);
 # systemd: systemd-analyze verify of the unit, lintian: the .deb (tests/package/; neither starts anything);
-# bash-completion, zsh: the shell completion tests (tests/completion/).
+# bash-completion, zsh: the shell completion tests (tests/completion/);
+# prometheus: promtool checks the metrics file (tests/metrics/; the server itself is not used);
+# mmdebstrap: a fresh Debian 12 to install the .deb into, systemd-container: systemd-nspawn boots
+# it to run the unit under systemd (tests/package/container_check.sh); logrotate: the OpenRC log.
 test_pkgs=(libgtest-dev googletest libclang-rt-14-dev llvm python3 bc passwd login ninja-build
-           chromium distcc systemd lintian bash-completion zsh)
+           chromium distcc systemd lintian bash-completion zsh prometheus mmdebstrap systemd-container
+           logrotate)
 if [ "${1:-}" = --test ]; then
   pkgs+=("${test_pkgs[@]}")
 elif [ $# -gt 0 ]; then

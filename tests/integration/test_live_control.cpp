@@ -18,6 +18,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "run_util.hpp"
@@ -69,6 +70,18 @@ std::string raw_request_as_nobody(const std::string& sock, const std::string& re
     std::string out;
     finish(c, out);
     return out;
+}
+
+// What `promtool check metrics` says of a metrics file ("" when it is clean).
+std::string promtool_problems(const std::string& metrics) {
+    if (system("command -v promtool >/dev/null") != 0)
+        return "promtool is not installed (scripts/deps.sh --test installs prometheus)";
+    fs::path file = fs::temp_directory_path() / ("swamp-metrics-" + std::to_string(getpid()) + ".prom");
+    std::ofstream(file) << metrics;
+    std::string out;
+    int status = run({"/bin/sh", "-c", "promtool check metrics < \"$0\" 2>&1", file.string()}, out);
+    fs::remove(file);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? out : "exit " + std::to_string(status) + ": " + out;
 }
 
 std::map<std::string, std::string> key_values(const std::string& text) {
@@ -187,6 +200,9 @@ TEST_F(LiveControlTest, StatusPauseResumeLimitDrainAndRefusal) {
                                         std::string::npos; },
                            2.5))
         << file_text(metrics_file);
+    std::string throttling = file_text(metrics_file);
+    EXPECT_EQ(promtool_problems(throttling), "") << throttling;
+    EXPECT_NE(throttling.find("swamp_bpf_top_job_rss_bytes{rank=\"1\",name=\"hog\""), std::string::npos) << throttling;
     auto kv = key_values(file_text(status_file));
     EXPECT_EQ(kv["jobs_stopped"], "3");
     EXPECT_EQ(kv["pid"], std::to_string(swamp_.pid));
@@ -247,6 +263,12 @@ TEST_F(LiveControlTest, StatusPauseResumeLimitDrainAndRefusal) {
     std::string metrics = file_text(metrics_file);
     EXPECT_NE(metrics.find("\nswamp_bpf_up 0\n"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("swamp_bpf_oom_kills_total 0\n"), std::string::npos) << metrics;
+    EXPECT_EQ(promtool_problems(metrics), "") << metrics;
+    // three jobs paused for a while: their stopped time was counted
+    std::smatch waited;
+    ASSERT_TRUE(std::regex_search(metrics, waited, std::regex(R"(\nswamp_bpf_job_wait_seconds_total\{state="stopped"\} ([0-9.]+)\n)")))
+        << metrics;
+    EXPECT_GT(std::stod(waited[1]), 0.5) << metrics;
     EXPECT_FALSE(fs::exists(status_file + ".tmp"));
     std::string none;
     EXPECT_EQ(ctl({"status"}, none), 1) << "nobody listens any more";

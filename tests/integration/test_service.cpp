@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "run_util.hpp"
 
@@ -52,12 +54,17 @@ protected:
         fs::remove_all(dir_);
     }
 
-    // Starts the service; returns once it is ready (its start line is logged).
-    void start_service(const std::vector<std::string>& args, const std::string& budget = "700M") {
-        std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_, SWAMP_BIN, "service",
-                                      "--no-history", "--mem-budget", budget, "--trace-json", "--trace-output", trace_,
-                                      "--socket", (run_ / "ctl.sock").string(), "--status-file",
-                                      (run_ / "status").string()};
+    // Starts the service (under `wrapper`, such as setpriv, if given); returns once it is
+    // ready (its start line is logged).
+    void start_service(const std::vector<std::string>& args, const std::string& budget = "700M",
+                       const std::vector<std::string>& wrapper = {}) {
+        std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + log_};
+        argv.insert(argv.end(), wrapper.begin(), wrapper.end());
+        for (std::string a : {std::string(SWAMP_BIN), std::string("service"), std::string("--no-history"),
+                              std::string("--mem-budget"), budget, std::string("--trace-json"),
+                              std::string("--trace-output"), trace_, std::string("--socket"),
+                              (run_ / "ctl.sock").string(), std::string("--status-file"), (run_ / "status").string()})
+            argv.push_back(a);
         argv.insert(argv.end(), args.begin(), args.end());
         service_ = spawn(argv).pid;
         for (int i = 0; i < 200 && file_text(log_).find("managing") == std::string::npos; i++) usleep(50 * 1000);
@@ -173,6 +180,53 @@ TEST_F(ServiceTest, FindsTwoBuildsOfAUser) {
     EXPECT_EQ(seen.stops, seen.resumes) << log;
 }
 
+// The systemd unit's CapabilityBoundingSet= (config/swamp-bpf.service): as root with only
+// those capabilities (setpriv, as systemd sets them), the service manages another user's build
+// and pages its stopped jobs out without a warning; without CAP_KILL, it cannot stop them.
+TEST_F(ServiceTest, ManagesAnotherUsersBuildWithOnlyTheUnitsCapabilities) {
+    std::ifstream unit(std::string(SOURCE_DIR) + "/config/swamp-bpf.service");
+    std::string line, caps;
+    while (std::getline(unit, line))
+        if (line.rfind("CapabilityBoundingSet=", 0) == 0) caps = line.substr(line.find('=') + 1);
+    ASSERT_FALSE(caps.empty()) << "no CapabilityBoundingSet= in the unit";
+    std::string setpriv_caps = "-all";  // "CAP_BPF CAP_KILL" -> "-all,+bpf,+kill"
+    std::istringstream words(caps);
+    for (std::string cap; words >> cap;) {
+        std::transform(cap.begin(), cap.end(), cap.begin(), ::tolower);
+        setpriv_caps += ",+" + cap.substr(4);
+    }
+    user_ = "swamp-caps";
+    std::string ignored;
+    run({"/usr/sbin/useradd", "-M", "-r", "-s", "/usr/sbin/nologin", user_}, ignored);
+    for (bool with_kill : {true, false}) {
+        std::string bounding = with_kill ? setpriv_caps : std::regex_replace(setpriv_caps, std::regex(",\\+kill"), "");
+        start_service({"--users", user_, "--roots", "", "--page-out", "on", "--page-out-delay", "0.3"}, "500M",
+                      {"/usr/bin/setpriv", "--bounding-set=" + bounding, "--inh-caps=-all", "--"});
+        std::string name = with_kill ? "unit-caps" : "without-kill";
+        Child build = start_build(name, "/usr/bin/make", user_);
+        std::string out;
+        int built_status = finish(build, out);
+        int status = stop_service();
+        std::string log = file_text(log_), trace = file_text(trace_);
+        EXPECT_EQ(built_status, 0) << log;
+        EXPECT_TRUE(built(name)) << log;
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << bounding << ": " << log;
+        Seen seen = read_trace();
+        if (with_kill) {
+            EXPECT_GT(seen.stops, 0) << "600 MiB of jobs in a 500 MiB budget: " << log;
+            EXPECT_EQ(seen.stops, seen.resumes) << log;
+            EXPECT_EQ(log.find("cannot "), std::string::npos) << bounding << ": " << log;
+            EXPECT_EQ(log.find("not locked in memory"), std::string::npos) << log;
+            EXPECT_EQ(trace.find("failed: process_madvise"), std::string::npos) << trace;
+            EXPECT_NE(trace.find("\"method\":\"process_madvise\""), std::string::npos) << "a page-out ran: " << trace;
+        } else {
+            EXPECT_EQ(seen.stops, 0) << log;
+            EXPECT_NE(log.find("cannot stop job"), std::string::npos) << "without CAP_KILL: " << log;
+        }
+        fs::remove(trace_);
+    }
+}
+
 // A build already running when the service starts is found by one walk of
 // /proc; one started later is found at its exec by the kernel side. The root
 // name here is a copy of make under a name nothing else on the machine runs.
@@ -260,9 +314,10 @@ TEST_F(ServiceTest, ADistccHelperManagesTheCompilesOfDistccd) {
 }
 
 // What systemd's Type=notify unit and the journal see, without systemd: READY=1
-// on $NOTIFY_SOCKET once BPF is attached, STOPPING=1 at SIGTERM, and "<N>"
+// on $NOTIFY_SOCKET once BPF is attached, WATCHDOG=1 every half of WatchdogSec while the
+// loop turns, STATUS= lines as builds come and jobs wait, STOPPING=1 at SIGTERM; and "<N>"
 // syslog levels on the lines when $JOURNAL_STREAM names stderr.
-TEST_F(ServiceTest, TellsSystemdItIsReadyAndLogsWithLevels) {
+TEST_F(ServiceTest, TellsSystemdItIsReadyAliveAndWhatItDoesAndLogsWithLevels) {
     std::string notify_path = (dir_ / "notify").string();
     int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(sock, 0);
@@ -270,26 +325,53 @@ TEST_F(ServiceTest, TellsSystemdItIsReadyAndLogsWithLevels) {
     addr.sun_family = AF_UNIX;
     notify_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
     ASSERT_EQ(bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    timeval wait{20, 0};
-    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    auto next = [&](int timeout_s) {
+        timeval wait{timeout_s, 0};
+        setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        char buf[256];
+        ssize_t n = recv(sock, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, size_t(n)) : "";
+    };
 
+    fs::path make = dir_ / "svcmake";
+    fs::copy_file("/usr/bin/make", make);
+    // WatchdogSec=400ms, as systemd passes it (the shell's pid is swamp-bpf's after exec)
     std::string script = "exec 2>" + log_ + "; JOURNAL_STREAM=$(stat -c %d:%i " + log_ + ") NOTIFY_SOCKET=" +
-                         notify_path + " exec \"$0\" service --no-history --roots svcmake --socket " +
-                         (run_ / "ctl.sock").string() + " --status-file " + (run_ / "status").string();
+                         notify_path + " WATCHDOG_USEC=400000 WATCHDOG_PID=$$ exec \"$0\" service --no-history " +
+                         "--mem-budget 500M --roots svcmake --socket " + (run_ / "ctl.sock").string() +
+                         " --status-file " + (run_ / "status").string();
     service_ = spawn({"/bin/sh", "-c", script, SWAMP_BIN}).pid;
-    char buf[256];
-    ssize_t n = recv(sock, buf, sizeof buf, 0);
-    std::string ready = n > 0 ? std::string(buf, size_t(n)) : "";
+    std::string ready = next(20);
     std::string log_when_ready = file_text(log_);
+    // a build of three 200 MiB jobs in a 500 MiB budget: one of them waits
+    Child build = start_build("b", make.string());
+    std::vector<std::string> during;
+    int build_status = -1;
+    while (waitpid(build.pid, &build_status, WNOHANG) == 0) {
+        std::string msg = next(1);
+        if (!msg.empty()) during.push_back(msg);
+    }
+    close(build.out_fd);
+    for (int i = 0; i < 20; i++) during.push_back(next(1));  // ~4 s more: the build's end and idle ticks
     int status = stop_service();
-    n = recv(sock, buf, sizeof buf, 0);
-    std::string stopping = n > 0 ? std::string(buf, size_t(n)) : "";
+    std::vector<std::string> after;
+    for (std::string msg; !(msg = next(1)).empty();) after.push_back(msg);
     close(sock);
 
     EXPECT_EQ(ready, "READY=1") << file_text(log_);
     EXPECT_NE(log_when_ready.find("<5>swamp-bpf: managing every build under svcmake"), std::string::npos)
         << "the start line is logged before READY=1, as a notice: " << log_when_ready;
-    EXPECT_EQ(stopping, "STOPPING=1");
+    std::string all;
+    int watchdogs = 0;
+    for (const std::string& m : during) all += m + "\n", watchdogs += m == "WATCHDOG=1";
+    EXPECT_EQ(build_status, 0) << all;
+    EXPECT_TRUE(built("b"));
+    EXPECT_GE(watchdogs, 10) << "every 200 ms for several seconds: " << all;
+    EXPECT_TRUE(std::regex_search(all, std::regex("(^|\n)STATUS=1 build, [1-9][0-9]* jobs? running, [1-9][0-9]* waiting\n")))
+        << "a job of the build waited: " << all;
+    EXPECT_TRUE(std::regex_search(all, std::regex("(^|\n)STATUS=no build\n"))) << "after the build ended: " << all;
+    ASSERT_FALSE(after.empty());
+    EXPECT_EQ(after.back(), "STOPPING=1");
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
     EXPECT_NE(file_text(log_).find("<5>swamp-bpf: stopped in"), std::string::npos) << file_text(log_);

@@ -4,7 +4,8 @@
 #   deb      builds the .deb into WORK_DIR and extracts it (the fixture of the steps below)
 #   contents the .deb's file list, modes, control fields, conffiles and maintainer scripts
 #   binary   the extracted swamp-bpf runs, and the shipped config passes its check-config
-#   systemd  the extracted unit passes `systemd-analyze verify` and has the lines it must have
+#   systemd  the extracted unit passes `systemd-analyze verify`, has the lines it must have, and
+#            `systemd-analyze security` rates it 3.0 or less
 #   lintian  lintian finds no error and no warning but those config/debian/lintian-overrides explains
 #   openrc   the init script (of `cmake --install`; the .deb has none) parses as sh, and runs
 #            under stubbed openrc-run helpers
@@ -31,7 +32,7 @@ files_under_prefix() {
     printf '%s\n' "$prefix/share/doc/swamp-bpf/copyright" "$prefix/share/doc/swamp-bpf/changelog.gz" \
       "$prefix/share/lintian/overrides/swamp-bpf"
   else
-    printf '%s\n' "$prefix/share/doc/swamp-bpf/LICENSE" /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf
+    printf '%s\n' "$prefix/share/doc/swamp-bpf/LICENSE" /etc/init.d/swamp-bpf /etc/conf.d/swamp-bpf /etc/logrotate.d/swamp-bpf
   fi
   echo "$prefix/share/bash-completion/completions/swamp-bpf"
   echo "$prefix/share/zsh/vendor-completions/_swamp-bpf"
@@ -83,7 +84,8 @@ contents)
   for lib in libbpf1 libsqlite3-0 libtomlplusplus3 libc6; do
     grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib (dpkg-shlibdeps): $depends"
   done
-  field Description | grep -q "memory" || fail "no Description"
+  # (grep -q of a here-string: in a pipe it may quit first, and pipefail would fail the producer)
+  grep -q "memory" <<<"$(field Description)" || fail "no Description"
   case "$(basename "$deb")" in swamp-bpf_"$(field Version)"_"$(field Architecture)".deb) ;; *) fail "file name $(basename "$deb") is not swamp-bpf_<version>_<arch>.deb" ;; esac
 
   ctl=$work/control && rm -rf "$ctl" && dpkg-deb -e "$deb" "$ctl"
@@ -120,7 +122,7 @@ binary)
   [ "$version" = "swamp-bpf $(dpkg-deb -f "$deb" Version)" ] || fail "--version says '$version', the package $(dpkg-deb -f "$deb" Version)"
   cmp "$src/config/swamp-bpf.conf" "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config is not config/swamp-bpf.conf"
   if [ -e "$build/man/man8/swamp-bpf.8.gz" ] && command -v man >/dev/null; then
-    MANWIDTH=80 man -l "$root/usr/share/man/man8/swamp-bpf.8.gz" 2>/dev/null | grep -q -- '--mem-budget' \
+    grep -q -- '--mem-budget' <<<"$(MANWIDTH=80 man -l "$root/usr/share/man/man8/swamp-bpf.8.gz" 2>/dev/null)" \
       || fail "man -l of the packaged swamp-bpf.8.gz does not show --mem-budget"
   fi
   "$root/usr/sbin/swamp-bpf" check-config "$root/etc/swamp-bpf/swamp-bpf.conf" || fail "the shipped config fails check-config"
@@ -140,14 +142,23 @@ systemd)
               'EnvironmentFile=-/etc/default/swamp-bpf' \
               'RuntimeDirectory=swamp-bpf' 'RuntimeDirectoryMode=0755' 'RuntimeDirectoryPreserve=yes' \
               'StateDirectory=swamp-bpf' 'OOMScoreAdjust=-1000' 'WantedBy=multi-user.target' \
-              'LimitNOFILE=16640' 'MemoryMin=32M' \
-              'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_ADMIN CAP_KILL CAP_SYS_PTRACE CAP_SYS_NICE CAP_SYS_RESOURCE CAP_IPC_LOCK CAP_DAC_OVERRIDE'; do
+              'LimitNOFILE=16640' 'MemoryMin=32M' 'WatchdogSec=30s' \
+              'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_KILL CAP_SYS_PTRACE CAP_DAC_OVERRIDE CAP_SYS_NICE CAP_IPC_LOCK CAP_SYS_RESOURCE' \
+              'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=read-only' 'PrivateDevices=yes' \
+              'PrivateNetwork=yes' 'ProtectKernelTunables=yes' 'SystemCallFilter=@system-service @memlock bpf perf_event_open'; do
     grep -qxF "$line" "$unit" || fail "the unit lacks the line: $line"
   done
-  # Sandboxing that would take away BPF, /sys/fs/cgroup or other users' /proc.
-  if grep -nE '^(ProtectSystem|ProtectKernel[A-Za-z]*|ProtectControlGroups|PrivateDevices|PrivateUsers|NoNewPrivileges|SystemCallFilter|DynamicUser|User|ProtectProc|RestrictNamespaces)=' "$unit"; then
+  # Sandboxing that would take away what swamp-bpf needs: other users' /proc (ProtectProc,
+  # ProcSubset, PrivateUsers), the link inputs of builds in /tmp (PrivateTmp), the thawing of
+  # job cgroups (ProtectControlGroups), root (User, DynamicUser).
+  if grep -nE '^(ProtectControlGroups|ProtectProc|ProcSubset|PrivateUsers|PrivateTmp|DynamicUser|User)=' "$unit"; then
     fail "the unit restricts what swamp-bpf needs"
   fi
+  # systemd's own rating of the sandbox: 8.0 ("exposed") before the hardening, 2.5 with it
+  out=$(SYSTEMD_LOG_COLOR=0 systemd-analyze security --offline=yes --no-pager "$unit" 2>&1) || fail "systemd-analyze security: $out"
+  score=$(sed -n 's/.*exposure level for swamp-bpf.service: \([0-9.]*\).*/\1/p' <<<"$out")
+  echo "systemd-analyze security: exposure $score"
+  awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 3.0) }' || fail "systemd-analyze security rates the unit $score, above 3.0: $out"
   # LimitNOFILE= is what the default --max-tasks (16384) needs: + 256 (userspace/sys/limits.hpp).
   # The capability set is exactly the one swamp-bpf runs with: one line, one copy.
   [ "$(grep -c '^CapabilityBoundingSet=' "$unit")" = 1 ] || fail "more than one CapabilityBoundingSet= line"
@@ -222,7 +233,19 @@ openrc)
     fail "openrc start_pre accepted a bad config: $out"
   fi
   grep -q 'unknown key "reserv"' <<<"$out" || fail "start_pre on a bad config did not say why: $out"
-  rm -rf "$root"
+  # the log rotates: logrotate on a copy of the config that points at a log of our own
+  need_tool logrotate
+  lr=$work/logrotate && rm -rf "$lr" && mkdir -p "$lr"
+  grep -qx '/var/log/swamp-bpf.log {' "$root/etc/logrotate.d/swamp-bpf" || fail "the logrotate config is not for /var/log/swamp-bpf.log"
+  sed "s|/var/log/swamp-bpf.log|$lr/swamp-bpf.log|" "$root/etc/logrotate.d/swamp-bpf" > "$lr/conf"
+  echo "swamp-bpf: stopped in 10.0 s" > "$lr/swamp-bpf.log"
+  exec 9>>"$lr/swamp-bpf.log"  # held open for appending, as start-stop-daemon holds it for swamp-bpf
+  logrotate --force --state "$lr/state" "$lr/conf" || fail "logrotate failed on the shipped config"
+  echo "swamp-bpf: after the rotation" >&9
+  exec 9>&-
+  grep -qx 'swamp-bpf: stopped in 10.0 s' "$lr/swamp-bpf.log.1" || fail "logrotate did not keep the old log as swamp-bpf.log.1"
+  [ "$(cat "$lr/swamp-bpf.log")" = "swamp-bpf: after the rotation" ] || fail "the log was not truncated in place (copytruncate): $(cat "$lr/swamp-bpf.log")"
+  rm -rf "$root" "$lr"
   echo "openrc: ok"
   ;;
 

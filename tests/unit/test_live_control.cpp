@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli_util.hpp"
+#include "status_sample.hpp"
 #include "control/ctl_protocol.hpp"
 #include "control/status.hpp"
 #include "util/printable.hpp"
@@ -122,31 +123,7 @@ TEST(CtlProtocol, Replies) {
     EXPECT_EQ(parse_reply("HTTP/1.1 200 OK\r\n").kind, CtlReply::Kind::Garbled);
 }
 
-namespace {
-
-StatusSnapshot sample() {
-    StatusSnapshot s;
-    s.pid = 4242;
-    s.unix_time = 1700000000;
-    s.uptime_s = 12.34;
-    s.managing = "make (pid 100)";
-    s.actuator = "SIGSTOP/SIGCONT";
-    s.mem.headroom = -(5ll << 20);
-    s.mem.scale = 1100ull << 20;
-    s.mem.source = "cgroup";
-    s.low_mark = 64ull << 20;
-    s.high_mark = 192ull << 20;
-    s.tree_rss = 900ull << 20;
-    s.caps = {2, false, false};
-    s.jobs_total = 7, s.stops = 3, s.holds = 1, s.resumes = 2, s.oom_kills = 0;
-    s.jobs = {{1, 101, "cc1plus", JobState::Running, 500ull << 20, 600ull << 20, 4.0, ""},
-              {2, 102, "ld", JobState::Stopped, 300ull << 20, 300ull << 20, 1.5,
-               "projected headroom 10 MiB is below the low mark 64 MiB"},
-              {3, 103, "as \"x\"", JobState::Held, 1ull << 20, 1ull << 20, 0.2, "cap: at most 2 running jobs"}};
-    return s;
-}
-
-}  // namespace
+using swamp::test::sample;
 
 TEST(StatusFormat, OverallState) {
     StatusSnapshot s = sample();
@@ -211,6 +188,8 @@ TEST(StatusFormat, StatusFileIsKeyValueLines) {
     EXPECT_EQ(kv["resumes_total"], "2");
     EXPECT_EQ(kv["oom_kills"], "0");
     EXPECT_EQ(kv["max_running"], "2");
+    EXPECT_EQ(kv["stopped_seconds_total"], "42.2");
+    EXPECT_EQ(kv["held_seconds_total"], "0.5");
     EXPECT_EQ(kv["job.2"].rfind("stopped pid=102 ", 0), 0u) << kv["job.2"];
     EXPECT_TRUE(contains(kv["job.2"], "why=two\\nlines")) << kv["job.2"];
 }
@@ -245,9 +224,54 @@ TEST(StatusFormat, MetricsAreValidTextfileFormat) {
     EXPECT_TRUE(contains(m, "swamp_bpf_tree_rss_bytes 943718400\n")) << m;
     EXPECT_TRUE(contains(m, "swamp_bpf_oom_kills_total 0\n")) << m;
     EXPECT_TRUE(contains(m, "name=\"as \\\"x\\\"\"")) << "quotes escaped: " << m;
+    EXPECT_TRUE(contains(m, "\nswamp_bpf_build_info{version=\"" SWAMP_VERSION "\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "\nswamp_bpf_job_wait_seconds_total{state=\"stopped\"} 42.2\n")) << m;
+    EXPECT_TRUE(contains(m, "\nswamp_bpf_job_wait_seconds_total{state=\"held\"} 0.5\n")) << m;
+    EXPECT_TRUE(contains(m, "\nswamp_bpf_start_timestamp_seconds 1699999987.7\n")) << m;
+    EXPECT_TRUE(contains(m, "\nswamp_bpf_last_update_timestamp_seconds 1700000000\n")) << m;
+    EXPECT_TRUE(contains(m, "\nswamp_bpf_top_job_rss_bytes{rank=\"1\",name=\"cc1plus\",state=\"running\"} 524288000\n"))
+        << m;
+    EXPECT_TRUE(contains(m, "\nswamp_bpf_top_job_rss_bytes{rank=\"2\",name=\"ld\",state=\"stopped\"} 314572800\n")) << m;
+    // Prometheus renames a scraped `job` label, and a label per job id has no bound
+    EXPECT_FALSE(std::regex_search(m, std::regex(R"([{,]job=)"))) << m;
+    EXPECT_FALSE(std::regex_search(m, std::regex(R"(="10[123]")"))) << "no pid or id as a label value: " << m;
     StatusSnapshot gone = sample();
     gone.up = false;
     EXPECT_TRUE(contains(format_metrics(gone), "\nswamp_bpf_up 0\n"));
+}
+
+// Forty jobs: the metrics keep one series per state and the five largest by rank,
+// however many jobs run.
+TEST(StatusFormat, MetricsKeepTheLargestJobsOnly) {
+    StatusSnapshot s = sample();
+    s.jobs.clear();
+    for (uint64_t id = 1; id <= 40; id++)
+        s.jobs.push_back({id, uint32_t(1000 + id), "cc" + std::to_string(id), id % 3 ? JobState::Running : JobState::Stopped,
+                          (id * 7 % 40) << 20, 0, 1.0, ""});
+    std::string m = format_metrics(s);
+    std::regex top(R"re(\nswamp_bpf_top_job_rss_bytes\{rank="([0-9]+)",name="([^"]*)",state="[a-z]+"\} ([0-9]+))re");
+    std::vector<uint64_t> sizes;
+    for (auto it = std::sregex_iterator(m.begin(), m.end(), top); it != std::sregex_iterator(); ++it) {
+        EXPECT_EQ((*it)[1], std::to_string(sizes.size() + 1));
+        sizes.push_back(std::stoull((*it)[3]));
+    }
+    ASSERT_EQ(sizes.size(), kMetricsTopJobs) << m;
+    EXPECT_EQ(sizes, (std::vector<uint64_t>{39ull << 20, 38ull << 20, 37ull << 20, 36ull << 20, 35ull << 20})) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_jobs{state=\"stopped\"} 13\n")) << m;
+    EXPECT_TRUE(contains(m, "swamp_bpf_jobs{state=\"running\"} 27\n")) << m;
+    s.jobs.resize(2);
+    std::string two = format_metrics(s);
+    EXPECT_EQ(std::distance(std::sregex_iterator(two.begin(), two.end(), top), std::sregex_iterator()), 2) << two;
+}
+
+// What `systemctl status` shows on its Status: line.
+TEST(StatusFormat, ServiceStatusLine) {
+    EXPECT_EQ(service_status_line(2, 3, 1, {}), "2 builds, 3 jobs running, 1 waiting");
+    EXPECT_EQ(service_status_line(1, 1, 0, {}), "1 build, 1 job running, 0 waiting");
+    EXPECT_EQ(service_status_line(0, 0, 0, {}), "no build");
+    EXPECT_EQ(service_status_line(std::nullopt, 0, 4, {}), "0 jobs running, 4 waiting");
+    EXPECT_EQ(service_status_line(1, 0, 2, {0, true, false}), "1 build, 0 jobs running, 2 waiting; paused");
+    EXPECT_EQ(service_status_line(0, 0, 0, {0, false, true}), "no build; draining");
 }
 
 // Names and reasons are whatever a process chose: a comm cut inside a

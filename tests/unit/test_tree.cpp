@@ -432,6 +432,31 @@ TEST(Tree, SetStateCountsStops) {
     EXPECT_STREQ(job_state_name(JobState::Held), "held");
 }
 
+// The metrics' swamp_bpf_job_wait_seconds_total: waits by state, ended ones and the
+// ongoing ones, of live jobs and of jobs that ended while stopped.
+TEST(Tree, SecondsInStoppedAndHeldAddUpEveryWait) {
+    Tree t = make_root();
+    uint64_t a = t.apply(fork_ev(at(0.1), 10, 1, "make")).new_jobs.at(0);
+    uint64_t b = t.apply(fork_ev(at(0.1), 20, 1, "make")).new_jobs.at(0);
+    t.set_state(a, JobState::Held, at(1));
+    t.set_state(a, JobState::Stopped, at(3));  // 2 s held
+    t.set_state(a, JobState::Running, at(4));  // 1 s stopped
+    t.set_state(b, JobState::Stopped, at(2));
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Held, at(5)), 2.0);
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(5)), 1.0 + 3.0) << "b's wait so far counts";
+    t.apply(exit_ev(at(6), 20, 1, "make"));  // b ends while stopped (killed): its 4 s stay counted
+    EXPECT_FALSE(t.job(b));
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(9)), 1.0 + 4.0);
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Running, at(9)), 0.0);
+    // counted up to 9 s; then an event of 8.5 s ends the wait (it was read later): no step back
+    uint64_t c = t.apply(fork_ev(at(7), 30, 1, "make")).new_jobs.at(0);
+    t.set_state(c, JobState::Stopped, at(8));
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(9)), 5.0 + 1.0);
+    t.apply(exit_ev(at(8.5), 30, 1, "make"));
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(9.1)), 6.0);
+    EXPECT_DOUBLE_EQ(t.seconds_in(JobState::Stopped, at(12)), 6.0) << "and no more once the wait has ended";
+}
+
 TEST(Tree, SeededProcessesFormJobsTheSameWay) {
     Tree t = make_root();
     // make -> gcc -> cc1plus, found by the /proc walk (parents first)

@@ -198,6 +198,7 @@ private:
     std::unique_ptr<TracePrinter> printer_;
     std::unique_ptr<JobHistory> history_;  // none with --no-history
     std::unique_ptr<LiveControl> live_;    // --socket, --status-file, --metrics-file
+    ServiceManager manager_;               // systemd's $NOTIFY_SOCKET and watchdog, taken at once
     ProgressWatch progress_;
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
@@ -210,6 +211,7 @@ private:
     int timer_fd_ = -1;
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
+    double start_unix_s_ = 0;  // start_ns_ in unix time, for the metrics
     uint64_t oom_kills_at_start_ = 0;
     uint64_t drops_seen_ = 0, last_drop_note_ns_ = 0;
     // the task map was full: processes alive and not tracked (resynced from /proc once a
@@ -549,6 +551,12 @@ void Controller::decide(uint64_t now, bool from_timer) {
     newest_event_ns_ = 0;
     arm_timer(policy_.wants_timer(tree_) || !untracked_.empty());  // the timer also drives the repair
     if (live_) live_->publish([this] { return status(); }, now);
+    if (manager_.present()) {  // systemctl status: "2 builds, 3 jobs running, 1 waiting"
+        uint64_t waiting = 0;
+        for (const auto& [id, j] : tree_.jobs()) waiting += j.state != JobState::Running;
+        manager_.set_status(service_status_line(watching_ ? std::optional(builds_.count()) : std::nullopt,
+                                                tree_.jobs().size() - waiting, waiting, policy_.caps()));
+    }
 }
 
 // Hands off: resume everything, and mark every job running, so that a
@@ -649,6 +657,7 @@ StatusSnapshot Controller::status() {
     s.pid = getpid();
     s.unix_time = uint64_t(time(nullptr));
     s.uptime_s = (now - start_ns_) / 1e9;
+    s.start_time = start_unix_s_;
     s.managing = what_we_manage() + (launched_ ? " (pid " + std::to_string(root_) + ")" : "");
     s.actuator = actuator_->name();
     s.tree_rss = tree_.total_rss();
@@ -659,6 +668,8 @@ StatusSnapshot Controller::status() {
     s.caps = policy_.caps();
     s.jobs_total = sum_.jobs, s.stops = sum_.stops, s.holds = sum_.holds, s.resumes = sum_.resumes;
     s.untracked = untracked_total_;
+    s.stopped_s = tree_.seconds_in(JobState::Stopped, now);
+    s.held_s = tree_.seconds_in(JobState::Held, now);
     s.oom_kills = m.oom_kills >= oom_kills_at_start_ ? m.oom_kills - oom_kills_at_start_ : 0;
     s.jobs = job_rows(tree_, live_ ? live_->reasons() : std::map<uint64_t, std::string>{}, now);
     return s;
@@ -681,6 +692,9 @@ int Controller::run() {
     for (const std::string& line : report_lines(recover_leftovers())) log(Level::Warning) << line << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
     start_ns_ = monotonic_ns();
+    timespec real{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    start_unix_s_ = double(real.tv_sec) + real.tv_nsec / 1e9;
     open_trace();
 
     BpfOptions bpf = bpf_options(o_.sensing);
@@ -713,7 +727,7 @@ int Controller::run() {
         live_ = std::make_unique<LiveControl>(o_.socket_path, o_.status_file, o_.metrics_file,
                                               o_.quiet ? nullptr : &std::cerr);
     if (launched_) watchdog_->start_command();
-    notify_service_manager("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
+    manager_.notify("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -727,6 +741,7 @@ int Controller::run() {
     watch(watchdog_fd, EPOLLIN);
     const int psi_fd = memory_->psi_fd();
     watch(psi_fd, EPOLLPRI);
+    watch(manager_.watchdog_fd(), EPOLLIN);  // WatchdogSec=: WATCHDOG=1 while this loop turns
     if (live_) live_->attach(ep);
 
     auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
@@ -748,6 +763,8 @@ int Controller::run() {
                 uint64_t ticks;
                 (void)!read(timer_fd_, &ticks, sizeof ticks);
                 from_timer = true;
+            } else if (fd == manager_.watchdog_fd()) {
+                manager_.watchdog_tick();
             } else if (fd == root_fd) {
                 done = true;
             } else if (fd == watchdog_fd) {
@@ -802,7 +819,7 @@ int Controller::run() {
         if (!done && !ending && (n > 0 || got > 0)) decide(monotonic_ns(), from_timer);
         trace_page_outs();
     }
-    notify_service_manager("STOPPING=1");
+    manager_.notify("STOPPING=1");
     src_->consume(sink);
     release_all(monotonic_ns());
     trace_page_outs();

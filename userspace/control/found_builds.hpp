@@ -24,6 +24,7 @@ public:
     void on_action(const Action& a);
     // The line to log if `e` ended a build's root, or "".
     std::string on_exit(const ExitEvent& e);
+    size_t count() const { return builds_.size(); }  // builds found and not ended
 
 private:
     struct Tally {

@@ -1,5 +1,6 @@
 #include "control/status.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -117,7 +118,9 @@ std::string format_status_json(const StatusSnapshot& s) {
           {"holds", s.holds},
           {"resumes", s.resumes},
           {"oom_kills", s.oom_kills},
-          {"untracked", s.untracked}}},
+          {"untracked", s.untracked},
+          {"stopped_s", s.stopped_s},
+          {"held_s", s.held_s}}},
         {"jobs", jobs},
     };
     return json_line(o) + "\n";
@@ -144,7 +147,9 @@ std::string format_status_file(const StatusSnapshot& s) {
       << "holds_total=" << s.holds << "\n"
       << "resumes_total=" << s.resumes << "\n"
       << "oom_kills=" << s.oom_kills << "\n"
-      << "untracked_total=" << s.untracked << "\n";
+      << "untracked_total=" << s.untracked << "\n"
+      << "stopped_seconds_total=" << seconds(s.stopped_s) << "\n"
+      << "held_seconds_total=" << seconds(s.held_s) << "\n";
     for (const JobRow& j : s.jobs)
         o << "job." << j.id << "=" << job_state_name(j.state) << " pid=" << j.root_pid << " rss_bytes=" << j.rss
           << " peak_bytes=" << j.peak << " in_state_s=" << seconds(j.in_state_s) << " name=" << printable(j.name)
@@ -152,16 +157,33 @@ std::string format_status_file(const StatusSnapshot& s) {
     return o.str();
 }
 
+std::string service_status_line(std::optional<size_t> builds, uint64_t running, uint64_t waiting, const Caps& caps) {
+    auto count = [](uint64_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
+    std::string out;
+    if (builds && !*builds && !running && !waiting) out = "no build";
+    else out = (builds ? count(*builds, "build") + ", " : "") + count(running, "job") + " running, " + std::to_string(waiting) + " waiting";
+    if (caps.pause) out += "; paused";
+    else if (caps.drain) out += "; draining";
+    return out;
+}
+
 std::string format_metrics(const StatusSnapshot& s) {
     std::ostringstream o;
     auto metric = [&](const char* name, const char* type, const char* help) {
         o << "# HELP swamp_bpf_" << name << ' ' << help << "\n# TYPE swamp_bpf_" << name << ' ' << type << "\n";
     };
+    metric("build_info", "gauge", "The version of swamp-bpf that writes this file; always 1.");
+    o << "swamp_bpf_build_info{version=\"" << label_value(SWAMP_VERSION) << "\"} 1\n";
     metric("up", "gauge", "1 while the controller runs, 0 in the file it leaves at exit.");
     o << "swamp_bpf_up " << (s.up ? 1 : 0) << "\n";
-    metric("jobs", "gauge", "Live jobs of the managed build by state.");
+    metric("start_timestamp_seconds", "gauge", "Unix time of the controller's start.");
+    o << "swamp_bpf_start_timestamp_seconds " << seconds(s.start_time) << "\n";
+    metric("jobs", "gauge", "Live jobs by state.");
     for (JobState st : {JobState::Running, JobState::Stopped, JobState::Held})
         o << "swamp_bpf_jobs{state=\"" << job_state_name(st) << "\"} " << jobs_in(s, st) << "\n";
+    metric("job_wait_seconds_total", "counter", "Seconds jobs spent stopped or held at exec, added up over jobs.");
+    o << "swamp_bpf_job_wait_seconds_total{state=\"stopped\"} " << seconds(s.stopped_s) << "\n";
+    o << "swamp_bpf_job_wait_seconds_total{state=\"held\"} " << seconds(s.held_s) << "\n";
     metric("headroom_bytes", "gauge", "Memory the build may still grow by (negative: over).");
     o << "swamp_bpf_headroom_bytes " << s.mem.headroom << "\n";
     metric("limit_bytes", "gauge", "The memory the watermarks are relative to (cgroup limit, budget or RAM).");
@@ -186,12 +208,17 @@ std::string format_metrics(const StatusSnapshot& s) {
     o << "swamp_bpf_oom_kills_total " << s.oom_kills << "\n";
     metric("untracked_total", "counter", "Processes not tracked because the task map was full (raise --max-tasks).");
     o << "swamp_bpf_untracked_total " << s.untracked << "\n";
-    metric("job_rss_bytes", "gauge", "Resident memory of each live job.");
-    for (const JobRow& j : s.jobs)
-        o << "swamp_bpf_job_rss_bytes{job=\"" << j.id << "\",name=\"" << label_value(j.name) << "\",state=\""
-          << job_state_name(j.state) << "\"} " << j.rss << "\n";
-    metric("last_update_seconds", "gauge", "Unix time of this file's contents.");
-    o << "swamp_bpf_last_update_seconds " << s.unix_time << "\n";
+    // The largest jobs by rank, not by id: at most kMetricsTopJobs series.
+    std::vector<const JobRow*> top;
+    for (const JobRow& j : s.jobs) top.push_back(&j);
+    std::stable_sort(top.begin(), top.end(), [](const JobRow* a, const JobRow* b) { return a->rss > b->rss; });
+    top.resize(std::min(top.size(), kMetricsTopJobs));
+    metric("top_job_rss_bytes", "gauge", "Resident memory of the largest live jobs, rank 1 the largest.");
+    for (size_t i = 0; i < top.size(); i++)
+        o << "swamp_bpf_top_job_rss_bytes{rank=\"" << i + 1 << "\",name=\"" << label_value(top[i]->name)
+          << "\",state=\"" << job_state_name(top[i]->state) << "\"} " << top[i]->rss << "\n";
+    metric("last_update_timestamp_seconds", "gauge", "Unix time of this file's contents.");
+    o << "swamp_bpf_last_update_timestamp_seconds " << s.unix_time << "\n";
     return o.str();
 }
 

@@ -32,6 +32,7 @@ struct StatusSnapshot {
     pid_t pid = 0;           // the controller's
     uint64_t unix_time = 0;  // when the snapshot was taken
     double uptime_s = 0;
+    double start_time = 0;   // unix time of the controller's start
     std::string managing;    // "make (pid 123)", "pid 123", "the builds of user portage"
     std::string actuator;    // how jobs wait
     MemoryView mem;
@@ -41,6 +42,7 @@ struct StatusSnapshot {
     Caps caps;
     uint64_t jobs_total = 0, stops = 0, holds = 0, resumes = 0, oom_kills = 0;
     uint64_t untracked = 0;  // processes not tracked so far: the task map was full (--max-tasks)
+    double stopped_s = 0, held_s = 0;  // seconds jobs spent stopped, held, since the start
     std::vector<JobRow> jobs;  // the live ones, by id
 };
 
@@ -58,7 +60,12 @@ std::string format_status_json(const StatusSnapshot& s);
 // The status file: `key=value` lines (shell- and NRPE-friendly), then one
 // `job.ID=` line per job.
 std::string format_status_file(const StatusSnapshot& s);
-// Prometheus textfile-collector format.
+// systemd's STATUS= line: "2 builds, 3 jobs running, 1 waiting" (`builds`: in service
+// mode and with --user), "no build" when there is none, and "; paused" or "; draining".
+std::string service_status_line(std::optional<size_t> builds, uint64_t running, uint64_t waiting, const Caps& caps);
+// Prometheus textfile-collector format: totals, per-state counts and the
+// kMetricsTopJobs largest jobs (never a label per job id).
+constexpr size_t kMetricsTopJobs = 5;
 std::string format_metrics(const StatusSnapshot& s);
 
 }  // namespace swamp

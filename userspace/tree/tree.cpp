@@ -160,6 +160,7 @@ void Tree::become_driver(Process& p, uint64_t now_ns, TreeDelta& d) {
         pid = pid == j.root_pid ? 0 : it->second.ppid;
     }
     std::vector<uint32_t> members(j.pids.begin(), j.pids.end());
+    end_wait(j, now_ns);
     jobs_.erase(id);
     d.dissolved_jobs.push_back(id);
     auto depth = [&](uint32_t pid) {
@@ -185,6 +186,7 @@ void Tree::remove_process(uint32_t pid, uint64_t now_ns, TreeDelta& d) {
     if (jt == jobs_.end()) return;
     jt->second.pids.erase(pid);
     if (jt->second.pids.empty()) {
+        end_wait(jt->second, now_ns);
         d.ended.push_back(std::move(jt->second));
         jobs_.erase(jt);
         jobs_ended_++;
@@ -307,10 +309,26 @@ void Tree::set_state(uint64_t id, JobState s, uint64_t now_ns) {
     auto it = jobs_.find(id);
     if (it == jobs_.end() || it->second.state == s) return;
     if (s != JobState::Running) it->second.stops++;
+    end_wait(it->second, now_ns);
     if (s == JobState::Running && now_ns > it->second.state_since_ns)
         it->second.waited_ns += now_ns - it->second.state_since_ns;
     it->second.state = s;
     it->second.state_since_ns = now_ns;
+}
+
+void Tree::end_wait(const Job& j, uint64_t now_ns) {
+    if (j.state != JobState::Running && now_ns > j.state_since_ns)
+        waited_ns_[j.state == JobState::Held] += now_ns - j.state_since_ns;
+}
+
+double Tree::seconds_in(JobState s, uint64_t now_ns) const {
+    if (s == JobState::Running) return 0;
+    uint64_t ns = waited_ns_[s == JobState::Held];
+    for (const auto& [id, j] : jobs_)
+        if (j.state == s && now_ns > j.state_since_ns) ns += now_ns - j.state_since_ns;
+    uint64_t& reported = reported_ns_[s == JobState::Held];
+    reported = std::max(reported, ns);
+    return reported / 1e9;
 }
 
 }  // namespace swamp

@@ -112,6 +112,10 @@ public:
     std::vector<uint32_t> pids() const;  // every tracked process
     uint64_t total_rss() const;  // every tracked process, drivers included
     uint64_t jobs_ended() const { return jobs_ended_; }
+    // Seconds jobs spent in `s` (Stopped or Held) since the start, ended jobs and ongoing waits
+    // included. Never less than it returned before (a counter): an exit event may close a wait
+    // at its own, earlier time than an ongoing wait was counted up to.
+    double seconds_in(JobState s, uint64_t now_ns) const;
     bool is_driver_name(const std::string& comm) const;
 
 private:
@@ -123,6 +127,7 @@ private:
     void become_driver(Process& p, uint64_t now_ns, TreeDelta& d);
     void remove_process(uint32_t pid, uint64_t now_ns, TreeDelta& d);
     void update_rss(Job& j, uint64_t now_ns);
+    void end_wait(const Job& j, uint64_t now_ns);  // a wait of `j` is over: counted in waited_ns_
     bool is_shell(const std::string& comm) const;
 
     TreeConfig cfg_;
@@ -130,6 +135,8 @@ private:
     std::map<uint64_t, Job> jobs_;
     uint64_t next_job_ = 1;
     uint64_t jobs_ended_ = 0;
+    uint64_t waited_ns_[2] = {0, 0};  // ended waits: stopped, held
+    mutable uint64_t reported_ns_[2] = {0, 0};  // what seconds_in() returned last
 };
 
 }  // namespace swamp
