@@ -10,7 +10,7 @@ scripts/deps.sh --test   # the sanitizer runtimes and GoogleTest
 # minutes), and clang's UBSan also checks float-to-integer casts.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DSWAMP_SANITIZE=ON -DSWAMP_WITH_BPF=OFF >/dev/null
-cmake --build build-asan -j2 --target unit_tests fakebuild_sim swamp-bpf  # swamp-bpf: the report test runs it
+cmake --build build-asan -j2 --target unit_tests fakebuild_sim swamp-bpf metrics_sample man  # swamp-bpf: the report, man and completion tests run it
 export ASAN_OPTIONS="detect_stack_use_after_return=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 cd build-asan

@@ -198,10 +198,11 @@ TEST(SignalActuator, RestopStopsAgainWhatItHolds) {
 
 // A process the kernel showed at `seen` still runs; after it is reaped it does not.
 TEST(SignalActuator, StillRunsKnowsAReapedProcess) {
-    uint64_t seen = now_ns();
+    uint64_t seen = 0;
     pid_t pid;
     {
         Sleeper s;
+        seen = now_ns();  // the event that shows it comes after its start
         pid = s.pid();
         EXPECT_TRUE(still_runs(pid, seen));
         EXPECT_FALSE(still_runs(pid, seen - 60'000'000'000ull)) << "started after the event: a reused pid";
