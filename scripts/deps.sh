@@ -22,10 +22,10 @@ pkgs=(build-essential cmake pkg-config make dpkg-dev help2man
 # bash-completion, zsh: the shell completion tests (tests/completion/);
 # prometheus: promtool checks the metrics file (tests/metrics/; the server itself is not used);
 # mmdebstrap: a fresh Debian 12 to install the .deb into, systemd-container: systemd-nspawn boots
-# it to run the unit under systemd (tests/package/container_check.sh); logrotate: the OpenRC log.
+# it to run the unit under systemd (tests/package/container_check.sh); logrotate: the OpenRC log; man-db: Package.contents renders the packaged man page.
 test_pkgs=(libgtest-dev googletest libclang-rt-14-dev llvm python3 bc passwd login ninja-build
            chromium distcc systemd lintian bash-completion zsh prometheus mmdebstrap systemd-container
-           logrotate)
+           logrotate man-db)
 if [ "${1:-}" = --test ]; then
   pkgs+=("${test_pkgs[@]}")
 elif [ $# -gt 0 ]; then

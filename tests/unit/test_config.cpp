@@ -81,6 +81,7 @@ reserve = 268435456
 [policy]
 action = "freeze"
 max-running = 3
+cpus = 1.5
 horizon = 2.5
 low-mark = "100M"
 high-mark = "1.5G"
@@ -147,6 +148,7 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_EQ(o.memory.reserve, 256ull << 20);
     EXPECT_EQ(o.action, ActionKind::Freeze);
     EXPECT_EQ(o.caps.max_running, 3);
+    EXPECT_EQ(o.policy.cpus, 1.5);
     EXPECT_EQ(o.policy.horizon_s, 2.5);
     EXPECT_EQ(o.policy.low_watermark, 100ull << 20);
     EXPECT_EQ(o.page_out.mode, PageOutMode::Auto);

@@ -830,18 +830,27 @@ PolicyConfig two_cpus() {
     c.cpus = 2;
     return c;
 }
+
+// Two 200M compilers run on two CPUs; c has just exec'd.
+struct TwoCompilersOnTwoCpus {
+    Sim s;
+    Policy p{two_cpus()};
+    uint64_t a = 0, b = 0, c = 0;
+    TwoCompilersOnTwoCpus() {
+        a = s.spawn("cc1plus", 200 * MiB);
+        b = s.spawn("cc1plus", 200 * MiB);
+        s.prime(p);
+        c = s.spawn("cc1plus");
+    }
+};
 }  // namespace
 
 // Two compilers keep both CPUs busy: a third would only wait for a CPU, so it
 // waits held at exec, where it strands nothing.
 TEST(Policy, AJobBeyondTheBusyCpusIsHeldAtExec) {
-    Sim s;
-    Policy p(two_cpus());
-    uint64_t a = s.spawn("cc1plus", 200 * MiB), b = s.spawn("cc1plus", 200 * MiB);
-    s.prime(p);
-    uint64_t c = s.spawn("cc1plus");
-    auto acts = s.decide(p, view(1 * GiB), {}, {{a, 1.0}, {b, 0.98}});
-    ASSERT_TRUE(find(acts, ActionType::Hold, c));
+    TwoCompilersOnTwoCpus f;
+    auto acts = f.s.decide(f.p, view(1 * GiB), {}, {{f.a, 1.0}, {f.b, 0.98}});
+    ASSERT_TRUE(find(acts, ActionType::Hold, f.c));
     EXPECT_TRUE(contains(acts.back().reason, "CPUs are busy")) << acts.back().reason;
 }
 
@@ -864,21 +873,16 @@ TEST(Policy, JobsThatUseLittleCpuHereLeaveRoomForMore) {
 // A job held only for a CPU starts once one is free, without the settling
 // that resumes after a memory shortage wait for.
 TEST(Policy, AJobHeldForACpuStartsAsSoonAsOneIsFree) {
-    Sim s;
-    Policy p(two_cpus());
-    uint64_t a = s.spawn("cc1plus", 200 * MiB), b = s.spawn("cc1plus", 200 * MiB);
-    s.prime(p);
-    uint64_t c = s.spawn("cc1plus");
-    ASSERT_TRUE(find(s.decide(p, view(1 * GiB), {}, {{a, 1.0}, {b, 1.0}}), ActionType::Hold, c));
-    s.advance(0.05);
-    EXPECT_TRUE(s.decide(p, view(1 * GiB), {}, {{a, 1.0}, {b, 1.0}}).empty());
-    s.finish(a);
-    s.advance(0.01);
-    auto acts = s.decide(p, view(1 * GiB), {}, {{b, 1.0}});
+    TwoCompilersOnTwoCpus f;
+    ASSERT_TRUE(find(f.s.decide(f.p, view(1 * GiB), {}, {{f.a, 1.0}, {f.b, 1.0}}), ActionType::Hold, f.c));
+    f.s.advance(0.05);
+    EXPECT_TRUE(f.s.decide(f.p, view(1 * GiB), {}, {{f.a, 1.0}, {f.b, 1.0}}).empty());
+    f.s.finish(f.a);
+    f.s.advance(0.01);
+    auto acts = f.s.decide(f.p, view(1 * GiB), {}, {{f.b, 1.0}});
     ASSERT_EQ(acts.size(), 1u);
     EXPECT_EQ(acts[0].type, ActionType::Resume);
-    EXPECT_EQ(acts[0].job, c);
-    (void)b;
+    EXPECT_EQ(acts[0].job, f.c);
 }
 
 // With memory plentiful by evidence (a job of this build has ended, and room

@@ -27,6 +27,7 @@ struct Bounds {
 };
 inline constexpr Bounds<int> kMaxRunningBounds{1, 4096};
 inline constexpr Bounds<double> kHorizonBounds{0.1, 60.0};            // seconds
+inline constexpr Bounds<double> kCpusBounds{0.0, 4096.0};              // CPUs; 0: no CPU rule
 inline constexpr Bounds<uint32_t> kFaultIntervalBounds{10, 60000};    // milliseconds
 inline constexpr Bounds<uint32_t> kMaxTasksBounds{64, 4194304};
 inline constexpr Bounds<double> kPageOutDelayBounds{0.0, 3600.0};  // seconds
@@ -93,7 +94,7 @@ struct ControllerOptions {
     std::vector<std::string> service_roots = kDefaultRoots;
     ActionKind action = ActionKind::Signal;
     MemoryConfig memory{.budget = std::nullopt, .reserve = 128ull << 20};
-    PolicyConfig policy;
+    PolicyConfig policy{.cpus = -1};  // -1: the CPUs swamp-bpf may run on (the controller resolves it)
     Caps caps;
     TreeConfig tree;
     std::vector<std::string> protect = kDefaultProtect;  // --protect

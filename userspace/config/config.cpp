@@ -100,8 +100,9 @@ public:
         return *v;
     }
 
+    bool node_is(const std::string& text) const { return node_.value_exact<std::string>() == text; }
     // A size, or "auto": 0.
-    uint64_t size_or_auto() const { return node_.value_exact<std::string>() == "auto" ? 0 : size(); }
+    uint64_t size_or_auto() const { return node_is("auto") ? 0 : size(); }
 
     template <typename T>
     T integer(Bounds<T> b, const std::string& unit = "", bool zero_too = false) const {
@@ -226,6 +227,14 @@ const std::vector<Key> kKeys{
     {"policy", "max-running", "--max-running",
      [](const Value& v, ControllerOptions& o) { o.caps.max_running = v.integer(kMaxRunningBounds, " jobs", true); },
      [](const ControllerOptions& o) -> Shown { return int64_t(o.caps.max_running); }},
+    {"policy", "cpus", "--cpus",  // -1: the CPUs swamp-bpf may run on
+     [](const Value& v, ControllerOptions& o) {
+         o.policy.cpus = v.node_is("auto") ? -1 : v.number(kCpusBounds, " CPUs (0: CPU is no limit)");
+     },
+     [](const ControllerOptions& o) -> Shown {
+         if (o.policy.cpus < 0) return std::string("auto");
+         return o.policy.cpus;
+     }},
     {"policy", "horizon", "--horizon",
      [](const Value& v, ControllerOptions& o) { o.policy.horizon_s = v.number(kHorizonBounds, " seconds"); },
      [](const ControllerOptions& o) -> Shown { return o.policy.horizon_s; }},
