@@ -6,7 +6,13 @@
 // (tests/fakebuild/hog_shape.hpp), and OOM-kills when the memory limit is
 // crossed. Deterministic and fast (a build in well under a second), so policy
 // changes can be judged on whole builds; the real runs in tests/bench/outcome.sh
-// remain the measure. It leaves out: reaction latency, page cache, and the
+// remain the measure. A job's memory follows its shape= or a curve= recorded
+// from a real build (tests/sim/trace_to_jobs.py). Page cache, crudely: each
+// running job needs file= MiB of file pages resident; where anonymous memory
+// leaves less, it crawls (speed (left/needed)^3, at least 2%) and reports
+// major faults, as a real compiler thrashes long before an OOM kill. The OOM
+// kill comes when anonymous memory crosses the limit; a build not done after
+// 20x its lower bound has hung. It leaves out reaction latency and the
 // kernel's rss_stat batching (RSS is reported in 16 MiB steps, as by the BPF side).
 //
 // Usage: fakebuild_sim --makefile FILE --limit MIB [--jobs N] [--cores C] [--no-policy] [--predict]
@@ -17,8 +23,8 @@
 // run (the one reported) starts each job with that prediction.
 // --verbose prints each decision and the OOM kill; --snapshots every job's
 // RSS and growth each 0.5 s.
-// Prints one line: wall_s= lb_s= ratio= ooms= stops= holds= resumes= utilisation=
-// and exits 1 on an OOM kill, or when wall / lower bound is above --max-ratio
+// Prints one line: wall_s= lb_s= ratio= ooms= stops= holds= resumes= utilisation= thrash_s=
+// and exits 1 on an OOM kill or a hang, or when wall / lower bound is above --max-ratio
 // (with --expect-oom: exits 0 only on an OOM kill, to show a limit binds).
 // --no-cpu-rule leaves out the policy's CPU rule (PolicyConfig::cpus).
 // The lower bound is outcome.sh's: max(cpu_s / cores, mib_s / limit, critical path).
@@ -49,6 +55,18 @@ struct SimJob {
     std::string name;
     double mib = 0, cpu = 0;
     hog::Shape shape = hog::Shape::Ramp;
+    std::vector<double> curve;  // recorded MiB at the end of equal slices of its run (trace_to_jobs.py)
+    double file_mib = 0;        // file pages it needs resident to run at full speed
+    double started_s = 0;       // when make started it
+    // Fraction of the peak resident at progress p: a curve's point i is at
+    // the end of slice i, and it starts from nothing.
+    double fraction(double p) const {
+        if (curve.empty() || mib <= 0) return hog::memory_fraction(shape, p);
+        double x = std::clamp(p, 0.0, 1.0) * double(curve.size());
+        size_t i = std::min(curve.size() - 1, size_t(x));
+        double from = i ? curve[i - 1] : 0.0;
+        return (from + (curve[i] - from) * std::min(1.0, x - double(i))) / mib;
+    }
     std::vector<std::string> deps;
     enum { Waiting, Active, Done } phase = Waiting;
     double done_cpu = 0;
@@ -81,6 +99,11 @@ void read_makefile(const std::string& path, std::map<std::string, SimJob>& jobs,
                 if (k == "mib") j.mib = std::stod(v);
                 else if (k == "cpu") j.cpu = std::stod(v);
                 else if (k == "shape") j.shape = hog::parse_shape(v).value_or(hog::Shape::Ramp);
+                else if (k == "file") j.file_mib = std::stod(v);
+                else if (k == "curve") {
+                    std::istringstream cs(v);
+                    for (std::string c; std::getline(cs, c, '/');) j.curve.push_back(std::stod(c));
+                }
                 else if (k == "deps") {
                     std::istringstream ds(v);
                     for (std::string d; std::getline(ds, d, ',');) j.deps.push_back(d);
@@ -122,7 +145,7 @@ double lower_bound(const std::map<std::string, SimJob>& jobs, int cores, double 
     for (const auto& [n, j] : jobs) {
         cpu += j.cpu;
         cp = std::max(cp, finish[n]);
-        for (int k = 0; k < 100; k++) mib_s += j.mib * hog::memory_fraction(j.shape, (k + 0.5) / 100) * j.cpu / 100;
+        for (int k = 0; k < 100; k++) mib_s += j.mib * j.fraction((k + 0.5) / 100) * j.cpu / 100;
     }
     return std::max({cpu / cores, mib_s / limit_mib, cp});
 }
@@ -186,10 +209,18 @@ int main(int argc, char** argv) {
     uint32_t next_pid = 100;
     std::map<uint64_t, SimJob*> by_id;
     int ooms = 0, stops = 0, holds = 0, resumes = 0;
-    double t = 0, busy = 0;
+    double t = 0, busy = 0, thrash_s = 0;
     const double limit = limit_mib * kMiB;
 
-    for (size_t finished = 0; finished < order.size() && ooms == 0; t += kStepS, now += uint64_t(kStepS * 1e9)) {
+    // A build that takes this long has hung (livelocked): it is cut and fails.
+    const double give_up_s = 20 * lower_bound(jobs, cores, limit_mib);
+    bool hung = false;
+    uint64_t step = 0;
+    for (size_t finished = 0; finished < order.size() && ooms == 0; t += kStepS, now += uint64_t(kStepS * 1e9), step++) {
+        if (t > give_up_s) {
+            hung = true;
+            break;
+        }
         // make: start ready jobs in its order while a slot is free (stopped jobs keep theirs)
         int active = 0;
         for (SimJob* j : order) active += j->phase == SimJob::Active;
@@ -210,18 +241,33 @@ int main(int argc, char** argv) {
             }
             by_id[j->id] = j;
             j->phase = SimJob::Active;
+            j->started_s = t;
             active++;
         }
         // CPU: the cores are shared by the jobs that are not stopped
         int running = 0;
         for (SimJob* j : order) running += j->phase == SimJob::Active && !j->stopped;
         double share = running ? std::min(1.0, double(cores) / running) : 0;
-        busy += std::min(running, cores) * kStepS;
-        double used = kBaseMiB * kMiB;
+        // Page cache: running jobs need their file pages (file=) resident;
+        // where anonymous memory leaves less, they refault and crawl, as a
+        // real compiler does in a full cgroup long before an OOM kill.
+        double anon = kBaseMiB * kMiB, file_demand = 0;
+        for (SimJob* j : order)
+            if (j->phase == SimJob::Active) {
+                anon += j->fraction(j->done_cpu / j->cpu) * j->mib * kMiB;
+                if (!j->stopped) file_demand += j->file_mib * kMiB;
+            }
+        const double slack = std::max(0.0, limit - anon);
+        const double speed = file_demand <= slack ? 1.0 : std::max(0.02, std::pow(slack / file_demand, 3));
+        if (speed < 1) thrash_s += kStepS;
+        busy += std::min(running, cores) * kStepS * speed;
+        double used = kBaseMiB * kMiB;  // anonymous: what no reclaim can take without swap
         for (SimJob* j : order) {
             if (j->phase != SimJob::Active) continue;
-            if (!j->stopped) j->done_cpu += share * kStepS;
-            double rss = hog::memory_fraction(j->shape, j->done_cpu / j->cpu) * j->mib * kMiB;
+            if (!j->stopped) j->done_cpu += share * speed * kStepS;
+            if (!j->stopped && speed < 1 && step % 25 == 0)  // what the BPF side reports, every 250 ms
+                tree.apply(FaultEvent{now, j->pid, 250'000'000, 0, uint64_t(250 * (1 - speed))});
+            double rss = j->fraction(j->done_cpu / j->cpu) * j->mib * kMiB;
             if (j->done_cpu >= j->cpu) {
                 for (const Job& ended : tree.apply(ExitEvent{now, j->pid, 1, "hog", 0, uint64_t(rss), 0, 0}).ended)
                     history[j->name] = {ended.peak, ended.run_ns(now) / 1e9, ended.peak_run_ns / 1e9};
@@ -235,13 +281,14 @@ int main(int argc, char** argv) {
                 tree.apply(RssEvent{now, j->pid, j->reported_rss, j->reported_rss, 0, 0, 0, j->reported_rss});
             }
         }
+        const double file_resident = std::min(file_demand, std::max(0.0, limit - used));
         if (used > limit) {
             ooms++;
             for (SimJob* j : order)  // the killed build's jobs: what they reached (a lower bound)
                 if (const Job* tj = j->phase == SimJob::Active ? tree.job(j->id) : nullptr)
                     history[j->name] = {tj->peak, tj->run_ns(now) / 1e9, tj->peak_run_ns / 1e9};
             if (verbose && last) {
-                std::printf("%7.2f OOM at %.0f MiB:", t, used / kMiB);
+                std::printf("%7.2f OOM at %.0f MiB (anon %.0f, speed %.2f):", t, used / kMiB, anon / kMiB, speed);
                 for (SimJob* j : order)
                     if (j->phase == SimJob::Active)
                         std::printf(" %s%s=%.0fM", j->name.c_str(), j->stopped ? "(stopped)" : "",
@@ -262,12 +309,14 @@ int main(int argc, char** argv) {
         if (!use_policy) continue;
         tree.tick(now);
         MemoryView mem;
-        mem.headroom = int64_t(limit - used);
+        mem.headroom = int64_t(limit - used - file_resident);
         mem.scale = uint64_t(limit);
         mem.source = "sim";
-        std::map<uint64_t, double> cpu_use;  // what the controller measures: each running job's share
+        // What the controller measures: each running job's share, once it
+        // has run for a sample (200 ms); before, the policy counts it as one.
+        std::map<uint64_t, double> cpu_use;
         for (SimJob* j : order)
-            if (j->phase == SimJob::Active && !j->stopped) cpu_use[j->id] = share;
+            if (j->phase == SimJob::Active && !j->stopped && t - j->started_s >= 0.2) cpu_use[j->id] = share * speed;
         for (const Action& a : policy.decide(tree, mem, now, {}, cpu_use)) {
             SimJob* j = by_id.count(a.job) ? by_id[a.job] : nullptr;
             if (!j) continue;
@@ -285,11 +334,16 @@ int main(int argc, char** argv) {
     }
     double lb = lower_bound(jobs, cores, limit_mib);
     if (!last) {
-        std::printf("first run (reactive, fills the history): wall_s=%.1f ratio=%.3f ooms=%d\n", t, t / lb, ooms);
+        std::printf("first run (reactive, fills the history): wall_s=%.1f ratio=%.3f ooms=%d%s\n", t, t / lb, ooms,
+                    hung ? " hung" : "");
         continue;
     }
-    std::printf("wall_s=%.1f lb_s=%.1f ratio=%.3f ooms=%d stops=%d holds=%d resumes=%d utilisation=%.3f\n", t, lb,
-                t / lb, ooms, stops, holds, resumes, t > 0 ? busy / (cores * t) : 0);
+    std::printf("wall_s=%.1f lb_s=%.1f ratio=%.3f ooms=%d stops=%d holds=%d resumes=%d utilisation=%.3f thrash_s=%.1f\n",
+                t, lb, t / lb, ooms, stops, holds, resumes, t > 0 ? busy / (cores * t) : 0, thrash_s);
+    if (hung) {
+        std::fprintf(stderr, "fakebuild_sim: hung: not done after %.0f s, 20 times the lower bound\n", t);
+        return 1;
+    }
     if (max_ratio > 0 && t / lb > max_ratio) {
         std::fprintf(stderr, "fakebuild_sim: ratio %.3f is above --max-ratio %.3f\n", t / lb, max_ratio);
         return 1;

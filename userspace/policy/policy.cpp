@@ -112,11 +112,11 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         it = live_peaks_.erase(it);
     }
     for (const auto& [id, j] : tree.jobs()) live_peaks_[id] = j.peak;
-    const bool a_job_ended = !ended_peaks_.empty();
     const uint64_t typical = typical_peak();
     std::sort(running.begin(), running.end(), more_invested);
     std::sort(waiting.begin(), waiting.end(), resumes_before);
     // each job that finishes while others wait pays for one resume
+    const bool a_job_ended_now = tree.jobs_ended() != ended_seen_;
     if (!waiting.empty()) finish_credits_ += tree.jobs_ended() - ended_seen_;
     else finish_credits_ = 0;
     ended_seen_ = tree.jobs_ended();
@@ -185,9 +185,9 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     // CPU is a resource of the pipeline too: a job beyond what the CPUs can
     // run only waits for a CPU, and adds memory. While the running jobs use
     // all CPUs but half of one, a job without a prediction that is not yet
-    // running waits, unless memory is plentiful: `planned` stays above the
-    // high mark with it growing to the typical peak (once a job of this build
-    // has ended). A job with a prediction is planned for exactly already.
+    // running waits, however plentiful memory looks: it would gain nothing
+    // but memory that a later stop strands. A job with a prediction is
+    // planned for exactly already.
     // A job wants a CPU as far as it uses its fair share of them (jobs that
     // share too few CPUs each get less than one): one using its share counts
     // as one; one waiting on I/O or on a remote compiler, as what it uses;
@@ -226,7 +226,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         return planned + (runs ? plan(j) : 0.0) - need(j);
     };
     auto waits_for_cpu = [&](const Job* j, const Job* except) {
-        return !has_prediction(j) && cpus_full(except) && !(a_job_ended && left_with(j) >= double(high));
+        return !has_prediction(j) && cpus_full(except);
     };
     auto cpu_note = [&](const Job* except) {
         char buf[96];
@@ -311,7 +311,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         else if (thrashing)
             reason = "held at exec: memory pressure (" + why_pressure + ")";
         else if (waits_for_cpu(j, j)) {
-            reason = "held at exec: the CPUs are busy (" + cpu_note(j) + "), and memory is not plentiful";
+            reason = "held at exec: the CPUs are busy (" + cpu_note(j) + ")";
             held_for_cpu_.insert(j->id);
         }
         if (!reason.empty()) stop(j, ActionType::Hold, reason);
@@ -360,6 +360,58 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
             stop(*it, ActionType::Stop, "memory pressure: " + why_pressure + "; stopping the least invested job");
             last_pressure_stop_ns_ = now;
             break;
+        }
+    }
+    //    Livelock: the running jobs crawl (little CPU, major faults) in
+    //    full memory for livelock_s, and no job ends. Without swap, stopped
+    //    jobs strand what they hold until their own end, so the head may be
+    //    unable to finish in what is left, however long it thrashes.
+    //    - Two or more crawl: the least invested stops, one per livelock_s.
+    //    - One crawls beside stopped jobs: it stops, and the stopped job
+    //      first in resume order that has not crawled alone since a job last
+    //      ended runs alone, on trial, to finish first and free what it
+    //      holds. Once all have crawled, the most invested runs on.
+    if (a_job_ended_now) tried_.clear();
+    double crawl_cpu = 0, crawl_maj = 0;
+    for (const Job* r : running) {
+        auto it = cpu_use.find(r->id);
+        crawl_cpu += it == cpu_use.end() ? 1.0 : it->second;
+        crawl_maj += r->maj_per_s;
+    }
+    const double cpus_for_running =
+        cfg_.cpus > 0 ? std::min(double(running.size()), cfg_.cpus) : double(running.size());
+    const bool crawling = !running.empty() && mem.headroom < low && crawl_maj >= cfg_.crawl_majflt_per_s &&
+                          crawl_cpu < 0.5 * cpus_for_running;
+    if (!crawling || a_job_ended_now) crawl_since_.reset();
+    else if (!crawl_since_) crawl_since_ = now;
+    if (crawl_since_ && secs(*crawl_since_, now) >= cfg_.livelock_s) {
+        char what[128];
+        snprintf(what, sizeof what, "livelock: the running jobs crawl in full memory for %.0fs (%.1f CPUs, %.0f major faults/s)",
+                 secs(*crawl_since_, now), crawl_cpu, crawl_maj);
+        crawl_since_.reset();
+        const Job* runner = running.front();
+        if (running.size() == 1) tried_.insert(runner->id);
+        const Job* candidate = nullptr;
+        uint64_t stranded = 0;
+        for (const Job* w : waiting)
+            if (w->state == JobState::Stopped) {
+                stranded += w->rss;
+                if (!candidate && !tried_.count(w->id)) candidate = w;
+            }
+        auto least = std::find_if(running.rbegin(), running.rend(), [](const Job* r) { return !r->is_protected; });
+        if (running.size() >= 2 && least != running.rend()) {
+            stop(*least, ActionType::Stop, std::string(what) + "; stopping the least invested job");
+        } else if (running.size() == 1 && !runner->is_protected && candidate) {
+            stop(runner, ActionType::Stop,
+                 std::string(what) + "; " + mib(double(stranded)) +
+                     " are stranded by stopped jobs, so it may not finish: a stopped job runs alone first");
+            resume(candidate, "livelock: it runs alone to finish and free its " + mib(double(candidate->rss)));
+            return out;
+        } else if (running.size() == 1 && !runner->is_protected && !waiting.empty() &&
+                   resumes_before(waiting.front(), runner) && waiting.front()->state == JobState::Stopped) {
+            stop(runner, ActionType::Stop, std::string(what) + "; every stopped job crawled alone too: the most invested runs on");
+            resume(waiting.front(), "livelock: every stopped job crawled alone too: the most invested runs on");
+            return out;
         }
     }
     // 4. Manual cap on running jobs.
@@ -419,8 +471,8 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         return since && secs(*since, now) >= cfg_.settle_s && secs(last_resume_ns_, now) >= cfg_.settle_s;
     };
     if (caps_.max_running && int(running.size()) >= caps_.max_running) return out;
-    //    While the CPUs are busy, only where memory is plentiful. A job held
-    //    only for a CPU starts as soon as one is free, without settling.
+    //    Not while the CPUs are busy. A job held only for a CPU starts as
+    //    soon as one is free, without settling.
     for (const Job* j : waiting) {
         if (waits_for_cpu(j, nullptr)) continue;
         const bool cpu_only = held_for_cpu_.count(j->id) > 0;

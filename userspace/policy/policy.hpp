@@ -28,6 +28,8 @@ struct PolicyConfig {
     double psi_full_pct = 10;        // PSI memory "full" avg10 that counts as pressure
     double growth_reserve = 1.0;     // a growing job may grow by this × its RSS yet (see decide())
     double deadlock_s = 5.0;         // all running jobs blocked this long: resume one
+    double livelock_s = 5.0;         // running jobs crawl in full memory this long: break it (see decide())
+    double crawl_majflt_per_s = 20;  // major faults/s of the running jobs that, with little CPU, mean a crawl
     double cpus = 0;                 // CPUs the build can use (0: unknown, CPU is not a limit)
 };
 
@@ -93,6 +95,10 @@ private:
     std::deque<uint64_t> ended_peaks_;         // of the jobs that ended last, oldest first
     uint64_t typical_peak() const;             // what a job of this build reaches (see decide())
     std::set<uint64_t> held_for_cpu_;   // held at exec only because the CPUs were busy
+    // Livelock: since when the running jobs crawl; the jobs that crawled
+    // alone since a job last ended.
+    std::optional<uint64_t> crawl_since_;
+    std::set<uint64_t> tried_;
 };
 
 }  // namespace swamp
