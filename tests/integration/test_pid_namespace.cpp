@@ -72,20 +72,37 @@ TEST_F(PidNamespaceTest, CommandsThatTouchNoProcessWorkThere) {
     fs::remove_all(dir);
 }
 
+class HostInstanceTest : public PidNamespaceTest, public ::testing::WithParamInterface<const char*> {};
+
 // The refusal's way out: swamp-bpf on the host, given the host's pid of a build that runs in
-// a pid namespace of its own, stops and resumes that build's jobs (the host's numbers are
-// the BPF side's), and nothing else; `ctl` inside the namespace talks to it.
-TEST_F(PidNamespaceTest, AHostInstanceManagesABuildInsideAPidNamespace) {
+// a pid namespace of its own (--root-pid), or finding it (service), stops and resumes that
+// build's jobs (the host's numbers are the BPF side's), and nothing else; `ctl` inside the
+// namespace talks to it.
+TEST_P(HostInstanceTest, ManagesABuildInsideAPidNamespace) {
+    const bool service = std::string(GetParam()) == "service";
     fs::path out = fresh_dir("pidns-build");
     std::string trace = (out / "trace").string(), sock = (out / "ctl.sock").string();
     const std::string marker = "SWAMP_PIDNS_BUILD=" + std::to_string(getpid());
-    std::vector<std::string> make = kInNamespace;
     // three jobs that grow to 200 MiB at once, in a budget of 400 MiB: one must wait
     std::ofstream(out / "Makefile") << "all: a b c\na b c:\n\t" << HOG_BIN << " --mib 200 --cpu-s 3 --shape ramp --out $@\n";
-    make.insert(make.end(), {"/usr/bin/env", marker, "/usr/bin/make", "-s", "-C", out.string(), "-j3"});
-    Child build = spawn(make);
-    Child swamp = spawn({SWAMP_BIN, "-q", "--no-history", "--mem-budget", "400M", "--cpus", "0", "--trace",
-                         "--trace-output", trace, "--socket", sock, "--root-pid", std::to_string(build.pid)});
+    // for the service, make under a name of its own (a root it finds): this build and no other
+    fs::copy_file("/usr/bin/make", out / "pidnsmake");
+    std::string make_bin = service ? (out / "pidnsmake").string() : "/usr/bin/make";
+    std::vector<std::string> swamp_args{SWAMP_BIN, "-q", "--no-history", "--mem-budget", "400M", "--cpus", "0",
+                                        "--trace", "--trace-output", trace, "--socket", sock};
+    std::vector<std::string> make = kInNamespace;
+    make.insert(make.end(), {"/usr/bin/env", marker, make_bin, "-s", "-C", out.string(), "-j3"});
+    Child build, swamp;
+    if (service) {
+        swamp_args.insert(swamp_args.begin() + 1, {"service", "--roots", "pidnsmake"});
+        swamp = spawn(swamp_args);
+        ASSERT_TRUE(wait_until([&] { return fs::exists(sock); }, 30)) << "the service did not start";
+        build = spawn(make);
+    } else {
+        build = spawn(make);
+        swamp_args.insert(swamp_args.end(), {"--root-pid", std::to_string(build.pid)});
+        swamp = spawn(swamp_args);
+    }
     // the build's processes (they carry the marker), and those of them seen stopped
     std::set<pid_t> ours;
     std::map<pid_t, std::string> stopped_ours;
@@ -105,6 +122,7 @@ TEST_F(PidNamespaceTest, AHostInstanceManagesABuildInsideAPidNamespace) {
     close(build.out_fd);
     EXPECT_TRUE(WIFEXITED(build_status) && WEXITSTATUS(build_status) == 0) << "the build (unshare, make): " << build_status;
     std::string ignored;
+    if (service) kill(swamp.pid, SIGTERM);  // as systemd stops it; a --root-pid one ends with its build
     int swamp_status = finish(swamp, ignored);
     EXPECT_TRUE(WIFEXITED(swamp_status) && WEXITSTATUS(swamp_status) == 0) << "swamp-bpf: " << swamp_status;
     std::string t = file_text(trace);
@@ -128,8 +146,10 @@ TEST_F(PidNamespaceTest, AHostInstanceManagesABuildInsideAPidNamespace) {
     EXPECT_TRUE(stopped_build_processes(marker).empty()) << "a job was left stopped";
     EXPECT_TRUE(fs::exists(out / "a") && fs::exists(out / "b") && fs::exists(out / "c")) << "the build did not finish\n" << t;
     EXPECT_TRUE(ctl_ok) << "ctl status from inside the namespace: " << ctl_out;
-    if (!stopped_build_processes(marker).empty()) run({"/usr/bin/pkill", "-CONT", "-x", "hog"}, ignored);
+    for (const std::string& left : stopped_build_processes(marker)) kill(std::stoi(left), SIGCONT);  // never hang the machine
     fs::remove_all(out);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, HostInstanceTest, ::testing::Values("root_pid", "service"));
 
 }  // namespace
