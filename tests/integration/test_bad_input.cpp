@@ -27,6 +27,7 @@ struct Case {
 const std::string kMark = "/tmp/swamp-bad-input-ran";
 const std::string kRun = " -- /bin/touch " + kMark;  // what must never run
 const std::string kConfig = "/tmp/swamp-bad.toml";
+const std::string kNewPidNs = "/usr/bin/unshare --pid --fork --mount-proc ";  // as a container has
 const std::string kConfigRun = "$SWAMP --config " + kConfig + kRun;
 
 std::vector<Case> cases() {
@@ -75,6 +76,20 @@ std::vector<Case> cases() {
         // check-config needs no root: a bad file is found as nobody too
         {"check_config_as_nobody", "/usr/sbin/runuser -u nobody -- $SWAMP check-config " + kConfig, 7,
          "swamp-bad.toml:2:", "[policy]\nhorizon = 600.0\n"},
+        // in a pid namespace of its own the BPF side's pids name other processes: everything that
+        // loads BPF or signals processes refuses (test_pid_namespace.cpp: what still works there)
+        {"pid_namespace_launch", kNewPidNs + "$SWAMP" + kRun, 5, "must run in the host's pid namespace: it runs in pid:["},
+        {"pid_namespace_root_pid", kNewPidNs + "/bin/sh -c 'sleep 9 & exec $SWAMP --root-pid $!'", 5,
+         "must run in the host's pid namespace"},
+        {"pid_namespace_service", kNewPidNs + "$SWAMP service --roots make", 5, "must run in the host's pid namespace"},
+        {"pid_namespace_trace", kNewPidNs + "$SWAMP trace" + kRun, 5, "must run in the host's pid namespace"},
+        {"pid_namespace_recover", kNewPidNs + "$SWAMP recover", 5, "must run in the host's pid namespace"},
+        {"pid_namespace_for_children", "/usr/bin/unshare --pid $SWAMP" + kRun, 5,
+         "the processes it starts would be in a new one"},
+        {"proc_of_another_pid_namespace",
+         "/usr/bin/unshare -m --propagation private /bin/sh -c '/usr/bin/unshare --pid --fork /bin/mount -t proc proc "
+         "/proc && exec $SWAMP" + kRun + "'",
+         5, "cannot read /proc/self/ns/pid"},
         {"ctl_nothing_listening", "$SWAMP ctl --socket /tmp/swamp-bad-no.sock status", 1, "no swamp-bpf listening"},
     };
 }

@@ -136,7 +136,7 @@ systemd)
   [ -d "$root" ] || fail "no extracted package in $root: the Package.deb step did not run or failed"
   unit=$root/usr/lib/systemd/system/swamp-bpf.service
   # The lines the service depends on (see config/swamp-bpf.service).
-  for line in 'Type=notify' 'NotifyAccess=main' 'KillMode=process' 'Restart=on-failure' \
+  for line in 'Type=notify' 'NotifyAccess=main' 'KillMode=process' 'Restart=on-failure' 'RestartPreventExitStatus=2 3 5 6 7' \
               'ExecStartPre=/usr/sbin/swamp-bpf check-config /etc/swamp-bpf/swamp-bpf.conf' \
               'ExecStart=/usr/sbin/swamp-bpf service --config /etc/swamp-bpf/swamp-bpf.conf $SWAMP_BPF_OPTS' \
               'EnvironmentFile=-/etc/default/swamp-bpf' \

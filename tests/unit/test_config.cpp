@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "test_util.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 using namespace swamp;
 using namespace swamp::test;
@@ -487,6 +488,17 @@ TEST(CheckConfig, BadFileExits7WithThePosition) {
     EXPECT_EQ(missing.code, 7);
     auto none = run_main({"check-config"});
     EXPECT_EQ(none.code, 2);
+}
+
+// Under systemd (the controller turns the "<N>" prefixes on) an error that ends swamp-bpf is
+// at error priority in the journal; elsewhere it stays plain.
+TEST(CheckConfig, AnErrorIsAtErrorPriorityUnderSystemd) {
+    set_level_prefixes(true);
+    auto r = run_main({"check-config", "/nonexistent/swamp.conf"});
+    set_level_prefixes(false);
+    EXPECT_EQ(r.code, 7);
+    EXPECT_EQ(r.err.rfind("<3>swamp-bpf: /nonexistent/swamp.conf: cannot open", 0), 0u) << r.err;
+    EXPECT_EQ(run_main({"check-config", "/nonexistent/swamp.conf"}).err.rfind("swamp-bpf: ", 0), 0u);
 }
 
 TEST(CheckConfig, Help) {

@@ -382,7 +382,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     trace->add_option("command", r.trace.command, "Command to launch and trace (after --); we exit with its status")
         ->type_name("CMD");
 
-    auto* probe = app.add_subcommand("probe", "Print the kernel features found and the attach variant that will be used");
+    auto* probe = app.add_subcommand("probe", "Print the kernel features found, the attach variant that will be used, "
+                                              "and whether swamp-bpf can run here (the host's pid namespace)");
     probe->add_option("--btf", r.probe.btf_file, "BTF of the running kernel, for kernels built without BTF")
         ->check(CLI::ExistingFile)
         ->type_name("FILE");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "sys/pid_namespace.hpp"
 #include "trace/json.hpp"
 #include "util/error.hpp"
 
@@ -21,6 +22,10 @@ int run_probe(const ProbeOptions& o) {
     KernelFeatures f = probe_kernel(o.btf_file);
     AttachPlan p = plan_attach(f, {o.attach, o.btf_file});
     std::string fault_source = "per-task fault counters, sampled in the rss_stat hook (all architectures)";
+    PidNamespaceFacts ns = read_pid_namespace();
+    std::string ns_problem = pid_namespace_problem(ns);
+    // what stops it from running: the kernel first, then where it runs
+    std::string error = !p.error.empty() ? p.error : ns_problem;
 
     if (o.json) {
         nlohmann::json j{{"kernel", f.release},
@@ -40,7 +45,8 @@ int run_probe(const ProbeOptions& o) {
                          {"cgroup1_memory", f.cgroup1_memory},
                          {"fault_source", fault_source},
                          {"attach", p.error.empty() ? nlohmann::json(attach_kind_name(p.kind)) : nlohmann::json(nullptr)},
-                         {"error", p.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.error)}};
+                         {"pid_namespace", {{"inode", ns.ns_inode}, {"host", ns_problem.empty()}}},
+                         {"error", error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error)}};
         std::cout << json_line(j, 2) << '\n';
     } else {
         auto row = [](const char* k, const std::string& v) { std::cout << "  " << k << std::string(22 - strlen(k), ' ') << v << '\n'; };
@@ -59,6 +65,9 @@ int run_probe(const ProbeOptions& o) {
         row("PSI", f.psi ? "yes (/proc/pressure/memory)" : "no (boot with psi=1)");
         row("cgroup v2", f.cgroup2 ? "yes (" + f.cgroup2_mount + ")" : "no");
         row("cgroup v1 memory", f.cgroup1_memory ? "yes" : "no");
+        std::cout << "this process\n";
+        row("pid namespace", ns_problem.empty() ? "the host's (pid:[" + std::to_string(ns.ns_inode) + "])"
+                                                : "NOTHING CAN WORK: " + ns_problem);
         std::cout << "swamp-bpf will use\n";
         if (!p.error.empty()) {
             row("attach", "NOTHING CAN WORK: " + p.error);
@@ -71,7 +80,7 @@ int run_probe(const ProbeOptions& o) {
         }
     }
     if (!p.error.empty()) return int(p.error_is_btf_file ? ExitCode::BadBtf : ExitCode::KernelFeature);
-    return 0;
+    return ns_problem.empty() ? 0 : int(ExitCode::KernelFeature);
 }
 
 }  // namespace swamp

@@ -4,11 +4,13 @@
 
 #include "actuator/leftovers.hpp"
 #include "cli/commands.hpp"
+#include "sys/pid_namespace.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
 
 int run_recover() {
+    require_host_pid_namespace();  // the state files hold the host's pids
     if (geteuid() != 0)
         throw UserError(ExitCode::Permission, "recover signals other users' processes and writes cgroups: run it with sudo");
     if (std::string problem = prepare_state_dir(); !problem.empty())

@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "control/controller.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/printable.hpp"
 
 namespace swamp {
@@ -25,10 +26,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         case Command::None: break;
         }
     } catch (const UserError& e) {
-        err << "swamp-bpf: " << printable(e.what()) << '\n';  // may quote a comm or a file's line
+        // under systemd at error priority, once the controller turned the prefixes on
+        err << level_prefix(Level::Error) << "swamp-bpf: " << printable(e.what()) << '\n';  // may quote a comm or a file's line
         return int(e.code());
     } catch (const std::exception& e) {
-        err << "swamp-bpf: internal error: " << printable(e.what()) << '\n';
+        err << level_prefix(Level::Error) << "swamp-bpf: internal error: " << printable(e.what()) << '\n';
         return int(ExitCode::Failure);
     }
     return int(ExitCode::Usage);

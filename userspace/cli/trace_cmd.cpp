@@ -13,6 +13,7 @@
 #include "source/bpf_source.hpp"
 #include "sys/launch.hpp"
 #include "sys/limits.hpp"
+#include "sys/pid_namespace.hpp"
 #include "sys/proc.hpp"
 #include "sys/safe_file.hpp"
 #include "sys/signals.hpp"
@@ -44,6 +45,7 @@ void seed_tree(BpfSource& src, TracePrinter& printer, const ProcStat& root) {
 
 
 int run_trace(const TraceOptions& o) {
+    require_host_pid_namespace();
     std::optional<ProcStat> root;
     if (o.root_pid) root = validate_root_pid(*o.root_pid);
     require_bpf_privileges();

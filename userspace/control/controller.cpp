@@ -30,6 +30,7 @@
 #include "sys/launch.hpp"
 #include "sys/limits.hpp"
 #include "sys/memory_reader.hpp"
+#include "sys/pid_namespace.hpp"
 #include "sys/proc.hpp"
 #include "sys/safe_file.hpp"
 #include "sys/signals.hpp"
@@ -680,6 +681,7 @@ int Controller::run() {
     // us while jobs are stopped
     signal(SIGPIPE, SIG_IGN);
     set_level_prefixes(stderr_is_journal());
+    require_host_pid_namespace();  // first: elsewhere every pid below could name another process
     if (o_.root_pid) validate_root_pid(*o_.root_pid);
     watch_for_builds();
     require_bpf_privileges();

@@ -10,9 +10,8 @@ bool g_prefixes = false;
 
 void set_level_prefixes(bool on) { g_prefixes = on; }
 
-std::ostream& log(Level level) {
-    if (g_prefixes) std::cerr << '<' << int(level) << '>';
-    return std::cerr << "swamp-bpf: ";
-}
+std::string level_prefix(Level level) { return g_prefixes ? "<" + std::to_string(int(level)) + ">" : ""; }
+
+std::ostream& log(Level level) { return std::cerr << level_prefix(level) << "swamp-bpf: "; }
 
 }  // namespace swamp

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ostream>
+#include <string>
 
 namespace swamp {
 
@@ -11,6 +12,8 @@ enum class Level { Error = 3, Warning = 4, Notice = 5, Info = 6 };
 
 // Turns the "<N>" prefixes on or off (off by default).
 void set_level_prefixes(bool on);
+// "<N>" for `level` while the prefixes are on, else "".
+std::string level_prefix(Level level);
 // Starts a line on std::cerr: the level's prefix, if on, then "swamp-bpf: ".
 std::ostream& log(Level level);
 
