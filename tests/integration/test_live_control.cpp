@@ -215,10 +215,10 @@ TEST_F(LiveControlTest, StatusPauseResumeLimitDrainAndRefusal) {
     usleep(500 * 1000);
     EXPECT_EQ(hogs_stopped_running(), std::pair(3, 0));
     EXPECT_EQ(status_json()["state"], "paused");
-    // and a non-root ctl on the root-only socket fails clearly
+    // and a non-root ctl on root's socket fails clearly
     std::string denied;
     EXPECT_EQ(run_as_nobody({SWAMP_BIN, "ctl", "--socket", sock_, "status"}, denied), 3) << denied;
-    EXPECT_NE(denied.find("root-only"), std::string::npos) << denied;
+    EXPECT_NE(denied.find("for root and the build's owner only"), std::string::npos) << denied;
 
     // resume: every hog runs again
     ASSERT_EQ(ctl({"resume"}, out), 0) << out;

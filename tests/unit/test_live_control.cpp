@@ -116,6 +116,7 @@ TEST(CtlProtocol, Replies) {
     EXPECT_EQ(err.text, "unknown request \"x\"");
     auto refused = parse_reply(refused_reply(65534));
     EXPECT_EQ(refused_reply(65534), "refused: uid 65534 is not root\n");
+    EXPECT_EQ(refused_reply(65534, 1000), "refused: uid 65534 is not root nor the owner of the build (uid 1000)\n");
     EXPECT_EQ(refused.kind, CtlReply::Kind::Refused);
     EXPECT_EQ(refused.text, "uid 65534 is not root");
     EXPECT_EQ(parse_reply("").kind, CtlReply::Kind::Garbled);

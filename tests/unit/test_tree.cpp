@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "build_sim.hpp"
+#include "history/signature.hpp"
 #include "tree/tree.hpp"
 
 using namespace swamp;
@@ -593,4 +594,21 @@ TEST(Tree, RunningTimeLeavesOutStopsAndRecordsWhenThePeakCame) {
     ASSERT_EQ(d.ended.size(), 1u);
     EXPECT_EQ(d.ended[0].peak, 300 * MiB);
     EXPECT_EQ(d.ended[0].run_ns(at(8)), at(5) - at(0));
+}
+
+// One list of drivers (tree/drivers.hpp): the tree's default, --roots' default and the history's
+// signatures all come from it, so a driver added there is a driver everywhere.
+TEST(Drivers, OneListUsedEverywhere) {
+    EXPECT_EQ(TreeConfig{}.drivers, kDefaultDrivers);
+    Tree t(TreeConfig{});
+    for (const char* name : {"siso", "bmake", "scons", "make", "ninja", "emerge"}) {
+        EXPECT_TRUE(t.is_driver_name(name)) << name;
+        EXPECT_FALSE(command_signature({name, "-j8"})) << name << " is a driver: the history predicts its jobs, not it";
+    }
+    for (const std::string& root : kDefaultRoots)
+        EXPECT_TRUE(root == "distccd" || t.is_driver_name(root)) << root << " starts builds but is not a driver";
+    for (const std::string& root : {"siso", "bmake", "scons"})
+        EXPECT_NE(std::find(kDefaultRoots.begin(), kDefaultRoots.end(), root), kDefaultRoots.end()) << root;
+    // cmake runs make or ninja, which are roots themselves
+    EXPECT_EQ(std::find(kDefaultRoots.begin(), kDefaultRoots.end(), "cmake"), kDefaultRoots.end());
 }

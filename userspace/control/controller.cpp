@@ -1,6 +1,5 @@
 #include "control/controller.hpp"
 
-#include <pwd.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -28,6 +27,7 @@
 #include "source/decode.hpp"
 #include "sys/cgroupfs.hpp"
 #include "sys/launch.hpp"
+#include "sys/users.hpp"
 #include "sys/limits.hpp"
 #include "sys/memory_reader.hpp"
 #include "sys/proc.hpp"
@@ -45,7 +45,7 @@ namespace swamp {
 namespace {
 
 uid_t resolve_user(const std::string& name, const char* flag) {
-    if (passwd* pw = getpwnam(name.c_str())) return pw->pw_uid;
+    if (auto u = lookup_user(name)) return u->uid;
     char* end;
     long uid = strtol(name.c_str(), &end, 10);
     if (!name.empty() && !*end && uid >= 0) return uid_t(uid);
@@ -185,6 +185,7 @@ private:
     void trace_page_outs();
     void print_summary(int exit_code);
     std::string what_we_manage() const;
+    uid_t build_owner() const;
     StatusSnapshot status();  // for ctl status and the status/metrics files
 
     const ControllerOptions& o_;
@@ -202,6 +203,8 @@ private:
     ProgressWatch progress_;
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
+    std::optional<RunAs> run_as_;  // launch mode: who the command runs as (nullopt: as we do, root)
+    uid_t owner_ = 0;              // whose build this is (they may use ctl too); 0: root or several users
     bool watchdog_lost_ = false;
     // --user and service mode: builds found by their user or their driver's name
     bool watching_ = false;
@@ -639,8 +642,17 @@ void Controller::print_summary(int exit_code) {
     log(Level::Notice) << buf << more << '\n';
 }
 
+// Who owns the one build we manage: the user a launched command runs as, a root pid's
+// real user, --user's; nobody (0) for root's build and in service mode, which manages many.
+uid_t Controller::build_owner() const {
+    if (launched_) return run_as_ ? run_as_->user.uid : 0;
+    if (o_.service) return 0;
+    if (!watching_) return uid_t(std::max(real_uid(root_), 0L));
+    return uids_.size() == 1 ? uids_[0] : 0;
+}
+
 std::string Controller::what_we_manage() const {
-    if (launched_) return o_.command[0];
+    if (launched_) return o_.command[0] + (run_as_ ? " as " + run_as_->user.name : "");
     if (!watching_) return "pid " + std::to_string(root_);
     std::string out = o_.service ? "every build" : "the builds of user " + o_.user;
     if (o_.service) {
@@ -683,6 +695,10 @@ int Controller::run() {
     if (o_.root_pid) validate_root_pid(*o_.root_pid);
     watch_for_builds();
     require_bpf_privileges();
+    if (!o_.command.empty()) run_as_ = run_as_for_launch(o_.as_user);
+    std::optional<gid_t> status_group;
+    if (!o_.status_group.empty() && !(status_group = lookup_group(o_.status_group)))
+        throw UserError(ExitCode::Usage, "--status-group " + printable(o_.status_group) + ": no such group");
     // one pidfd per tracked process; the watchdog and the trace inherit the limit
     if (std::string w = fd_limit_warning(raise_fd_limit(fds_needed(o_.sensing.max_tasks))); !w.empty())
         log(Level::Warning) << w << '\n';
@@ -710,12 +726,13 @@ int Controller::run() {
     if (std::string w = lock_memory(); !w.empty()) log(Level::Warning) << w << '\n';
     SignalFd signals(true);
     launched_ = !o_.command.empty();
-    watchdog_ = std::make_unique<Watchdog>(o_.command);  // in launch mode it forks the command, held before exec
+    watchdog_ = std::make_unique<Watchdog>(o_.command, run_as_);  // in launch mode it forks the command, held before exec
     write_file("/proc/self/oom_score_adj", "-1000");      // after that fork: the build keeps the user's value
     actuator_ = make_actuator(
         {o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get(), o_.page_out});
     open_history();  // before the first job: it may take a moment on a big history
     start_tree();
+    owner_ = build_owner();
     memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_);
     oom_kills_at_start_ = memory_->read_all().oom_kills;
     if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
@@ -726,6 +743,7 @@ int Controller::run() {
     if (!o_.socket_path.empty() || !o_.status_file.empty() || !o_.metrics_file.empty())
         live_ = std::make_unique<LiveControl>(o_.socket_path, o_.status_file, o_.metrics_file,
                                               o_.quiet ? nullptr : &std::cerr);
+    if (live_) live_->set_owner(owner_, status_group ? *status_group : gid_t(-1));
     if (launched_) watchdog_->start_command();
     manager_.notify("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 

@@ -92,13 +92,6 @@ std::vector<ProcStat> read_all_stats() {
     return out;
 }
 
-// The real uid of `pid`, -1 when it is gone.
-long real_uid(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
-    return -1;
-}
 
 // `roots` and everything below them among `all`, each once, parents before children.
 std::vector<ProcStat> with_descendants(const std::vector<ProcStat>& all, std::vector<ProcStat> roots) {
@@ -133,6 +126,13 @@ std::vector<ProcStat> scan_descendants(pid_t root) {
     std::vector<ProcStat> out = with_descendants(read_all_stats(), {top});
     out.erase(out.begin());
     return out;
+}
+
+long real_uid(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
+    return -1;
 }
 
 std::vector<ProcStat> scan_watched(const std::vector<uid_t>& uids, const std::vector<std::string>& names) {

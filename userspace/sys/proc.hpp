@@ -26,6 +26,8 @@ struct ProcStat {
 };
 
 std::optional<ProcStat> read_proc_stat(pid_t pid);
+// The real uid of `pid`, -1 when it is gone.
+long real_uid(pid_t pid);
 // True when `pid` is stopped by a signal (state T) or by a tracer (t).
 bool is_stopped(pid_t pid);
 // Parses the text of /proc/PID/stat; exposed for tests.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "source/event.hpp"
+#include "tree/drivers.hpp"
 
 namespace swamp {
 
@@ -82,8 +83,7 @@ struct TreeDelta {
 };
 
 struct TreeConfig {
-    std::vector<std::string> drivers{"make", "gmake",  "ninja",     "samu",   "cmake",
-                                     "cargo", "meson", "emerge", "ebuild.sh", "sandbox"};
+    std::vector<std::string> drivers = kDefaultDrivers;
     std::vector<std::string> shells{"sh", "bash", "dash", "zsh", "ash", "busybox"};
     double growth_tau_s = 0.5;    // smoothing of the growth rate
     double fault_stale_s = 1.0;   // a fault sample older than this counts as 0
