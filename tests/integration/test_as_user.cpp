@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "run_util.hpp"
@@ -218,6 +219,62 @@ TEST_F(AsUserTest, TheOwnerSeesAndSteersTheirBuildAndOthersAreRefused) {
     kill(swamp_.pid, SIGTERM);
     finish(swamp_, out);
     swamp_ = {};
+}
+
+}  // namespace
+
+namespace {
+
+// An emerge-like build (a fake `emerge` that sets CATEGORY and PF, as portage does for
+// ebuild.sh, and runs make) is named by its package in ctl status, the trace and the report;
+// a compile job by the file it makes.
+TEST(NamesTest, AnEmergeBuildIsNamedByItsPackageAndAJobByItsOutput) {
+    if (!is_root()) GTEST_SKIP() << "needs root";
+    fs::path dir = fresh_dir("names");
+    std::string sock = (dir / "run" / "ctl.sock").string(), rec = (dir / "rec.jsonl").string();
+    std::ofstream(dir / "Makefile") << "all:\n\t" << HOG_BIN << " --mib 20 --cpu-s 3 --out " << (dir / "big.o").string()
+                                    << "\n";
+    fs::path emerge = dir / "emerge";
+    std::ofstream(emerge) << "#!/bin/sh\nexport CATEGORY=dev-libs PF=fakepkg-1.2.3-r1\nexec make -s -f "
+                          << (dir / "Makefile").string() << "\n";
+    fs::permissions(emerge, fs::perms::owner_all);
+    Child swamp = spawn({SWAMP_BIN, "--no-history", "--cpus", "0", "--socket", sock, "--record", rec, "--trace",
+                         "--trace-output", (dir / "trace.txt").string(), "--", emerge.string()});
+    std::string out;
+    nlohmann::json job;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            if (run_ctl(sock, {"status", "--json"}, out) != 0) return false;
+            auto j = nlohmann::json::parse(out, nullptr, false);
+            if (j.is_discarded() || j["jobs"].empty()) return false;
+            job = j["jobs"][0];
+            return true;
+        },
+        30))
+        << out;
+    EXPECT_EQ(job["package"], "dev-libs/fakepkg-1.2.3-r1") << job.dump();
+    EXPECT_EQ(job["target"], "big.o") << job.dump();
+    ASSERT_EQ(run_ctl(sock, {"status"}, out), 0);
+    EXPECT_NE(out.find("PACKAGE"), std::string::npos) << out;
+    EXPECT_NE(out.find("hog big.o"), std::string::npos) << out;
+    EXPECT_NE(out.find("dev-libs/fakepkg-1.2.3-r1"), std::string::npos) << out;
+    // a pause makes a decision: the trace names the job's output and package
+    ASSERT_EQ(run_ctl(sock, {"pause"}, out), 0) << out;
+    usleep(200 * 1000);
+    ASSERT_EQ(run_ctl(sock, {"resume"}, out), 0) << out;
+    EXPECT_EQ(code_of(finish(swamp, out)), 0) << out;
+
+    std::string trace = file_text((dir / "trace.txt").string());
+    EXPECT_TRUE(std::regex_search(trace, std::regex(" (make|emerge) +PACKAGE +dev-libs/fakepkg-1\\.2\\.3-r1\n"))) << trace;
+    EXPECT_NE(trace.find("(big.o, dev-libs/fakepkg-1.2.3-r1): paused by the user"), std::string::npos) << trace;
+    std::string recorded = file_text(rec);
+    EXPECT_NE(recorded.find("\"event\":\"package\""), std::string::npos);
+    fs::path svg = dir / "build.svg";
+    ASSERT_EQ(code_of(run({SWAMP_BIN, "report", rec, "-o", svg.string()}, out)), 0) << out;
+    std::string picture = file_text(svg.string());
+    EXPECT_NE(picture.find(">hog big.o (fakepkg"), std::string::npos) << "the row's label (cut to fit)";
+    EXPECT_NE(picture.find("\npackage dev-libs/fakepkg-1.2.3-r1\n"), std::string::npos) << "the row's title";
+    fs::remove_all(dir);
 }
 
 }  // namespace

@@ -607,8 +607,47 @@ TEST(Drivers, OneListUsedEverywhere) {
     }
     for (const std::string& root : kDefaultRoots)
         EXPECT_TRUE(root == "distccd" || t.is_driver_name(root)) << root << " starts builds but is not a driver";
-    for (const std::string& root : {"siso", "bmake", "scons"})
+    for (const char* root : {"siso", "bmake", "scons"})
         EXPECT_NE(std::find(kDefaultRoots.begin(), kDefaultRoots.end(), root), kDefaultRoots.end()) << root;
     // cmake runs make or ninja, which are roots themselves
     EXPECT_EQ(std::find(kDefaultRoots.begin(), kDefaultRoots.end(), "cmake"), kDefaultRoots.end());
+}
+
+// Names users know (issue 17, item 5): a job's output file, and its emerge package, which a
+// driver's children and their jobs inherit; a package from the environment is hostile input.
+TEST(Names, TargetLabelAndPackage) {
+    EXPECT_EQ(job_target("g++ -c ../src/main.cpp -o obj/main.o -O2"), "main.o");
+    EXPECT_EQ(job_target("cc -oout/x.o -c x.c"), "x.o");
+    EXPECT_EQ(job_target("ld.lld --output=a.out"), "");  // --output=FILE is not split: no guess
+    EXPECT_EQ(job_target("hog --mib 40 --out /tmp/b"), "b");
+    EXPECT_EQ(job_target("rustc --crate-name x src/lib.rs"), "lib.rs");
+    EXPECT_EQ(job_target("cc1plus"), "");
+    EXPECT_EQ(job_label("g++", "g++ -c a.cpp -o a.o"), "g++ a.o");
+    EXPECT_EQ(job_label("true", "true"), "true");
+    EXPECT_EQ(job_label("", ""), "?");
+
+    EXPECT_EQ(package_name("dev-qt", "qtwebengine-6.7.2-r1"), "dev-qt/qtwebengine-6.7.2-r1");
+    for (auto [cat, pf] : std::vector<std::pair<std::string, std::string>>{
+             {"", "x-1"}, {"dev-libs", ""}, {"../..", "x"}, {"dev-libs", "a/b"}, {"dev\nlibs", "x"},
+             {"dev-libs", "x y"}, {"dev-libs", std::string(65, 'a')}, {"-rf", "x"}, {"dev-libs", "\xff"}})
+        EXPECT_EQ(package_name(cat, pf), "") << cat << "/" << pf;
+
+    Tree t = make_root();  // 1: make
+    t.apply(exec_ev(at(0.1), 20, 1, "ebuild.sh", {"ebuild.sh", "compile"}));
+    t.set_package(20, "dev-libs/foo-1.0");
+    t.apply(fork_ev(at(0.2), 21, 20, "ebuild.sh"));
+    t.apply(exec_ev(at(0.21), 21, 20, "make", {"make", "-j2"}));
+    uint64_t job = t.apply(fork_ev(at(0.3), 22, 21, "make")).new_jobs.at(0);
+    t.apply(exec_ev(at(0.31), 22, 21, "g++", {"g++", "-c", "a.cpp", "-o", "a.o"}));
+    EXPECT_EQ(t.job(job)->package, "dev-libs/foo-1.0");
+    EXPECT_EQ(t.process(22)->package, "dev-libs/foo-1.0");
+    // another package's ebuild.sh beside it: its jobs are of that one
+    t.apply(fork_ev(at(0.4), 30, 1, "make"));
+    t.apply(exec_ev(at(0.41), 30, 1, "ebuild.sh", {"ebuild.sh", "compile"}));
+    t.set_package(30, "dev-libs/bar-2.0");
+    uint64_t other = t.apply(fork_ev(at(0.5), 31, 30, "ebuild.sh")).new_jobs.at(0);
+    EXPECT_EQ(t.job(other)->package, "dev-libs/bar-2.0");
+    EXPECT_EQ(t.job(job)->package, "dev-libs/foo-1.0");
+    uint64_t plain = t.apply(fork_ev(at(0.6), 40, 1, "make")).new_jobs.at(0);
+    EXPECT_EQ(t.job(plain)->package, "");
 }

@@ -171,6 +171,8 @@ private:
     void release_protected(uint64_t job, uint64_t now);
     void note_unheld(uint64_t job, const std::string& what, const std::string& reason, uint64_t now);
     void note_build_start(uint32_t pid, uint64_t now);
+    void learn_package(uint32_t pid, uint64_t now);
+    void seed(const ProcStat& p, uint64_t now, uint64_t seen_ns);
     bool managed_elsewhere(uint32_t pid, bool say);
     bool joins_from_elsewhere(const Event& e);
     void note_build_end(const ExitEvent& e);
@@ -278,7 +280,7 @@ void Controller::start_tree() {
         for (const ProcStat& p : scan_watched(uids_, roots_)) {
             if (!tree_.process(p.ppid) && managed_elsewhere(p.pid, true)) continue;
             if (!track(p, start_ns_)) continue;
-            handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
+            seed(p, start_ns_, monotonic_ns());
             note_build_start(p.pid, start_ns_);
         }
     } else if (o_.command.empty()) {
@@ -291,7 +293,7 @@ void Controller::start_tree() {
         for (int pass = 0; pass < 2; pass++)
             for (const ProcStat& p : scan_descendants(root.pid)) {
                 if (tree_.process(p.pid) || !track(p, start_ns_)) continue;
-                handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
+                seed(p, start_ns_, monotonic_ns());
             }
     } else {
         root_ = watchdog_->command_pid();
@@ -373,10 +375,28 @@ void Controller::on_raw(std::span<const std::byte> raw) {
         const Process* p = tree_.process(exec->pid);
         bool joined = std::any_of(d.joined.begin(), d.joined.end(), [&](auto jp) { return jp.second == exec->pid; });
         if (p && p->job && !joined) d.joined.emplace_back(p->job, exec->pid);
+        if (p && p->driver) learn_package(exec->pid, exec->ts_ns);
     }
     const auto* exit = std::get_if<ExitEvent>(&*dec.event);
     if (exit) note_build_end(*exit);
     handle(d, event_ts(*dec.event), exit && exit->signal() == 0);
+}
+
+// A driver's emerge package, from its environment (CATEGORY, PF), read once as it execs or is
+// found: the jobs under it are named by it. A process without them keeps its parent's.
+void Controller::learn_package(uint32_t pid, uint64_t now) {
+    auto env = read_environ(pid_t(pid), {"CATEGORY", "PF"}, 64 * 1024);
+    std::string package = package_name(env["CATEGORY"], env["PF"]);
+    const Process* p = tree_.process(pid);
+    if (package.empty() || !p || p->package == package) return;
+    tree_.set_package(pid, package);
+    if (printer_) printer_->on_package(now, pid, package);
+}
+
+// A process found by a /proc walk, into the tree; a driver's package is read at once.
+void Controller::seed(const ProcStat& p, uint64_t now, uint64_t seen_ns) {
+    handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, now), seen_ns);
+    if (const Process* q = tree_.process(p.pid); q && q->driver) learn_package(p.pid, now);
 }
 
 // --user and service mode: true if `pid` runs under another swamp-bpf (`swamp-bpf -- make`
@@ -436,7 +456,7 @@ void Controller::resync(uint64_t now, bool after_drops) {
         alive.insert(p.pid);
         if (tree_.process(p.pid) || (!tree_.process(p.ppid) && managed_elsewhere(p.pid, false))) continue;
         if (!track(p, now)) continue;
-        handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, now), now);
+        seed(p, now, now);
         added++;
     }
     untracked_before_.clear();
@@ -527,7 +547,7 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
     }
     if (printer_)
         printer_->on_decision({now, action_name(a.type), a.job, j->root_pid, j->name, j->rss, mem.headroom, a.reason,
-                               newest_event_ns_, delivered});
+                               newest_event_ns_, delivered, job_target(j->command), j->package});
 }
 
 void Controller::decide(uint64_t now, bool from_timer) {
