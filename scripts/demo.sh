@@ -12,6 +12,10 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "demo.sh: run as root (swamp-bpf loads BPF programs and uses cgroups)" >&2; exit 3; fi
 scripts/build.sh
 out=$(mktemp -d /tmp/swamp-demo.XXXXXX)
+# under sudo (pkexec, doas) the build runs as you (docs/usage.md, "Who the build runs as"): its outputs are yours
+owner=${SUDO_UID:-${PKEXEC_UID:-}}
+if [ -z "$owner" ] && [ -n "${DOAS_USER:-}" ]; then owner=$(id -u "$DOAS_USER"); fi
+if [ -n "$owner" ]; then chown "$owner" "$out"; fi
 trap 'rm -rf "$out"' EXIT
 limit=${DEMO_LIMIT:-1100M}
 echo "== swamp-bpf --trace -- make -j4, in a memory cgroup limited to $limit (outputs in $out)"

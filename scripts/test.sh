@@ -14,6 +14,9 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "test.sh: not root: integration tests (real BPF) will be skipped" >&2
 fi
+# the tests run as root, as CI does: under sudo, swamp-bpf would run their builds as the user who
+# ran it (docs/usage.md, "Who the build runs as"), in root's scratch directories
+unset SUDO_UID SUDO_GID SUDO_USER PKEXEC_UID DOAS_USER
 (cd build && ctest --output-on-failure --timeout 900 "$@")
 scripts/fuzz.sh       # 20 s per fuzz target
 scripts/sanitize.sh

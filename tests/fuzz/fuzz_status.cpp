@@ -46,6 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         j.name = fields[i];
         j.state = JobState(i % 3);
         if (i + 1 < fields.size()) j.reason = fields[i + 1];
+        j.target = fields[i];  // from argv and the environment: as hostile as the name
+        j.package = j.reason;
         s.jobs.push_back(j);
     }
     std::string json = format_status_json(s);

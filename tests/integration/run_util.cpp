@@ -15,6 +15,14 @@ namespace swamp::test {
 
 namespace {
 
+// Run under `sudo ctest` (scripts/test.sh), every launched build would run as the user who ran
+// sudo (docs/usage.md, "Who the build runs as"), in the tests' root-owned directories: the tests
+// run as root directly, as CI does; test_as_user.cpp sets these variables itself.
+const bool kNoInvoker = [] {
+    for (const char* var : {"SUDO_UID", "SUDO_GID", "SUDO_USER", "PKEXEC_UID", "DOAS_USER"}) unsetenv(var);
+    return true;
+}();
+
 // fork + exec with stdout (and stderr too, with `uid`) on a pipe; with `uid`,
 // the child drops to that uid and gid (and no groups) first.
 Child spawn_with(const std::vector<std::string>& argv, std::optional<uid_t> uid) {

@@ -173,25 +173,31 @@ TEST_F(RootFilesTest, StateDirectoryIsCheckedAndACorruptStateFileIsReported) {
 }
 
 // Item 10: the history (every user's command lines) is 0600 in a 0700 directory; the status
-// and metrics files are 0644, readable by a monitoring user, whatever root's umask.
-TEST_F(RootFilesTest, HistoryIsPrivateAndTheStatusFileIsReadableByAll) {
+// file is 0640, readable by the monitoring group (--status-group), and the metrics file 0644,
+// whatever root's umask.
+TEST_F(RootFilesTest, HistoryIsPrivateAndTheStatusFileIsTheMonitoringGroups) {
     fs::path db = dir_ / "lib" / "swamp-bpf" / "history.db", status = dir_ / "status", metrics = dir_ / "metrics.prom";
     std::string out;
     int code = exit_code(run({"/bin/sh", "-c",
                               "umask 077; exec " + std::string(SWAMP_BIN) + " -q --history-db " + db.string() +
-                                  " --status-file " + status.string() + " --metrics-file " + metrics.string() +
+                                  " --status-file " + status.string() + " --status-group " + std::to_string(uid_) +
+                                  " --metrics-file " + metrics.string() +
                                   " -- /bin/sh -c 'echo hello; sleep 0.2' 2>&1"},
                              out));
     EXPECT_EQ(code, 0) << out;
     EXPECT_EQ(mode_of(db.parent_path()), 0700u);
     EXPECT_EQ(mode_of(db), 0600u);
-    EXPECT_EQ(mode_of(status), 0644u);
+    EXPECT_EQ(mode_of(status), 0640u);
     EXPECT_EQ(mode_of(metrics), 0644u);
-    // the monitoring user reads it
+    // the monitoring group reads it (spawn_as: gid = uid_), nobody else does; all read the metrics
     Child c = spawn_as({"/bin/cat", status.string()}, uid_);
     std::string seen;
     EXPECT_EQ(exit_code(finish(c, seen)), 0) << seen;
     EXPECT_NE(seen.find("state=exited"), std::string::npos) << seen;
+    Child other = spawn_as({"/bin/cat", status.string()}, 65534);
+    EXPECT_NE(exit_code(finish(other, seen)), 0) << seen;
+    Child m = spawn_as({"/bin/cat", metrics.string()}, 65534);
+    EXPECT_EQ(exit_code(finish(m, seen)), 0) << seen;
     // and no other user reads the history, nor lists its directory
     Child h = spawn_as({"/bin/cat", db.string()}, uid_);
     EXPECT_NE(exit_code(finish(h, seen)), 0) << seen;

@@ -111,6 +111,7 @@ db = "/srv/swamp/history.db"
 [control]
 socket = "/run/swamp/ctl.sock"
 status-file = "/run/swamp/status"
+status-group = "nagios"
 metrics-file = "/var/lib/node_exporter/swamp.prom"
 
 [output]
@@ -171,6 +172,7 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_FALSE(o.no_history);
     EXPECT_EQ(o.socket_path, "/run/swamp/ctl.sock");
     EXPECT_EQ(o.status_file, "/run/swamp/status");
+    EXPECT_EQ(o.status_group, "nagios");
     EXPECT_EQ(o.metrics_file, "/var/lib/node_exporter/swamp.prom");
     // kCustom names every key, so no key was left out of this test.
     for (const auto& k : config_keys())

@@ -116,6 +116,7 @@ TEST(CtlProtocol, Replies) {
     EXPECT_EQ(err.text, "unknown request \"x\"");
     auto refused = parse_reply(refused_reply(65534));
     EXPECT_EQ(refused_reply(65534), "refused: uid 65534 is not root\n");
+    EXPECT_EQ(refused_reply(65534, 1000), "refused: uid 65534 is not root nor the owner of the build (uid 1000)\n");
     EXPECT_EQ(refused.kind, CtlReply::Kind::Refused);
     EXPECT_EQ(refused.text, "uid 65534 is not root");
     EXPECT_EQ(parse_reply("").kind, CtlReply::Kind::Garbled);
@@ -247,7 +248,7 @@ TEST(StatusFormat, MetricsKeepTheLargestJobsOnly) {
     s.jobs.clear();
     for (uint64_t id = 1; id <= 40; id++)
         s.jobs.push_back({id, uint32_t(1000 + id), "cc" + std::to_string(id), id % 3 ? JobState::Running : JobState::Stopped,
-                          (id * 7 % 40) << 20, 0, 1.0, ""});
+                          (id * 7 % 40) << 20, 0, 1.0, "", "", ""});
     std::string m = format_metrics(s);
     std::regex top(R"re(\nswamp_bpf_top_job_rss_bytes\{rank="([0-9]+)",name="([^"]*)",state="[a-z]+"\} ([0-9]+))re");
     std::vector<uint64_t> sizes;
@@ -285,6 +286,8 @@ TEST(StatusFormat, HostileNamesAndReasons) {
     s.jobs[1].name = "x\n<0>forged";
     s.jobs[1].reason = "why\r\n<0>\x1b[2Jforged \xff";
     s.jobs[2].name = "q\"\\\x7f\xc2\x9b";
+    s.jobs[1].target = "obj\n<0>.o";  // both from a process's argv and environment
+    s.jobs[1].package = "dev-libs/x\n<0>forged";
 
     nlohmann::json j;
     ASSERT_NO_THROW(j = nlohmann::json::parse(format_status_json(s)));
@@ -303,7 +306,9 @@ TEST(StatusFormat, HostileNamesAndReasons) {
     }
     std::string t = format_status_text(s);
     EXPECT_TRUE(contains(t, "managing evil\\n<0>managing")) << t;
-    EXPECT_TRUE(contains(t, " aaaaaaaaaaaaaa\\x ")) << "cut to the column, never inside a character: " << t;
+    EXPECT_TRUE(contains(t, " aaaaaaaaaaaaaa\\xc3 ")) << "an invalid byte escaped whole: " << t;
+    EXPECT_TRUE(contains(t, " x\\n<0>forged obj\\n<0>.o ")) << t;
+    EXPECT_TRUE(contains(t, "  dev-libs/x\\n<0>forged  ")) << t;
     EXPECT_TRUE(contains(t, "why\\r\\n<0>\\x1b[2Jforged \\xff")) << t;
     std::string m = format_metrics(s);
     EXPECT_TRUE(contains(m, "name=\"x\\\\n<0>forged\"")) << m;

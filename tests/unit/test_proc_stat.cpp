@@ -183,3 +183,41 @@ TEST(ProcFiles, SizesOfTheFilesThatExistRelativeToADirectory) {
     EXPECT_EQ(s.count, 2u) << "a missing file and a directory do not count";
     std::filesystem::remove_all(dir);
 }
+
+// /proc/PID/environ is what the process was exec'd with, chosen by its user: only whole entries
+// within the bound are read, a name must match exactly, and a value is returned as found.
+TEST(ProcEnviron, ReadsNamedValuesWithinTheBound) {
+    std::string big(100 * 1024, 'x');
+    std::vector<std::string> env{"PFX=no", "CATEGORY=dev-libs", "PF=foo-1.0\n<0>x", "=odd", "noequals",
+                                 "BIG=" + big, "LATE=after-the-big-one"};
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    int go[2];
+    ASSERT_EQ(pipe(go), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(go[1]);
+        char* argv[] = {const_cast<char*>("/bin/sh"), const_cast<char*>("-c"), const_cast<char*>("read x"), nullptr};
+        dup2(go[0], 0);
+        execve("/bin/sh", argv, envp.data());
+        _exit(127);
+    }
+    close(go[0]);
+    // the exec has happened once environ shows it
+    for (int i = 0; i < 200 && read_environ(pid, {"CATEGORY"}).empty(); i++) usleep(5000);
+    auto all = read_environ(pid, {"CATEGORY", "PF", "P", "LATE", "BIG"});
+    EXPECT_EQ(all["CATEGORY"], "dev-libs");
+    EXPECT_EQ(all["PF"], "foo-1.0\n<0>x");  // as found: package_name() is what checks it
+    EXPECT_EQ(all.count("P"), 0u) << "a prefix of PFX or PF is not P";
+    EXPECT_EQ(all["LATE"], "after-the-big-one");
+    EXPECT_EQ(all["BIG"].size(), big.size());
+    auto bounded = read_environ(pid, {"CATEGORY", "LATE", "BIG"}, 64 * 1024);
+    EXPECT_EQ(bounded["CATEGORY"], "dev-libs");
+    EXPECT_EQ(bounded.count("BIG"), 0u) << "an entry cut by the bound is not read";
+    EXPECT_EQ(bounded.count("LATE"), 0u);
+    close(go[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(read_environ(pid, {"CATEGORY"}).empty()) << "a process that is gone has none";
+}

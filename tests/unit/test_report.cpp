@@ -322,6 +322,30 @@ TEST(Report, JobLabels) {
     EXPECT_EQ(label("ld", "ld"), "ld");
     EXPECT_EQ(label("python3", "python3 gen.py --fast"), "python3 gen.py");
     EXPECT_EQ(label("make", ""), "make");
+    TimelineJob j;
+    j.name = "g++";
+    j.command = "g++ -c x.cpp -o x.o";
+    j.package = "dev-qt/qtwebengine-6.7.2";
+    EXPECT_EQ(job_label(j), "g++ x.o (qtwebengine-6.7.2)");
+}
+
+// A "package" line (the controller read a driver's CATEGORY and PF): the jobs under that
+// driver from then on are of that package; one that does not look like a package is dropped.
+TEST(Report, PackageLinesNameTheJobsUnderTheirDriver) {
+    TraceText tr;
+    tr.add({{"v", 1}, {"event", "package"}, {"ts_ns", at(0.05)}, {"pid", 100}, {"package", "dev-libs/foo-1.0"}});
+    tr.job(0.1, 201, {"gcc", "-c", "a.c", "-o", "a.o"});
+    tr.exit(0.5, 201);
+    tr.add({{"v", 1}, {"event", "package"}, {"ts_ns", at(0.6)}, {"pid", 100}, {"package", "../../etc\n<0>"}});
+    tr.job(0.7, 202, {"gcc", "-c", "b.c", "-o", "b.o"});
+    tr.exit(0.9, 202);
+    Timeline t = read(tr.text);
+    ASSERT_EQ(t.jobs.size(), 2u);
+    EXPECT_EQ(t.jobs[0].package, "dev-libs/foo-1.0");
+    EXPECT_EQ(t.jobs[1].package, "");
+    EXPECT_NE(render_svg(t).find("gcc a.o (foo-1.0)"), std::string::npos);
+    tr.add({{"v", 1}, {"event", "package"}, {"ts_ns", at(1.0)}, {"pid", 100}});
+    EXPECT_THROW(read(tr.text), UserError);
 }
 
 // The recorded demo build (-j4 in 1100M under the controller): the decisions'
@@ -388,7 +412,7 @@ TEST(Report, LiveJsonTraceHasTheBudget) {
     printer.on_event(ExecEvent{at(0.1), 201, 100, "cc1", "/usr/bin/cc1", {"cc1", "a.c"}, false});
     printer.on_event(RssEvent{at(0.2), 201, 300 * MiB, 300 * MiB, 0, 0, 0, 300 * MiB});
     printer.on_memory(at(0.3), int64_t(700 * MiB), 1ull << 30, 0);
-    printer.on_decision({at(0.4), "stop", 1, 201, "cc1", 300 * MiB, 0, "test", 0, 0});
+    printer.on_decision({at(0.4), "stop", 1, 201, "cc1", 300 * MiB, 0, "test", 0, 0, "", ""});
     printer.on_event(ExitEvent{at(1.0), 201, 100, "cc1", 0, 300 * MiB, 0, 0});
     Timeline t = read(live.str());
     ASSERT_EQ(t.budget.size(), 1u);

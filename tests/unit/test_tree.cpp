@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "build_sim.hpp"
+#include "history/signature.hpp"
 #include "tree/tree.hpp"
 
 using namespace swamp;
@@ -593,4 +594,60 @@ TEST(Tree, RunningTimeLeavesOutStopsAndRecordsWhenThePeakCame) {
     ASSERT_EQ(d.ended.size(), 1u);
     EXPECT_EQ(d.ended[0].peak, 300 * MiB);
     EXPECT_EQ(d.ended[0].run_ns(at(8)), at(5) - at(0));
+}
+
+// One list of drivers (tree/drivers.hpp): the tree's default, --roots' default and the history's
+// signatures all come from it, so a driver added there is a driver everywhere.
+TEST(Drivers, OneListUsedEverywhere) {
+    EXPECT_EQ(TreeConfig{}.drivers, kDefaultDrivers);
+    Tree t(TreeConfig{});
+    for (const char* name : {"siso", "bmake", "scons", "make", "ninja", "emerge"}) {
+        EXPECT_TRUE(t.is_driver_name(name)) << name;
+        EXPECT_FALSE(command_signature({name, "-j8"})) << name << " is a driver: the history predicts its jobs, not it";
+    }
+    for (const std::string& root : kDefaultRoots)
+        EXPECT_TRUE(root == "distccd" || t.is_driver_name(root)) << root << " starts builds but is not a driver";
+    for (const char* root : {"siso", "bmake", "scons"})
+        EXPECT_NE(std::find(kDefaultRoots.begin(), kDefaultRoots.end(), root), kDefaultRoots.end()) << root;
+    // cmake runs make or ninja, which are roots themselves
+    EXPECT_EQ(std::find(kDefaultRoots.begin(), kDefaultRoots.end(), "cmake"), kDefaultRoots.end());
+}
+
+// Names users know (issue 17, item 5): a job's output file, and its emerge package, which a
+// driver's children and their jobs inherit; a package from the environment is hostile input.
+TEST(Names, TargetLabelAndPackage) {
+    EXPECT_EQ(job_target("g++ -c ../src/main.cpp -o obj/main.o -O2"), "main.o");
+    EXPECT_EQ(job_target("cc -oout/x.o -c x.c"), "x.o");
+    EXPECT_EQ(job_target("ld.lld --output=a.out"), "");  // --output=FILE is not split: no guess
+    EXPECT_EQ(job_target("hog --mib 40 --out /tmp/b"), "b");
+    EXPECT_EQ(job_target("rustc --crate-name x src/lib.rs"), "lib.rs");
+    EXPECT_EQ(job_target("cc1plus"), "");
+    EXPECT_EQ(job_label("g++", "g++ -c a.cpp -o a.o"), "g++ a.o");
+    EXPECT_EQ(job_label("true", "true"), "true");
+    EXPECT_EQ(job_label("", ""), "?");
+
+    EXPECT_EQ(package_name("dev-qt", "qtwebengine-6.7.2-r1"), "dev-qt/qtwebengine-6.7.2-r1");
+    for (auto [cat, pf] : std::vector<std::pair<std::string, std::string>>{
+             {"", "x-1"}, {"dev-libs", ""}, {"../..", "x"}, {"dev-libs", "a/b"}, {"dev\nlibs", "x"},
+             {"dev-libs", "x y"}, {"dev-libs", std::string(65, 'a')}, {"-rf", "x"}, {"dev-libs", "\xff"}})
+        EXPECT_EQ(package_name(cat, pf), "") << cat << "/" << pf;
+
+    Tree t = make_root();  // 1: make
+    t.apply(exec_ev(at(0.1), 20, 1, "ebuild.sh", {"ebuild.sh", "compile"}));
+    t.set_package(20, "dev-libs/foo-1.0");
+    t.apply(fork_ev(at(0.2), 21, 20, "ebuild.sh"));
+    t.apply(exec_ev(at(0.21), 21, 20, "make", {"make", "-j2"}));
+    uint64_t job = t.apply(fork_ev(at(0.3), 22, 21, "make")).new_jobs.at(0);
+    t.apply(exec_ev(at(0.31), 22, 21, "g++", {"g++", "-c", "a.cpp", "-o", "a.o"}));
+    EXPECT_EQ(t.job(job)->package, "dev-libs/foo-1.0");
+    EXPECT_EQ(t.process(22)->package, "dev-libs/foo-1.0");
+    // another package's ebuild.sh beside it: its jobs are of that one
+    t.apply(fork_ev(at(0.4), 30, 1, "make"));
+    t.apply(exec_ev(at(0.41), 30, 1, "ebuild.sh", {"ebuild.sh", "compile"}));
+    t.set_package(30, "dev-libs/bar-2.0");
+    uint64_t other = t.apply(fork_ev(at(0.5), 31, 30, "ebuild.sh")).new_jobs.at(0);
+    EXPECT_EQ(t.job(other)->package, "dev-libs/bar-2.0");
+    EXPECT_EQ(t.job(job)->package, "dev-libs/foo-1.0");
+    uint64_t plain = t.apply(fork_ev(at(0.6), 40, 1, "make")).new_jobs.at(0);
+    EXPECT_EQ(t.job(plain)->package, "");
 }

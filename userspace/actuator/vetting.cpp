@@ -1,6 +1,5 @@
 #include "actuator/vetting.hpp"
 
-#include <pwd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <cstring>
 
 #include "sys/limits.hpp"
+#include "sys/users.hpp"
 
 namespace swamp {
 
@@ -35,11 +35,10 @@ uint64_t clock_ns(clockid_t c) {
 }
 
 std::string login_shell_comm() {
-    uid_t uid = getuid();
-    if (const char* s = getenv("SUDO_UID")) uid = uid_t(strtoul(s, nullptr, 10));
-    passwd* pw = getpwuid(uid);
-    if (!pw || !pw->pw_shell) return "";
-    std::string shell = pw->pw_shell;
+    std::optional<UserInfo> u = our_invoking_user();
+    if (!u) u = lookup_uid(getuid());
+    if (!u || u->shell.empty()) return "";
+    const std::string& shell = u->shell;
     return shell.substr(shell.rfind('/') + 1).substr(0, 15);  // comm is at most 15 bytes
 }
 

@@ -51,7 +51,7 @@ Vetted unheld_verdict(int err);
 
 class Vetter {
 public:
-    // Reads our ancestors and the invoking user's login shell (SUDO_UID or our uid).
+    // Reads our ancestors and the invoking user's login shell (sudo's, pkexec's or doas' user, or ours).
     explicit Vetter(const std::vector<std::string>& protect_names);
     void protect_pid(pid_t pid) { rules_.pids.insert(pid); }
     const ProtectRules& rules() const { return rules_; }

@@ -137,7 +137,8 @@ void set_oom_score_adj(int value) {
 
 }  // namespace
 
-void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp) {
+void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp,
+                   const std::optional<RunAs>& as) {
     std::unique_ptr<LaunchedCommand> cmd;
     int child_fd = -1;  // SIGCHLD: the command or an orphan of the build exited
     if (!command.empty()) {
@@ -151,7 +152,7 @@ void watchdog_main(int in, int out, int ack, const std::vector<std::string>& com
         sigprocmask(SIG_BLOCK, &chld, nullptr);
         child_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
         try {
-            cmd = std::make_unique<LaunchedCommand>(command, command_pgrp);
+            cmd = std::make_unique<LaunchedCommand>(command, command_pgrp, as);
             write_line(out, "P " + std::to_string(cmd->pid()));
         } catch (const UserError& e) {
             write_line(out, std::string("E ") + e.what());
@@ -213,7 +214,7 @@ void watchdog_main(int in, int out, int ack, const std::vector<std::string>& com
     if (child_fd >= 0) close(child_fd);
 }
 
-Watchdog::Watchdog(const std::vector<std::string>& command) {
+Watchdog::Watchdog(const std::vector<std::string>& command, const std::optional<RunAs>& as) {
     int ctl[2], rep[2], ack[2];
     if (pipe2(ctl, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) || pipe2(ack, O_CLOEXEC))
         throw UserError(ExitCode::Failure, std::string("pipe: ") + strerror(errno));
@@ -233,7 +234,7 @@ Watchdog::Watchdog(const std::vector<std::string>& command) {
         dup3(out, 4, O_CLOEXEC);
         dup3(acks, 5, O_CLOEXEC);
         close_range(6, ~0u, 0);  // no BPF, cgroup or terminal fds
-        watchdog_main(3, 4, 5, command, pgrp);
+        watchdog_main(3, 4, 5, command, pgrp, as);
         _exit(0);
     }
     close(ctl[0]);

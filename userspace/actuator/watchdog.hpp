@@ -30,14 +30,16 @@
 #include <vector>
 
 #include "actuator/actuator.hpp"
+#include "sys/launch.hpp"
 
 namespace swamp {
 
 class Watchdog {
 public:
     // Forks the watchdog; with a command, the watchdog forks it too, held
-    // before exec until start_command(). Throws UserError if it cannot.
-    explicit Watchdog(const std::vector<std::string>& command = {});
+    // before exec until start_command(), run as `as` when given. Throws
+    // UserError if it cannot.
+    explicit Watchdog(const std::vector<std::string>& command = {}, const std::optional<RunAs>& as = std::nullopt);
     // Closes the pipe (after resume_all's "all clear") and reaps the watchdog.
     ~Watchdog();
     Watchdog(const Watchdog&) = delete;
@@ -102,6 +104,7 @@ private:
 // The watchdog's main loop (in the forked child): reads commands from `in`
 // until EOF, then resumes what is still held. Replies go to `out`, answers
 // to "S" to `ack`. Exposed for tests.
-void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp);
+void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp,
+                   const std::optional<RunAs>& as);
 
 }  // namespace swamp

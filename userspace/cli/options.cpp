@@ -181,14 +181,17 @@ void check_history_command(CLI::App* history, HistoryOptions& h) {
 void add_control_flags(CLI::App& app, ControllerOptions& c) {
     app.add_option_function<std::string>(
            "--socket", [&c](const std::string& path) { c.socket_path = absolute(path); },
-           std::string("Listen on this root-only unix socket for `swamp-bpf ctl` (status, limit, pause, resume, "
-                       "drain); `ctl` looks at ") + kDefaultSocket + " unless given --socket")
+           std::string("Listen on this unix socket for `swamp-bpf ctl` (status, limit, pause, resume, drain) by root "
+                       "and by the build's owner; `ctl` looks at ") + kDefaultSocket + " unless given --socket")
         ->type_name("PATH");
     app.add_option_function<std::string>(
            "--status-file", [&c](const std::string& path) { c.status_file = absolute(path); },
            "Keep the state in this file as key=value lines (state=, jobs_running=, headroom_bytes=, ...), "
-           "rewritten at most once a second and at exit")
+           "rewritten at most once a second and at exit; mode 0640, the build owner's")
         ->type_name("PATH");
+    app.add_option("--status-group", c.status_group,
+                   "The --status-file's group, which may read it (a monitoring group, e.g. nagios; default root)")
+        ->type_name("GROUP");
     app.add_option_function<std::string>(
            "--metrics-file", [&c](const std::string& path) { c.metrics_file = absolute(path); },
            "Keep Prometheus metrics in this file (textfile-collector format), rewritten like --status-file")
@@ -228,6 +231,16 @@ std::vector<std::string> driver_names(const std::string& flag, const std::string
     return names;
 }
 
+constexpr const char* kAsHelp =
+    "Run the command as this user (a name or uid); default: the user who ran sudo, pkexec or doas (SUDO_UID, "
+    "PKEXEC_UID, DOAS_USER), else root; --as root keeps it root";
+
+// --as names who runs a command we launch: nothing else has one.
+void require_command_for_as(const std::string& as, const std::vector<std::string>& command) {
+    if (!as.empty() && command.empty())
+        throw CLI::ValidationError("--as", "is for a command swamp-bpf launches (-- CMD): a running build keeps its user");
+}
+
 // The controller's flags, on the top level or on `service` (which finds its
 // builds itself: no --root-pid, --user or command there).
 void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool service) {
@@ -254,6 +267,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool 
         app.add_option("--user", c.user,
                        "Manage every build of this user (a name or uid, e.g. portage) until stopped with Ctrl-C")
             ->type_name("NAME");
+        app.add_option("--as", c.as_user, kAsHelp)->type_name("USER");
     }
     app.add_option_function<std::string>(
            "--action",
@@ -272,7 +286,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool 
     app.add_option_function<std::string>(
            "--drivers",
            [&c](const std::string& v) { c.tree.drivers = driver_names("--drivers", v); },
-           "Comma-separated build drivers, never stopped (default make,gmake,ninja,samu,cmake,cargo,meson,emerge,ebuild.sh,sandbox)")
+           "Comma-separated build drivers, never stopped (default " + joined(kDefaultDrivers) + ")")
         ->type_name("LIST");
     app.add_option_function<std::string>(
            "--protect", [&c](const std::string& v) { c.protect = comma_list(v); },
@@ -371,6 +385,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     auto* trace = app.add_subcommand("trace", "Print a live dump of a build tree's kernel events");
     trace->add_option("--root-pid", r.trace.root_pid, "Trace this running process and all its descendants")
         ->type_name("PID");
+    trace->add_option("--as", r.trace.as_user, kAsHelp)->type_name("USER");
     trace->add_flag("--json", r.trace.json, "Write JSON lines (schema in docs/trace.md) instead of text");
     trace->add_flag("--threads", r.trace.threads, "Also show thread creations");
     trace->add_option("--record", r.trace.record_file, "Also save the trace to FILE for `swamp-bpf replay`")
@@ -457,6 +472,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                 throw CLI::ValidationError("trace: give either --root-pid PID or -- CMD [ARGS...]");
             if (r.trace.root_pid && *r.trace.root_pid <= 0)
                 throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
+            require_command_for_as(r.trace.as_user, r.trace.command);
             r.command = Command::Trace;
         } else if (*probe) {
             r.command = Command::Probe;
@@ -486,6 +502,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                 throw CLI::ValidationError("give one of --root-pid PID, --user NAME or -- CMD [ARGS...] (or a subcommand; see --help)");
             if (r.control.root_pid && *r.control.root_pid <= 0)
                 throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
+            require_command_for_as(r.control.as_user, r.control.command);
             finish_controller(app, r.control, budget);
             r.command = Command::Control;
         }

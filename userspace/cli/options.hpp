@@ -45,8 +45,6 @@ std::string joined(const std::vector<std::string>& names, const std::string& sep
 // Why `name` can never name a build driver, or "" if it can.
 std::string driver_name_problem(std::string_view name);
 
-// What `service` watches for by default: a build starts where one of these is exec'd.
-inline const std::vector<std::string> kDefaultRoots{"emerge", "make", "gmake", "ninja", "samu", "cargo", "distccd"};
 
 // How the kernel side senses the tree; shared by every command that loads BPF.
 struct SensingOptions {
@@ -63,6 +61,7 @@ struct TraceOptions {
     SensingOptions sensing;
     std::optional<pid_t> root_pid;
     std::vector<std::string> command;  // launch mode
+    std::string as_user;               // --as: who the command runs as ("": the invoking user)
     bool json = false;
     bool threads = false;
     std::string record_file;
@@ -86,6 +85,7 @@ struct ControllerOptions {
     SensingOptions sensing;
     std::optional<pid_t> root_pid;
     std::vector<std::string> command;  // launch mode
+    std::string as_user;               // --as: who the command runs as ("": the invoking user, else root)
     std::string user;                  // --user: every build tree of this user
     // `swamp-bpf service` (docs/service.md, "Service mode"): builds found on their own, by the
     // user that runs them (--users) or by the name of their driver (--roots); [service]
@@ -111,6 +111,7 @@ struct ControllerOptions {
     // config's [control] table. "": off.
     std::string socket_path;
     std::string status_file;
+    std::string status_group;  // the status file's group ("": root's)
     std::string metrics_file;
 };
 

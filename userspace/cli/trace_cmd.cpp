@@ -49,6 +49,7 @@ int run_trace(const TraceOptions& o) {
     std::optional<ProcStat> root;
     if (o.root_pid) root = validate_root_pid(*o.root_pid);
     require_bpf_privileges();
+    std::optional<RunAs> run_as = o.command.empty() ? std::nullopt : run_as_for_launch(o.as_user);
     // as the controller does; the trace holds no fd per process, so a shortfall costs nothing here
     raise_fd_limit(fds_needed(o.sensing.max_tasks));
     AttachPlan plan = plan_or_throw(o.sensing);
@@ -68,7 +69,7 @@ int run_trace(const TraceOptions& o) {
     if (o.command.empty()) {
         seed_tree(src, printer, *root);
     } else {
-        cmd = std::make_unique<LaunchedCommand>(o.command);
+        cmd = std::make_unique<LaunchedCommand>(o.command, 0, run_as);
         src.track(cmd->pid(), getpid());
         printer.name(cmd->pid(), o.command[0].substr(0, 15));
         root = ProcStat{};

@@ -1,6 +1,5 @@
 #include "control/controller.hpp"
 
-#include <pwd.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -28,6 +27,7 @@
 #include "source/decode.hpp"
 #include "sys/cgroupfs.hpp"
 #include "sys/launch.hpp"
+#include "sys/users.hpp"
 #include "sys/limits.hpp"
 #include "sys/memory_reader.hpp"
 #include "sys/pid_namespace.hpp"
@@ -46,7 +46,7 @@ namespace swamp {
 namespace {
 
 uid_t resolve_user(const std::string& name, const char* flag) {
-    if (passwd* pw = getpwnam(name.c_str())) return pw->pw_uid;
+    if (auto u = lookup_user(name)) return u->uid;
     char* end;
     long uid = strtol(name.c_str(), &end, 10);
     if (!name.empty() && !*end && uid >= 0) return uid_t(uid);
@@ -172,6 +172,8 @@ private:
     void release_protected(uint64_t job, uint64_t now);
     void note_unheld(uint64_t job, const std::string& what, const std::string& reason, uint64_t now);
     void note_build_start(uint32_t pid, uint64_t now);
+    void learn_package(uint32_t pid, uint64_t now);
+    void seed(const ProcStat& p, uint64_t now, uint64_t seen_ns);
     bool managed_elsewhere(uint32_t pid, bool say);
     bool joins_from_elsewhere(const Event& e);
     void note_build_end(const ExitEvent& e);
@@ -186,6 +188,7 @@ private:
     void trace_page_outs();
     void print_summary(int exit_code);
     std::string what_we_manage() const;
+    uid_t build_owner() const;
     StatusSnapshot status();  // for ctl status and the status/metrics files
 
     const ControllerOptions& o_;
@@ -203,6 +206,8 @@ private:
     ProgressWatch progress_;
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
+    std::optional<RunAs> run_as_;  // launch mode: who the command runs as (nullopt: as we do, root)
+    uid_t owner_ = 0;              // whose build this is (they may use ctl too); 0: root or several users
     bool watchdog_lost_ = false;
     // --user and service mode: builds found by their user or their driver's name
     bool watching_ = false;
@@ -276,7 +281,7 @@ void Controller::start_tree() {
         for (const ProcStat& p : scan_watched(uids_, roots_)) {
             if (!tree_.process(p.ppid) && managed_elsewhere(p.pid, true)) continue;
             if (!track(p, start_ns_)) continue;
-            handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
+            seed(p, start_ns_, monotonic_ns());
             note_build_start(p.pid, start_ns_);
         }
     } else if (o_.command.empty()) {
@@ -289,7 +294,7 @@ void Controller::start_tree() {
         for (int pass = 0; pass < 2; pass++)
             for (const ProcStat& p : scan_descendants(root.pid)) {
                 if (tree_.process(p.pid) || !track(p, start_ns_)) continue;
-                handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, start_ns_), monotonic_ns());
+                seed(p, start_ns_, monotonic_ns());
             }
     } else {
         root_ = watchdog_->command_pid();
@@ -371,10 +376,28 @@ void Controller::on_raw(std::span<const std::byte> raw) {
         const Process* p = tree_.process(exec->pid);
         bool joined = std::any_of(d.joined.begin(), d.joined.end(), [&](auto jp) { return jp.second == exec->pid; });
         if (p && p->job && !joined) d.joined.emplace_back(p->job, exec->pid);
+        if (p && p->driver) learn_package(exec->pid, exec->ts_ns);
     }
     const auto* exit = std::get_if<ExitEvent>(&*dec.event);
     if (exit) note_build_end(*exit);
     handle(d, event_ts(*dec.event), exit && exit->signal() == 0);
+}
+
+// A driver's emerge package, from its environment (CATEGORY, PF), read once as it execs or is
+// found: the jobs under it are named by it. A process without them keeps its parent's.
+void Controller::learn_package(uint32_t pid, uint64_t now) {
+    auto env = read_environ(pid_t(pid), {"CATEGORY", "PF"}, 64 * 1024);
+    std::string package = package_name(env["CATEGORY"], env["PF"]);
+    const Process* p = tree_.process(pid);
+    if (package.empty() || !p || p->package == package) return;
+    tree_.set_package(pid, package);
+    if (printer_) printer_->on_package(now, pid, package);
+}
+
+// A process found by a /proc walk, into the tree; a driver's package is read at once.
+void Controller::seed(const ProcStat& p, uint64_t now, uint64_t seen_ns) {
+    handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, now), seen_ns);
+    if (const Process* q = tree_.process(p.pid); q && q->driver) learn_package(p.pid, now);
 }
 
 // --user and service mode: true if `pid` runs under another swamp-bpf (`swamp-bpf -- make`
@@ -434,7 +457,7 @@ void Controller::resync(uint64_t now, bool after_drops) {
         alive.insert(p.pid);
         if (tree_.process(p.pid) || (!tree_.process(p.ppid) && managed_elsewhere(p.pid, false))) continue;
         if (!track(p, now)) continue;
-        handle(tree_.seed(p.pid, p.ppid, p.comm, p.comm, now), now);
+        seed(p, now, now);
         added++;
     }
     untracked_before_.clear();
@@ -525,7 +548,7 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
     }
     if (printer_)
         printer_->on_decision({now, action_name(a.type), a.job, j->root_pid, j->name, j->rss, mem.headroom, a.reason,
-                               newest_event_ns_, delivered});
+                               newest_event_ns_, delivered, job_target(j->command), j->package});
 }
 
 void Controller::decide(uint64_t now, bool from_timer) {
@@ -640,8 +663,17 @@ void Controller::print_summary(int exit_code) {
     log(Level::Notice) << buf << more << '\n';
 }
 
+// Who owns the one build we manage: the user a launched command runs as, a root pid's
+// real user, --user's; nobody (0) for root's build and in service mode, which manages many.
+uid_t Controller::build_owner() const {
+    if (launched_) return run_as_ ? run_as_->user.uid : 0;
+    if (o_.service) return 0;
+    if (!watching_) return uid_t(std::max(real_uid(root_), 0L));
+    return uids_.size() == 1 ? uids_[0] : 0;
+}
+
 std::string Controller::what_we_manage() const {
-    if (launched_) return o_.command[0];
+    if (launched_) return o_.command[0] + (run_as_ ? " as " + run_as_->user.name : "");
     if (!watching_) return "pid " + std::to_string(root_);
     std::string out = o_.service ? "every build" : "the builds of user " + o_.user;
     if (o_.service) {
@@ -685,6 +717,10 @@ int Controller::run() {
     if (o_.root_pid) validate_root_pid(*o_.root_pid);
     watch_for_builds();
     require_bpf_privileges();
+    if (!o_.command.empty()) run_as_ = run_as_for_launch(o_.as_user);
+    std::optional<gid_t> status_group;
+    if (!o_.status_group.empty() && !(status_group = lookup_group(o_.status_group)))
+        throw UserError(ExitCode::Usage, "--status-group " + printable(o_.status_group) + ": no such group");
     // one pidfd per tracked process; the watchdog and the trace inherit the limit
     if (std::string w = fd_limit_warning(raise_fd_limit(fds_needed(o_.sensing.max_tasks))); !w.empty())
         log(Level::Warning) << w << '\n';
@@ -712,12 +748,13 @@ int Controller::run() {
     if (std::string w = lock_memory(); !w.empty()) log(Level::Warning) << w << '\n';
     SignalFd signals(true);
     launched_ = !o_.command.empty();
-    watchdog_ = std::make_unique<Watchdog>(o_.command);  // in launch mode it forks the command, held before exec
+    watchdog_ = std::make_unique<Watchdog>(o_.command, run_as_);  // in launch mode it forks the command, held before exec
     write_file("/proc/self/oom_score_adj", "-1000");      // after that fork: the build keeps the user's value
     actuator_ = make_actuator(
         {o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get(), o_.page_out});
     open_history();  // before the first job: it may take a moment on a big history
     start_tree();
+    owner_ = build_owner();
     memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_);
     oom_kills_at_start_ = memory_->read_all().oom_kills;
     if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
@@ -728,6 +765,7 @@ int Controller::run() {
     if (!o_.socket_path.empty() || !o_.status_file.empty() || !o_.metrics_file.empty())
         live_ = std::make_unique<LiveControl>(o_.socket_path, o_.status_file, o_.metrics_file,
                                               o_.quiet ? nullptr : &std::cerr);
+    if (live_) live_->set_owner(owner_, status_group ? *status_group : gid_t(-1));
     if (launched_) watchdog_->start_command();
     manager_.notify("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 

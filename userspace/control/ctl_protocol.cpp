@@ -98,7 +98,10 @@ std::string ok_reply(const std::string& body) {
 
 std::string error_reply(const std::string& what) { return "error: " + what + "\n"; }
 
-std::string refused_reply(uid_t uid) { return "refused: uid " + std::to_string(uid) + " is not root\n"; }
+std::string refused_reply(uid_t uid, uid_t owner) {
+    return "refused: uid " + std::to_string(uid) + " is not root" +
+           (owner ? " nor the owner of the build (uid " + std::to_string(owner) + ")" : "") + "\n";
+}
 
 CtlReply parse_reply(const std::string& reply) {
     CtlReply r;

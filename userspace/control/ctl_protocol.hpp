@@ -4,7 +4,8 @@
 //
 // Requests: "status", "status json", "limit N" (0: no cap), "pause", "resume"
 // (clears pause and drain), "drain".
-// Replies:  "ok\n" + body, "error: WHAT\n", or "refused: uid N is not root\n".
+// Replies:  "ok\n" + body, "error: WHAT\n", or "refused: uid N is not root…\n".
+// Root may send every request; so may the build's owner, when there is one.
 #pragma once
 
 #include <sys/types.h>
@@ -35,7 +36,8 @@ std::string describe_caps(const Caps& c);
 
 std::string ok_reply(const std::string& body);
 std::string error_reply(const std::string& what);
-std::string refused_reply(uid_t uid);
+// "refused: uid N is not root" (and, with an owner, "nor the build's owner")
+std::string refused_reply(uid_t uid, uid_t owner = 0);
 
 struct CtlReply {
     enum class Kind { Ok, Error, Refused, Garbled } kind = Kind::Garbled;

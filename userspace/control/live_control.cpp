@@ -35,6 +35,12 @@ LiveControl::~LiveControl() {
     write_files(*last_);
 }
 
+void LiveControl::set_owner(uid_t owner, gid_t status_group) {
+    owner_ = owner;
+    status_group_ = status_group;
+    if (socket_ && owner) socket_->give_to(owner);
+}
+
 void LiveControl::attach(int ep) {
     ep_ = ep;
     epoll_watch(ep, socket_fd(), EPOLLIN);
@@ -83,8 +89,8 @@ void LiveControl::serve(ListeningSocket::Client c, Policy& policy, const Snapsho
     // read the request first even from a peer we refuse: closing on unread data
     // would reset the connection before it read our answer
     std::optional<std::string> line = read_line(c.fd, kClientTimeoutMs);
-    if (c.uid != 0) {
-        write_all(c.fd, refused_reply(c.uid), kClientTimeoutMs);
+    if (c.uid != 0 && c.uid != owner_) {
+        write_all(c.fd, refused_reply(c.uid, owner_), kClientTimeoutMs);
         if (log_) *log_ << "swamp-bpf: ctl: refused a connection from uid " << c.uid << " (pid " << c.pid << ")\n";
         return;
     }
@@ -108,7 +114,8 @@ void LiveControl::serve(ListeningSocket::Client c, Policy& policy, const Snapsho
     policy.set_caps(after);
     bool changed = before.max_running != after.max_running || before.pause != after.pause || before.drain != after.drain;
     if (changed && log_)
-        *log_ << "swamp-bpf: ctl: " << request_line(*req) << " (pid " << c.pid << "): " << describe_caps(after) << '\n';
+        *log_ << "swamp-bpf: ctl: " << request_line(*req) << " (pid " << c.pid << (c.uid ? ", uid " + std::to_string(c.uid) : "")
+              << "): " << describe_caps(after) << '\n';
     write_all(c.fd, ok_reply("caps: " + describe_caps(after) + (changed ? "" : " (unchanged)")), kClientTimeoutMs);
     if (files_) last_write_ns_ = 0;  // the next decision writes the new caps at once
 }
@@ -147,15 +154,19 @@ void LiveControl::finish(StatusSnapshot final_state) {
 }
 
 void LiveControl::write_files(const StatusSnapshot& s) {
-    auto write = [&](const std::string& path, const std::string& text, bool& warned, const char* what) {
+    auto write = [&](const std::string& path, const std::string& text, bool& warned, const char* what, mode_t mode,
+                     uid_t owner, gid_t group) {
         if (path.empty()) return;
-        if (std::string err = write_file_atomic(path, text, 0644); !err.empty() && !warned) {
+        if (std::string err = write_file_atomic(path, text, mode, owner, group); !err.empty() && !warned) {
             if (log_) *log_ << "swamp-bpf: cannot write the " << what << " " << path << ": " << err << '\n';
             warned = true;
         }
     };
-    write(status_file_, format_status_file(s), status_warned_, "status file");
-    write(metrics_file_, format_metrics(s), metrics_warned_, "metrics file");
+    // the status file (job names, and what they build) is the owner's and the monitoring group's;
+    // the metrics file (command names only) is for node_exporter, whoever runs it
+    write(status_file_, format_status_file(s), status_warned_, "status file", 0640, owner_ ? owner_ : uid_t(-1),
+          status_group_);
+    write(metrics_file_, format_metrics(s), metrics_warned_, "metrics file", 0644, uid_t(-1), gid_t(-1));
 }
 
 }  // namespace swamp

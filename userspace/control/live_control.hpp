@@ -35,6 +35,11 @@ public:
     LiveControl(const LiveControl&) = delete;
     LiveControl& operator=(const LiveControl&) = delete;
 
+    // The build's owner (docs/control.md, "Live control"): besides root, uid
+    // `owner` may use the socket (which becomes theirs, 0600) and read the status
+    // file (theirs, 0640, of `status_group` when not -1). 0: root only.
+    void set_owner(uid_t owner, gid_t status_group = gid_t(-1));
+
     // Adds our fds to the loop's epoll set `ep` (EPOLLIN).
     void attach(int ep);
     int socket_fd() const { return socket_ ? socket_->fd() : -1; }
@@ -75,6 +80,8 @@ private:
     bool finished_ = false;
     bool status_warned_ = false, metrics_warned_ = false;
     std::map<uint64_t, std::string> reasons_;
+    uid_t owner_ = 0;                   // 0: root only
+    gid_t status_group_ = gid_t(-1);    // the status file's group: a monitoring group
 };
 
 }  // namespace swamp

@@ -16,7 +16,8 @@ std::vector<JobRow> job_rows(const Tree& tree, const std::map<uint64_t, std::str
     std::vector<JobRow> rows;
     for (const auto& [id, j] : tree.jobs()) {
         JobRow r{id, j.root_pid, j.name, j.state, j.rss, j.peak,
-                 now_ns > j.state_since_ns ? (now_ns - j.state_since_ns) / 1e9 : 0.0, ""};
+                 now_ns > j.state_since_ns ? (now_ns - j.state_since_ns) / 1e9 : 0.0, "", job_target(j.command),
+                 j.package};
         if (j.state != JobState::Running)
             if (auto it = reasons.find(id); it != reasons.end()) r.reason = it->second;
         rows.push_back(std::move(r));
@@ -78,15 +79,19 @@ std::string format_status_text(const StatusSnapshot& s) {
     o << "jobs: " << jobs_in(s, JobState::Running) << " running, " << jobs_in(s, JobState::Stopped) << " stopped, "
       << jobs_in(s, JobState::Held) << " held\n";
     if (s.jobs.empty()) return o.str();
-    char line[160];
-    snprintf(line, sizeof line, "%6s %8s %-16s %-8s %9s %9s %8s  %s\n", "JOB", "PID", "NAME", "STATE", "RSS", "PEAK",
-             "FOR", "WHY");
+    // NAME: the program and what it makes; PACKAGE only when some job belongs to one (emerge)
+    bool packages = std::any_of(s.jobs.begin(), s.jobs.end(), [](const JobRow& j) { return !j.package.empty(); });
+    char line[224];
+    snprintf(line, sizeof line, "%6s %8s %-28s %-8s %9s %9s %8s  %s%s\n", "JOB", "PID", "NAME", "STATE", "RSS", "PEAK",
+             "FOR", packages ? "PACKAGE  " : "", "WHY");
     o << line;
     for (const JobRow& j : s.jobs) {
-        snprintf(line, sizeof line, "%6llu %8u %-16.16s %-8s %9s %9s %7ss", (unsigned long long)j.id, j.root_pid,
-                 comm_column(j.name, 16).c_str(), job_state_name(j.state), human_bytes(j.rss).c_str(),
+        std::string label = j.target.empty() || j.target == j.name ? j.name : j.name + " " + j.target;
+        snprintf(line, sizeof line, "%6llu %8u %-28.28s %-8s %9s %9s %7ss", (unsigned long long)j.id, j.root_pid,
+                 comm_column(label, 28).c_str(), job_state_name(j.state), human_bytes(j.rss).c_str(),
                  human_bytes(j.peak).c_str(), seconds(j.in_state_s).c_str());
-        o << line << (j.reason.empty() ? "" : "  " + printable(j.reason)) << "\n";
+        o << line << (packages ? "  " + printable(j.package.empty() ? "-" : j.package) : "")
+          << (j.reason.empty() ? "" : "  " + printable(j.reason)) << "\n";
     }
     return o.str();
 }
@@ -94,7 +99,8 @@ std::string format_status_text(const StatusSnapshot& s) {
 std::string format_status_json(const StatusSnapshot& s) {
     nlohmann::json jobs = nlohmann::json::array();
     for (const JobRow& j : s.jobs)
-        jobs.push_back({{"id", j.id}, {"pid", j.root_pid}, {"name", j.name}, {"state", job_state_name(j.state)},
+        jobs.push_back({{"id", j.id}, {"pid", j.root_pid}, {"name", j.name}, {"target", j.target},
+                        {"package", j.package}, {"state", job_state_name(j.state)},
                         {"rss", j.rss}, {"peak", j.peak}, {"in_state_s", j.in_state_s}, {"reason", j.reason}});
     nlohmann::json o{
         {"state", overall_state(s)},
@@ -153,6 +159,8 @@ std::string format_status_file(const StatusSnapshot& s) {
     for (const JobRow& j : s.jobs)
         o << "job." << j.id << "=" << job_state_name(j.state) << " pid=" << j.root_pid << " rss_bytes=" << j.rss
           << " peak_bytes=" << j.peak << " in_state_s=" << seconds(j.in_state_s) << " name=" << printable(j.name)
+          << (j.target.empty() ? "" : " target=" + printable(j.target))
+          << (j.package.empty() ? "" : " package=" + printable(j.package))
           << (j.reason.empty() ? "" : " why=" + printable(j.reason)) << "\n";
     return o.str();
 }

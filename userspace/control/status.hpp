@@ -25,6 +25,8 @@ struct JobRow {
     uint64_t rss = 0, peak = 0;  // bytes
     double in_state_s = 0;       // time in its current state
     std::string reason;          // stopped or held: why (the decision that did it)
+    std::string target;          // what it makes (job_target()), "" if unknown
+    std::string package;         // its emerge package, "" if none
 };
 
 struct StatusSnapshot {

@@ -9,6 +9,8 @@
 #include <span>
 #include <string_view>
 
+#include "tree/drivers.hpp"
+
 namespace swamp {
 
 namespace {
@@ -41,11 +43,6 @@ std::string reduce_path_like(const std::string& arg) {
     return base_name(arg);
 }
 
-// The build drivers of TreeConfig's default list (and a few more): their jobs are their children.
-bool is_driver(std::string_view tool) {
-    return one_of(tool, {"make", "gmake", "bmake", "ninja", "samu", "cmake", "cargo", "meson", "emerge", "ebuild.sh",
-                         "sandbox", "scons"});
-}
 
 bool is_shell(std::string_view tool) { return one_of(tool, {"sh", "bash", "dash", "zsh", "ash"}); }
 
@@ -450,7 +447,7 @@ std::optional<CommandSignature> signature_of(Args args, int depth) {
         }
         return std::nullopt;  // a bare shell
     }
-    if (is_driver(tool)) return std::nullopt;
+    if (is_known_driver(tool)) return std::nullopt;  // a driver: its jobs are its children
     return tool_signature(tool, rest);
 }
 

@@ -53,13 +53,6 @@ std::string basename(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::vector<std::string> words(const std::string& command) {
-    std::vector<std::string> out;
-    std::istringstream in(command);
-    for (std::string w; in >> w;) out.push_back(w);
-    return out;
-}
-
 // Cut to `chars` characters (UTF-8 aware), ending in "…" if cut.
 std::string fit(const std::string& s, size_t chars) {
     std::vector<size_t> starts;  // byte offset of each character
@@ -283,7 +276,8 @@ private:
 
     static std::string job_title(const TimelineJob& j) {
         std::string s = "job " + std::to_string(j.id) + " (pid " + std::to_string(j.root_pid) + "): " +
-                        (j.command.empty() ? j.name : j.command) + "\npeak " + human_bytes(j.peak) + ", " +
+                        (j.command.empty() ? j.name : j.command) + (j.package.empty() ? "" : "\npackage " + j.package) +
+                        "\npeak " + human_bytes(j.peak) + ", " +
                         seconds(j.start) + " to " + seconds(j.end);
         for (const WaitSpan& w : j.waits)
             s += std::string("\n") + (w.state == JobState::Held ? "held " : "stopped ") + seconds(w.from) + " to " +
@@ -328,23 +322,10 @@ std::string xml_escape(const std::string& text) {
 }
 
 std::string job_label(const TimelineJob& j) {
-    auto argv = words(j.command);
-    std::string target;
-    for (size_t i = 1; i < argv.size(); i++) {
-        const std::string& a = argv[i];
-        if ((a == "-o" || a == "--out" || a == "--output") && i + 1 < argv.size()) {
-            target = argv[i + 1];
-            break;
-        }
-        if (a.size() > 2 && a.rfind("-o", 0) == 0 && a[2] != '-') {
-            target = a.substr(2);
-            break;
-        }
-        if (a[0] != '-') target = a;  // else the last operand
-    }
-    std::string name = j.name.empty() ? "?" : j.name;
-    target = basename(target);
-    return target.empty() || target == name ? name : name + " " + target;
+    std::string label = swamp::job_label(j.name, j.command);
+    if (j.package.empty()) return label;
+    size_t slash = j.package.find('/');  // the row names the package without its category
+    return label + " (" + j.package.substr(slash + 1) + ")";
 }
 
 }  // namespace swamp

@@ -31,8 +31,8 @@ std::string render_svg(const Timeline& t, const SvgLayout& layout = {});
 // `text` safe inside an SVG text node or attribute value.
 std::string xml_escape(const std::string& text);
 
-// A short name for a job's row: its program and the file it works on
-// ("gcc foo.o", "hog big_templates.o").
+// A short name for a job's row: its program and the file it makes, and its
+// package if any ("gcc foo.o", "g++ main.o (qtwebengine-6.7.2)"): tree's job_label().
 std::string job_label(const TimelineJob& j);
 
 }  // namespace swamp

@@ -30,7 +30,7 @@ struct NsSpan {
 struct Row {
     uint64_t id = 0;
     uint32_t root_pid = 0;
-    std::string name, command;
+    std::string name, command, package;
     uint64_t start = 0;
     std::optional<uint64_t> end;
     bool dissolved = false;  // a wrapper that turned into a driver: not a job after all
@@ -39,6 +39,12 @@ struct Row {
     std::vector<NsSpan> waits;
     std::vector<uint64_t> killed;
 };
+
+// A recorded "CATEGORY/PF", checked again: a trace is input like any other.
+std::string package_name_of(const std::string& text) {
+    size_t slash = text.find('/');
+    return slash == std::string::npos ? "" : package_name(std::string_view(text).substr(0, slash), std::string_view(text).substr(slash + 1));
+}
 
 class Reader {
 public:
@@ -88,6 +94,10 @@ private:
             seen(ts);
         } else if (kind == "decision") {
             decision(j, line);
+        } else if (kind == "package") {  // a driver's emerge package: its jobs from then on are of it
+            auto pkg = j.find("package");
+            if (pkg == j.end() || !pkg->is_string()) throw fail(line, "a package line without a \"package\" string");
+            tree_.set_package(number<uint32_t>(j, "pid", line), package_name_of(pkg->get<std::string>()));
         } else if (kind == "drops") {
             dropped_ = std::max(dropped_, number<uint64_t>(j, "dropped", line, 0ull));
         }
@@ -171,6 +181,7 @@ private:
             r->root_pid = j->root_pid;
             r->name = j->name;
             r->command = j->command;
+            r->package = j->package;
             r->peak = std::max(r->peak, j->peak);
             if (r->rss.empty() || r->rss.back().bytes != j->rss) r->rss.push_back({ts, j->rss});
         }
@@ -198,7 +209,7 @@ private:
         t.end = sec(last_ts_);
         for (const Row& r : rows_) {
             if (r.dissolved) continue;
-            TimelineJob j{r.id, r.root_pid, r.name, r.command, sec(r.start), sec(r.end.value_or(last_ts_)),
+            TimelineJob j{r.id, r.root_pid, r.name, r.command, r.package, sec(r.start), sec(r.end.value_or(last_ts_)),
                           r.end.has_value(), r.peak, samples(r.rss), {}, {}};
             for (const NsSpan& w : r.waits)
                 j.waits.push_back({w.state, sec(w.from), sec(w.to.value_or(r.end.value_or(last_ts_))), w.reason});

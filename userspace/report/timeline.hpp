@@ -30,6 +30,7 @@ struct TimelineJob {
     uint32_t root_pid = 0;
     std::string name;     // what it runs
     std::string command;  // its argv, joined
+    std::string package;  // the emerge package it belongs to ("package" lines of the trace), "" if none
     double start = 0, end = 0;
     bool ended = false;  // its last process exited within the trace
     uint64_t peak = 0;

@@ -1,11 +1,14 @@
 #include "sys/proc.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <string_view>
 #include <fstream>
 #include <map>
 #include <set>
@@ -57,6 +60,32 @@ std::vector<std::string> read_cmdline(pid_t pid) {
     return argv;
 }
 
+std::map<std::string, std::string> read_environ(pid_t pid, const std::vector<std::string>& names, size_t max_bytes) {
+    std::map<std::string, std::string> out;
+    int fd = open(("/proc/" + std::to_string(pid) + "/environ").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    std::string text(max_bytes, '\0');
+    size_t got = 0;
+    for (ssize_t n; got < max_bytes && (n = read(fd, text.data() + got, max_bytes - got)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        got += size_t(n);
+    }
+    close(fd);
+    text.resize(got);
+    for (size_t at = 0; at < text.size();) {
+        size_t end = text.find('\0', at);
+        if (end == std::string::npos) break;  // cut by max_bytes: not a whole entry
+        std::string_view entry(text.data() + at, end - at);
+        size_t eq = entry.find('=');
+        if (eq != std::string_view::npos)
+            for (const std::string& name : names)
+                if (entry.substr(0, eq) == name) out[name] = std::string(entry.substr(eq + 1));
+        at = end + 1;
+    }
+    return out;
+}
+
 std::string read_cwd(pid_t pid) {
     char buf[4096];
     ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/cwd").c_str(), buf, sizeof buf - 1);
@@ -92,13 +121,6 @@ std::vector<ProcStat> read_all_stats() {
     return out;
 }
 
-// The real uid of `pid`, -1 when it is gone.
-long real_uid(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
-    return -1;
-}
 
 // `roots` and everything below them among `all`, each once, parents before children.
 std::vector<ProcStat> with_descendants(const std::vector<ProcStat>& all, std::vector<ProcStat> roots) {
@@ -133,6 +155,13 @@ std::vector<ProcStat> scan_descendants(pid_t root) {
     std::vector<ProcStat> out = with_descendants(read_all_stats(), {top});
     out.erase(out.begin());
     return out;
+}
+
+long real_uid(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
+    return -1;
 }
 
 std::vector<ProcStat> scan_watched(const std::vector<uid_t>& uids, const std::vector<std::string>& names) {

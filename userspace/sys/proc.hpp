@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ struct ProcStat {
 };
 
 std::optional<ProcStat> read_proc_stat(pid_t pid);
+// The real uid of `pid`, -1 when it is gone.
+long real_uid(pid_t pid);
 // True when `pid` is stopped by a signal (state T) or by a tracer (t).
 bool is_stopped(pid_t pid);
 // Parses the text of /proc/PID/stat; exposed for tests.
@@ -34,6 +37,10 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text);
 // A process's whole command line (the kernel event carries only its first
 // bytes) and its working directory; empty when it is gone.
 std::vector<std::string> read_cmdline(pid_t pid);
+// The values of `names` in `pid`'s environment as it was exec'd (/proc/PID/environ), from at
+// most its first `max_bytes`; names not found are absent. Hostile input: check before use.
+std::map<std::string, std::string> read_environ(pid_t pid, const std::vector<std::string>& names,
+                                                size_t max_bytes = 256 * 1024);
 std::string read_cwd(pid_t pid);
 // The total size of the files that exist among `paths` (relative ones under
 // `dir`), and how many exist.

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <cstring>
 #include <ext/stdio_filebuf.h>
 
+#include "sys/users.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -41,29 +41,19 @@ private:
 
 bool ours(uid_t uid) { return uid == 0 || uid == geteuid(); }
 
-// The user who ran us through sudo or pkexec, or -1. An output file (status,
+// The user who ran us through sudo, pkexec or doas, or -1. An output file (status,
 // trace, recording, report) may go into their own directories: they can only
 // redirect it within what they own, since every step is opened O_NOFOLLOW and
 // files are made O_EXCL or checked regular with one link.
 long invoking_uid() {
-    for (const char* var : {"SUDO_UID", "PKEXEC_UID"})
-        if (const char* v = getenv(var); v && *v) {
-            char* end;
-            long uid = strtol(v, &end, 10);
-            if (!*end && uid > 0) return uid;
-        }
-    return -1;
+    auto u = our_invoking_user();
+    return u && u->uid > 0 ? long(u->uid) : -1;
 }
 
 // Who may own what we write: root or us; and for output files, the invoking user too.
 enum class Trust { Private, Output };
 bool trusted_owner(uid_t uid, Trust t) { return ours(uid) || (t == Trust::Output && long(uid) == invoking_uid()); }
 
-std::string user_name(uid_t uid) {
-    std::string out = "uid " + std::to_string(uid);
-    if (passwd* pw = getpwuid(uid)) out += std::string(" (") + pw->pw_name + ")";
-    return out;
-}
 
 std::string octal(mode_t mode) {
     char buf[8];
@@ -74,7 +64,7 @@ std::string octal(mode_t mode) {
 // "" if only root or we (or, for output, the invoking user) can change the directory `st`,
 // else who else can.
 std::string untrusted_dir(const struct stat& st, bool allow_sticky, Trust trust = Trust::Private) {
-    if (!trusted_owner(st.st_uid, trust)) return "belongs to " + user_name(st.st_uid);
+    if (!trusted_owner(st.st_uid, trust)) return "belongs to " + describe_uid(st.st_uid);
     if (allow_sticky && (st.st_mode & S_ISVTX)) return "";
     bool group = (st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid();
     if ((st.st_mode & S_IWOTH) || group)
@@ -84,11 +74,12 @@ std::string untrusted_dir(const struct stat& st, bool allow_sticky, Trust trust 
 }
 
 // "" if an existing target `st` may be replaced or truncated.
-std::string unreplaceable(const struct stat& st, Trust trust = Trust::Private) {
+// `also`: one more owner we trust (the one we give the file to).
+std::string unreplaceable(const struct stat& st, Trust trust = Trust::Private, uid_t also = uid_t(-1)) {
     if (S_ISLNK(st.st_mode)) return "it is a symbolic link";
     if (!S_ISREG(st.st_mode)) return "it is not a regular file";
     if (st.st_nlink > 1) return "it has other hard links";
-    if (!trusted_owner(st.st_uid, trust)) return "it belongs to " + user_name(st.st_uid);
+    if (!trusted_owner(st.st_uid, trust) && st.st_uid != also) return "it belongs to " + describe_uid(st.st_uid);
     return "";
 }
 
@@ -203,18 +194,20 @@ void require_safe_output(const std::string& what, const std::string& path, bool 
         throw UserError(ExitCode::Usage, what + " " + path + ": refused: " + why);
 }
 
-std::string write_file_atomic(const std::string& path, const std::string& text, mode_t mode) {
+std::string write_file_atomic(const std::string& path, const std::string& text, mode_t mode, uid_t owner, gid_t group) {
     std::string dir, name, error;
     if (!split(path, dir, name)) return "not a file name";
     Fd dfd(open_trusted_dir(dir, true, error, nullptr, Trust::Output));
     if (dfd.fd < 0) return error;
     struct stat st;
     if (fstatat(dfd.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-        if (std::string why = unreplaceable(st, Trust::Output); !why.empty()) return why;
+        if (std::string why = unreplaceable(st, Trust::Output, owner); !why.empty()) return why;
     std::string tmp = temp_name(name);
-    int fd = openat(dfd.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    int fd = openat(dfd.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0700);
     if (fd < 0) return strerror(errno);
-    bool ok = fchmod(fd, mode) == 0 && write_all(fd, text);  // fchmod: whatever the umask
+    // the owner first, then the mode: nobody else reads it in between
+    bool owned = (owner == uid_t(-1) && group == gid_t(-1)) || fchown(fd, owner, group) == 0;
+    bool ok = owned && fchmod(fd, mode) == 0 && write_all(fd, text);  // fchmod: whatever the umask
     int err = errno;
     if (close(fd) != 0 && ok) ok = false, err = errno;
     if (ok && renameat(dfd.fd, tmp.c_str(), dfd.fd, name.c_str()) != 0) ok = false, err = errno;

@@ -31,8 +31,10 @@ void require_safe_output(const std::string& what, const std::string& path, bool 
 
 // Replaces `path` with `text` atomically: a file with a random name made beside
 // it (O_CREAT|O_EXCL|O_NOFOLLOW, `mode`), then renamed over it. "" or the error;
-// nothing is left behind on failure.
-std::string write_file_atomic(const std::string& path, const std::string& text, mode_t mode = 0644);
+// nothing is left behind on failure. `owner` and `group` (unless -1) are given
+// to the new file before its mode, and an existing file of `owner` may be replaced.
+std::string write_file_atomic(const std::string& path, const std::string& text, mode_t mode = 0644,
+                              uid_t owner = uid_t(-1), gid_t group = gid_t(-1));
 
 // `path` opened for writing from its start: created with `mode`, or, if it
 // exists, truncated once it is known to be a regular file we may replace.

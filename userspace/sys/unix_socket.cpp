@@ -102,6 +102,16 @@ ListeningSocket::ListeningSocket(const std::string& path) : path_(path) {
     if (stat(path.c_str(), &st) == 0) inode_ = st.st_ino;
 }
 
+void ListeningSocket::give_to(uid_t uid) {
+    struct stat st;
+    errno = 0;
+    // our own file, in a directory only root may change (ensure_private_dir_of): no race to lose
+    if (lstat(path_.c_str(), &st) != 0 || st.st_ino != inode_ || !S_ISSOCK(st.st_mode) ||
+        lchown(path_.c_str(), uid, gid_t(-1)) != 0)
+        throw UserError(ExitCode::Failure, "cannot give the control socket " + path_ + " to uid " + std::to_string(uid) +
+                                               ": " + (errno ? strerror(errno) : "it changed"));
+}
+
 ListeningSocket::~ListeningSocket() {
     struct stat st;
     // only our own file: a second instance may have replaced it after a stale check
@@ -167,7 +177,7 @@ std::string unix_request(const std::string& path, const std::string& request, in
                                                    (err == ECONNREFUSED ? " (a stale socket file)" : ""));
         if (err == EACCES || err == EPERM)
             throw UserError(ExitCode::Permission, "cannot connect to " + path + ": " + strerror(err) +
-                                                      "; the control socket is root-only: run ctl as root");
+                                                      "; the control socket is for root and the build's owner only");
         throw UserError(ExitCode::Failure, "cannot connect to " + path + ": " + strerror(err));
     }
     int64_t deadline = now_ms() + timeout_ms;

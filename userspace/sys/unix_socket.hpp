@@ -1,5 +1,5 @@
-// The control socket's system calls (docs/control.md, "Live control"): a root-only
-// listening unix socket for the controller, the client side for `ctl`, and
+// The control socket's system calls (docs/control.md, "Live control"): a root's
+// (and a build owner's) listening unix socket for the controller, the client side for `ctl`, and
 // the peer-credential check. What is said over it is control/ctl_protocol.
 #pragma once
 
@@ -24,6 +24,9 @@ public:
 
     int fd() const { return fd_; }
     const std::string& path() const { return path_; }
+    // Makes the socket file `uid`'s (still 0600, in its root-owned directory): that user may
+    // connect; everyone else's connect fails with EACCES before reaching us.
+    void give_to(uid_t uid);
 
     // A client that connected, with its credentials (SO_PEERCRED), or nullopt
     // when none is pending, or when accept failed: then `*error` is its errno

@@ -76,6 +76,8 @@ void TracePrinter::on_decision(const Decision& d) {
                             {"rss", d.rss},
                             {"headroom", d.headroom},
                             {"reason", d.reason}};
+    if (!d.target.empty()) j["target"] = d.target;
+    if (!d.package.empty()) j["package"] = d.package;
     if (d.delivered_ts_ns) j["delivered_ts_ns"] = d.delivered_ts_ns;
     if (d.trigger_ts_ns) j["trigger_ts_ns"] = d.trigger_ts_ns;
     if (opts_.json) {
@@ -86,7 +88,25 @@ void TracePrinter::on_decision(const Decision& d) {
         char buf[160];
         snprintf(buf, sizeof buf, "%9.3f %7u %7s %-15.15s %-6s %8s  ", d.ts_ns >= start_ns_ ? (d.ts_ns - start_ns_) / 1e9 : 0.0,
                  d.pid, "", comm_column(d.name).c_str(), upper.c_str(), human_bytes(d.rss).c_str());
-        out_ << buf << "job " << d.job << ": " << printable(d.reason) << '\n';
+        std::string what = d.target + (!d.target.empty() && !d.package.empty() ? ", " : "") + d.package;
+        out_ << buf << "job " << d.job << (what.empty() ? "" : " (" + printable(what) + ")") << ": " << printable(d.reason)
+             << '\n';
+    }
+    printed_++;
+    if (record_) *record_ << json_line(j) << '\n';
+}
+
+void TracePrinter::on_package(uint64_t ts_ns, uint32_t pid, const std::string& package) {
+    double t = ts_ns >= start_ns_ ? (ts_ns - start_ns_) / 1e9 : 0.0;
+    auto j = nlohmann::json{{"v", kJsonSchemaVersion}, {"t", t},     {"ts_ns", ts_ns},
+                            {"event", "package"},      {"pid", pid}, {"package", package}};
+    if (opts_.json) {
+        out_ << json_line(j) << '\n';
+    } else {
+        char buf[160];
+        snprintf(buf, sizeof buf, "%9.3f %7u %7s %-15.15s %-6s %8s  ", t, pid, "", comm_column(comm_of(pid)).c_str(),
+                 "PACKAGE", "");
+        out_ << buf << printable(package) << '\n';
     }
     printed_++;
     if (record_) *record_ << json_line(j) << '\n';

@@ -26,6 +26,8 @@ struct Decision {
     std::string reason;
     uint64_t trigger_ts_ns = 0;    // kernel time of the newest event before the decision; 0: a timer or PSI woke us
     uint64_t delivered_ts_ns = 0;  // when the actuator had carried it out
+    std::string target;            // what the job makes (job_target()), "" if unknown
+    std::string package;           // its emerge package, "" if none
 };
 
 struct PrinterOptions {
@@ -46,6 +48,8 @@ public:
     void on_drops(uint64_t total_dropped);
     // A controller decision, interleaved with the kernel events.
     void on_decision(const Decision& d);
+    // The emerge package a driver builds (read from its environment): its jobs are of it.
+    void on_package(uint64_t ts_ns, uint32_t pid, const std::string& package);
     // A finished page-out of a stopped job (`comm`: what the job runs), at its end time.
     void on_page_out(const PageOutReport& r, const std::string& comm);
     // Memory readings: to the recording (policy fixtures replay them) and to the

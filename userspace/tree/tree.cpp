@@ -1,7 +1,9 @@
 #include "tree/tree.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <sstream>
 
 namespace swamp {
 
@@ -14,7 +16,57 @@ const char* job_state_name(JobState s) {
     return "?";
 }
 
+namespace {
+
+std::string base_name(const std::string& path) {
+    size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool gentoo_name(std::string_view s) {
+    return !s.empty() && s.size() <= 64 && s[0] != '.' && s[0] != '-' &&
+           std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum((unsigned char)c) || c == '+' || c == '_' || c == '.' || c == '-'; });
+}
+
+}  // namespace
+
+std::string job_target(const std::string& command) {
+    std::vector<std::string> argv;
+    std::istringstream in(command);
+    for (std::string w; in >> w;) argv.push_back(w);
+    std::string target;
+    for (size_t i = 1; i < argv.size(); i++) {
+        const std::string& a = argv[i];
+        if ((a == "-o" || a == "--out" || a == "--output") && i + 1 < argv.size()) {
+            target = argv[i + 1];
+            break;
+        }
+        if (a.size() > 2 && a.rfind("-o", 0) == 0 && a[2] != '-') {
+            target = a.substr(2);
+            break;
+        }
+        if (a[0] != '-') target = a;  // else the last operand
+    }
+    return base_name(target);
+}
+
+std::string job_label(const std::string& name, const std::string& command) {
+    std::string program = name.empty() ? "?" : name, target = job_target(command);
+    return target.empty() || target == program ? program : program + " " + target;
+}
+
+std::string package_name(std::string_view category, std::string_view pf) {
+    return gentoo_name(category) && gentoo_name(pf) ? std::string(category) + "/" + std::string(pf) : "";
+}
+
 Tree::Tree(TreeConfig cfg) : cfg_(std::move(cfg)) {}
+
+void Tree::set_package(uint32_t pid, const std::string& package) {
+    auto it = procs_.find(pid);
+    if (it == procs_.end()) return;
+    it->second.package = package;
+    if (auto jt = jobs_.find(it->second.job); jt != jobs_.end() && jt->second.root_pid == pid) jt->second.package = package;
+}
 
 bool Tree::is_driver_name(const std::string& comm) const {
     return std::find(cfg_.drivers.begin(), cfg_.drivers.end(), comm) != cfg_.drivers.end();
@@ -104,6 +156,7 @@ Process& Tree::add_process(uint32_t pid, uint32_t ppid, const std::string& comm,
     p.seen_ns = now_ns;
     p.ppid = ppid;
     p.comm = comm;
+    if (auto parent = procs_.find(ppid); parent != procs_.end()) p.package = parent->second.package;
     return p;
 }
 
@@ -119,6 +172,7 @@ void Tree::assign(Process& p, uint64_t now_ns, TreeDelta& d) {
         j.root_pid = p.pid;
         j.name = p.comm;
         j.command = p.command;
+        j.package = p.package;
         j.execd = p.execd;
         j.start_ns = j.state_since_ns = j.rss_changed_ns = now_ns;
         d.new_jobs.push_back(j.id);

@@ -12,10 +12,12 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "source/event.hpp"
+#include "tree/drivers.hpp"
 
 namespace swamp {
 
@@ -35,6 +37,7 @@ struct Process {
     bool execd = false;  // runs its own program: exec seen, or found running by a /proc walk
     uint64_t job = 0;    // 0: not in a job (a driver, or outside any build)
     uint64_t seen_ns = 0;  // when an event or the /proc walk first showed it
+    std::string package;   // the emerge package it builds ("dev-libs/foo-1.0"), from its parent or set_package()
 };
 
 struct Job {
@@ -42,6 +45,7 @@ struct Job {
     uint32_t root_pid = 0;
     std::string name;     // the command it runs: root's comm, or the first program a wrapper shell runs
     std::string command;  // the matching argv
+    std::string package;  // the emerge package it belongs to, "" if none
     std::set<uint32_t> pids;  // live processes
     uint64_t rss = 0;         // sum of its processes' RSS
     uint64_t swap = 0;        // sum of their swapped-out memory: it comes back when the job runs
@@ -82,13 +86,21 @@ struct TreeDelta {
 };
 
 struct TreeConfig {
-    std::vector<std::string> drivers{"make", "gmake",  "ninja",     "samu",   "cmake",
-                                     "cargo", "meson", "emerge", "ebuild.sh", "sandbox"};
+    std::vector<std::string> drivers = kDefaultDrivers;
     std::vector<std::string> shells{"sh", "bash", "dash", "zsh", "ash", "busybox"};
     double growth_tau_s = 0.5;    // smoothing of the growth rate
     double fault_stale_s = 1.0;   // a fault sample older than this counts as 0
     double growth_stale_s = 1.0;  // no RSS change this long: growth is 0
 };
+
+// What a job makes, as a base name: the file after -o (or --out, --output) of
+// its command, else its last operand; "" when there is none.
+std::string job_target(const std::string& command);
+// A job's short name: its program and what it makes ("g++ main.o"), or the program alone.
+std::string job_label(const std::string& name, const std::string& command);
+// "CATEGORY/PF" (an emerge build's package, from its environment: hostile input) when both
+// look like Gentoo's names (letters, digits, "+_.-", at most 64 bytes each), else "".
+std::string package_name(std::string_view category, std::string_view pf);
 
 class Tree {
 public:
@@ -104,6 +116,8 @@ public:
     void set_state(uint64_t job, JobState s, uint64_t now_ns);
     void set_protected(uint64_t job);
     void set_prediction(uint64_t job, uint64_t peak, double secs, double peak_at_s, int runs);
+    // The package `pid` builds (package_name()): its children, and the jobs they form, inherit it.
+    void set_package(uint32_t pid, const std::string& package);
 
     const std::map<uint64_t, Job>& jobs() const { return jobs_; }
     const Job* job(uint64_t id) const;
