@@ -31,6 +31,7 @@ inline constexpr Bounds<double> kCpusBounds{0.0, 4096.0};              // CPUs; 
 inline constexpr Bounds<uint32_t> kFaultIntervalBounds{10, 60000};    // milliseconds
 inline constexpr Bounds<uint32_t> kMaxTasksBounds{64, 4194304};
 inline constexpr Bounds<double> kPageOutDelayBounds{0.0, 3600.0};  // seconds
+inline constexpr Bounds<double> kTopIntervalBounds{0.05, 60.0};     // seconds
 // Where `swamp-bpf ctl` looks for a controller's control socket (docs/control.md, "Live control").
 inline constexpr const char* kDefaultSocket = "/run/swamp-bpf/ctl.sock";
 inline constexpr const char* kDefaultStatusFile = "/run/swamp-bpf/status";  // service mode's --status-file
@@ -120,6 +121,12 @@ struct CtlOptions {
     std::string request;  // the protocol line (control/ctl_protocol.hpp)
 };
 
+// `swamp-bpf top [--socket PATH] [--interval S]`
+struct TopOptions {
+    std::string socket = kDefaultSocket;
+    double interval_s = 0.25;
+};
+
 // `swamp-bpf report TRACE -o FILE.svg`
 struct ReportOptions {
     std::string file;
@@ -140,7 +147,7 @@ struct HistoryOptions {
     bool all = false;     // forget --all
 };
 
-enum class Command { None, Control, Service, Trace, Probe, Replay, CheckConfig, Recover, History, Report, Ctl };
+enum class Command { None, Control, Service, Trace, Probe, Replay, CheckConfig, Recover, History, Report, Ctl, Top };
 
 struct ParsedCli {
     Command command = Command::None;
@@ -152,6 +159,7 @@ struct ParsedCli {
     HistoryOptions history;
     ReportOptions report;
     CtlOptions ctl;
+    TopOptions top;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
     std::string state_dir;        // hidden --state-dir, for tests: instead of /run/swamp-bpf
 };

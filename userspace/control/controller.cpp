@@ -672,6 +672,11 @@ StatusSnapshot Controller::status() {
     s.held_s = tree_.seconds_in(JobState::Held, now);
     s.oom_kills = m.oom_kills >= oom_kills_at_start_ ? m.oom_kills - oom_kills_at_start_ : 0;
     s.jobs = job_rows(tree_, live_ ? live_->reasons() : std::map<uint64_t, std::string>{}, now);
+    const std::map<uint64_t, double> cpu = progress_.cpu_use();
+    for (JobRow& r : s.jobs) {
+        if (auto it = cpu.find(r.id); it != cpu.end()) r.cpu = it->second;
+        r.run_now = policy_.run_now_jobs().count(r.id) > 0;
+    }
     return s;
 }
 
