@@ -193,6 +193,11 @@ void add_control_flags(CLI::App& app, ControllerOptions& c) {
            "--metrics-file", [&c](const std::string& path) { c.metrics_file = absolute(path); },
            "Keep Prometheus metrics in this file (textfile-collector format), rewritten like --status-file")
         ->type_name("PATH");
+    app.add_option("--on-event", c.on_event,
+                   "Run this shell command on each stop, hold, resume, memory pressure, OOM kill and build end, "
+                   "without waiting for it, as the build's owner, with the details in SWAMP_* variables "
+                   "(rate-limited; see docs/control.md)")
+        ->type_name("CMD");
 }
 
 // `ctl status|limit|pause|resume|drain`; returns the subcommand.

@@ -113,6 +113,8 @@ struct ControllerOptions {
     std::string socket_path;
     std::string status_file;
     std::string metrics_file;
+    // --on-event CMD (docs/control.md, "Event hooks"); the config's [control] on-event. "": none.
+    std::string on_event;
 };
 
 // `swamp-bpf ctl [--socket PATH] status [--json] | limit N | pause | resume | drain`

@@ -92,14 +92,6 @@ std::vector<ProcStat> read_all_stats() {
     return out;
 }
 
-// The real uid of `pid`, -1 when it is gone.
-long real_uid(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
-    return -1;
-}
-
 // `roots` and everything below them among `all`, each once, parents before children.
 std::vector<ProcStat> with_descendants(const std::vector<ProcStat>& all, std::vector<ProcStat> roots) {
     std::multimap<pid_t, const ProcStat*> by_parent;
@@ -115,6 +107,13 @@ std::vector<ProcStat> with_descendants(const std::vector<ProcStat>& all, std::ve
 }
 
 }  // namespace
+
+long real_uid(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
+    return -1;
+}
 
 pid_t ancestor_named(pid_t pid, const std::vector<std::string>& names, pid_t except) {
     auto self = read_proc_stat(pid);
