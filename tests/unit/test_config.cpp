@@ -70,6 +70,7 @@ void expect_same(const ControllerOptions& a, const ControllerOptions& b) {
     EXPECT_EQ(a.socket_path, b.socket_path);
     EXPECT_EQ(a.status_file, b.status_file);
     EXPECT_EQ(a.metrics_file, b.metrics_file);
+    EXPECT_EQ(a.on_event, b.on_event);
 }
 
 // A file that sets every key to something other than its default.
@@ -111,6 +112,7 @@ db = "/srv/swamp/history.db"
 socket = "/run/swamp/ctl.sock"
 status-file = "/run/swamp/status"
 metrics-file = "/var/lib/node_exporter/swamp.prom"
+on-event = "/usr/share/swamp-bpf/examples/notify-desktop"
 
 [output]
 quiet = true
@@ -171,6 +173,7 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_EQ(o.socket_path, "/run/swamp/ctl.sock");
     EXPECT_EQ(o.status_file, "/run/swamp/status");
     EXPECT_EQ(o.metrics_file, "/var/lib/node_exporter/swamp.prom");
+    EXPECT_EQ(o.on_event, "/usr/share/swamp-bpf/examples/notify-desktop");
     // kCustom names every key, so no key was left out of this test.
     for (const auto& k : config_keys())
         EXPECT_TRUE(contains(kCustom, "\n" + k.name + " = ")) << k.table << "." << k.name;

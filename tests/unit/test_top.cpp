@@ -120,6 +120,12 @@ TEST(TopView, ShowsEveryJobOnOneScale) {
     EXPECT_EQ(cc[0], ' ');
     EXPECT_TRUE(contains(as, "held")) << as;
     for (const ScreenLine& l : lines) EXPECT_LE(line_text(l).size(), 140u);
+    // the selected job's reason in full, above the message and the keys
+    EXPECT_EQ(line_text(lines[21]), "job 2 (ld) stopped: projected headroom 10 MiB is below the low mark 64 MiB") << t;
+    f.width = 40;  // wrapped on two lines when narrow
+    lines = render_top(f);
+    EXPECT_EQ(line_text(lines[20]) + line_text(lines[21]),
+              "job 2 (ld) stopped: projected headroom 10 MiB is below the low mark 64 MiB") << screen_text(lines);
 }
 
 TEST(TopView, EscapesHostileNamesAndFitsTheWidth) {

@@ -23,10 +23,9 @@ size_t columns(const std::string& s) {
     return n;
 }
 
-// `raw` made printable, cut to at most `width` columns; padded to exactly
-// `width` when `pad`.
-std::string fit(const std::string& raw, size_t width, bool pad = false) {
-    std::string s = printable(raw), out;
+// Printable text `s` cut to at most `width` columns; padded to exactly `width` when `pad`.
+std::string cut(const std::string& s, size_t width, bool pad = false) {
+    std::string out;
     size_t n = 0;
     for (size_t i = 0; i < s.size() && n < width;) {
         size_t len = std::max<size_t>(1, utf8_char_at(s, i));
@@ -37,6 +36,9 @@ std::string fit(const std::string& raw, size_t width, bool pad = false) {
     if (pad) out.append(width - n, ' ');
     return out;
 }
+
+// `raw` made printable, then cut.
+std::string fit(const std::string& raw, size_t width, bool pad = false) { return cut(printable(raw), width, pad); }
 
 std::string fmt(const char* f, double v) {
     char buf[32];
@@ -62,7 +64,7 @@ ScreenLine clip(ScreenLine l, size_t width) {
     for (Span& s : l) {
         if (used >= width) break;
         size_t n = columns(s.text);
-        if (used + n > width) s.text = fit(s.text, width - used), n = width - used;
+        if (used + n > width) s.text = cut(s.text, width - used), n = width - used;
         used += n;
         out.push_back(std::move(s));
     }
@@ -169,9 +171,8 @@ std::vector<ScreenLine> render_top(const TopFrame& f) {
         add({{"       # build " + human_bytes(s.tree_rss), Paint::Tree},
              {"  = other " + human_bytes(used > s.tree_rss ? used - s.tree_rss : 0), Paint::Other},
              {"  . headroom", Paint::Free},
-             {"  | low mark " + human_bytes(s.low_mark) + " (jobs stop below it; resume above " +
-                  human_bytes(s.high_mark) + ")" +
-                  (s.budget ? "; budget " + human_bytes(*s.budget) : std::string("; no --mem-budget")),
+             {"  | low mark " + human_bytes(s.low_mark) + ", resume mark " + human_bytes(s.high_mark) +
+                  (s.budget ? ", budget " + human_bytes(*s.budget) : std::string(", no --mem-budget")),
               Paint::Dim}});
         add({{"caps: " + describe_caps(s.caps), s.caps.pause || s.caps.drain || s.caps.max_running ? Paint::Warn : Paint::Plain},
              {"   jobs: " + std::to_string(jobs_in(s, JobState::Running)) + " running, " +
@@ -183,14 +184,28 @@ std::vector<ScreenLine> render_top(const TopFrame& f) {
         add({});
         uint64_t scale = 1 << 20;
         for (const JobRow& j : s.jobs) scale = std::max({scale, j.peak, j.rss});
-        const size_t jb = std::clamp<size_t>(w / 6, 10, 30);
+        const size_t jb = std::clamp<size_t>(w / 8, 10, 30);
         char head[256];
         snprintf(head, sizeof head, "  %5s %7s %-16s %-8s %-*s %7s %7s %8s %5s %7s  %s", "JOB", "PID", "NAME", "STATE",
                  int(jb + 2), ("RSS#/PEAK- of " + human_bytes(scale)).c_str(), "RSS", "PEAK", "GROWTH", "CPU", "FOR",
                  "WHY");
         add({{head, Paint::Dim}});
-        // rows that fit between the header and the two bottom lines; the selection stays in view
-        size_t room = f.height > lines.size() + 2 ? f.height - lines.size() - 2 : 0;
+        // the selected job's reason in full, above the two bottom lines (a row cuts it)
+        std::vector<ScreenLine> detail;
+        for (const JobRow& j : s.jobs) {
+            if (j.id != f.selected) continue;
+            std::string why = j.run_now ? "run now by the user, until it ends" : j.reason;
+            std::string text = "job " + std::to_string(j.id) + " (" + printable(j.name) + ") " + job_state_name(j.state) +
+                               (why.empty() ? "" : ": " + printable(why));
+            for (size_t at = 0, n = 0; n < 2 && at < text.size(); n++) {
+                std::string part = cut(text.substr(at), w);
+                detail.push_back({{part, j.state == JobState::Running ? Paint::Dim : Paint::Warn}});
+                at += part.size();
+            }
+        }
+        // rows that fit between the header and the bottom lines; the selection stays in view
+        size_t bottom = 2 + detail.size();
+        size_t room = f.height > lines.size() + bottom ? f.height - lines.size() - bottom : 0;
         size_t first = 0, sel = 0;
         for (size_t i = 0; i < s.jobs.size(); i++)
             if (s.jobs[i].id == f.selected) sel = i;
@@ -222,6 +237,8 @@ std::vector<ScreenLine> render_top(const TopFrame& f) {
         }
         if (more)
             add({{"  ... " + std::to_string(s.jobs.size() - shown) + " more (up/down scrolls)", Paint::Dim}});
+        while (lines.size() + bottom < f.height) lines.push_back({});
+        for (ScreenLine& l : detail) add(std::move(l));
     }
     while (lines.size() + 2 < f.height) lines.push_back({});
     add({{fit(f.message, w), Paint::Warn}});
