@@ -37,15 +37,21 @@ std::vector<Told> read_events(const fs::path& file) {
     return out;
 }
 
+// A hook (mode 0755) that appends one line per event to `events` (one write), then runs `then`.
+void write_hook(const fs::path& hook, const fs::path& events, const std::string& then) {
+    std::ofstream(hook) << "#!/bin/sh\nprintf '%s|%s|%s|%s|%s|%s|%s|%s\\n' \"$SWAMP_EVENT\" \"$SWAMP_JOB\" \"$SWAMP_PID\" "
+                           "\"$SWAMP_NAME\" \"$SWAMP_RSS\" \"$SWAMP_REASON\" \"$SWAMP_STATUS\" \"$(id -u)\" >> "
+                        << events << "\n" << then;
+    fs::permissions(hook, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+}
+
 TEST(Hooks, ARecordingHookHearsEveryEvent) {
     if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
     fs::path dir = fresh_dir("hooks");
     fs::path events = dir / "events", hook = dir / "hook.sh";
     // one line per event (one write), then the hold's hook hangs
-    std::ofstream(hook) << "#!/bin/sh\nprintf '%s|%s|%s|%s|%s|%s|%s|%s\\n' \"$SWAMP_EVENT\" \"$SWAMP_JOB\" \"$SWAMP_PID\" "
-                           "\"$SWAMP_NAME\" \"$SWAMP_RSS\" \"$SWAMP_REASON\" \"$SWAMP_STATUS\" \"$(id -u)\" >> "
-                        << events << "\nif [ \"$SWAMP_EVENT\" = hold ]; then exec sleep 600; fi\n";
-    fs::permissions(hook, fs::perms::owner_all);
+    write_hook(hook, events, "if [ \"$SWAMP_EVENT\" = hold ]; then exec sleep 600; fi\n");
     // drained from the start: a and b are held at exec; then a resume lets one run
     // (the cap is 1), a pause stops it; then c grows past the cgroup's 200M
     std::ofstream(dir / "Makefile") << "all: $(OUT)/c\n"
@@ -101,6 +107,47 @@ TEST(Hooks, ARecordingHookHearsEveryEvent) {
     EXPECT_FALSE(sleeping) << "the hold's hook still runs";
     EXPECT_TRUE(stopped_build_processes(marker).empty());
     fs::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+// A build that runs as another user (adopted with --root-pid): its hooks run as that user.
+TEST(Hooks, RunAsTheBuildsOwner) {
+    if (std::string why = missing_root_or_memcg(); !why.empty()) GTEST_SKIP() << why;
+    constexpr uid_t kNobody = 65534;
+    fs::path dir = fresh_dir("hooks-owner");
+    fs::path events = dir / "events", hook = dir / "hook.sh";
+    write_hook(hook, events, "");
+    std::ofstream(dir / "Makefile") << "all:\n\t" << HOG_BIN << " --mib 8 --cpu-s 2 --out " << (dir / "a").string() << "\n";
+    fs::permissions(dir, fs::perms::all);  // the build (nobody) writes its output and the hook its events here
+    std::string marker = "SWAMP_HOOK_OWNER_TEST=" + std::to_string(getpid());
+    setenv("SWAMP_HOOK_OWNER_TEST", std::to_string(getpid()).c_str(), 1);
+    Child build = spawn_as({"/usr/bin/make", "-s", "-f", (dir / "Makefile").string()}, kNobody);
+    fs::path ctl_dir = fresh_dir("hooks-owner-ctl");  // root's: not beside the build's open directory
+    std::string sock = (ctl_dir / "run" / "ctl.sock").string();
+    Child swamp = spawn({SWAMP_BIN, "--no-history", "--quiet", "--pause", "--socket", sock, "--on-event", hook.string(),
+                         "--root-pid", std::to_string(build.pid)});
+    unsetenv("SWAMP_HOOK_OWNER_TEST");
+    EXPECT_TRUE(wait_until([&] { return !read_events(events).empty(); }, 30)) << "no event was told";
+    std::string out;
+    EXPECT_EQ(run_ctl(sock, {"resume"}, out), 0) << out;
+    std::string ignored;
+    int status = finish(build, ignored);  // make ends, and so does swamp-bpf (its root exited)
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    status = finish(swamp, ignored);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    auto told = read_events(events);
+    ASSERT_GE(told.size(), 2u) << file_text(events.string());
+    EXPECT_TRUE(told[0].event == "stop" || told[0].event == "hold") << told[0].event;
+    EXPECT_NE(told[0].reason.find("paused"), std::string::npos) << told[0].reason;
+    EXPECT_EQ(told[0].uid, std::to_string(kNobody)) << "the hook ran as uid " << told[0].uid;
+    EXPECT_EQ(told.back().event, "build-end") << file_text(events.string());
+    EXPECT_EQ(told.back().uid, std::to_string(kNobody)) << "the build's end is told to its owner";
+    EXPECT_TRUE(stopped_build_processes(marker).empty());
+    fs::remove_all(dir);
+    fs::remove_all(ctl_dir);
 }
 
 }  // namespace

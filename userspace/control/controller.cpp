@@ -430,14 +430,12 @@ void Controller::note_build_end(const ExitEvent& e) {
 }
 
 void Controller::tell(HookEvent e, pid_t about) {
-    if (!hooks_) return;
-    long uid = about > 0 ? real_uid(about) : -1;
-    if (uid < 0 && root_ > 0 && !watching_) {
+    if (!hooks_ || !hook_limit_.admit(e.event, monotonic_ns())) return;
+    if (root_ > 0 && !watching_)  // kept for when the root is gone (build-end)
         if (long now_uid = real_uid(root_); now_uid >= 0) build_owner_ = now_uid;
-        uid = build_owner_;
-    }
-    if (uid < 0 && !o_.user.empty()) uid = long(uids_.empty() ? 0 : uids_.front());
-    if (!hook_limit_.admit(e.event, monotonic_ns())) return;
+    long uid = about > 0 ? real_uid(about) : -1;
+    if (uid < 0) uid = build_owner_;
+    if (uid < 0 && !o_.user.empty() && !uids_.empty()) uid = long(uids_.front());
     e.managing = what_we_manage();
     e.socket = o_.socket_path;
     e.oom_kills = oom_seen_ - oom_kills_at_start_;
@@ -835,7 +833,7 @@ int Controller::run() {
 
     auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
     std::optional<int> status = launched_ ? watchdog_->command_status() : std::nullopt;  // it may be over already
-    bool done = status.has_value(), ending = false;  // ending: hands off, we only wait for the command
+    bool done = status.has_value(), ending = false, root_exited = false;  // ending: hands off, we only wait for the command
     int interrupts = 0;
     decide(monotonic_ns(), false);
     while (!done) {
@@ -855,7 +853,7 @@ int Controller::run() {
             } else if (fd == manager_.watchdog_fd()) {
                 manager_.watchdog_tick();
             } else if (fd == root_fd) {
-                done = true;
+                done = root_exited = true;
             } else if (fd == watchdog_fd) {
                 watchdog_->read_replies();
                 status = watchdog_->command_status();
@@ -923,13 +921,13 @@ int Controller::run() {
     int code = watchdog_lost_ ? int(ExitCode::Failure) : launched_ ? (status ? exit_code_of(*status) : 130) : 0;
     if (live_) live_->finish(this->status());
     if (hooks_) watch_events(monotonic_ns(), true);  // an OOM kill that ended the build is told before its end
-    if (hooks_ && !watching_) {  // (--user and service mode told each build's end)
+    // the build ended (not we: a signal to us is no build end); --user and service mode told each build's end
+    if (hooks_ && !watching_ && ((launched_ && status) || root_exited)) {
         HookEvent end;
         end.event = "build-end";
         end.pid = uint32_t(root_);
         if (launched_ && status) end.exit_status = code;
-        end.reason = launched_ ? (status ? "the command exited with status " + std::to_string(code) : "the command did not end")
-                               : "the build root exited";
+        end.reason = launched_ ? "the command exited with status " + std::to_string(code) : "the build root exited";
         end.headroom = last_mem_.headroom;
         tell(end, -1);
     }
