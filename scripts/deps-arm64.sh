@@ -10,7 +10,7 @@
 set -euo pipefail
 pkgs=(g++-aarch64-linux-gnu
       libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libsqlite3-dev:arm64 libgtest-dev:arm64
-      libtomlplusplus-dev:arm64
+      libtomlplusplus-dev:arm64 libncurses-dev:arm64
       qemu-user-static qemu-system-arm cpio file)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,10 +6,11 @@
 set -euo pipefail
 # To build and run: the compilers and libraries; help2man writes the manual pages from --help
 # (man/); dpkg-dev's dpkg-shlibdeps fills the .deb's Depends (cpack -G DEB, scripts/package.sh);
-# make, procps, util-linux and mount run the demo's fake build in a memory cgroup (memcg-run.sh).
+# make, procps, util-linux and mount run the demo's fake build in a memory cgroup (memcg-run.sh);
+# libncurses-dev: `swamp-bpf top` (without it, swamp-bpf builds without top).
 pkgs=(build-essential cmake pkg-config make dpkg-dev help2man
       clang bpftool libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev
-      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
+      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libncurses-dev
       procps util-linux mount coreutils)
 # The tests only:
 # libgtest-dev, googletest: the unit and integration tests (tests/unit, tests/integration);
@@ -22,10 +23,11 @@ pkgs=(build-essential cmake pkg-config make dpkg-dev help2man
 # bash-completion, zsh: the shell completion tests (tests/completion/);
 # prometheus: promtool checks the metrics file (tests/metrics/; the server itself is not used);
 # mmdebstrap: a fresh Debian 12 to install the .deb into, systemd-container: systemd-nspawn boots
-# it to run the unit under systemd (tests/package/container_check.sh); logrotate: the OpenRC log; man-db: Package.contents renders the packaged man page.
+# it to run the unit under systemd (tests/package/container_check.sh); logrotate: the OpenRC log; man-db: Package.contents renders the packaged man page;
+# tmux: runs `swamp-bpf top` on a terminal in its test (tests/integration/test_top.cpp).
 test_pkgs=(libgtest-dev googletest libclang-rt-14-dev llvm python3 bc passwd login ninja-build
            chromium distcc systemd lintian bash-completion zsh prometheus mmdebstrap systemd-container
-           logrotate man-db)
+           logrotate man-db tmux)
 if [ "${1:-}" = --test ]; then
   pkgs+=("${test_pkgs[@]}")
 elif [ $# -gt 0 ]; then

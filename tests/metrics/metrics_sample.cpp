@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     } else if (kind == "many") {
         s.jobs.clear();
         for (uint64_t id = 1; id <= 64; id++)
-            s.jobs.push_back({id, uint32_t(1000 + id), "cc" + std::to_string(id), JobState(id % 3), id << 20, id << 20, 1, "", "", ""});
+            s.jobs.push_back({id, uint32_t(1000 + id), "cc" + std::to_string(id), JobState(id % 3), id << 20, id << 20, 1, "", "", "", 0, std::nullopt, false});
     } else if (kind == "idle") {
         s.jobs.clear();
     } else if (kind == "exited") {

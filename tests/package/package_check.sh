@@ -37,6 +37,7 @@ files_under_prefix() {
   echo "$prefix/share/bash-completion/completions/swamp-bpf"
   echo "$prefix/share/zsh/vendor-completions/_swamp-bpf"
   local page
+  for page in "$src"/examples/hooks/*; do echo "$prefix/share/swamp-bpf/examples/${page##*/}"; done
   for page in "$src"/docs/*.md; do echo "$prefix/share/doc/swamp-bpf/docs/${page##*/}"; done
   # the manual pages the build wrote (none with -DSWAMP_MAN=OFF)
   for page in "$build"/man/man8/*.8.gz; do [ ! -e "$page" ] || echo "$prefix/share/man/man8/${page##*/}"; done

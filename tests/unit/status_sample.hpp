@@ -23,10 +23,12 @@ inline StatusSnapshot sample() {
     s.jobs_total = 7, s.stops = 3, s.holds = 1, s.resumes = 2, s.oom_kills = 0;
     s.start_time = 1699999987.66;
     s.stopped_s = 42.25, s.held_s = 0.5;
-    s.jobs = {{1, 101, "cc1plus", JobState::Running, 500ull << 20, 600ull << 20, 4.0, "", "", ""},
+    s.jobs = {{1, 101, "cc1plus", JobState::Running, 500ull << 20, 600ull << 20, 4.0, "", "", "", 24.0 * (1 << 20), 0.97,
+               false},
               {2, 102, "ld", JobState::Stopped, 300ull << 20, 300ull << 20, 1.5,
-               "projected headroom 10 MiB is below the low mark 64 MiB", "", ""},
-              {3, 103, "as \"x\"", JobState::Held, 1ull << 20, 1ull << 20, 0.2, "cap: at most 2 running jobs", "", ""}};
+               "projected headroom 10 MiB is below the low mark 64 MiB", "", "", 0, std::nullopt, false},
+              {3, 103, "as \"x\"", JobState::Held, 1ull << 20, 1ull << 20, 0.2, "cap: at most 2 running jobs", "", "", 0,
+               std::nullopt, false}};
     return s;
 }
 

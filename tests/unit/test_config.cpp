@@ -71,6 +71,7 @@ void expect_same(const ControllerOptions& a, const ControllerOptions& b) {
     EXPECT_EQ(a.socket_path, b.socket_path);
     EXPECT_EQ(a.status_file, b.status_file);
     EXPECT_EQ(a.metrics_file, b.metrics_file);
+    EXPECT_EQ(a.on_event, b.on_event);
 }
 
 // A file that sets every key to something other than its default.
@@ -113,6 +114,7 @@ socket = "/run/swamp/ctl.sock"
 status-file = "/run/swamp/status"
 status-group = "nagios"
 metrics-file = "/var/lib/node_exporter/swamp.prom"
+on-event = "/usr/share/swamp-bpf/examples/notify-desktop"
 
 [output]
 quiet = true
@@ -174,6 +176,7 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_EQ(o.status_file, "/run/swamp/status");
     EXPECT_EQ(o.status_group, "nagios");
     EXPECT_EQ(o.metrics_file, "/var/lib/node_exporter/swamp.prom");
+    EXPECT_EQ(o.on_event, "/usr/share/swamp-bpf/examples/notify-desktop");
     // kCustom names every key, so no key was left out of this test.
     for (const auto& k : config_keys())
         EXPECT_TRUE(contains(kCustom, "\n" + k.name + " = ")) << k.table << "." << k.name;

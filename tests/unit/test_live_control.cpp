@@ -248,7 +248,7 @@ TEST(StatusFormat, MetricsKeepTheLargestJobsOnly) {
     s.jobs.clear();
     for (uint64_t id = 1; id <= 40; id++)
         s.jobs.push_back({id, uint32_t(1000 + id), "cc" + std::to_string(id), id % 3 ? JobState::Running : JobState::Stopped,
-                          (id * 7 % 40) << 20, 0, 1.0, "", "", ""});
+                          (id * 7 % 40) << 20, 0, 1.0, "", "", "", 0, std::nullopt, false});
     std::string m = format_metrics(s);
     std::regex top(R"re(\nswamp_bpf_top_job_rss_bytes\{rank="([0-9]+)",name="([^"]*)",state="[a-z]+"\} ([0-9]+))re");
     std::vector<uint64_t> sizes;

@@ -690,6 +690,50 @@ TEST(Policy, PauseStopsEveryJob) {
     EXPECT_EQ(jobs_of(acts, ActionType::Resume), std::vector<uint64_t>{b});
 }
 
+// `ctl run JOB` / top's "run this job now": the job runs through a pause, a
+// cap and low memory, is never stopped or held, counts as running against
+// the cap, and the override goes with the job.
+TEST(Policy, RunNowOverridesPauseCapAndMemoryUntilTheJobEnds) {
+    Sim s;
+    Policy p;
+    uint64_t h = s.spawn("ld", 800 * MiB);
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    s.prime(p);
+    p.set_caps(Caps{0, true, false});
+    auto acts = s.decide(p, view(4 * GiB));
+    EXPECT_EQ(s.waiting().size(), 2u);
+    // paused: the chosen job resumes at once, the other stays stopped
+    p.run_now(a);
+    acts = s.decide(p, view(4 * GiB));
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].type, ActionType::Resume);
+    EXPECT_EQ(acts[0].job, a);
+    EXPECT_TRUE(contains(acts[0].reason, "run now by the user")) << acts[0].reason;
+    EXPECT_EQ(s.running(), std::vector<uint64_t>{a});
+    EXPECT_TRUE(run_for(s, p, view(4 * GiB), 2).empty());  // the pause keeps h stopped, a running
+    // unpaused under a cap of 1: a counts as the one running job, so h waits
+    p.set_caps(Caps{1, false, false});
+    EXPECT_TRUE(run_for(s, p, view(4 * GiB), 2).empty());
+    EXPECT_EQ(s.running(), std::vector<uint64_t>{a});
+    // memory critical, a growing fast: a is still never stopped, and a new job is held
+    s.ramp({{a, 200.0 * MiB}}, 1.0);
+    uint64_t c = s.spawn("cc1plus");
+    acts = s.decide(p, view(10 * MiB));
+    EXPECT_EQ(find(acts, ActionType::Stop, a), nullptr);
+    EXPECT_NE(find(acts, ActionType::Hold, c), nullptr);
+    EXPECT_EQ(s.job(a).state, JobState::Running);
+    EXPECT_EQ(p.run_now_jobs(), std::set<uint64_t>{a});
+    // once it ends, the override is gone with it
+    s.finish(a);
+    s.decide(p, view(4 * GiB));
+    EXPECT_TRUE(p.run_now_jobs().empty());
+    // and an unknown job is forgotten at the next decision
+    p.run_now(9999);
+    s.decide(p, view(4 * GiB));
+    EXPECT_TRUE(p.run_now_jobs().empty());
+    (void)h;
+}
+
 TEST(Policy, DrainHoldsNewJobsAndResumesNothing) {
     Sim s;
     Policy p;

@@ -3,6 +3,7 @@
 
 #include <istream>
 #include <ostream>
+#include <string>
 
 #include "cli/options.hpp"
 
@@ -27,6 +28,11 @@ int run_history(const HistoryOptions& o, std::ostream& out, std::ostream& err);
 // `ctl`: sends o.request to the controller on o.socket; prints the reply's body to
 // `out`. A refusal or an error reply throws UserError (Permission, Usage).
 int run_ctl(const CtlOptions& o, std::ostream& out);
+// One request to the controller on `socket`: the reply's body, or a UserError as run_ctl's.
+std::string ctl_exchange(const std::string& socket, const std::string& request);
+
+// `top`: the live view (cli/top_cmd.cpp); without ncurses in the build, a UserError saying so.
+int run_top(const TopOptions& o);
 
 // All of main(): parses argv, runs the command and returns the exit code.
 // Help, usage errors, check-config, history and UserErrors go to `out`/`err`; the other

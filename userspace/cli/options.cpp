@@ -196,10 +196,15 @@ void add_control_flags(CLI::App& app, ControllerOptions& c) {
            "--metrics-file", [&c](const std::string& path) { c.metrics_file = absolute(path); },
            "Keep Prometheus metrics in this file (textfile-collector format), rewritten like --status-file")
         ->type_name("PATH");
+    app.add_option("--on-event", c.on_event,
+                   "Run this shell command on each stop, hold, resume, memory pressure, OOM kill and build end, "
+                   "without waiting for it, as the build's owner, with the details in SWAMP_* variables "
+                   "(rate-limited; see docs/control.md)")
+        ->type_name("CMD");
 }
 
 // `ctl status|limit|pause|resume|drain`; returns the subcommand.
-CLI::App* add_ctl_command(CLI::App& app, CtlOptions& c, bool& json, int& limit) {
+CLI::App* add_ctl_command(CLI::App& app, CtlOptions& c, bool& json, int& limit, uint64_t& job) {
     auto* ctl = app.add_subcommand(
         "ctl", "Control a running swamp-bpf started with --socket: show its jobs, cap or pause them (root only)");
     ctl->require_subcommand(1);
@@ -218,7 +223,27 @@ CLI::App* add_ctl_command(CLI::App& app, CtlOptions& c, bool& json, int& limit) 
     ctl->add_subcommand("pause", "Stop every job until resume")->fallthrough();
     ctl->add_subcommand("resume", "End pause and drain (the cap stays)")->fallthrough();
     ctl->add_subcommand("drain", "Let running jobs finish; start and resume nothing until resume")->fallthrough();
+    auto* run = ctl->add_subcommand(
+        "run", "Run job JOB now, through a pause, a cap or low memory; it is never stopped again until it ends");
+    run->fallthrough();
+    run->add_option("JOB", job, "The job's number (the JOB column of ctl status)")
+        ->required()
+        ->check(CLI::PositiveNumber)
+        ->type_name("JOB");
     return ctl;
+}
+
+// `top`: a live view of a running controller, with keys for ctl's requests.
+CLI::App* add_top_command(CLI::App& app, TopOptions& t) {
+    auto* top = app.add_subcommand(
+        "top", "Watch a running swamp-bpf live (memory, every job's state, RSS, peak, growth, CPU and why it waits) "
+               "and steer it with keys: pause, resume, limit, drain, run this job now");
+    top->add_option("--socket", t.socket, std::string("The controller's socket (default ") + kDefaultSocket + ")")
+        ->type_name("PATH");
+    top->add_option("--interval", t.interval_s, "Seconds between refreshes (default 0.25)")
+        ->check(CLI::Range(kTopIntervalBounds.lo, kTopIntervalBounds.hi))
+        ->type_name("S");
+    return top;
 }
 
 // A comma list of build names: --drivers, --roots.
@@ -371,8 +396,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                  "  swamp-bpf [OPTIONS] --user portage     manage every build of a user\n"
                  "  swamp-bpf service [OPTIONS]            run as a service: find and manage every build\n"
                  "  swamp-bpf --config FILE [OPTIONS] ...  take settings from FILE; flags override it\n"
-                 "  swamp-bpf ctl status|limit N|pause|resume|drain   control a running swamp-bpf (--socket)\n"
-                 "  swamp-bpf SUBCOMMAND --help            service, trace, probe, replay, check-config, recover, history, report, ctl"};
+                 "  swamp-bpf ctl status|limit N|pause|resume|drain|run JOB   control a running swamp-bpf (--socket)\n"
+                 "  swamp-bpf top                          watch and steer a running swamp-bpf live\n"
+                 "  swamp-bpf SUBCOMMAND --help            service, trace, probe, replay, check-config, recover, history, report, ctl, top"};
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
@@ -448,7 +474,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             ->group("");
     bool ctl_json = false;
     int ctl_limit = 0;
-    auto* ctl = add_ctl_command(app, r.ctl, ctl_json, ctl_limit);
+    uint64_t ctl_job = 0;
+    auto* ctl = add_ctl_command(app, r.ctl, ctl_json, ctl_limit, ctl_job);
+    auto* top = add_top_command(app, r.top);
 
     try {
         app.parse(expand_shorthands(argc, argv));
@@ -487,6 +515,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             r.command = Command::History;
         } else if (*report) {
             r.command = Command::Report;
+        } else if (*top) {
+            r.command = Command::Top;
         } else if (*ctl) {
             CtlRequest req;
             if (*ctl->get_subcommand("status")) req = {CtlRequest::Kind::Status, ctl_json, 0};
@@ -494,6 +524,10 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             if (*ctl->get_subcommand("pause")) req.kind = CtlRequest::Kind::Pause;
             if (*ctl->get_subcommand("resume")) req.kind = CtlRequest::Kind::Resume;
             if (*ctl->get_subcommand("drain")) req.kind = CtlRequest::Kind::Drain;
+            if (*ctl->get_subcommand("run")) {
+                req.kind = CtlRequest::Kind::Run;
+                req.job = ctl_job;
+            }
             r.ctl.request = request_line(req);
             r.command = Command::Ctl;
         } else {

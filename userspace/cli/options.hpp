@@ -31,6 +31,7 @@ inline constexpr Bounds<double> kCpusBounds{0.0, 4096.0};              // CPUs; 
 inline constexpr Bounds<uint32_t> kFaultIntervalBounds{10, 60000};    // milliseconds
 inline constexpr Bounds<uint32_t> kMaxTasksBounds{64, 4194304};
 inline constexpr Bounds<double> kPageOutDelayBounds{0.0, 3600.0};  // seconds
+inline constexpr Bounds<double> kTopIntervalBounds{0.05, 60.0};     // seconds
 // Where `swamp-bpf ctl` looks for a controller's control socket (docs/control.md, "Live control").
 inline constexpr const char* kDefaultSocket = "/run/swamp-bpf/ctl.sock";
 inline constexpr const char* kDefaultStatusFile = "/run/swamp-bpf/status";  // service mode's --status-file
@@ -113,12 +114,20 @@ struct ControllerOptions {
     std::string status_file;
     std::string status_group;  // the status file's group ("": root's)
     std::string metrics_file;
+    // --on-event CMD (docs/control.md, "Event hooks"); the config's [control] on-event. "": none.
+    std::string on_event;
 };
 
 // `swamp-bpf ctl [--socket PATH] status [--json] | limit N | pause | resume | drain`
 struct CtlOptions {
     std::string socket = kDefaultSocket;
     std::string request;  // the protocol line (control/ctl_protocol.hpp)
+};
+
+// `swamp-bpf top [--socket PATH] [--interval S]`
+struct TopOptions {
+    std::string socket = kDefaultSocket;
+    double interval_s = 0.25;
 };
 
 // `swamp-bpf report TRACE -o FILE.svg`
@@ -141,7 +150,7 @@ struct HistoryOptions {
     bool all = false;     // forget --all
 };
 
-enum class Command { None, Control, Service, Trace, Probe, Replay, CheckConfig, Recover, History, Report, Ctl };
+enum class Command { None, Control, Service, Trace, Probe, Replay, CheckConfig, Recover, History, Report, Ctl, Top };
 
 struct ParsedCli {
     Command command = Command::None;
@@ -153,6 +162,7 @@ struct ParsedCli {
     HistoryOptions history;
     ReportOptions report;
     CtlOptions ctl;
+    TopOptions top;
     std::optional<int> exit_now;  // help, version or a usage error: exit with this
     std::string state_dir;        // hidden --state-dir, for tests: instead of /run/swamp-bpf
 };

@@ -23,6 +23,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         case Command::History: return run_history(cli.history, out, err);
         case Command::Report: return run_report(cli.report);
         case Command::Ctl: return run_ctl(cli.ctl, out);
+        case Command::Top: return run_top(cli.top);
         case Command::None: break;
         }
     } catch (const UserError& e) {

@@ -305,6 +305,8 @@ const std::vector<Key> kKeys{
     {"control", "metrics-file", "--metrics-file",
      [](const Value& v, ControllerOptions& o) { o.metrics_file = v.absolute_path(); },
      [](const ControllerOptions& o) -> Shown { return o.metrics_file; }},
+    {"control", "on-event", "--on-event", [](const Value& v, ControllerOptions& o) { o.on_event = v.string(); },
+     [](const ControllerOptions& o) -> Shown { return o.on_event; }},
 
     {"output", "quiet", "--quiet", [](const Value& v, ControllerOptions& o) { o.quiet = v.boolean(); },
      [](const ControllerOptions& o) -> Shown { return o.quiet; }},

@@ -20,12 +20,14 @@
 #include "actuator/vetting.hpp"
 #include "actuator/watchdog.hpp"
 #include "cli/sensing.hpp"
+#include "control/event_hook.hpp"
 #include "control/found_builds.hpp"
 #include "control/job_history.hpp"
 #include "control/live_control.hpp"
 #include "source/bpf_source.hpp"
 #include "source/decode.hpp"
 #include "sys/cgroupfs.hpp"
+#include "sys/hook_runner.hpp"
 #include "sys/launch.hpp"
 #include "sys/users.hpp"
 #include "sys/limits.hpp"
@@ -71,6 +73,7 @@ PolicyConfig policy_config(const ControllerOptions& o) {
 }
 
 constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
+constexpr int kHookGraceMs = 5000;          // at exit, --on-event's hooks may finish this long
 
 // A size from our /proc/self/status ("VmHWM:" the peak RSS so far, "RssAnon:" the
 // part of RSS that is our own, not shared library pages or the ring buffer), in bytes; 0 if unknown.
@@ -189,6 +192,10 @@ private:
     void print_summary(int exit_code);
     std::string what_we_manage() const;
     uid_t build_owner() const;
+    // --on-event: tells the hook, as the owner of `about` (a job's or the build's
+    // root), else as the build's owner, else as root.
+    void tell(HookEvent e, pid_t about);
+    void watch_events(uint64_t now, bool last = false);  // pressure and OOM kills, for the hook; `last`: at exit
     StatusSnapshot status();  // for ctl status and the status/metrics files
 
     const ControllerOptions& o_;
@@ -202,6 +209,11 @@ private:
     std::unique_ptr<TracePrinter> printer_;
     std::unique_ptr<JobHistory> history_;  // none with --no-history
     std::unique_ptr<LiveControl> live_;    // --socket, --status-file, --metrics-file
+    std::unique_ptr<HookRunner> hooks_;    // --on-event
+    HookLimiter hook_limit_;
+    long build_owner_ = -1;         // the uid the build root had when last seen
+    bool pressure_ = false;         // told "pressure"; until headroom is back above the resume mark
+    uint64_t oom_seen_ = 0, last_oom_check_ns_ = 0;
     ServiceManager manager_;               // systemd's $NOTIFY_SOCKET and watchdog, taken at once
     ProgressWatch progress_;
     pid_t root_ = 0;
@@ -430,7 +442,60 @@ void Controller::note_build_start(uint32_t pid, uint64_t now) {
 }
 
 void Controller::note_build_end(const ExitEvent& e) {
-    if (std::string line = builds_.on_exit(e); !line.empty() && !o_.quiet) log(Level::Info) << line << '\n';
+    std::string line = builds_.on_exit(e);
+    if (line.empty()) return;
+    if (!o_.quiet) log(Level::Info) << line << '\n';
+    HookEvent end;
+    end.event = "build-end";
+    end.pid = e.pid;
+    end.reason = line;
+    end.headroom = last_mem_.headroom;
+    tell(end, -1);
+}
+
+void Controller::tell(HookEvent e, pid_t about) {
+    if (!hooks_ || !hook_limit_.admit(e.event, monotonic_ns())) return;
+    if (root_ > 0 && !watching_)  // kept for when the root is gone (build-end)
+        if (long now_uid = real_uid(root_); now_uid >= 0) build_owner_ = now_uid;
+    long uid = about > 0 ? real_uid(about) : -1;
+    if (uid < 0) uid = build_owner_;
+    if (uid < 0 && !o_.user.empty() && !uids_.empty()) uid = long(uids_.front());
+    e.managing = what_we_manage();
+    e.socket = o_.socket_path;
+    e.oom_kills = oom_seen_ - oom_kills_at_start_;
+    hooks_->run(hook_environment(e, uint64_t(time(nullptr)), hook_limit_.take_dropped()), uid_t(uid < 0 ? 0 : uid));
+}
+
+// Pressure: headroom below the low mark, or memory "full" by PSI; told once,
+// again after headroom was back above the resume mark. OOM kills: the
+// cgroup's counter, read at most once a second.
+void Controller::watch_events(uint64_t now, bool last) {
+    const int64_t low = int64_t(policy_.low_watermark(last_mem_)), high = int64_t(policy_.high_watermark(last_mem_));
+    const bool full = last_mem_.psi_full_avg10 >= policy_.config().psi_full_pct;
+    if (!pressure_ && (last_mem_.headroom < low || full)) {
+        pressure_ = true;
+        HookEvent e;
+        e.event = "pressure";
+        e.headroom = last_mem_.headroom;
+        e.reason = last_mem_.headroom < low ? "headroom " + human_bytes(uint64_t(std::max<int64_t>(0, last_mem_.headroom))) +
+                                                  " is below the low mark " + human_bytes(uint64_t(low))
+                                            : "PSI memory full " + std::to_string(int(last_mem_.psi_full_avg10)) + "%";
+        tell(e, -1);
+    } else if (pressure_ && last_mem_.headroom >= high && !full) {
+        pressure_ = false;
+    }
+    if (!last && now - last_oom_check_ns_ < 1'000'000'000ull) return;
+    last_oom_check_ns_ = now;
+    uint64_t kills = memory_->read_all().oom_kills;
+    if (kills > oom_seen_) {
+        HookEvent e;
+        e.event = "oom-kill";
+        e.reason = std::to_string(kills - oom_seen_) + " OOM kill" + (kills - oom_seen_ == 1 ? "" : "s") +
+                   " in the build's memory cgroup";
+        e.headroom = last_mem_.headroom;
+        oom_seen_ = kills;
+        tell(e, -1);
+    }
 }
 
 void Controller::open_history() {
@@ -549,6 +614,17 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
     if (printer_)
         printer_->on_decision({now, action_name(a.type), a.job, j->root_pid, j->name, j->rss, mem.headroom, a.reason,
                                newest_event_ns_, delivered, job_target(j->command), j->package});
+    if (hooks_) {
+        HookEvent e;
+        e.event = action_name(a.type);
+        e.job = a.job;
+        e.pid = j->root_pid;
+        e.name = j->name;
+        e.rss = j->rss;
+        e.reason = a.reason;
+        e.headroom = mem.headroom;
+        tell(e, pid_t(j->root_pid));
+    }
 }
 
 void Controller::decide(uint64_t now, bool from_timer) {
@@ -572,6 +648,7 @@ void Controller::decide(uint64_t now, bool from_timer) {
     std::set<uint64_t> blocked;
     if (from_timer && waiting) blocked = progress_.blocked(now, o_.policy.deadlock_s);
     for (const Action& a : policy_.decide(tree_, last_mem_, now, blocked, progress_.cpu_use())) apply(a, now, last_mem_);
+    if (hooks_) watch_events(now);
     newest_event_ns_ = 0;
     arm_timer(policy_.wants_timer(tree_) || !untracked_.empty());  // the timer also drives the repair
     if (live_) live_->publish([this] { return status(); }, now);
@@ -705,6 +782,11 @@ StatusSnapshot Controller::status() {
     s.held_s = tree_.seconds_in(JobState::Held, now);
     s.oom_kills = m.oom_kills >= oom_kills_at_start_ ? m.oom_kills - oom_kills_at_start_ : 0;
     s.jobs = job_rows(tree_, live_ ? live_->reasons() : std::map<uint64_t, std::string>{}, now);
+    const std::map<uint64_t, double> cpu = progress_.cpu_use();
+    for (JobRow& r : s.jobs) {
+        if (auto it = cpu.find(r.id); it != cpu.end()) r.cpu = it->second;
+        r.run_now = policy_.run_now_jobs().count(r.id) > 0;
+    }
     return s;
 }
 
@@ -766,6 +848,10 @@ int Controller::run() {
         live_ = std::make_unique<LiveControl>(o_.socket_path, o_.status_file, o_.metrics_file,
                                               o_.quiet ? nullptr : &std::cerr);
     if (live_) live_->set_owner(owner_, status_group ? *status_group : gid_t(-1));
+    if (!o_.on_event.empty()) {
+        hooks_ = std::make_unique<HookRunner>(o_.on_event, o_.quiet ? nullptr : &std::cerr);
+        oom_seen_ = oom_kills_at_start_;
+    }
     if (launched_) watchdog_->start_command();
     manager_.notify("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 
@@ -783,10 +869,11 @@ int Controller::run() {
     watch(psi_fd, EPOLLPRI);
     watch(manager_.watchdog_fd(), EPOLLIN);  // WatchdogSec=: WATCHDOG=1 while this loop turns
     if (live_) live_->attach(ep);
+    if (hooks_) watch(hooks_->timer_fd(), EPOLLIN);
 
     auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
     std::optional<int> status = launched_ ? watchdog_->command_status() : std::nullopt;  // it may be over already
-    bool done = status.has_value(), ending = false;  // ending: hands off, we only wait for the command
+    bool done = status.has_value(), ending = false, root_exited = false;  // ending: hands off, we only wait for the command
     int interrupts = 0;
     decide(monotonic_ns(), false);
     while (!done) {
@@ -806,7 +893,7 @@ int Controller::run() {
             } else if (fd == manager_.watchdog_fd()) {
                 manager_.watchdog_tick();
             } else if (fd == root_fd) {
-                done = true;
+                done = root_exited = true;
             } else if (fd == watchdog_fd) {
                 watchdog_->read_replies();
                 status = watchdog_->command_status();
@@ -819,6 +906,8 @@ int Controller::run() {
                     epoll_unwatch(ep, watchdog_fd);
                 }
                 done = status.has_value() || watchdog_lost_;
+            } else if (hooks_ && fd == hooks_->timer_fd()) {
+                hooks_->expire();
             } else if (live_ && live_->handle(fd, policy_, [this] { return this->status(); })) {
                 // served ctl clients (a change of caps is decided below) or a deferred status write
             } else if (fd == psi_fd && psi_fd >= 0) {
@@ -828,7 +917,10 @@ int Controller::run() {
             } else if (fd == signals.fd()) {
                 while (int sig = signals.read()) {
                     if (sig == SIGCHLD) {
-                        waitpid(-1, nullptr, WNOHANG);  // only the watchdog is our child
+                        // our children: the watchdog and --on-event's hooks
+                        int st = 0;
+                        for (pid_t p; (p = waitpid(-1, &st, WNOHANG)) > 0;)
+                            if (hooks_) hooks_->reaped(p, st);
                     } else if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
                         if (!ending) suspend(sig, signals.last_code() == SI_KERNEL);
                     } else {
@@ -868,6 +960,18 @@ int Controller::run() {
     close(ep);
     int code = watchdog_lost_ ? int(ExitCode::Failure) : launched_ ? (status ? exit_code_of(*status) : 130) : 0;
     if (live_) live_->finish(this->status());
+    if (hooks_) watch_events(monotonic_ns(), true);  // an OOM kill that ended the build is told before its end
+    // the build ended (not we: a signal to us is no build end); --user and service mode told each build's end
+    if (hooks_ && !watching_ && ((launched_ && status) || root_exited)) {
+        HookEvent end;
+        end.event = "build-end";
+        end.pid = uint32_t(root_);
+        if (launched_ && status) end.exit_status = code;
+        end.reason = launched_ ? "the command exited with status " + std::to_string(code) : "the build root exited";
+        end.headroom = last_mem_.headroom;
+        tell(end, -1);
+    }
+    if (hooks_) hooks_->finish(kHookGraceMs);
     print_summary(code);
     return code;
 }

@@ -18,7 +18,7 @@ std::vector<std::string> words_of(std::string_view line) {
     return words;
 }
 
-const char* kUsage = "requests are: status [json], limit N, pause, resume, drain";
+const char* kUsage = "requests are: status [json], limit N, pause, resume, drain, run JOB";
 
 }  // namespace
 
@@ -50,6 +50,17 @@ std::optional<CtlRequest> parse_request(std::string_view line, std::string& erro
         r.limit = v;
         return r;
     }
+    if (verb == "run") {
+        if (args != 1) return bad("run takes one job number (the JOB column of ctl status)");
+        const std::string& n = words[1];
+        uint64_t v = 0;
+        auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+        if (ec != std::errc() || end != n.data() + n.size() || v == 0)
+            return bad("run " + printable(n) + ": give a job number (the JOB column of ctl status)");
+        r.kind = CtlRequest::Kind::Run;
+        r.job = v;
+        return r;
+    }
     static const std::pair<const char*, CtlRequest::Kind> plain[] = {
         {"pause", CtlRequest::Kind::Pause}, {"resume", CtlRequest::Kind::Resume}, {"drain", CtlRequest::Kind::Drain}};
     for (auto [name, kind] : plain) {
@@ -68,13 +79,15 @@ std::string request_line(const CtlRequest& r) {
     case CtlRequest::Kind::Pause: return "pause";
     case CtlRequest::Kind::Resume: return "resume";
     case CtlRequest::Kind::Drain: return "drain";
+    case CtlRequest::Kind::Run: return "run " + std::to_string(r.job);
     }
     return "status";
 }
 
 Caps apply_request(Caps caps, const CtlRequest& r) {
     switch (r.kind) {
-    case CtlRequest::Kind::Status: break;
+    case CtlRequest::Kind::Status:
+    case CtlRequest::Kind::Run: break;
     case CtlRequest::Kind::Limit: caps.max_running = r.limit; break;
     case CtlRequest::Kind::Pause: caps.pause = true; break;
     case CtlRequest::Kind::Resume: caps.pause = caps.drain = false; break;

@@ -3,13 +3,14 @@
 // closes. Pure: parsing and formatting only; the socket is sys/unix_socket.
 //
 // Requests: "status", "status json", "limit N" (0: no cap), "pause", "resume"
-// (clears pause and drain), "drain".
+// (clears pause and drain), "drain", "run JOB" (run that job now, until it ends).
 // Replies:  "ok\n" + body, "error: WHAT\n", or "refused: uid N is not root…\n".
 // Root may send every request; so may the build's owner, when there is one.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,9 +20,10 @@
 namespace swamp {
 
 struct CtlRequest {
-    enum class Kind { Status, Limit, Pause, Resume, Drain } kind = Kind::Status;
+    enum class Kind { Status, Limit, Pause, Resume, Drain, Run } kind = Kind::Status;
     bool json = false;  // status as one JSON object
     int limit = 0;      // Limit: max running jobs, 0 = no cap
+    uint64_t job = 0;   // Run: the job's id (ctl status's JOB column)
 };
 
 // One request line (a trailing '\r' or spaces are ignored); nullopt and

@@ -3,12 +3,14 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "cli/sensing.hpp"
 #include "control/ctl_protocol.hpp"
 #include "sys/safe_file.hpp"
 #include "sys/signals.hpp"
+#include "util/printable.hpp"
 
 namespace swamp {
 
@@ -108,6 +110,21 @@ void LiveControl::serve(ListeningSocket::Client c, Policy& policy, const Snapsho
     if (req->kind == CtlRequest::Kind::Status) {
         StatusSnapshot s = snapshot();
         write_all(c.fd, ok_reply(req->json ? format_status_json(s) : format_status_text(s)), kClientTimeoutMs);
+        return;
+    }
+    if (req->kind == CtlRequest::Kind::Run) {
+        StatusSnapshot s = snapshot();
+        auto it = std::find_if(s.jobs.begin(), s.jobs.end(), [&](const JobRow& j) { return j.id == req->job; });
+        if (it == s.jobs.end()) {
+            write_all(c.fd, error_reply("no job " + std::to_string(req->job) + " (ctl status lists the jobs)"),
+                      kClientTimeoutMs);
+            return;
+        }
+        policy.run_now(req->job);
+        std::string what = "job " + std::to_string(req->job) + " (" + printable(it->name) + ")";
+        if (log_) *log_ << "swamp-bpf: ctl: run " << what << " now (pid " << c.pid << ")\n";
+        write_all(c.fd, ok_reply(what + " runs now, until it ends"), kClientTimeoutMs);
+        if (files_) last_write_ns_ = 0;
         return;
     }
     Caps before = policy.caps(), after = apply_request(before, *req);

@@ -17,7 +17,7 @@ std::vector<JobRow> job_rows(const Tree& tree, const std::map<uint64_t, std::str
     for (const auto& [id, j] : tree.jobs()) {
         JobRow r{id, j.root_pid, j.name, j.state, j.rss, j.peak,
                  now_ns > j.state_since_ns ? (now_ns - j.state_since_ns) / 1e9 : 0.0, "", job_target(j.command),
-                 j.package};
+                 j.package, j.growth, std::nullopt, false};
         if (j.state != JobState::Running)
             if (auto it = reasons.find(id); it != reasons.end()) r.reason = it->second;
         rows.push_back(std::move(r));
@@ -90,8 +90,9 @@ std::string format_status_text(const StatusSnapshot& s) {
         snprintf(line, sizeof line, "%6llu %8u %-28.28s %-8s %9s %9s %7ss", (unsigned long long)j.id, j.root_pid,
                  comm_column(label, 28).c_str(), job_state_name(j.state), human_bytes(j.rss).c_str(),
                  human_bytes(j.peak).c_str(), seconds(j.in_state_s).c_str());
+        std::string why = j.run_now ? "run now by the user" : j.reason;
         o << line << (packages ? "  " + printable(j.package.empty() ? "-" : j.package) : "")
-          << (j.reason.empty() ? "" : "  " + printable(j.reason)) << "\n";
+          << (why.empty() ? "" : "  " + printable(why)) << "\n";
     }
     return o.str();
 }
@@ -101,7 +102,9 @@ std::string format_status_json(const StatusSnapshot& s) {
     for (const JobRow& j : s.jobs)
         jobs.push_back({{"id", j.id}, {"pid", j.root_pid}, {"name", j.name}, {"target", j.target},
                         {"package", j.package}, {"state", job_state_name(j.state)},
-                        {"rss", j.rss}, {"peak", j.peak}, {"in_state_s", j.in_state_s}, {"reason", j.reason}});
+                        {"rss", j.rss}, {"peak", j.peak}, {"in_state_s", j.in_state_s}, {"reason", j.reason},
+                        {"growth", j.growth}, {"cpu", j.cpu ? nlohmann::json(*j.cpu) : nlohmann::json(nullptr)},
+                        {"run_now", j.run_now}});
     nlohmann::json o{
         {"state", overall_state(s)},
         {"pid", s.pid},
@@ -130,6 +133,77 @@ std::string format_status_json(const StatusSnapshot& s) {
         {"jobs", jobs},
     };
     return json_line(o) + "\n";
+}
+
+std::optional<StatusSnapshot> parse_status_json(const std::string& text, std::string& error) {
+    nlohmann::json o = nlohmann::json::parse(text, nullptr, false);
+    if (!o.is_object()) {
+        error = "the status is not a JSON object";
+        return std::nullopt;
+    }
+    // a field of the wrong type reads as its default: never throws
+    auto get = [](const nlohmann::json& obj, const char* key, auto fallback) {
+        using T = decltype(fallback);
+        auto it = obj.find(key);
+        if (it == obj.end()) return fallback;
+        if constexpr (std::is_same_v<T, std::string>) return it->is_string() ? it->template get<std::string>() : fallback;
+        else if constexpr (std::is_same_v<T, bool>) return it->is_boolean() ? it->template get<bool>() : fallback;
+        else return it->is_number() ? it->template get<T>() : fallback;
+    };
+    const nlohmann::json none = nlohmann::json::object();
+    auto sub = [&](const char* key) -> const nlohmann::json& {
+        auto it = o.find(key);
+        return it != o.end() && it->is_object() ? *it : none;
+    };
+    StatusSnapshot s;
+    s.up = get(o, "state", std::string()) != "exited";
+    s.pid = get(o, "pid", pid_t(0));
+    s.unix_time = get(o, "time", uint64_t(0));
+    s.uptime_s = get(o, "uptime_s", 0.0);
+    s.managing = get(o, "managing", std::string());
+    s.actuator = get(o, "actuator", std::string());
+    const nlohmann::json& m = sub("memory");
+    s.mem.headroom = get(m, "headroom", int64_t(0));
+    s.mem.scale = get(m, "scale", uint64_t(0));
+    s.mem.source = get(m, "source", std::string());
+    if (auto it = m.find("budget"); it != m.end() && it->is_number_unsigned()) s.budget = it->get<uint64_t>();
+    s.low_mark = get(m, "low_mark", uint64_t(0));
+    s.high_mark = get(m, "high_mark", uint64_t(0));
+    s.tree_rss = get(m, "tree_rss", uint64_t(0));
+    const nlohmann::json& c = sub("caps");
+    s.caps.max_running = get(c, "max_running", 0);
+    s.caps.pause = get(c, "pause", false);
+    s.caps.drain = get(c, "drain", false);
+    const nlohmann::json& t = sub("totals");
+    s.jobs_total = get(t, "jobs", uint64_t(0));
+    s.stops = get(t, "stops", uint64_t(0));
+    s.holds = get(t, "holds", uint64_t(0));
+    s.resumes = get(t, "resumes", uint64_t(0));
+    s.oom_kills = get(t, "oom_kills", uint64_t(0));
+    s.untracked = get(t, "untracked", uint64_t(0));
+    s.stopped_s = get(t, "stopped_s", 0.0);
+    s.held_s = get(t, "held_s", 0.0);
+    if (auto it = o.find("jobs"); it != o.end() && it->is_array())
+        for (const nlohmann::json& j : *it) {
+            if (!j.is_object()) continue;
+            JobRow r;
+            r.id = get(j, "id", uint64_t(0));
+            r.root_pid = get(j, "pid", uint32_t(0));
+            r.name = get(j, "name", std::string());
+            std::string state = get(j, "state", std::string("running"));
+            r.state = state == "stopped" ? JobState::Stopped : state == "held" ? JobState::Held : JobState::Running;
+            r.rss = get(j, "rss", uint64_t(0));
+            r.peak = get(j, "peak", uint64_t(0));
+            r.in_state_s = get(j, "in_state_s", 0.0);
+            r.reason = get(j, "reason", std::string());
+            r.target = get(j, "target", std::string());
+            r.package = get(j, "package", std::string());
+            r.growth = get(j, "growth", 0.0);
+            if (auto cpu = j.find("cpu"); cpu != j.end() && cpu->is_number()) r.cpu = cpu->get<double>();
+            r.run_now = get(j, "run_now", false);
+            s.jobs.push_back(std::move(r));
+        }
+    return s;
 }
 
 std::string format_status_file(const StatusSnapshot& s) {

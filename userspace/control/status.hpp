@@ -27,6 +27,9 @@ struct JobRow {
     std::string reason;          // stopped or held: why (the decision that did it)
     std::string target;          // what it makes (job_target()), "" if unknown
     std::string package;         // its emerge package, "" if none
+    double growth = 0;           // bytes/s, lately
+    std::optional<double> cpu;   // CPUs it used lately, when measured (while jobs wait or the CPUs are busy)
+    bool run_now = false;        // the user said to run it (ctl run): never stopped until it ends
 };
 
 struct StatusSnapshot {
@@ -49,6 +52,7 @@ struct StatusSnapshot {
 };
 
 // One row per job of `tree`; `reasons` holds the last stop/hold reason per job id.
+// (`cpu` and `run_now` are the controller's to fill.)
 std::vector<JobRow> job_rows(const Tree& tree, const std::map<uint64_t, std::string>& reasons, uint64_t now_ns);
 
 // exited, paused, draining, throttling (a job waits), running or idle (no job).
@@ -59,6 +63,9 @@ uint64_t jobs_in(const StatusSnapshot& s, JobState state);
 std::string format_status_text(const StatusSnapshot& s);
 // `ctl status --json`: one object.
 std::string format_status_json(const StatusSnapshot& s);
+// That object read back (for `top`); nullopt and `error` set if it is not one.
+// Missing fields keep their defaults, so a newer or older controller still reads.
+std::optional<StatusSnapshot> parse_status_json(const std::string& text, std::string& error);
 // The status file: `key=value` lines (shell- and NRPE-friendly), then one
 // `job.ID=` line per job.
 std::string format_status_file(const StatusSnapshot& s);

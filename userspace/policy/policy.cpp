@@ -98,6 +98,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     for (auto it = records_.begin(); it != records_.end();)  // forget ended jobs
         it = tree.job(it->first) ? std::next(it) : records_.erase(it);
     for (auto it = seen_.begin(); it != seen_.end();) it = tree.job(*it) ? std::next(it) : seen_.erase(it);
+    for (auto it = run_now_.begin(); it != run_now_.end();) it = tree.job(*it) ? std::next(it) : run_now_.erase(it);
     for (auto it = held_for_cpu_.begin(); it != held_for_cpu_.end();) {
         const Job* j = tree.job(*it);
         it = j && j->state == JobState::Held ? std::next(it) : held_for_cpu_.erase(it);
@@ -260,10 +261,12 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         waiting.erase(std::find(waiting.begin(), waiting.end(), j));
         running.push_back(j);
     };
+    // Never stopped or held: protected jobs, and those the user said to run.
+    auto pinned = [&](const Job* j) { return j->is_protected || run_now_.count(j->id) > 0; };
     // Hysteresis: a job that was just resumed, or stopped often, is left alone
     // unless memory is critical.
     auto may_stop = [&](const Job* j) {
-        if (j->is_protected) return false;
+        if (pinned(j)) return false;
         if (critical) return true;
         auto it = records_.find(j->id);
         if (it == records_.end()) return true;
@@ -275,10 +278,13 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         return recent < cfg_.max_stops_per_min;
     };
 
+    // 0. The user said to run these: they run, whatever else holds.
+    for (const Job* j : std::vector<const Job*>(waiting))
+        if (run_now_.count(j->id)) resume(j, "run now by the user: it runs until it ends");
     // 1. Manual pause: everything waits.
     if (caps_.pause) {
         for (const Job* j : std::vector<const Job*>(running))
-            if (!j->is_protected) stop(j, ActionType::Stop, "paused by the user");
+            if (!pinned(j)) stop(j, ActionType::Stop, "paused by the user");
         for (const Job* j : fresh) seen_.insert(j->id);
         return out;
     }
@@ -290,7 +296,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     std::sort(fresh.begin(), fresh.end(), [](const Job* a, const Job* b) { return more_invested(b, a); });
     for (const Job* j : fresh) {
         seen_.insert(j->id);
-        if (j->state != JobState::Running || j->is_protected) continue;
+        if (j->state != JobState::Running || pinned(j)) continue;
         int others = int(running.size()) - 1;
         std::string reason;
         if ((others == 0 || j == head_before) && !caps_.drain)
@@ -398,16 +404,16 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
                 stranded += w->rss;
                 if (!candidate && !tried_.count(w->id)) candidate = w;
             }
-        auto least = std::find_if(running.rbegin(), running.rend(), [](const Job* r) { return !r->is_protected; });
+        auto least = std::find_if(running.rbegin(), running.rend(), [&](const Job* r) { return !pinned(r); });
         if (running.size() >= 2 && least != running.rend()) {
             stop(*least, ActionType::Stop, std::string(what) + "; stopping the least invested job");
-        } else if (running.size() == 1 && !runner->is_protected && candidate) {
+        } else if (running.size() == 1 && !pinned(runner) && candidate) {
             stop(runner, ActionType::Stop,
                  std::string(what) + "; " + mib(double(stranded)) +
                      " are stranded by stopped jobs, so it may not finish: a stopped job runs alone first");
             resume(candidate, "livelock: it runs alone to finish and free its " + mib(double(candidate->rss)));
             return out;
-        } else if (running.size() == 1 && !runner->is_protected && !waiting.empty() &&
+        } else if (running.size() == 1 && !pinned(runner) && !waiting.empty() &&
                    resumes_before(waiting.front(), runner) && waiting.front()->state == JobState::Stopped) {
             stop(runner, ActionType::Stop, std::string(what) + "; every stopped job crawled alone too: the most invested runs on");
             resume(waiting.front(), "livelock: every stopped job crawled alone too: the most invested runs on");
@@ -416,7 +422,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     }
     // 4. Manual cap on running jobs.
     while (caps_.max_running && int(running.size()) > caps_.max_running) {
-        auto it = std::find_if(running.rbegin(), running.rend(), [&](const Job* r) { return !r->is_protected; });
+        auto it = std::find_if(running.rbegin(), running.rend(), [&](const Job* r) { return !pinned(r); });
         if (it == running.rend() || *it == head) break;
         const Job* j = *it;
         stop(j, ActionType::Stop, "cap: at most " + std::to_string(caps_.max_running) + " running jobs");

@@ -62,6 +62,11 @@ public:
                                const std::map<uint64_t, double>& cpu_use = {});
 
     void set_caps(const Caps& c) { caps_ = c; }
+    // The user said "run this job now" (`ctl run`, `top`): until it ends, the
+    // job is never stopped or held, a waiting one resumes at the next
+    // decision, and it counts as running against memory and the caps.
+    void run_now(uint64_t job) { run_now_.insert(job); }
+    const std::set<uint64_t>& run_now_jobs() const { return run_now_; }
     const Caps& caps() const { return caps_; }
     const PolicyConfig& config() const { return cfg_; }
     uint64_t low_watermark(const MemoryView& mem) const;
@@ -99,6 +104,7 @@ private:
     // alone since a job last ended.
     std::optional<uint64_t> crawl_since_;
     std::set<uint64_t> tried_;
+    std::set<uint64_t> run_now_;        // run_now(): the user's, until the job ends
 };
 
 }  // namespace swamp

@@ -138,6 +138,13 @@ std::vector<ProcStat> with_descendants(const std::vector<ProcStat>& all, std::ve
 
 }  // namespace
 
+long real_uid(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
+    return -1;
+}
+
 pid_t ancestor_named(pid_t pid, const std::vector<std::string>& names, pid_t except) {
     auto self = read_proc_stat(pid);
     for (pid_t p = self ? self->ppid : 0; p > 1;) {
@@ -155,13 +162,6 @@ std::vector<ProcStat> scan_descendants(pid_t root) {
     std::vector<ProcStat> out = with_descendants(read_all_stats(), {top});
     out.erase(out.begin());
     return out;
-}
-
-long real_uid(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
-    return -1;
 }
 
 std::vector<ProcStat> scan_watched(const std::vector<uid_t>& uids, const std::vector<std::string>& names) {

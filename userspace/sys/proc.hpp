@@ -56,6 +56,7 @@ pid_t ancestor_named(pid_t pid, const std::vector<std::string>& names, pid_t exc
 
 // Every live descendant of `root` (not root itself), parents before children.
 std::vector<ProcStat> scan_descendants(pid_t root);
+
 // Every live process whose real uid is in `uids` or whose name (comm) is in `names`,
 // and everything below the named ones; oldest first (parents before children).
 std::vector<ProcStat> scan_watched(const std::vector<uid_t>& uids, const std::vector<std::string>& names);
