@@ -178,6 +178,10 @@ if m and mc:
 if mt:
     print(f"  the same build, tracepoint variant (no BTF): {mt.group(3)} jobs in {mt.group(2)} s, {mt.group(4)} stops, "
           f"{mt.group(5)} holds, {mt.group(6)} resumes, peak tree RSS {mt.group(7)}, OOM kills {mt.group(8)}")
+    mct = re.search(r"controller ([\d.]+) CPU-s \(([\d.]+)% of a core\), peak RSS (\S+) \((\S+) while loading BPF\)", rtp)
+    if mct:
+        print(f"  its controller: {mct.group(1)} CPU-s ({mct.group(2)}% of a core), peak RSS {mct.group(3)} "
+              f"({mct.group(4)} while loading BPF)")
 if ms:
     print(f"  service mode, the same build found at exec: {svc_jobs} jobs in {svc_wall} s, {svc_stops} stops, "
           f"{svc_holds} holds, {svc_resumes} resumes")
