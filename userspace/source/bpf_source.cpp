@@ -186,7 +186,9 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
     impl_->wake_gap_ns = opts.wake_gap_ns;
     bpf_object* obj =
         plan.kind == AttachKind::Tracepoint ? impl_->open_nobtf(opts, plan) : impl_->open_core(opts, plan);
-    int err = bpf_object__load(obj);
+    // the skeleton's load, not bpf_object__load: it also maps .bss, which track_gen, dropped and
+    // reader_seen_ns are read and written through
+    int err = impl_->skel ? swamp_bpf__load(impl_->skel) : swamp_nobtf__load(impl_->nobtf);
     if (err) {
         if (err == -EPERM)
             throw UserError(ExitCode::Permission,
