@@ -7,13 +7,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
-
-/* mm counter indices (enum mm counters); stable since 4.x. */
-#define SWAMP_MM_FILEPAGES 0
-#define SWAMP_MM_ANONPAGES 1
-#define SWAMP_MM_SWAPENTS 2
-#define SWAMP_MM_SHMEMPAGES 3
-#define SWAMP_NR_MM_COUNTERS 4
+#include "events.h"
 
 /* Up to 6.1: mm->rss_stat is a struct of atomic_long_t counters. */
 struct mm_rss_stat___old {

@@ -18,6 +18,13 @@
 #define SWAMP_FILENAME_LEN 128
 #define SWAMP_ARGV_LEN 256
 
+/* mm counter indices (the kernel's enum of mm counters); stable since 4.x. */
+#define SWAMP_MM_FILEPAGES 0
+#define SWAMP_MM_ANONPAGES 1
+#define SWAMP_MM_SWAPENTS 2
+#define SWAMP_MM_SHMEMPAGES 3
+#define SWAMP_NR_MM_COUNTERS 4
+
 enum swamp_event_type {
 	SWAMP_EV_EXEC = 1,
 	SWAMP_EV_FORK = 2,
@@ -36,6 +43,9 @@ struct swamp_event_hdr {
 /* A watched root's exec that could not be adopted: the task map was full, so
  * the kernel side follows neither it nor what it forks. */
 #define SWAMP_EXEC_UNTRACKED 2u
+/* The no-BTF variant cannot read the command line nor the parent of an adopted
+ * root: argv[] is empty and ppid may be 0; userspace fills both from /proc. */
+#define SWAMP_EXEC_FROM_PROC 4u
 
 /* A tracked process called execve() (or a watched root did, flags say whether it was adopted). */
 struct swamp_ev_exec {
@@ -64,13 +74,17 @@ struct swamp_ev_fork {
 	char comm[SWAMP_COMM_LEN];
 };
 
+/* The no-BTF variant knows neither the exit status (exit_code is 0) nor the
+ * fault counts (min_flt, maj_flt are 0) of a process. */
+#define SWAMP_EXIT_STATUS_UNKNOWN 1u
+
 /* The last thread of a tracked process exited. */
 struct swamp_ev_exit {
 	struct swamp_event_hdr hdr;
 	__u32 pid;
 	__u32 ppid;
 	__u32 exit_code; /* wait status: (code << 8) | signal */
-	__u32 _pad;
+	__u32 flags; /* SWAMP_EXIT_* */
 	__u64 peak_rss; /* bytes: the highest resident set this process reached */
 	__u64 min_flt; /* minor faults over the process's life (all its threads) */
 	__u64 maj_flt; /* major faults over the process's life */
@@ -112,13 +126,32 @@ struct swamp_config {
  * Userspace seeds the root and its existing descendants with ppid only. */
 struct swamp_task_state {
 	__u32 ppid;
-	__u32 _pad;
+	__u32 mm_id; /* no-BTF variant: rss_stat's mm_id of its mm, learned from its own updates */
 	__u64 counters[4]; /* pages, indexed by the kernel's MM_* counters */
 	__u64 reported_rss; /* bytes, at the last RSS event */
 	__u64 peak_rss; /* bytes */
 	__u64 flt_min; /* faults counted since the last sample */
 	__u64 flt_maj;
 	__u64 sample_ts;
+};
+
+/* The no-BTF variant (bpf/swamp_nobtf.bpf.c): where the fields it reads sit in
+ * the classic tracepoints' records, from tracefs' events/<sys>/<name>/format,
+ * written by userspace into .rodata before load. Offsets and sizes in bytes. */
+struct swamp_tp_field {
+	__u32 offset;
+	__u32 size; /* 0: the kernel's record has no such field */
+};
+
+struct swamp_tp_layout {
+	struct swamp_tp_field newtask_pid; /* task:task_newtask, the new task's id */
+	struct swamp_tp_field newtask_clone_flags;
+	struct swamp_tp_field exec_filename; /* sched:sched_process_exec, a __data_loc string */
+	struct swamp_tp_field exit_group_dead; /* sched:sched_process_exit, 6.16+ only */
+	struct swamp_tp_field rss_mm_id; /* kmem:rss_stat */
+	struct swamp_tp_field rss_curr;
+	struct swamp_tp_field rss_member;
+	struct swamp_tp_field rss_size; /* bytes of that counter */
 };
 
 /* Per-CPU counters in the `stats` map, summed by userspace. */

@@ -4,7 +4,8 @@
  *
  * Each hook has a tp_btf variant (kernels with BTF) and a raw_tp variant
  * (kernels without, with CO-RE fixed up from a --btf file); userspace turns
- * on exactly one per hook. rss_stat also comes in two signatures: (mm, member)
+ * on exactly one per hook (bpf/swamp_nobtf.bpf.c serves kernels with no BTF at
+ * all). rss_stat also comes in two signatures: (mm, member)
  * from 6.2 and (mm, member, count) before. All state lives in `tasks`, keyed by
  * tgid; a task is tracked when its parent is. Nothing is sent per fault. */
 #include "vmlinux.h"
@@ -12,39 +13,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "compat.bpf.h"
-#include "events.h"
+#include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-const volatile struct swamp_config cfg = {
-	.rss_step = 16ull << 20,
-	.fault_interval_ns = 250000000ull,
-	.wakeup_bytes = 64 * 1024,
-	.wake_gap_ns = 5000000ull,
-};
-const volatile __u32 page_shift = 12;
-/* --user and service mode: an exec by a watched uid, or of a root name (make,
- * emerge, distccd …), by a task not yet tracked adopts that task. Off unless
- * `watching`: then each untracked exec costs two hash lookups. */
-const volatile bool watching = false;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SWAMP_MAX_WATCHED);
-	__type(key, __u32);
-	__type(value, __u8);
-} watch_uids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SWAMP_MAX_WATCHED);
-	__type(key, char[SWAMP_COMM_LEN]);
-	__type(value, __u8);
-} root_comms SEC(".maps");
-
-/* Bumped whenever the set of tracked processes or their mms change (fork,
- * exec, exit, userspace seeding): invalidates every CPU's rss_cache. */
-__u64 track_gen = 0;
 
 /* Per thread of a tracked process: its fault counters when last looked at. */
 struct thread_faults {
@@ -54,22 +25,10 @@ struct thread_faults {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384); /* resized by userspace (--max-tasks) */
-	__type(key, __u32);
-	__type(value, struct swamp_task_state);
-} tasks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct thread_faults);
 } threads SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22); /* resized by userspace (--ringbuf-size) */
-} events SEC(".maps");
 
 /* The rss_stat fast path, per CPU: the last mm seen here and the RSS band
  * (lo, hi) inside which nothing needs reporting. An array lookup is inlined
@@ -90,72 +49,6 @@ struct {
 	__type(value, struct rss_cache);
 } rss_caches SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SWAMP_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-static __always_inline void count_stat(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &which);
-	if (v)
-		*v += 1;
-}
-
-/* Events lost because the ring buffer was full. A global, not a `stats`
- * entry: userspace checks it after every drain through the mmap-ed .bss,
- * without a syscall. Rare, so the atomic add costs nothing in practice. */
-__u64 dropped = 0;
-
-static __always_inline void *reserve(__u32 size)
-{
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
-	if (!e)
-		__sync_fetch_and_add(&dropped, 1);
-	return e;
-}
-
-/* When the reader last drained the ring buffer, or was last woken (ktime ns).
- * Userspace writes it after every drain that found exec/exit events, and promises to
- * drain again cfg.wake_gap_ns later (it lingers); so an event sent within that
- * gap needs no wakeup of its own. */
-__u64 reader_seen_ns = 0;
-
-enum wake {
-	WAKE_LAZY, /* wait until enough data has piled up or the reader comes by */
-	WAKE_SOON, /* wake the reader, unless it drained or was woken in the last wake_gap_ns */
-	WAKE_NOW, /* wake the reader at once */
-};
-
-/* A wakeup (irq_work, then the reader's wakeup, often a context switch in the
- * middle of the program) costs ~10 us where the rest of a program costs ~1 us:
- * storms of exec and exit share one wakeup per wake_gap_ns. */
-static __always_inline void submit(void *e, enum wake wake)
-{
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (wake == WAKE_SOON) {
-		__u64 now = ((struct swamp_event_hdr *)e)->ts_ns;
-		if (now - reader_seen_ns >= cfg.wake_gap_ns) {
-			reader_seen_ns = now;
-			flags = BPF_RB_FORCE_WAKEUP;
-		}
-	}
-	if (wake == WAKE_NOW || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
-	count_stat(SWAMP_STAT_EVENTS);
-}
-
-static __always_inline void fill_hdr(struct swamp_event_hdr *h, __u32 type, __u32 size)
-{
-	h->type = type;
-	h->size = size;
-	h->ts_ns = bpf_ktime_get_ns();
-}
-
 /* ---- fork ---------------------------------------------------------------- */
 
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
@@ -167,27 +60,9 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 
 	__u32 pid = BPF_CORE_READ(child, tgid);
 	__u32 tid = BPF_CORE_READ(child, pid);
-	bool thread = pid != tid;
-	__u32 flags = thread ? SWAMP_FORK_THREAD : 0;
-
-	if (!thread) {
-		struct swamp_task_state st = {};
-		st.ppid = ppid;
-		if (bpf_map_update_elem(&tasks, &pid, &st, BPF_ANY)) {
-			count_stat(SWAMP_STAT_MAP_FULL);
-			flags |= SWAMP_FORK_UNTRACKED; /* userspace must not count on it */
-		}
-		__sync_fetch_and_add(&track_gen, 1);
-	}
-
-	struct swamp_ev_fork *e = reserve(sizeof(*e));
+	struct swamp_ev_fork *e = on_new_task(pid, tid, ppid);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, SWAMP_EV_FORK, sizeof(*e));
-	e->pid = pid;
-	e->tid = tid;
-	e->ppid = ppid;
-	e->flags = flags;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	submit(e, WAKE_LAZY);
 	return 0;
@@ -293,7 +168,7 @@ static __always_inline int on_exit(struct task_struct *task)
 		e->pid = pid;
 		e->ppid = st->ppid;
 		e->exit_code = BPF_CORE_READ(task, exit_code);
-		e->_pad = 0;
+		e->flags = 0;
 		e->peak_rss = peak;
 		/* threads that already died were folded into signal->*_flt */
 		e->min_flt = BPF_CORE_READ(task, signal, min_flt) + BPF_CORE_READ(task, min_flt);
@@ -306,23 +181,6 @@ static __always_inline int on_exit(struct task_struct *task)
 }
 
 /* ---- rss_stat: RSS steps and fault samples ------------------------------- */
-
-static __always_inline void send_rss(__u32 pid, struct swamp_task_state *st, __u64 rss, bool up)
-{
-	struct swamp_ev_rss *e = reserve(sizeof(*e));
-	if (!e)
-		return;
-	fill_hdr(&e->hdr, SWAMP_EV_RSS, sizeof(*e));
-	e->pid = pid;
-	e->_pad = 0;
-	e->rss = rss;
-	e->anon = st->counters[SWAMP_MM_ANONPAGES] << page_shift;
-	e->file = st->counters[SWAMP_MM_FILEPAGES] << page_shift;
-	e->shmem = st->counters[SWAMP_MM_SHMEMPAGES] << page_shift;
-	e->swap = st->counters[SWAMP_MM_SWAPENTS] << page_shift;
-	e->peak_rss = st->peak_rss;
-	submit(e, up ? WAKE_NOW : WAKE_LAZY);
-}
 
 /* Fold the current thread's new faults into its process, and send a sample
  * once per fault_interval_ns while the process keeps faulting. */

@@ -134,7 +134,39 @@ check(count(tn, "exec", "hog") == 1 and count(tn, "rss", "hog") >= 2,
       f"raw_tp trace sees exec and RSS ({count(tn, 'exec', 'hog')} exec, {count(tn, 'rss', 'hog')} rss)")
 peaks_ok(tn, [40], "raw_tp trace")
 
-kinds = collections.Counter(e.get("event") for e in tr + run + tn + events("svc"))
+# 5. without BTF and without --btf: the tracepoint variant, offsets from this kernel's format files.
+fmt = {t: " ".join(tagged["format-" + t]) for t in ("rss_stat", "sched_process_exit", "task_newtask")}
+check(all(f in fmt["rss_stat"] for f in ("mm_id; offset:8;", "curr; offset:12;", "member; offset:16;",
+                                          "size; offset:24;")),
+      f"6.1's rss_stat record is (mm_id, curr, member, size), as after 6.2: {fmt['rss_stat']}")
+check("group_dead" not in fmt["sched_process_exit"] and "clone_flags" in fmt["task_newtask"],
+      "6.1's sched_process_exit has no group_dead; task_newtask has clone_flags")
+pt = json.loads("\n".join(tagged["probe-tp"]) or "{}")
+check(one("probe-tp-rc") == "0" and pt.get("attach") == "tracepoint" and pt.get("btf_source") == ""
+      and any("main thread" in l for l in pt.get("losses", [])),
+      f"with no BTF at all, probe picks the tracepoint variant and names its losses "
+      f"({pt.get('attach')}, {pt.get('losses')}, {tagged['probe-tp-err']})")
+tt = events("trace-tp")
+check(one("trace-tp-rc") == "0", f"tracepoint trace exits 0 ({tagged['trace-tp-err'][-3:]})")
+tp_hogs = {e["pid"] for e in tt if e.get("event") == "exec" and e.get("comm") == "hog"}
+tp_forked = {e["pid"] for e in tt if e.get("event") == "fork" and not e.get("thread")}
+check(len(tp_hogs) == 2 and tp_hogs <= tp_forked and count(tt, "rss", "hog") >= 4,
+      f"tracepoint trace sees both hogs fork, exec and grow ({len(tp_hogs)} execs, {count(tt, 'rss', 'hog')} rss)")
+check(all(e.get("status_known") is False for e in tt if e.get("event") == "exit") and count(tt, "exit") >= 3,
+      f"tracepoint trace sees the exits, status unknown ({count(tt, 'exit')})")
+peaks_ok(tt, [40, 56], "tracepoint trace")
+rtp = "\n".join(tagged["run-tp-err"])
+mt = re.search(r"command exited with status (\d+) in ([\d.]+) s: (\d+) jobs, (\d+) stops, (\d+) holds at exec, "
+               r"(\d+) resumes, peak tree RSS (\S+), OOM kills (\d+)", rtp)
+check(one("run-tp-rc") == "0" and mt is not None and "BPF: tracepoint variant" in rtp,
+      f"the fake build under the tracepoint variant exits 0 with a summary:\n{rtp}")
+if mt:
+    check(int(mt.group(4)) + int(mt.group(5)) >= 1 and int(mt.group(6)) >= int(mt.group(4)) + int(mt.group(5))
+          and int(mt.group(3)) == 6, f"tracepoint variant: 6 jobs stopped and resumed ({mt.group(0)})")
+check(one("tp-outputs") == "6" and one("tp-stopped-left") == "0",
+      f"tracepoint variant: every job wrote its output ({one('tp-outputs')} of 6), nothing left stopped")
+
+kinds = collections.Counter(e.get("event") for e in tr + run + tn + events("svc") + tt)
 print("\nFigures (arm64, Debian " + one("uname") + ", qemu-system-aarch64 TCG, 2 vCPUs, 1024 MiB):")
 print(f"  boot to /init: {one('uptime-at-init')} s guest uptime; whole run {one('uptime-at-end')} s guest, "
       f"{args.wall:.1f} s host wall")
@@ -143,6 +175,13 @@ if m and mc:
     print(f"  fake build under --mem-budget 300M: {jobs} jobs in {wall} s, {stops} stops, {holds} holds, "
           f"{resumes} resumes, peak tree RSS {peak_tree}, OOM kills {ooms}")
     print(f"  controller: {cpu} CPU-s ({pct}% of a core), peak RSS {rss} ({load_rss} while loading BPF)")
+if mt:
+    print(f"  the same build, tracepoint variant (no BTF): {mt.group(3)} jobs in {mt.group(2)} s, {mt.group(4)} stops, "
+          f"{mt.group(5)} holds, {mt.group(6)} resumes, peak tree RSS {mt.group(7)}, OOM kills {mt.group(8)}")
+    mct = re.search(r"controller ([\d.]+) CPU-s \(([\d.]+)% of a core\), peak RSS (\S+) \((\S+) while loading BPF\)", rtp)
+    if mct:
+        print(f"  its controller: {mct.group(1)} CPU-s ({mct.group(2)}% of a core), peak RSS {mct.group(3)} "
+              f"({mct.group(4)} while loading BPF)")
 if ms:
     print(f"  service mode, the same build found at exec: {svc_jobs} jobs in {svc_wall} s, {svc_stops} stops, "
           f"{svc_holds} holds, {svc_resumes} resumes")

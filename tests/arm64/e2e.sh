@@ -4,7 +4,8 @@
 # busybox-static:arm64, the static aarch64 swamp-bpf and hog, and checks what
 # its /init (init.sh) prints: the probe's plan, a trace of a small build, a
 # fake build stopped and resumed under a memory budget, and the same programs
-# loaded as on a kernel without BTF (raw_tp + a min_core_btf file).
+# loaded as on a kernel without BTF (raw_tp + a min_core_btf file), and the
+# tracepoint variant that needs no BTF at all (a trace and the fake build).
 # Usage: tests/arm64/e2e.sh --swamp BIN --hog BIN --min-btf FILE --kernel-dir DIR [--keep DIR]
 #   DIR is what tests/arm64/fetch.sh printed. ctest runs it from build-arm64
 #   (scripts/cross-arm64.sh). Exits 0 only if every check passes.

@@ -85,6 +85,27 @@ mark trace-nobtf-rc $?
 tag /tmp/trace-nobtf.jsonl trace-nobtf
 tag /tmp/trace-nobtf.err trace-nobtf-err
 
+# 5. The same hidden BTF and no --btf: the tracepoint variant, which needs no BTF at all, with
+#    the record layouts of this 6.1 kernel's format files (printed for the host to check).
+for tp in kmem/rss_stat sched/sched_process_exit task/task_newtask; do
+  grep 'field:' "/sys/kernel/tracing/events/$tp/format" | tr '\t' ' ' | sed "s|^|E2E format-$(basename $tp) |"
+done
+swamp-bpf probe --json >/tmp/probe-tp.json 2>/tmp/probe-tp.err
+mark probe-tp-rc $?
+tag /tmp/probe-tp.json probe-tp
+tag /tmp/probe-tp.err probe-tp-err
+swamp-bpf trace --json -o /tmp/trace-tp.jsonl -- sh -c \
+  'hog --mib 40 --cpu-s 0.5 --out /tmp/d & (hog --mib 56 --cpu-s 0.5 --shape early --out /tmp/e); wait' 2>/tmp/trace-tp.err
+mark trace-tp-rc $?
+tag /tmp/trace-tp.jsonl trace-tp
+tag /tmp/trace-tp.err trace-tp-err
+mkdir -p /tmp/fb3
+swamp-bpf --mem-budget 300M -- sh /fakebuild.sh /tmp/fb3 2>/tmp/run-tp.err
+mark run-tp-rc $?
+tag /tmp/run-tp.err run-tp-err
+mark tp-outputs "$(ls /tmp/fb3 | wc -l)"
+mark tp-stopped-left "$(grep -l '^State:[[:space:]]*T' /proc/[0-9]*/status 2>/dev/null | wc -l)"
+
 mark uptime-at-end "$(cut -d' ' -f1 /proc/uptime)"
 mark done
 poweroff -f

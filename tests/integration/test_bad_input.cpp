@@ -39,8 +39,10 @@ std::vector<Case> cases() {
         {"not_root", "/usr/sbin/runuser -u nobody -- $SWAMP" + kRun, 3, "needs root"},
         {"no_cap_bpf", "/usr/bin/setpriv --bounding-set -sys_admin,-bpf,-perfmon --inh-caps -all -- $SWAMP" + kRun, 3,
          "needs root"},
-        {"no_btf", "/usr/bin/unshare -m /bin/sh -c 'mount -t tmpfs none /sys/kernel/btf && exec $SWAMP" + kRun + "'", 5,
-         "--btf"},
+        // without BTF the tracepoint variant runs; a CO-RE variant forced there cannot
+        {"core_forced_without_btf",
+         "/usr/bin/unshare -m /bin/sh -c 'mount -t tmpfs none /sys/kernel/btf && exec $SWAMP --attach raw_tp" + kRun + "'",
+         5, "needs BTF"},
         {"btf_not_btf", "$SWAMP --btf /etc/passwd" + kRun, 6, "not a BTF file"},
         // the kernel's BTF with kmem:rss_stat's typedef renamed away: a kernel without that tracepoint
         {"missing_tracepoint",

@@ -34,7 +34,7 @@ struct BuildResult {
 // swamp-bpf; `outputs` are the files (relative to OUT) a complete build has.
 BuildResult run_build(const std::string& limit, const std::string& make_args, const std::vector<std::string>& outputs,
                       const std::vector<std::string>& swamp_args, const std::string& tool = "make -s",
-                      int seconds = 600) {
+                      int seconds = 600, const std::string& prelude = "") {
     fs::path out = fs::temp_directory_path() / ("swamp-ctl-" + std::to_string(getpid()));
     fs::remove_all(out);
     fs::path log = out.string() + ".log";
@@ -50,7 +50,13 @@ BuildResult run_build(const std::string& limit, const std::string& make_args, co
            log.string();
     BuildResult r;
     std::string ignored;
-    r.status = run({"/usr/bin/timeout", std::to_string(seconds), "/bin/sh", "-c", cmd}, ignored);
+    // prelude: shell commands run first, in a mount namespace of the build's own
+    if (prelude.empty())
+        r.status = run({"/usr/bin/timeout", std::to_string(seconds), "/bin/sh", "-c", cmd}, ignored);
+    else
+        r.status = run({"/usr/bin/timeout", std::to_string(seconds), "/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                        prelude + " && " + cmd},
+                       ignored);
     r.timed_out = WIFEXITED(r.status) && WEXITSTATUS(r.status) == 124;
     std::ifstream in(log);
     std::stringstream text;
@@ -65,9 +71,9 @@ BuildResult run_build(const std::string& limit, const std::string& make_args, co
 }
 
 // The demo fake build, -j4 in 1100 MiB.
-BuildResult run_demo(const std::vector<std::string>& swamp_args) {
+BuildResult run_demo(const std::vector<std::string>& swamp_args, const std::string& prelude = "") {
     return run_build(kLimit, "-f " + std::string(SOURCE_DIR) + "/tests/fakebuild/Makefile.demo HOG=" + HOG_BIN + " -j4",
-                     {"app", "tests"}, swamp_args);
+                     {"app", "tests"}, swamp_args, "make -s", 600, prelude);
 }
 
 // Real compilers, not hogs: g++ -O2 of this project's heaviest sources
@@ -139,6 +145,22 @@ TEST_F(ControllerTest, SignalActuatorFinishesWithoutOomKill) {
     EXPECT_TRUE(r.outputs_complete) << r.log;
     EXPECT_NE(r.log.find("OOM kills 0"), std::string::npos) << r.log;
     EXPECT_TRUE(std::regex_search(r.log, std::regex("[1-9][0-9]* (stops|holds at exec)"))) << "the limit binds: " << r.log;
+}
+
+// As on a stock Raspberry Pi OS kernel: no BTF (so the tracepoint variant, with
+// no --btf) and PSI off (/proc/pressure hidden): nothing waits for a PSI event
+// that never comes, and the build is throttled without an OOM kill.
+TEST_F(ControllerTest, WithoutBtfOrPsiTheDemoFinishesWithoutOomKill) {
+    BuildResult r = run_demo({"--action", "signal"},
+                             "mount -t tmpfs none /sys/kernel/btf && mount -t tmpfs none /proc/pressure && "
+                             "test ! -e /sys/kernel/btf/vmlinux && test ! -e /proc/pressure/memory");
+    EXPECT_EQ(r.status, 0) << r.log;
+    EXPECT_EQ(r.oom_kills, 0) << r.log;
+    EXPECT_TRUE(r.outputs_complete) << r.log;
+    EXPECT_NE(r.log.find("BPF: tracepoint variant"), std::string::npos) << r.log;
+    EXPECT_NE(r.log.find("no PSI trigger"), std::string::npos) << r.log;
+    EXPECT_TRUE(std::regex_search(r.log, std::regex("[1-9][0-9]* (stops|holds at exec)"))) << "the limit binds: " << r.log;
+    EXPECT_TRUE(std::regex_search(r.log, std::regex("[1-9][0-9]* resumes"))) << r.log;
 }
 
 TEST_F(ControllerTest, FreezeActuatorFinishesWithoutOomKill) {

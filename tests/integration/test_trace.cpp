@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
+#include <tuple>
 #include <set>
 #include <sstream>
 
@@ -248,3 +250,117 @@ TEST_F(TraceTest, WithoutKernelBtfAMinCoreBtfFileIsEnough) {
 }
 
 }  // namespace
+
+// ---- the no-BTF variant (bpf/swamp_nobtf.bpf.c) -----------------------------
+
+// Runs `cmd` in a mount namespace where /sys/kernel/btf is empty, as on a kernel
+// built without BTF (Raspberry Pi OS), with no --btf.
+int run_without_btf(const std::string& cmd, std::string& out) {
+    return run({"/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                "mount -t tmpfs none /sys/kernel/btf && test ! -e /sys/kernel/btf/vmlinux && exec " + cmd},
+               out);
+}
+
+// trace --json of `args`, its lines; in a namespace without BTF if `hide_btf`.
+std::vector<json> trace_lines(const std::string& args, bool hide_btf, std::string& cmd_out) {
+    char path[] = "/tmp/swamp-nobtf-XXXXXX";
+    close(mkstemp(path));
+    std::string cmd = std::string(SWAMP_BIN) + " trace --json -o " + path + " " + args;
+    int status = hide_btf ? run_without_btf(cmd, cmd_out) : run({"/bin/sh", "-c", cmd}, cmd_out);
+    std::string text = file_text(path);
+    unlink(path);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << cmd_out << text;
+    return json_lines(text);
+}
+
+TEST_F(TraceTest, WithoutAnyBtfTheTracepointVariantSeesATree) {
+    std::string out;
+    int status = run_without_btf(std::string(SWAMP_BIN) + " probe --json", out);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+    json probe = json::parse(out);
+    EXPECT_EQ(probe["kernel_btf"], false) << out;
+    EXPECT_EQ(probe["btf_source"], "") << out;
+    EXPECT_EQ(probe["attach"], "tracepoint") << out;
+    EXPECT_FALSE(probe["losses"].empty()) << out;
+
+    // sh -> alloc_tree -> two children; sh then runs a short-lived true
+    out.clear();
+    auto lines = trace_lines(std::string("-- /bin/sh -c '") + ALLOC_TREE_BIN + " --hold-ms 50 64 96; /bin/true'", true, out);
+    ASSERT_FALSE(lines.empty()) << out;
+    ASSERT_EQ(lines.front()["event"], "exec");
+    uint32_t sh = lines.front()["pid"];
+    EXPECT_EQ(lines.front()["argv"], json({"/bin/sh", "-c", std::string(ALLOC_TREE_BIN) + " --hold-ms 50 64 96; /bin/true"}))
+        << "the command line, read from /proc";
+    auto children = children_of(out);
+    ASSERT_EQ(children.size(), 2u) << out;
+    std::string all;
+    for (const auto& j : lines) all += j.dump() + "\n";
+    for (auto [pid, mib] : children) {
+        SCOPED_TRACE("child " + std::to_string(pid) + " of " + std::to_string(mib) + " MiB\n" + all);
+        auto forks = events_of(lines, pid, "fork");
+        ASSERT_EQ(forks.size(), 1u);
+        EXPECT_FALSE(forks[0]["thread"].get<bool>());
+        EXPECT_EQ(events_of(lines, pid, "exec").size(), 1u);
+        auto rss = events_of(lines, pid, "rss");
+        ASSERT_FALSE(rss.empty());
+        uint64_t top = 0;
+        for (const auto& r : rss) top = std::max(top, r["rss"].get<uint64_t>());
+        EXPECT_NEAR(double(top) / kMiB, double(mib), 0.1 * double(mib));
+        auto exits = events_of(lines, pid, "exit");
+        ASSERT_EQ(exits.size(), 1u);
+        EXPECT_EQ(exits[0]["status_known"], false);
+        EXPECT_NEAR(double(exits[0]["peak_rss"].get<uint64_t>()) / kMiB, double(mib), 0.1 * double(mib));
+    }
+    // the root's fork of alloc_tree and of true, and every exit, the root's last
+    int sh_forks = 0;
+    for (const auto& j : lines)
+        if (j["event"] == "fork" && j["ppid"] == sh) sh_forks++;
+    EXPECT_EQ(sh_forks, 2) << all;
+    EXPECT_EQ(lines.back()["event"], "exit") << all;
+    EXPECT_EQ(lines.back()["pid"], sh) << all;
+}
+
+// The tracepoint variant forced on a kernel with BTF sees what the CO-RE
+// variant sees on the same workload: the same processes (by command line and
+// parent), and peaks within one RSS step.
+TEST_F(TraceTest, TheTracepointVariantMatchesTheCoreVariant) {
+    const std::string workload = std::string("-- /bin/sh -c '") + ALLOC_TREE_BIN + " --hold-ms 50 48 160 96 & " +
+                                 ALLOC_TREE_BIN + " --hold-ms 50 32; wait'";
+    struct Proc {
+        std::string command;  // argv joined
+        std::string parent;   // the parent's command ("" for the root)
+        uint64_t peak = 0;
+        bool operator<(const Proc& o) const { return std::tie(command, parent) < std::tie(o.command, o.parent); }
+    };
+    auto processes_of = [](const std::vector<json>& lines) {
+        std::map<uint32_t, std::string> command;
+        std::map<uint32_t, uint32_t> parent;
+        std::map<uint32_t, uint64_t> peak;
+        for (const auto& j : lines) {
+            uint32_t pid = j["pid"];
+            if (j["event"] == "exec") {
+                std::string c;
+                for (const auto& a : j["argv"]) c += a.get<std::string>() + " ";
+                command[pid] = c;
+                if (!parent.count(pid)) parent[pid] = j["ppid"];
+            }
+            if (j["event"] == "fork" && !j["thread"].get<bool>()) parent[pid] = j["ppid"];
+            if (j["event"] == "exit") peak[pid] = j["peak_rss"];
+        }
+        std::vector<Proc> out;
+        for (auto [pid, c] : command) out.push_back({c, command.count(parent[pid]) ? command[parent[pid]] : "", peak[pid]});
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    std::string out_core, out_tp;
+    auto core = processes_of(trace_lines(workload, false, out_core));
+    auto tp = processes_of(trace_lines("--attach tracepoint " + workload, false, out_tp));
+    ASSERT_EQ(core.size(), 7u) << out_core;  // sh, 2 alloc_tree, 4 children
+    ASSERT_EQ(tp.size(), core.size()) << out_tp;
+    for (size_t i = 0; i < core.size(); i++) {
+        SCOPED_TRACE(core[i].command);
+        EXPECT_EQ(tp[i].command, core[i].command);
+        EXPECT_EQ(tp[i].parent, core[i].parent);
+        EXPECT_NEAR(double(tp[i].peak), double(core[i].peak), double(16 << 20)) << "peaks within one step";
+    }
+}

@@ -292,7 +292,7 @@ TEST(Config, ValuesOutOfRange) {
         {"[sensing]\nfault-interval = 60001", "f.toml:2:18:", "out of range"},
         {"[sensing]\nmax-tasks = 63", "f.toml:2:13:", "give 64 to 4194304"},
         {"[sensing]\nmax-tasks = 9223372036854775807", "f.toml:2:13:", "out of range"},
-        {"[sensing]\nattach = \"kprobe\"", "f.toml:2:10:", "give one of auto, raw_tp, tp_btf"},
+        {"[sensing]\nattach = \"kprobe\"", "f.toml:2:10:", "give one of auto, raw_tp, tp_btf, tracepoint"},
         {"[sensing]\nbtf = \"vmlinux.btf\"", "f.toml:2:7:", "relative path; give an absolute one"},
         {"[output]\ntrace = \"yes\"", "f.toml:2:9:", "give one of off, text, json"},
         {"[policy]\npage-out = \"yes\"", "f.toml:2:12:", "policy.page-out = \"yes\" is unknown; give one of auto, on, off"},

@@ -270,7 +270,7 @@ TEST(Decode, HandBuiltExitFromRingBuffer) {
     r.pid = 300;
     r.ppid = 299;
     r.exit_code = 0x0100;  // exit(1)
-    r._pad = 0xdeadbeef;
+    r.flags = 0;
     r.peak_rss = 3ull << 30;
     r.min_flt = 1000000;
     r.maj_flt = 42;
@@ -288,6 +288,23 @@ TEST(Decode, HandBuiltExitFromRingBuffer) {
     EXPECT_EQ(e.peak_rss, 3ull << 30);
     EXPECT_EQ(e.min_flt, 1000000u);
     EXPECT_EQ(e.maj_flt, 42u);
+}
+
+TEST(Decode, ExitOfTheNoBtfVariantHasNoStatus) {
+    swamp_ev_exit r{};
+    r.hdr = {SWAMP_EV_EXIT, sizeof(r), 5};
+    r.pid = 7;
+    r.flags = SWAMP_EXIT_STATUS_UNKNOWN;
+    r.peak_rss = 1 << 20;
+    Decoded d = decode_vec(bytes_of(r));
+    ASSERT_TRUE(d.event) << d.error;
+    const auto& e = std::get<ExitEvent>(*d.event);
+    EXPECT_FALSE(e.status_known);
+    Decoded back = decode(encode(e));
+    ASSERT_TRUE(back.event) << back.error;
+    EXPECT_EQ(*back.event, *d.event);
+    r.flags = 0;
+    EXPECT_TRUE(std::get<ExitEvent>(*decode_vec(bytes_of(r)).event).status_known);
 }
 
 TEST(Decode, HandBuiltRssFromRingBuffer) {

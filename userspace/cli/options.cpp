@@ -24,7 +24,8 @@ const std::map<std::string, ActionKind>& action_names() {
 }
 
 const std::map<std::string, AttachKind>& attach_names() {
-    static const std::map<std::string, AttachKind> names{{"tp_btf", AttachKind::TpBtf}, {"raw_tp", AttachKind::RawTp}};
+    static const std::map<std::string, AttachKind> names{
+        {"tp_btf", AttachKind::TpBtf}, {"raw_tp", AttachKind::RawTp}, {"tracepoint", AttachKind::Tracepoint}};
     return names;
 }
 
@@ -101,7 +102,7 @@ void add_attach(CLI::App* app, std::optional<AttachKind>& target) {
            [&target](const std::string& v) {
                target = v == "auto" ? std::nullopt : std::optional(attach_names().at(v));
            },
-           "Attach variant: auto (probe the kernel), tp_btf or raw_tp")
+           "BPF variant: auto (probe the kernel), tp_btf, raw_tp (CO-RE, need BTF) or tracepoint (needs no BTF)")
         ->check(CLI::IsMember(attach_choices()))
         ->type_name("KIND");
 }

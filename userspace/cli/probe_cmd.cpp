@@ -14,6 +14,22 @@ namespace {
 
 const char* yes_no(std::optional<bool> v) { return !v ? "unknown (no BTF to ask)" : *v ? "yes" : "no"; }
 
+// One line: the variant this kernel gets, and what it costs.
+std::string summary_line(const KernelFeatures& f, const AttachPlan& p, const std::string& ns_problem) {
+    if (!p.error.empty()) return "swamp-bpf cannot run on this kernel: " + p.error;
+    if (!ns_problem.empty()) return "swamp-bpf cannot run here: " + ns_problem;
+    std::string s = std::string("the ") + attach_kind_name(p.kind) + " variant";
+    if (p.kind == AttachKind::Tracepoint)
+        s += " (no BTF needed; it loses per-process fault counts and exit status: " + std::to_string(p.losses.size()) +
+             " limits in all)";
+    else if (!p.custom_btf.empty())
+        s += " with CO-RE from " + p.custom_btf;
+    else
+        s += " with CO-RE from the kernel's BTF (nothing lost)";
+    if (!f.psi) s += "; PSI is off (psi=1 turns it on)";
+    return s;
+}
+
 nlohmann::json tri(std::optional<bool> v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
 }  // namespace
@@ -21,7 +37,10 @@ nlohmann::json tri(std::optional<bool> v) { return v ? nlohmann::json(*v) : nloh
 int run_probe(const ProbeOptions& o) {
     KernelFeatures f = probe_kernel(o.btf_file);
     AttachPlan p = plan_attach(f, {o.attach, o.btf_file});
-    std::string fault_source = "per-task fault counters, sampled in the rss_stat hook (all architectures)";
+    bool tracepoint = p.error.empty() && p.kind == AttachKind::Tracepoint;
+    std::string fault_source = tracepoint ? "none (the tracepoint variant cannot read per-task fault counters)"
+                                          : "per-task fault counters, sampled in the rss_stat hook (all architectures)";
+    std::string psi_hint = "add psi=1 to the kernel command line (/boot/firmware/cmdline.txt on Raspberry Pi OS) and reboot";
     PidNamespaceFacts ns = read_pid_namespace();
     std::string ns_problem = pid_namespace_problem(ns);
     // what stops it from running: the kernel first, then where it runs
@@ -41,10 +60,14 @@ int run_probe(const ProbeOptions& o) {
                            {"page_fault_user", tri(f.tp_page_fault_user)}}},
                          {"rss_stat_signature", p.rss_old_signature ? "mm,member,count" : "mm,member"},
                          {"psi", f.psi},
+                         {"psi_hint", f.psi ? nlohmann::json(nullptr) : nlohmann::json(psi_hint)},
+                         {"tracefs", f.tracefs},
                          {"cgroup2", f.cgroup2 ? nlohmann::json(f.cgroup2_mount) : nlohmann::json(nullptr)},
                          {"cgroup1_memory", f.cgroup1_memory},
                          {"fault_source", fault_source},
                          {"attach", p.error.empty() ? nlohmann::json(attach_kind_name(p.kind)) : nlohmann::json(nullptr)},
+                         {"losses", p.losses},
+                         {"summary", summary_line(f, p, ns_problem)},
                          {"pid_namespace", {{"inode", ns.ns_inode}, {"host", ns_problem.empty()}}},
                          {"error", error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error)}};
         std::cout << json_line(j, 2) << '\n';
@@ -62,7 +85,7 @@ int run_probe(const ProbeOptions& o) {
         row("kmem:rss_stat", yes_no(f.tp_rss_stat));
         row("page_fault_user", std::string(yes_no(f.tp_page_fault_user)) + " (not needed)");
         std::cout << "memory and cgroups\n";
-        row("PSI", f.psi ? "yes (/proc/pressure/memory)" : "no (boot with psi=1)");
+        row("PSI", f.psi ? "yes (/proc/pressure/memory)" : "no: " + psi_hint);
         row("cgroup v2", f.cgroup2 ? "yes (" + f.cgroup2_mount + ")" : "no");
         row("cgroup v1 memory", f.cgroup1_memory ? "yes" : "no");
         std::cout << "this process\n";
@@ -76,8 +99,13 @@ int run_probe(const ProbeOptions& o) {
                               (p.custom_btf.empty() ? "" : " with CO-RE from " + p.custom_btf));
             row("rss_stat signature", p.rss_old_signature ? "(mm, member, count), before 6.2" : "(mm, member), 6.2+");
             row("faults from", fault_source);
+            if (tracepoint)
+                row("record layouts", "from " + f.tracefs + "/events/*/format" +
+                                          (p.tp_layout.exit_group_dead.size ? " (exit has group_dead, 6.16+)" : ""));
             for (const auto& n : p.notes) row("note", n);
+            for (const auto& l : p.losses) row("lost", l);
         }
+        std::cout << "summary: " << summary_line(f, p, ns_problem) << '\n';
     }
     if (!p.error.empty()) return int(p.error_is_btf_file ? ExitCode::BadBtf : ExitCode::KernelFeature);
     return ns_problem.empty() ? 0 : int(ExitCode::KernelFeature);

@@ -24,6 +24,11 @@ AttachPlan plan_or_throw(const SensingOptions& s) {
     return plan;
 }
 
+std::string plan_summary(const AttachPlan& plan) {
+    if (plan.kind != AttachKind::Tracepoint) return attach_kind_name(plan.kind);
+    return "tracepoint variant, no BTF: no fault counts nor exit status (swamp-bpf probe lists what it loses)";
+}
+
 uint64_t monotonic_ns() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "cli/options.hpp"
 #include "source/bpf_source.hpp"
@@ -12,6 +13,8 @@ namespace swamp {
 BpfOptions bpf_options(const SensingOptions& s);
 // Probes the kernel; throws UserError (KernelFeature or BadBtf) when nothing can work.
 AttachPlan plan_or_throw(const SensingOptions& s);
+// "tp_btf", or for the variant without BTF what it cannot see, in a few words.
+std::string plan_summary(const AttachPlan& plan);
 // CLOCK_MONOTONIC in ns: the clock of the kernel events' ts_ns.
 uint64_t monotonic_ns();
 

@@ -842,7 +842,7 @@ int Controller::run() {
     if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
     if (!o_.quiet)
         log(Level::Notice) << "managing " << printable(what_we_manage()) << " with " << actuator_->name()
-                           << "; memory: " << memory_->describe() << '\n';
+                           << "; memory: " << memory_->describe() << "; BPF: " << plan_summary(plan) << '\n';
     // after the watchdog's fork, so that only we hold the listening socket
     if (!o_.socket_path.empty() || !o_.status_file.empty() || !o_.metrics_file.empty())
         live_ = std::make_unique<LiveControl>(o_.socket_path, o_.status_file, o_.metrics_file,

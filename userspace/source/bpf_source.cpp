@@ -14,6 +14,8 @@
 
 #include "events.h"
 #include "swamp_bpf.skel.h"
+#include "swamp_nobtf.skel.h"
+#include "sys/proc.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
@@ -39,10 +41,38 @@ uint64_t round_up_pow2(uint64_t v) {
     return p;
 }
 
+// The no-BTF variant's exec events carry no command line (and an adopted
+// root's has no parent): fill them in from /proc, into `out`.
+void fill_exec_from_proc(swamp_ev_exec& e) {
+    std::vector<std::string> argv = read_cmdline(pid_t(e.pid));
+    size_t n = 0;
+    for (const std::string& a : argv) {
+        size_t take = std::min(a.size() + 1, sizeof(e.argv) - n);
+        memcpy(e.argv + n, a.c_str(), take);
+        n += take;
+        if (n == sizeof(e.argv)) {
+            e.flags |= SWAMP_EXEC_ARGV_TRUNCATED;
+            break;
+        }
+    }
+    e.argv_len = uint32_t(n);
+    if (!e.ppid)
+        if (auto st = read_proc_stat(pid_t(e.pid))) e.ppid = uint32_t(st->ppid);
+    e.flags &= ~SWAMP_EXEC_FROM_PROC;
+}
+
 }  // namespace
 
+// What both BPF objects have, by the same names: the maps and globals userspace uses.
 struct BpfSource::Impl {
-    swamp_bpf* skel = nullptr;
+    swamp_bpf* skel = nullptr;     // tp_btf, raw_tp
+    swamp_nobtf* nobtf = nullptr;  // tracepoint
+    bpf_map* tasks = nullptr;
+    bpf_map* stats = nullptr;
+    bpf_map* events = nullptr;
+    __u64* track_gen = nullptr;
+    __u64* dropped = nullptr;
+    __u64* reader_seen_ns = nullptr;
     ring_buffer* rb = nullptr;
     const Sink* sink = nullptr;
     // the ring's consumer and producer positions (read-only view), to see
@@ -66,14 +96,82 @@ struct BpfSource::Impl {
         uint32_t type = 0;
         if (size >= sizeof type) memcpy(&type, data, sizeof type);
         if (type == SWAMP_EV_EXEC || type == SWAMP_EV_EXIT) self->soon_events++;
-        if (self->sink) (*self->sink)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
+        if (!self->sink) return 0;
+        swamp_ev_exec exec;
+        if (type == SWAMP_EV_EXEC && size == sizeof exec) {
+            memcpy(&exec, data, sizeof exec);
+            if (exec.flags & SWAMP_EXEC_FROM_PROC) {
+                fill_exec_from_proc(exec);
+                (*self->sink)(std::span<const std::byte>(reinterpret_cast<const std::byte*>(&exec), sizeof exec));
+                return 0;
+            }
+        }
+        (*self->sink)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
         return 0;
+    }
+
+    // Settings both objects share, and the handles userspace keeps.
+    template <typename Skel>
+    bpf_object* configure(Skel* sk, const BpfOptions& opts) {
+        sk->rodata->cfg.rss_step = opts.rss_step;
+        sk->rodata->cfg.fault_interval_ns = opts.fault_interval_ns;
+        sk->rodata->cfg.wakeup_bytes = std::max<uint64_t>(opts.ringbuf_bytes / 8, 4096);
+        sk->rodata->cfg.wake_gap_ns = opts.wake_gap_ns;
+        sk->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+        sk->rodata->watching = !opts.watch_uids.empty() || !opts.root_comms.empty();
+        uint64_t rb_size = round_up_pow2(std::max<uint64_t>(opts.ringbuf_bytes, sysconf(_SC_PAGESIZE)));
+        bpf_map__set_max_entries(sk->maps.events, rb_size);
+        bpf_map__set_max_entries(sk->maps.tasks, opts.max_tasks);
+        tasks = sk->maps.tasks;
+        stats = sk->maps.stats;
+        events = sk->maps.events;
+        track_gen = &sk->bss->track_gen;
+        dropped = &sk->bss->dropped;
+        reader_seen_ns = &sk->bss->reader_seen_ns;
+        return sk->obj;
+    }
+
+    // The CO-RE object, with exactly one program per hook.
+    bpf_object* open_core(const BpfOptions& opts, const AttachPlan& plan) {
+        LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+        if (!plan.custom_btf.empty()) open_opts.btf_custom_path = plan.custom_btf.c_str();
+        skel = swamp_bpf__open_opts(&open_opts);
+        if (!skel) throw UserError(ExitCode::Failure, std::string("cannot open the BPF object: ") + strerror(errno));
+        bpf_map__set_max_entries(skel->maps.threads, opts.max_tasks * 2);
+        bool btf = plan.kind == AttachKind::TpBtf;
+        struct {
+            bpf_program* prog;
+            bool on;
+        } variants[] = {
+            {skel->progs.fork_btf, btf},
+            {skel->progs.fork_raw, !btf},
+            {skel->progs.exec_btf, btf},
+            {skel->progs.exec_raw, !btf},
+            {skel->progs.exit_btf, btf},
+            {skel->progs.exit_raw, !btf},
+            {skel->progs.rss_btf, btf && !plan.rss_old_signature},
+            {skel->progs.rss_raw, !btf && !plan.rss_old_signature},
+            {skel->progs.rss_old_btf, btf && plan.rss_old_signature},
+            {skel->progs.rss_old_raw, !btf && plan.rss_old_signature},
+        };
+        for (auto& v : variants) bpf_program__set_autoload(v.prog, v.on);
+        return configure(skel, opts);
+    }
+
+    // The no-BTF object: the record layouts found in tracefs go to .rodata.
+    bpf_object* open_nobtf(const BpfOptions& opts, const AttachPlan& plan) {
+        nobtf = swamp_nobtf__open();
+        if (!nobtf) throw UserError(ExitCode::Failure, std::string("cannot open the BPF object: ") + strerror(errno));
+        const_cast<swamp_tp_layout&>(nobtf->rodata->layout) = plan.tp_layout;
+        bpf_map__set_max_entries(nobtf->maps.mm_owners, opts.max_tasks);
+        return configure(nobtf, opts);
     }
 
     ~Impl() {
         if (pos_map != MAP_FAILED) munmap(pos_map, 2 * page);
         ring_buffer__free(rb);
         swamp_bpf__destroy(skel);
+        swamp_nobtf__destroy(nobtf);
     }
 };
 
@@ -82,48 +180,15 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
     libbpf_set_print(libbpf_log);
     const char* hint = opts.verbose ? "" : " (run with -v for libbpf's log)";
 
-    LIBBPF_OPTS(bpf_object_open_opts, open_opts);
-    if (!plan.custom_btf.empty()) open_opts.btf_custom_path = plan.custom_btf.c_str();
-    swamp_bpf* skel = swamp_bpf__open_opts(&open_opts);
-    if (!skel) throw UserError(ExitCode::Failure, std::string("cannot open the BPF object: ") + strerror(errno));
-    impl_->skel = skel;
-
-    skel->rodata->cfg.rss_step = opts.rss_step;
-    skel->rodata->cfg.fault_interval_ns = opts.fault_interval_ns;
-    skel->rodata->cfg.wakeup_bytes = std::max<uint64_t>(opts.ringbuf_bytes / 8, 4096);
-    skel->rodata->cfg.wake_gap_ns = opts.wake_gap_ns;
-    impl_->wake_gap_ns = opts.wake_gap_ns;
-    skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
     if (opts.watch_uids.size() > SWAMP_MAX_WATCHED || opts.root_comms.size() > SWAMP_MAX_WATCHED)
         throw UserError(ExitCode::Usage, "at most " + std::to_string(SWAMP_MAX_WATCHED) + " users and " +
                                              std::to_string(SWAMP_MAX_WATCHED) + " root names can be watched");
-    skel->rodata->watching = !opts.watch_uids.empty() || !opts.root_comms.empty();
-
-    uint64_t rb_size = round_up_pow2(std::max<uint64_t>(opts.ringbuf_bytes, sysconf(_SC_PAGESIZE)));
-    bpf_map__set_max_entries(skel->maps.events, rb_size);
-    bpf_map__set_max_entries(skel->maps.tasks, opts.max_tasks);
-    bpf_map__set_max_entries(skel->maps.threads, opts.max_tasks * 2);
-
-    // exactly one variant per hook
-    bool btf = plan.kind == AttachKind::TpBtf;
-    struct {
-        bpf_program* prog;
-        bool on;
-    } variants[] = {
-        {skel->progs.fork_btf, btf},
-        {skel->progs.fork_raw, !btf},
-        {skel->progs.exec_btf, btf},
-        {skel->progs.exec_raw, !btf},
-        {skel->progs.exit_btf, btf},
-        {skel->progs.exit_raw, !btf},
-        {skel->progs.rss_btf, btf && !plan.rss_old_signature},
-        {skel->progs.rss_raw, !btf && !plan.rss_old_signature},
-        {skel->progs.rss_old_btf, btf && plan.rss_old_signature},
-        {skel->progs.rss_old_raw, !btf && plan.rss_old_signature},
-    };
-    for (auto& v : variants) bpf_program__set_autoload(v.prog, v.on);
-
-    int err = swamp_bpf__load(skel);
+    impl_->wake_gap_ns = opts.wake_gap_ns;
+    bpf_object* obj =
+        plan.kind == AttachKind::Tracepoint ? impl_->open_nobtf(opts, plan) : impl_->open_core(opts, plan);
+    // the skeleton's load, not bpf_object__load: it also maps .bss, which track_gen, dropped and
+    // reader_seen_ns are read and written through
+    int err = impl_->skel ? swamp_bpf__load(impl_->skel) : swamp_nobtf__load(impl_->nobtf);
     if (err) {
         if (err == -EPERM)
             throw UserError(ExitCode::Permission,
@@ -133,21 +198,21 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
     }
     const uint8_t yes = 1;
     for (uint32_t uid : opts.watch_uids)
-        bpf_map__update_elem(skel->maps.watch_uids, &uid, sizeof uid, &yes, sizeof yes, BPF_ANY);
+        bpf_map__update_elem(bpf_object__find_map_by_name(obj, "watch_uids"), &uid, sizeof uid, &yes, sizeof yes, BPF_ANY);
     for (const std::string& name : opts.root_comms) {
         char comm[SWAMP_COMM_LEN] = {};  // the kernel's comm: at most 15 characters, zero-padded
         name.copy(comm, SWAMP_COMM_LEN - 1);
-        bpf_map__update_elem(skel->maps.root_comms, comm, sizeof comm, &yes, sizeof yes, BPF_ANY);
+        bpf_map__update_elem(bpf_object__find_map_by_name(obj, "root_comms"), comm, sizeof comm, &yes, sizeof yes, BPF_ANY);
     }
 
-    err = swamp_bpf__attach(skel);
+    err = impl_->skel ? swamp_bpf__attach(impl_->skel) : swamp_nobtf__attach(impl_->nobtf);
     if (err)
         throw UserError(ExitCode::KernelFeature, std::string("cannot attach the BPF programs (") + strerror(-err) +
                                                      "), variant " + attach_kind_name(plan.kind) + hint);
 
-    impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), &Impl::on_sample, impl_.get(), nullptr);
+    impl_->rb = ring_buffer__new(bpf_map__fd(impl_->events), &Impl::on_sample, impl_.get(), nullptr);
     if (!impl_->rb) throw UserError(ExitCode::Failure, std::string("cannot open the ring buffer: ") + strerror(errno));
-    impl_->pos_map = mmap(nullptr, 2 * impl_->page, PROT_READ, MAP_SHARED, bpf_map__fd(skel->maps.events), 0);
+    impl_->pos_map = mmap(nullptr, 2 * impl_->page, PROT_READ, MAP_SHARED, bpf_map__fd(impl_->events), 0);
 }
 
 BpfSource::~BpfSource() = default;
@@ -155,20 +220,20 @@ BpfSource::~BpfSource() = default;
 bool BpfSource::track(uint32_t pid, uint32_t ppid) {
     swamp_task_state seed{};
     seed.ppid = ppid;
-    if (bpf_map__update_elem(impl_->skel->maps.tasks, &pid, sizeof pid, &seed, sizeof seed, BPF_NOEXIST) && errno != EEXIST)
+    if (bpf_map__update_elem(impl_->tasks, &pid, sizeof pid, &seed, sizeof seed, BPF_NOEXIST) && errno != EEXIST)
         return false;
-    __atomic_fetch_add(&impl_->skel->bss->track_gen, 1, __ATOMIC_SEQ_CST);  // drop the per-CPU fast-path caches
+    __atomic_fetch_add(impl_->track_gen, 1, __ATOMIC_SEQ_CST);  // drop the per-CPU fast-path caches
     return true;
 }
 
 void BpfSource::untrack(uint32_t pid) {
-    bpf_map__delete_elem(impl_->skel->maps.tasks, &pid, sizeof pid, 0);
-    __atomic_fetch_add(&impl_->skel->bss->track_gen, 1, __ATOMIC_SEQ_CST);
+    bpf_map__delete_elem(impl_->tasks, &pid, sizeof pid, 0);
+    __atomic_fetch_add(impl_->track_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 bool BpfSource::tracked(uint32_t pid) const {
     swamp_task_state seed{};
-    return bpf_map__lookup_elem(impl_->skel->maps.tasks, &pid, sizeof pid, &seed, sizeof seed, 0) == 0;
+    return bpf_map__lookup_elem(impl_->tasks, &pid, sizeof pid, &seed, sizeof seed, 0) == 0;
 }
 
 int BpfSource::fd() const { return ring_buffer__epoll_fd(impl_->rb); }
@@ -187,7 +252,7 @@ int BpfSource::consume(const Sink& sink) {
     impl_->sink = nullptr;
     if (impl_->soon_events > 0 || impl_->pending()) {
         uint64_t seen = now_ns();
-        __atomic_store_n(&impl_->skel->bss->reader_seen_ns, seen, __ATOMIC_RELEASE);
+        __atomic_store_n(impl_->reader_seen_ns, seen, __ATOMIC_RELEASE);
         impl_->linger_until = seen + impl_->wake_gap_ns;
     } else if (start >= impl_->linger_until) {
         impl_->linger_until = 0;
@@ -202,7 +267,7 @@ int BpfSource::poll_timeout_ms() const {
     return int((impl_->linger_until - now + 999'999) / 1'000'000);
 }
 
-uint64_t BpfSource::dropped() const { return __atomic_load_n(&impl_->skel->bss->dropped, __ATOMIC_RELAXED); }
+uint64_t BpfSource::dropped() const { return __atomic_load_n(impl_->dropped, __ATOMIC_RELAXED); }
 
 BpfStats BpfSource::stats() const {
     BpfStats s;
@@ -212,7 +277,7 @@ BpfStats BpfSource::stats() const {
     std::vector<uint64_t> vals(ncpu);
     uint64_t* out[] = {nullptr, &s.map_full, &s.events};  // SWAMP_STAT_DROPPED: see dropped()
     for (uint32_t key = SWAMP_STAT_MAP_FULL; key < SWAMP_STAT_MAX; key++) {
-        if (bpf_map__lookup_elem(impl_->skel->maps.stats, &key, sizeof key, vals.data(), vals.size() * sizeof(uint64_t), 0))
+        if (bpf_map__lookup_elem(impl_->stats, &key, sizeof key, vals.data(), vals.size() * sizeof(uint64_t), 0))
             continue;
         for (uint64_t v : vals) *out[key] += v;
     }

@@ -1,4 +1,5 @@
-// The live event source: loads and attaches bpf/swamp.bpf.c and hands out the
+// The live event source: loads and attaches bpf/swamp_bpf.bpf.c (CO-RE) or
+// bpf/swamp_nobtf.bpf.c (no BTF), per the AttachPlan, and hands out the
 // ring buffer's raw events. The only code that includes the skeleton.
 #pragma once
 

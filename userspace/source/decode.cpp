@@ -85,7 +85,8 @@ Decoded decode(std::span<const std::byte> bytes) {
     case SWAMP_EV_EXIT: {
         swamp_ev_exit r;
         if (!read_raw(bytes, r, out.error)) return out;
-        out.event = ExitEvent{r.hdr.ts_ns, r.pid, r.ppid, c_string(r.comm), r.exit_code, r.peak_rss, r.min_flt, r.maj_flt};
+        out.event = ExitEvent{r.hdr.ts_ns, r.pid,     r.ppid,    c_string(r.comm), r.exit_code,
+                              r.peak_rss, r.min_flt, r.maj_flt, (r.flags & SWAMP_EXIT_STATUS_UNKNOWN) == 0};
         return out;
     }
     case SWAMP_EV_RSS: {
@@ -153,6 +154,7 @@ struct Encoder {
         r.peak_rss = e.peak_rss;
         r.min_flt = e.min_flt;
         r.maj_flt = e.maj_flt;
+        r.flags = e.status_known ? 0 : SWAMP_EXIT_STATUS_UNKNOWN;
         put_c_string(r.comm, e.comm);
         return raw_bytes(r, SWAMP_EV_EXIT, e.ts_ns);
     }

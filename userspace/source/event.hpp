@@ -43,6 +43,8 @@ struct ExitEvent {
     uint64_t peak_rss = 0;     // bytes
     uint64_t min_flt = 0;
     uint64_t maj_flt = 0;
+    // false from the no-BTF variant: wait_status, min_flt and maj_flt are unknown (0)
+    bool status_known = true;
     int exit_code() const { return (wait_status >> 8) & 0xff; }
     int signal() const { return wait_status & 0x7f; }
     bool operator==(const ExitEvent&) const = default;

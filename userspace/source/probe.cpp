@@ -1,5 +1,7 @@
 #include "source/probe.hpp"
 
+#include "sys/tracefs.hpp"
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -13,7 +15,63 @@
 
 namespace swamp {
 
-const char* attach_kind_name(AttachKind k) { return k == AttachKind::TpBtf ? "tp_btf" : "raw_tp"; }
+const char* attach_kind_name(AttachKind k) {
+    switch (k) {
+        case AttachKind::TpBtf: return "tp_btf";
+        case AttachKind::RawTp: return "raw_tp";
+        case AttachKind::Tracepoint: return "tracepoint";
+    }
+    return "?";
+}
+
+const std::vector<std::string>& tracepoint_names() {
+    static const std::vector<std::string> names{"task/task_newtask", "sched/sched_process_exec",
+                                                "sched/sched_process_exit", "kmem/rss_stat"};
+    return names;
+}
+
+std::optional<swamp_tp_layout> tracepoint_layout(const std::map<std::string, std::string>& formats,
+                                                 std::string& error) {
+    swamp_tp_layout l{};
+    struct Want {
+        const char* tp;
+        const char* field;
+        swamp_tp_field* out;
+        bool required;
+        bool data_loc;
+    } wants[] = {
+        {"task/task_newtask", "pid", &l.newtask_pid, true, false},
+        {"task/task_newtask", "clone_flags", &l.newtask_clone_flags, true, false},
+        {"sched/sched_process_exec", "filename", &l.exec_filename, true, true},
+        {"sched/sched_process_exit", "group_dead", &l.exit_group_dead, false, false},  // 6.16+
+        {"kmem/rss_stat", "mm_id", &l.rss_mm_id, true, false},
+        {"kmem/rss_stat", "curr", &l.rss_curr, true, false},
+        {"kmem/rss_stat", "member", &l.rss_member, true, false},
+        {"kmem/rss_stat", "size", &l.rss_size, true, false},
+    };
+    for (const auto& w : wants) {
+        auto text = formats.find(w.tp);
+        if (text == formats.end()) {
+            error = std::string("the tracepoint ") + w.tp + " is missing (no events/" + w.tp + "/format in tracefs)";
+            return std::nullopt;
+        }
+        auto fields = parse_tp_format(text->second);
+        auto f = fields ? fields->find(w.field) : decltype(fields->end()){};
+        if (!fields || f == fields->end()) {
+            if (!w.required) continue;
+            error = std::string("the tracepoint ") + w.tp + " has no field " + w.field;
+            return std::nullopt;
+        }
+        // the programs read at most 8 bytes a field, and a __data_loc string only where one is expected
+        if (f->second.size == 0 || f->second.size > 8 || f->second.data_loc != w.data_loc) {
+            error = std::string("the tracepoint ") + w.tp + "'s field " + w.field + " has an unexpected layout (size " +
+                    std::to_string(f->second.size) + (f->second.data_loc ? ", __data_loc" : "") + ")";
+            return std::nullopt;
+        }
+        *w.out = swamp_tp_field{f->second.offset, f->second.size};
+    }
+    return l;
+}
 
 std::pair<int, int> kernel_version(const std::string& release) {
     int major = 0, minor = 0;
@@ -65,6 +123,14 @@ KernelFeatures probe_kernel(const std::string& btf_file) {
     f.kernel_btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
     f.psi = access("/proc/pressure/memory", R_OK) == 0;
     find_cgroup_mounts(f);
+    Tracefs t = find_tracefs(true);
+    f.tracefs = t.dir;
+    f.tracefs_error = t.error;
+    if (!t.dir.empty())
+        for (const std::string& tp : tracepoint_names()) {
+            auto slash = tp.find('/');
+            if (auto text = read_tp_format(t.dir, tp.substr(0, slash), tp.substr(slash + 1))) f.tp_formats[tp] = *text;
+        }
 
 #ifdef SWAMP_WITH_BPF
     libbpf_print_fn_t old = libbpf_set_print(nullptr);
@@ -97,12 +163,44 @@ KernelFeatures probe_kernel(const std::string& btf_file) {
         }
         btf__free(btf);
     }
+    // no BTF to ask: tracefs knows which tracepoints exist
+    if (!btf && !f.tracefs.empty()) {
+        auto has = [&](const char* sys, const char* name) {
+            return access((f.tracefs + "/events/" + sys + "/" + name).c_str(), F_OK) == 0;
+        };
+        f.tp_fork = has("sched", "sched_process_fork");
+        f.tp_exec = has("sched", "sched_process_exec");
+        f.tp_exit = has("sched", "sched_process_exit");
+        f.tp_rss_stat = has("kmem", "rss_stat");
+        f.tp_page_fault_user = has("exceptions", "page_fault_user");
+    }
     libbpf_set_print(old);
 #else
     (void)btf_file;
 #endif
     return f;
 }
+
+namespace {
+
+// What the tracepoint variant cannot see, against the CO-RE one.
+std::vector<std::string> tracepoint_losses(const KernelFeatures& f, const swamp_tp_layout& l) {
+    std::vector<std::string> out{
+        std::string("fault counts per process (no fault samples, 0 in exit events): a major-fault storm is seen "
+                    "through PSI only") +
+            (f.psi ? "" : ", and PSI is off (boot with psi=1)"),
+        "exit status (shown as unknown; the launched command's own status is unaffected)",
+        "command lines: read from /proc at each exec, so a process gone by then shows none",
+        "RSS freed by another task (reclaim) counts only after the owner touched its memory itself "
+        "(rss_stat's mm_id, not mm->owner)",
+        "peak RSS is swamp-bpf's own (at rss_stat updates), not the kernel's high-water mark",
+    };
+    if (!l.exit_group_dead.size)
+        out.push_back("a process ends with its main thread (sched_process_exit has no group_dead before 6.16)");
+    return out;
+}
+
+}  // namespace
 
 AttachPlan plan_attach(const KernelFeatures& f, const AttachRequest& req) {
     AttachPlan p;
@@ -111,9 +209,12 @@ AttachPlan plan_attach(const KernelFeatures& f, const AttachRequest& req) {
         p.error_is_btf_file = true;
         return p;
     }
-    if (f.btf_source.empty()) {
-        p.error = "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing) and no --btf FILE was given; "
-                  "build one with `bpftool gen min_core_btf` or pahole (docs/kernels.md, \"Kernels without BTF\")";
+    // no BTF at all (or asked for): the classic tracepoints, with their layout from tracefs
+    bool tracepoint = req.force ? *req.force == AttachKind::Tracepoint : f.btf_source.empty();
+    if (!tracepoint && f.btf_source.empty()) {
+        p.error = std::string("attach variant ") + attach_kind_name(*req.force) +
+                  " needs BTF: this kernel has none (/sys/kernel/btf/vmlinux is missing) and no --btf FILE was "
+                  "given; use --attach auto (docs/kernels.md)";
         return p;
     }
     if (!f.ringbuf) {
@@ -127,6 +228,27 @@ AttachPlan plan_attach(const KernelFeatures& f, const AttachRequest& req) {
             p.error = std::string("this kernel lacks the tracepoint ") + name;
             return p;
         }
+    }
+
+    if (tracepoint) {
+        p.kind = AttachKind::Tracepoint;
+        if (req.force) p.notes.push_back("attach variant forced: tracepoint");
+        if (f.tracefs.empty()) {
+            p.error = "this kernel has no BTF and tracefs cannot be used (" + f.tracefs_error +
+                      "); the tracepoint variant reads its record layouts there";
+            return p;
+        }
+        std::string why;
+        auto layout = tracepoint_layout(f.tp_formats, why);
+        if (!layout) {
+            p.error = "the tracepoint variant cannot work: " + why;
+            return p;
+        }
+        p.tp_layout = *layout;
+        p.losses = tracepoint_losses(f, *layout);
+        auto [major, minor] = kernel_version(f.release);
+        p.rss_old_signature = major < 6 || (major == 6 && minor < 2);  // only how often rss_stat fires
+        return p;
     }
 
     // tp_btf needs the kernel's own BTF; a --btf file only fixes up CO-RE.

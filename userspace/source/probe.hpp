@@ -2,13 +2,18 @@
 // probe_kernel() does the I/O; plan_attach() is a pure decision on its result.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "events.h"
+
 namespace swamp {
 
-enum class AttachKind { TpBtf, RawTp };
+// tp_btf and raw_tp: bpf/swamp_bpf.bpf.c (CO-RE, needs BTF); tracepoint:
+// bpf/swamp_nobtf.bpf.c (classic tracepoints, no BTF at all).
+enum class AttachKind { TpBtf, RawTp, Tracepoint };
 const char* attach_kind_name(AttachKind k);
 
 struct KernelFeatures {
@@ -26,7 +31,18 @@ struct KernelFeatures {
     bool cgroup2 = false;                         // a cgroup2 mount exists
     std::string cgroup2_mount;
     bool cgroup1_memory = false;                  // a cgroup v1 memory controller is mounted
+    // the classic tracepoints' formats (tracefs), by "system/name"; absent when unreadable
+    std::string tracefs;                          // its directory, "" if none
+    std::string tracefs_error;
+    std::map<std::string, std::string> tp_formats;
 };
+
+// The tracepoints the no-BTF variant attaches to, as "system/name".
+const std::vector<std::string>& tracepoint_names();
+// Where that variant finds its fields in `formats` (tp_formats); nullopt, with
+// the reason in `error`, when a tracepoint or a field it needs is missing.
+std::optional<swamp_tp_layout> tracepoint_layout(const std::map<std::string, std::string>& formats,
+                                                 std::string& error);
 
 struct AttachRequest {
     std::optional<AttachKind> force;  // --attach tp_btf|raw_tp
@@ -37,12 +53,16 @@ struct AttachPlan {
     AttachKind kind = AttachKind::TpBtf;
     bool rss_old_signature = false;
     std::string custom_btf;  // passed to libbpf as btf_custom_path
+    swamp_tp_layout tp_layout{};  // AttachKind::Tracepoint: the record fields it reads
+    // what this variant cannot see, one line each (probe prints them)
+    std::vector<std::string> losses;
     std::vector<std::string> notes;
     // when nothing can work: why, and the exit code class
     std::string error;
     bool error_is_btf_file = false;
 };
 
+// Mounts tracefs on /sys/kernel/tracing if it is not mounted (find_tracefs).
 KernelFeatures probe_kernel(const std::string& btf_file);
 AttachPlan plan_attach(const KernelFeatures& f, const AttachRequest& req);
 

@@ -35,6 +35,7 @@ struct ToJson {
         j["peak_rss"] = e.peak_rss;
         j["min_flt"] = e.min_flt;
         j["maj_flt"] = e.maj_flt;
+        if (!e.status_known) j["status_known"] = false;  // only then: the no-BTF variant
     }
     void operator()(const RssEvent& e) const {
         j["rss"] = e.rss;
@@ -113,7 +114,7 @@ std::optional<Event> event_from_json(const json& j, std::string& error) {
         if (kind == "exit")
             return ExitEvent{ts, pid, field<uint32_t>(j, "ppid"), comm, field<uint32_t>(j, "wait_status"),
                              field<uint64_t>(j, "peak_rss"), field_or<uint64_t>(j, "min_flt", 0),
-                             field_or<uint64_t>(j, "maj_flt", 0)};
+                             field_or<uint64_t>(j, "maj_flt", 0), field_or(j, "status_known", true)};
         if (kind == "rss")
             return RssEvent{ts, pid, field<uint64_t>(j, "rss"), field_or<uint64_t>(j, "anon", 0),
                             field_or<uint64_t>(j, "file", 0), field_or<uint64_t>(j, "shmem", 0),

@@ -63,6 +63,7 @@ struct Describe {
         return {e.ppid, "", (e.thread ? "new thread " + std::to_string(e.tid) : "new process") + untracked_note(e.untracked)};
     }
     Columns operator()(const ExitEvent& e) const {
+        if (!e.status_known) return {e.ppid, human_bytes(e.peak_rss), "status unknown  peak " + human_bytes(e.peak_rss)};
         std::string d = e.signal() ? std::string("killed by SIG") + sigabbrev(e.signal())
                                    : "status " + std::to_string(e.exit_code());
         d += "  peak " + human_bytes(e.peak_rss) + "  minflt " + human_count(double(e.min_flt)) + "  majflt " +
