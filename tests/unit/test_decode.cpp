@@ -106,14 +106,24 @@ TEST(Decode, ExecArgvFullBufferOfShortArgs) {
     for (const auto& a : e.argv) EXPECT_EQ(a, "a");
 }
 
-TEST(Decode, EncodeTruncatesLongArgvToTheBuffer) {
-    ExecEvent e{1, 2, 3, "x", "/x", {std::string(200, 'a'), std::string(200, 'b')}, true};
-    Decoded d = decode_vec(encode(e));
+// A command line longer than argv[] (filled in from /proc by BpfSource) goes
+// on after the struct, and hdr.size covers it: it comes back whole.
+TEST(Decode, ALongArgvGoesOnAfterTheStructAndComesBackWhole) {
+    ExecEvent e{1, 2, 3, "x", "/x", {std::string(200, 'a'), std::string(200, 'b'), "-o", "out.o"}, false};
+    std::vector<std::byte> bytes = encode(e);
+    EXPECT_EQ(bytes.size(), sizeof(swamp_ev_exec) + 200 + 1 + 200 + 1 + 3 + 6 - SWAMP_ARGV_LEN);
+    Decoded d = decode_vec(bytes);
     ASSERT_TRUE(d.event) << d.error;
     const auto& got = std::get<ExecEvent>(*d.event);
-    ASSERT_EQ(got.argv.size(), 2u);
-    EXPECT_EQ(got.argv[0], std::string(200, 'a'));
-    EXPECT_EQ(got.argv[1], std::string(SWAMP_ARGV_LEN - 201, 'b'));
+    EXPECT_EQ(got.argv, e.argv);
+    EXPECT_FALSE(got.argv_truncated);
+    // a size field that does not cover the tail, or a tail cut short, is an error
+    std::vector<std::byte> cut(bytes.begin(), bytes.end() - 1);
+    EXPECT_FALSE(decode_vec(cut).event);
+    // a short one is the struct alone, as the kernel sends it
+    ExecEvent s{1, 2, 3, "x", "/x", {"cc", "-c", "a.c"}, false};
+    EXPECT_EQ(encode(s).size(), sizeof(swamp_ev_exec));
+    EXPECT_EQ(std::get<ExecEvent>(*decode_vec(encode(s)).event).argv, s.argv);
 }
 
 TEST(Decode, CommIsCutAtItsNulAndAtFifteenChars) {

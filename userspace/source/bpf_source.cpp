@@ -41,24 +41,37 @@ uint64_t round_up_pow2(uint64_t v) {
     return p;
 }
 
-// The no-BTF variant's exec events carry no command line (and an adopted
-// root's has no parent): fill them in from /proc, into `out`.
-void fill_exec_from_proc(swamp_ev_exec& e) {
-    std::vector<std::string> argv = read_cmdline(pid_t(e.pid));
-    size_t n = 0;
-    for (const std::string& a : argv) {
-        size_t take = std::min(a.size() + 1, sizeof(e.argv) - n);
-        memcpy(e.argv + n, a.c_str(), take);
-        n += take;
-        if (n == sizeof(e.argv)) {
-            e.flags |= SWAMP_EXEC_ARGV_TRUNCATED;
-            break;
-        }
+// An exec event with the command line from /proc, whole (up to kMaxArgv
+// bytes): what does not fit argv[] goes after the struct, and hdr.size covers
+// it (decode() reads it back). The no-BTF variant sends none (FROM_PROC; an
+// adopted root has no parent either); the BPF side cuts long ones at
+// SWAMP_ARGV_LEN bytes, which on CMake builds ends inside the -I list, before
+// the source and -o: their /proc one is used only if it begins with what the
+// kernel saw (the process may have exec'd again since). Empty: keep `e`.
+constexpr size_t kMaxArgv = 16 << 10;
+std::vector<std::byte> exec_with_proc_argv(swamp_ev_exec e) {
+    const bool from_proc = e.flags & SWAMP_EXEC_FROM_PROC;
+    std::string whole;
+    for (const std::string& a : read_cmdline(pid_t(e.pid))) whole.append(a).push_back('\0');
+    const bool cut = whole.size() > kMaxArgv;
+    if (cut) whole.resize(kMaxArgv);
+    if (!from_proc) {
+        std::string_view seen(e.argv, std::min<size_t>(e.argv_len, sizeof(e.argv)));
+        if (whole.size() <= seen.size() || std::string_view(whole).substr(0, seen.size()) != seen) return {};
     }
-    e.argv_len = uint32_t(n);
-    if (!e.ppid)
+    if (from_proc && !e.ppid)
         if (auto st = read_proc_stat(pid_t(e.pid))) e.ppid = uint32_t(st->ppid);
-    e.flags &= ~SWAMP_EXEC_FROM_PROC;
+    e.flags &= ~(SWAMP_EXEC_FROM_PROC | SWAMP_EXEC_ARGV_TRUNCATED);
+    if (cut) e.flags |= SWAMP_EXEC_ARGV_TRUNCATED;
+    std::memset(e.argv, 0, sizeof(e.argv));
+    std::memcpy(e.argv, whole.data(), std::min(whole.size(), sizeof(e.argv)));
+    e.argv_len = uint32_t(whole.size());
+    size_t tail = whole.size() > sizeof(e.argv) ? whole.size() - sizeof(e.argv) : 0;
+    e.hdr.size = uint32_t(sizeof e + tail);
+    std::vector<std::byte> out(sizeof e + tail);
+    std::memcpy(out.data(), &e, sizeof e);
+    if (tail) std::memcpy(out.data() + sizeof e, whole.data() + sizeof(e.argv), tail);
+    return out;
 }
 
 }  // namespace
@@ -100,11 +113,11 @@ struct BpfSource::Impl {
         swamp_ev_exec exec;
         if (type == SWAMP_EV_EXEC && size == sizeof exec) {
             memcpy(&exec, data, sizeof exec);
-            if (exec.flags & SWAMP_EXEC_FROM_PROC) {
-                fill_exec_from_proc(exec);
-                (*self->sink)(std::span<const std::byte>(reinterpret_cast<const std::byte*>(&exec), sizeof exec));
-                return 0;
-            }
+            if (exec.flags & (SWAMP_EXEC_FROM_PROC | SWAMP_EXEC_ARGV_TRUNCATED))
+                if (std::vector<std::byte> whole = exec_with_proc_argv(exec); !whole.empty()) {
+                    (*self->sink)(std::span<const std::byte>(whole));
+                    return 0;
+                }
         }
         (*self->sink)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
         return 0;

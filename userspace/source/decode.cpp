@@ -67,11 +67,27 @@ Decoded decode(std::span<const std::byte> bytes) {
     std::memcpy(&hdr, bytes.data(), sizeof(hdr));
     switch (hdr.type) {
     case SWAMP_EV_EXEC: {
+        // A command line longer than argv[] may go on after the struct
+        // (userspace fills it in from /proc): hdr.size covers it.
         swamp_ev_exec r;
-        if (!read_raw(bytes, r, out.error)) return out;
+        size_t tail = bytes.size() > sizeof r ? bytes.size() - sizeof r : 0;
+        if (tail) {  // the size field must cover the tail, and nothing else
+            std::memcpy(&r, bytes.data(), sizeof r);
+            if (r.hdr.size != bytes.size()) {
+                out.error = "exec event size field " + std::to_string(r.hdr.size) + " does not match its " +
+                            std::to_string(bytes.size()) + " bytes";
+                return out;
+            }
+        } else if (!read_raw(bytes, r, out.error)) {
+            return out;
+        }
         ExecEvent e{r.hdr.ts_ns, r.pid, r.ppid, c_string(r.comm), c_string(r.filename), {},
                     (r.flags & SWAMP_EXEC_ARGV_TRUNCATED) != 0, (r.flags & SWAMP_EXEC_UNTRACKED) != 0};
-        e.argv = split_argv(r.argv, std::min<size_t>(r.argv_len, sizeof(r.argv)));
+        std::string argv(r.argv, std::min<size_t>(r.argv_len, sizeof(r.argv)));
+        if (tail && r.argv_len > sizeof(r.argv))
+            argv.append(reinterpret_cast<const char*>(bytes.data() + sizeof r),
+                        std::min<size_t>(tail, r.argv_len - sizeof(r.argv)));
+        e.argv = split_argv(argv.data(), argv.size());
         out.event = std::move(e);
         return out;
     }
@@ -135,7 +151,19 @@ struct Encoder {
         }
         r.argv_len = n;
         r.flags = (e.argv_truncated ? SWAMP_EXEC_ARGV_TRUNCATED : 0) | (e.untracked ? SWAMP_EXEC_UNTRACKED : 0);
-        return raw_bytes(r, SWAMP_EV_EXEC, e.ts_ns);
+        std::string whole;  // all of it, NUL-separated: what does not fit argv[] goes after the struct
+        for (const auto& a : e.argv) whole.append(a).push_back('\0');
+        if (whole.size() <= sizeof(r.argv)) return raw_bytes(r, SWAMP_EV_EXEC, e.ts_ns);
+        std::memcpy(r.argv, whole.data(), sizeof(r.argv));
+        r.argv_len = uint32_t(whole.size());
+        std::vector<std::byte> v = raw_bytes(r, SWAMP_EV_EXEC, e.ts_ns);
+        v.insert(v.end(), reinterpret_cast<const std::byte*>(whole.data()) + sizeof(r.argv),
+                 reinterpret_cast<const std::byte*>(whole.data()) + whole.size());
+        swamp_event_hdr h;
+        std::memcpy(&h, v.data(), sizeof h);
+        h.size = uint32_t(v.size());
+        std::memcpy(v.data(), &h, sizeof h);
+        return v;
     }
     std::vector<std::byte> operator()(const ForkEvent& e) const {
         swamp_ev_fork r{};
