@@ -19,7 +19,7 @@ std::string key_of(const Argv& argv) {
 const Argv kCompile{"/usr/bin/g++", "-DNDEBUG", "-I/home/ann/proj/include", "-O2", "-flto=auto", "-std=c++20",
                     "-MD", "-MT", "src/CMakeFiles/app.dir/main.cpp.o", "-MF", "/home/ann/proj/build/main.cpp.o.d",
                     "-o", "/home/ann/proj/build/src/main.cpp.o", "-c", "/home/ann/proj/src/main.cpp"};
-const std::string kCompileKey = "g++ compile main.cpp -o main.cpp.o -O2 -flto=auto";
+const std::string kCompileKey = "g++ compile main.cpp -o main.cpp.o -O2 -std=c++20 -flto=auto";
 
 Argv with_prefix(Argv prefix, const Argv& argv) {
     prefix.insert(prefix.end(), argv.begin(), argv.end());
@@ -37,8 +37,19 @@ TEST(Signature, CompileKeyHasToolModeSourceOutputOptAndLto) {
     EXPECT_TRUE(s->link_inputs.empty());
 }
 
+// The same source under another language standard is another job (json3's
+// tests build unit-conversions.cpp as C++11 and as C++17: 876 and 995 MiB).
+TEST(Signature, TheLanguageStandardTellsJobsApart) {
+    Argv a{"/usr/bin/g++", "-O2", "-std=gnu++11", "-o", "t11.dir/src/u.cpp.o", "-c", "/src/u.cpp"};
+    Argv b{"/usr/bin/g++", "-O2", "-std=gnu++17", "-o", "t17.dir/src/u.cpp.o", "-c", "/src/u.cpp"};
+    auto sa = command_signature(a), sb = command_signature(b);
+    ASSERT_TRUE(sa && sb);
+    EXPECT_NE(sa->key, sb->key);
+    EXPECT_EQ(sa->key, "g++ compile u.cpp -o u.cpp.o -O2 -std=gnu++11");
+}
+
 TEST(Signature, OtherBuildDirectoriesAndPackageVersionsMatch) {
-    Argv elsewhere{"g++", "-O2", "-flto=auto", "-c", "../src/main.cpp", "-o", "src/main.cpp.o", "-I", "/opt/inc"};
+    Argv elsewhere{"g++", "-O2", "-flto=auto", "-std=c++20", "-c", "../src/main.cpp", "-o", "src/main.cpp.o", "-I", "/opt/inc"};
     EXPECT_EQ(key_of(elsewhere), kCompileKey);
     // Gentoo builds the next version of a package in another directory.
     auto gentoo = [](const std::string& version) {
@@ -118,7 +129,7 @@ TEST(Signature, WrappersAreSkipped) {
 
 TEST(Signature, ShellCommandsTakeTheirFirstRealCommand) {
     // make's recipes and ninja's commands run through /bin/sh -c.
-    EXPECT_EQ(key_of({"/bin/sh", "-c", "cd /home/ann/proj/build/src && /usr/bin/g++ -O2 -flto=auto -c "
+    EXPECT_EQ(key_of({"/bin/sh", "-c", "cd /home/ann/proj/build/src && /usr/bin/g++ -O2 -flto=auto -std=c++20 -c "
                                       "/home/ann/proj/src/main.cpp -o CMakeFiles/app.dir/main.cpp.o"}),
               kCompileKey);
     EXPECT_EQ(key_of({"/bin/sh", "-c", "ccache /usr/bin/c++ -DX -O3 -o obj/main.o -c ../../src/main.cpp"}),

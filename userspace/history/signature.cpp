@@ -222,6 +222,7 @@ struct Parsed {
     std::string source;
     std::string output;
     std::string opt;               // "-O2"; "" when not given (the tool's default)
+    std::string std;               // "-std=gnu++17": the same source under another standard is another job
     std::vector<std::string> lto;  // -flto=auto, -fwhole-program, --lto-O3 …
     std::vector<std::string> inputs;
 };
@@ -262,6 +263,8 @@ Parsed parse_compiler(Args args, bool proper) {
             compile_only = true;
         } else if (is_opt_level(a)) {
             p.opt = opt_level(a);
+        } else if (starts_with(a, "-std=")) {
+            p.std = a;
         } else if (compiler_option_takes_value(a)) {
             i++;
         } else if (a.size() > 1 && a[0] == '-') {
@@ -379,6 +382,7 @@ CommandSignature tool_signature(const std::string& tool, Args args) {
     if (!p.source.empty()) key += " " + base_name(p.source);
     if (!p.output.empty()) key += " -o " + base_name(p.output);
     if (!p.opt.empty()) key += " " + p.opt;
+    if (!p.std.empty()) key += " " + p.std;
     for (const auto& l : p.lto) key += " " + reduce_path_like(l);
     sig.key = bounded_key(key);
     sig.is_link = p.mode == "link";
