@@ -320,8 +320,8 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool 
            "and a login shell (default " + joined(kDefaultProtect) + "; \"\" for none)")
         ->type_name("LIST");
     app.add_option("--cpus", c.policy.cpus,
-                   "CPUs the build can use: while its running jobs keep them busy, new jobs wait unless memory is "
-                   "plentiful (default: the CPUs swamp-bpf may run on; 0: CPU is no limit)")
+                   "CPUs the build can use: while its running jobs keep them busy, new jobs without a prediction "
+                   "wait (default: the CPUs swamp-bpf may run on; 0: CPU is no limit)")
         ->check(CLI::Range(kCpusBounds.lo, kCpusBounds.hi))
         ->type_name("N");
     app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 4)")

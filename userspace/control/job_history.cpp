@@ -13,8 +13,7 @@ void JobHistory::on_exec(Tree& tree, const ExecEvent& x) {
     const Job* j = p && p->job ? tree.job(p->job) : nullptr;
     if (!j || signed_.count(j->id)) return;
     if (x.pid != j->root_pid && p->ppid != j->root_pid) return;  // neither its root nor a wrapper's program
-    std::vector<std::string> argv = read_cmdline(pid_t(x.pid));
-    if (argv.empty()) argv = x.argv;  // gone already: the event's first bytes
+    const std::vector<std::string>& argv = x.argv;  // whole: BpfSource reads what the kernel side cut from /proc
     auto sig = command_signature(argv);
     if (!sig) return;
     Signed s{sig->key, sig->tool, join_argv(argv)};

@@ -14,7 +14,7 @@ struct ExecEvent {
     uint32_t ppid = 0;
     std::string comm;
     std::string filename;
-    std::vector<std::string> argv;  // the first bytes of the command line
+    std::vector<std::string> argv;  // the command line (whole, unless argv_truncated)
     bool argv_truncated = false;
     // a watched root the kernel side could not adopt (its task map was full): not followed
     bool untracked = false;
