@@ -608,6 +608,39 @@ TEST(Policy, LivelockOfTwoRunningJobsStopsTheLeastInvested) {
     EXPECT_TRUE(starts_with(acts[0].reason, "livelock: the running jobs crawl")) << acts[0].reason;
 }
 
+// Where the source counts no major faults (the no-BTF variant), a crawl is
+// little CPU in full memory while no running job grows: the same rotation.
+TEST(Policy, LivelockWithoutFaultCountsGoesByCpuAndGrowth) {
+    Sim s;
+    PolicyConfig cfg;
+    Policy p(cfg);
+    p.set_faults_counted(false);
+    uint64_t h = s.spawn("cc1plus", 1900 * MiB);
+    uint64_t a = s.spawn("cc1plus", 500 * MiB);
+    s.prime(p);
+    s.tree.set_state(a, JobState::Stopped, s.now);
+    MemoryView full = view(10 * MiB);
+    auto crawl = [&](double cpu, double growth_mib_s, double secs) {
+        std::vector<Action> acts;
+        for (int i = 0; i < int(secs * 4 + 0.5) && acts.empty(); i++) {
+            if (growth_mib_s > 0) s.ramp({{h, growth_mib_s * MiB}}, 0.25);
+            else s.advance(0.25);
+            acts = s.decide(p, full, {}, {{h, cpu}});
+        }
+        return acts;
+    };
+    // growing, however slowly it computes: not a crawl
+    EXPECT_TRUE(crawl(0.2, 8, 3 * cfg.livelock_s).empty());
+    // using its CPU: not a crawl either
+    EXPECT_TRUE(crawl(0.9, 0, 3 * cfg.livelock_s).empty());
+    // neither computing nor growing, for livelock_s: the stopped job runs alone
+    EXPECT_TRUE(crawl(0.1, 0, cfg.livelock_s - 0.5).empty());
+    auto acts = crawl(0.1, 0, 1);
+    EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{h});
+    EXPECT_EQ(jobs_of(acts, ActionType::Resume), std::vector<uint64_t>{a});
+    EXPECT_TRUE(contains(find(acts, ActionType::Stop, h)->reason, "no growth")) << acts[0].reason;
+}
+
 TEST(Policy, AJobResumedByTheGuardGetsTwiceTheMinRun) {
     Sim s;
     Policy p;

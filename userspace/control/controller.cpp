@@ -811,6 +811,7 @@ int Controller::run() {
     // what an earlier swamp-bpf left stopped if it and its watchdog were killed
     for (const std::string& line : report_lines(recover_leftovers())) log(Level::Warning) << line << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
+    policy_.set_faults_counted(plan.kind != AttachKind::Tracepoint);  // tracepoints carry no fault counts
     start_ns_ = monotonic_ns();
     timespec real{};
     clock_gettime(CLOCK_REALTIME, &real);

@@ -368,8 +368,9 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
             break;
         }
     }
-    //    Livelock: the running jobs crawl (little CPU, major faults) in
-    //    full memory for livelock_s, and no job ends. Without swap, stopped
+    //    Livelock: the running jobs crawl (little CPU, major faults; where
+    //    faults are not counted, little CPU and no growth) in full memory
+    //    for livelock_s, and no job ends. Without swap, stopped
     //    jobs strand what they hold until their own end, so the head may be
     //    unable to finish in what is left, however long it thrashes.
     //    - Two or more crawl: the least invested stops, one per livelock_s.
@@ -378,22 +379,31 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     //      ended runs alone, on trial, to finish first and free what it
     //      holds. Once all have crawled, the most invested runs on.
     if (a_job_ended_now) tried_.clear();
-    double crawl_cpu = 0, crawl_maj = 0;
+    double crawl_cpu = 0, crawl_maj = 0, crawl_growth = 0;
     for (const Job* r : running) {
         auto it = cpu_use.find(r->id);
         crawl_cpu += it == cpu_use.end() ? 1.0 : it->second;
         crawl_maj += r->maj_per_s;
+        crawl_growth += std::max(0.0, r->growth);
     }
     const double cpus_for_running =
         cfg_.cpus > 0 ? std::min(double(running.size()), cfg_.cpus) : double(running.size());
-    const bool crawling = !running.empty() && mem.headroom < low && crawl_maj >= cfg_.crawl_majflt_per_s &&
-                          crawl_cpu < 0.5 * cpus_for_running;
+    // Without fault counts, a crawl is told by what it does to the jobs: they
+    // neither compute nor grow.
+    const bool faulting =
+        cfg_.faults_counted ? crawl_maj >= cfg_.crawl_majflt_per_s : crawl_growth < cfg_.min_growth;
+    const bool crawling =
+        !running.empty() && mem.headroom < low && faulting && crawl_cpu < 0.5 * cpus_for_running;
     if (!crawling || a_job_ended_now) crawl_since_.reset();
     else if (!crawl_since_) crawl_since_ = now;
     if (crawl_since_ && secs(*crawl_since_, now) >= cfg_.livelock_s) {
         char what[128];
-        snprintf(what, sizeof what, "livelock: the running jobs crawl in full memory for %.0fs (%.1f CPUs, %.0f major faults/s)",
-                 secs(*crawl_since_, now), crawl_cpu, crawl_maj);
+        if (cfg_.faults_counted)
+            snprintf(what, sizeof what, "livelock: the running jobs crawl in full memory for %.0fs (%.1f CPUs, %.0f major faults/s)",
+                     secs(*crawl_since_, now), crawl_cpu, crawl_maj);
+        else
+            snprintf(what, sizeof what, "livelock: the running jobs crawl in full memory for %.0fs (%.1f CPUs, no growth)",
+                     secs(*crawl_since_, now), crawl_cpu);
         crawl_since_.reset();
         const Job* runner = running.front();
         if (running.size() == 1) tried_.insert(runner->id);

@@ -30,6 +30,9 @@ struct PolicyConfig {
     double deadlock_s = 5.0;         // all running jobs blocked this long: resume one
     double livelock_s = 5.0;         // running jobs crawl in full memory this long: break it (see decide())
     double crawl_majflt_per_s = 20;  // major faults/s of the running jobs that, with little CPU, mean a crawl
+    // false: the event source counts no major faults (the no-BTF variant); a crawl is
+    // then little CPU in full memory while no running job grows
+    bool faults_counted = true;
     double cpus = 0;                 // CPUs the build can use (0: unknown, CPU is not a limit)
 };
 
@@ -62,6 +65,8 @@ public:
                                const std::map<uint64_t, double>& cpu_use = {});
 
     void set_caps(const Caps& c) { caps_ = c; }
+    // The event source turned out to count no major faults (see PolicyConfig::faults_counted).
+    void set_faults_counted(bool counted) { cfg_.faults_counted = counted; }
     // The user said "run this job now" (`ctl run`, `top`): until it ends, the
     // job is never stopped or held, a waiting one resumes at the next
     // decision, and it counts as running against memory and the caps.
