@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -248,6 +249,42 @@ TEST(History, NewerSchemaIsLeftAlone) {
     EXPECT_TRUE(contains(h->warning(), "newer swamp-bpf (schema 99")) << h->warning();
 }
 
+// Schema 1 (no target or package) is read as it is by the CLI, and brought up to schema 2 by the
+// controller, its runs kept; runs written since carry their target and package.
+TEST(History, ASchemaOneDatabaseIsReadAndMigratedWithItsRuns) {
+    Db d;
+    std::filesystem::create_directories(std::filesystem::path(d.path).parent_path());
+    RawDb(d.path).exec(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, key TEXT NOT NULL, tool TEXT NOT NULL, command TEXT NOT NULL,"
+        " peak INTEGER NOT NULL, duration_s REAL NOT NULL, peak_at_s REAL NOT NULL, inputs INTEGER NOT NULL,"
+        " input_bytes INTEGER NOT NULL, complete INTEGER NOT NULL, unix_time INTEGER NOT NULL);"
+        "CREATE INDEX runs_by_key ON runs (key, id); PRAGMA user_version = 1;"
+        "INSERT INTO runs (key, tool, command, peak, duration_s, peak_at_s, inputs, input_bytes, complete, unix_time)"
+        " VALUES ('old', 'g++', 'g++ -c old.cpp', 104857600, 2, 1, 0, 0, 1, 0);");
+    auto before = read_history(d.path);
+    ASSERT_EQ(before.runs.size(), 1u);
+    EXPECT_EQ(before.runs[0].target, "");
+
+    auto h = History::open(d.path);
+    ASSERT_TRUE(h->usable()) << h->warning();
+    EXPECT_EQ(h->predict("old")->peak, 116 * MiB);  // 100 + 16 (the minimum margin): the old run counts
+    auto r = rec("g++ compile new.cpp -O2", 300);
+    r.target = "new.o";
+    r.package = "dev-libs/foo-1.0";
+    h->record(r);
+    h.reset();
+
+    auto after = read_history(d.path);
+    ASSERT_EQ(after.runs.size(), 2u);
+    EXPECT_EQ(after.runs[0].key, "g++ compile new.cpp -O2");
+    EXPECT_EQ(after.runs[0].target, "new.o");
+    EXPECT_EQ(after.runs[0].package, "dev-libs/foo-1.0");
+    EXPECT_EQ(after.runs[1].key, "old");
+    EXPECT_EQ(after.runs[1].target, "");
+    auto list = run_main({"history", "list", "--db", d.path});
+    EXPECT_TRUE(contains(list.out, "new.o (dev-libs/foo-1.0)")) << list.out;
+}
+
 // The controller calls record() on its event loop: it must return at once even while another
 // writer holds the database, and the runs are written once the lock is gone.
 TEST(History, RecordNeverBlocksWhileAnotherWriterHoldsTheLock) {
@@ -335,7 +372,7 @@ TEST(HistoryCli, ListShowsOneRowPerKeyBiggestFirst) {
     auto rows = lines_of(r.out);
     ASSERT_EQ(rows.size(), 5u) << r.out;
     EXPECT_TRUE(contains(rows[0], "PREDICTED") && contains(rows[0], "LAST PEAK") && contains(rows[0], "RUNS") &&
-                contains(rows[0], "TOOL") && contains(rows[0], "SIGNATURE"))
+                contains(rows[0], "TOOL") && contains(rows[0], "TARGET") && contains(rows[0], "SIGNATURE"))
         << rows[0];
     EXPECT_TRUE(contains(rows[1], "3.76G") && contains(rows[1], "3.42G") && contains(rows[1], "70.0 s") &&
                 contains(rows[1], "ld.lld") && contains(rows[1], "ld.lld link -o chrome"))

@@ -15,6 +15,7 @@ namespace {
 
 struct KeyRow {
     std::string key, tool;
+    std::string made;  // the last run's target, and its package if any
     int runs = 0;
     uint64_t last_peak = 0, predicted = 0;
     bool last_complete = true;
@@ -33,7 +34,10 @@ std::vector<KeyRow> key_rows(const std::vector<RunRecord>& runs) {
         }
         const RunRecord& last = runs[end - 1];
         auto p = predict_peak(past, 0, PredictionConfig{});
-        rows.push_back({last.key, last.tool, int(end - i), last.peak, p ? p->peak : 0, last.complete, last.duration_s});
+        std::string made = last.target.empty() ? "-" : last.target;
+        if (!last.package.empty()) made += " (" + last.package + ")";
+        rows.push_back({last.key, last.tool, std::move(made), int(end - i), last.peak, p ? p->peak : 0, last.complete,
+                        last.duration_s});
         i = end;
     }
     std::stable_sort(rows.begin(), rows.end(), [](const KeyRow& a, const KeyRow& b) { return a.predicted > b.predicted; });
@@ -53,15 +57,18 @@ int list(const HistoryOptions& o, const StoredHistory& h, std::ostream& out) {
     }
     auto rows = key_rows(h.runs);
     char line[256];
-    snprintf(line, sizeof line, "%10s %10s %5s %10s  %-12s %s\n", "PREDICTED", "LAST PEAK", "RUNS", "LAST TIME", "TOOL",
-             "SIGNATURE");
+    snprintf(line, sizeof line, "%10s %10s %5s %10s  %-12s %-24s %s\n", "PREDICTED", "LAST PEAK", "RUNS", "LAST TIME",
+             "TOOL", "TARGET", "SIGNATURE");
     out << line;
     for (const auto& r : rows) {
         // "+": the last run was killed, so its peak is a lower bound.
         std::string last = human_bytes(r.last_peak) + (r.last_complete ? "" : "+");
-        snprintf(line, sizeof line, "%10s %10s %5d %10s  %-12s ", human_bytes(r.predicted).c_str(), last.c_str(),
-                 r.runs, duration_text(r.last_duration_s).c_str(), printable(r.tool).c_str());
-        out << line << printable(r.key) << '\n';
+        snprintf(line, sizeof line, "%10s %10s %5d %10s  ", human_bytes(r.predicted).c_str(), last.c_str(), r.runs,
+                 duration_text(r.last_duration_s).c_str());
+        std::string tool = printable(r.tool), made = printable(r.made);
+        tool.resize(std::max<size_t>(tool.size(), 12), ' ');
+        made.resize(std::max<size_t>(made.size(), 24), ' ');
+        out << line << tool << ' ' << made << ' ' << printable(r.key) << '\n';
     }
     out << rows.size() << (rows.size() == 1 ? " signature, " : " signatures, ") << h.runs.size()
         << (h.runs.size() == 1 ? " run" : " runs") << " in " << o.db << '\n';
@@ -73,6 +80,8 @@ int export_json(const StoredHistory& h, std::ostream& out) {
         nlohmann::ordered_json j{{"key", r.key},
                                  {"tool", r.tool},
                                  {"command", r.command},
+                                 {"target", r.target},
+                                 {"package", r.package},
                                  {"peak", r.peak},
                                  {"duration_s", r.duration_s},
                                  {"peak_at_s", r.peak_at_s},

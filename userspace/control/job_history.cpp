@@ -38,6 +38,8 @@ void JobHistory::on_ended(const std::vector<Job>& ended, uint64_t now_ns, bool k
         r.key = it->second.key;
         r.tool = it->second.tool;
         r.command = it->second.command;
+        r.target = job_target(j.command);
+        r.package = j.package;
         r.peak = j.peak;
         r.duration_s = j.run_ns(now_ns) / 1e9;
         r.peak_at_s = j.peak_run_ns / 1e9;

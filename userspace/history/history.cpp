@@ -122,15 +122,27 @@ CREATE TABLE IF NOT EXISTS runs (
     inputs INTEGER NOT NULL,
     input_bytes INTEGER NOT NULL,
     complete INTEGER NOT NULL,
-    unix_time INTEGER NOT NULL
+    unix_time INTEGER NOT NULL,
+    target TEXT NOT NULL DEFAULT '',
+    package TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (key, id);
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 COMMIT;
 )";
 
-// Checks the schema version; with `create`, makes the schema of an empty database.
-// Returns the version found (0: no schema), or -1 with `error`.
+// Schema 1 to 2: each run's target and package (empty for the runs before).
+const char* kMigrate1To2 = R"(
+BEGIN IMMEDIATE;
+ALTER TABLE runs ADD COLUMN target TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN package TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 2;
+COMMIT;
+)";
+
+// Checks the schema version; with `create`, makes the schema of an empty database and
+// brings an older one up to date. Returns the version found then (0: no schema), or -1
+// with `error`.
 int check_schema(sqlite3* db, bool create, std::string& error) {
     auto version_text = query_text(db, "PRAGMA user_version", error);
     if (!version_text) return -1;
@@ -140,8 +152,8 @@ int check_schema(sqlite3* db, bool create, std::string& error) {
                 std::to_string(kHistorySchemaVersion) + ")";
         return -1;
     }
-    if (version == 0 && create) {
-        if (!exec(db, kCreateSchema, error)) {
+    if (create && version < kHistorySchemaVersion) {
+        if (!exec(db, version == 0 ? kCreateSchema : kMigrate1To2, error)) {
             std::string ignored;
             exec(db, "ROLLBACK", ignored);
             return -1;
@@ -163,10 +175,16 @@ RunRecord record_from(const Stmt& s) {
     r.input_bytes = uint64_t(std::max<int64_t>(0, s.int64(7)));
     r.complete = s.int64(8) != 0;
     r.unix_time = s.int64(9);
+    r.target = s.text(10);
+    r.package = s.text(11);
     return r;
 }
 
-const char* kSelectColumns = "key, tool, command, peak, duration_s, peak_at_s, inputs, input_bytes, complete, unix_time";
+// The columns record_from() reads, from a database of schema `version` (1 has no target or package).
+std::string select_columns(int version) {
+    return std::string("key, tool, command, peak, duration_s, peak_at_s, inputs, input_bytes, complete, unix_time, ") +
+           (version >= 2 ? "target, package" : "'' AS target, '' AS package");
+}
 
 }  // namespace
 
@@ -212,14 +230,15 @@ std::unique_ptr<History> History::open(const std::string& path, PredictionConfig
         sqlite3_close(db);
         return std::move(h);
     };
-    if (check_schema(db, true, error) < 0) return give_up(error);
+    const int version = check_schema(db, true, error);
+    if (version < 0) return give_up(error);
     auto mode = query_text(db, "PRAGMA journal_mode", error);
     if (!mode) return give_up(error);
     // WAL: our writes never block a reader (history list), nor its reads our writes.
     if (*mode != "wal" && !query_text(db, "PRAGMA journal_mode = WAL", error)) return give_up(error);
     if (!exec(db, "PRAGMA synchronous = NORMAL", error)) return give_up(error);
 
-    std::string load = std::string("SELECT ") + kSelectColumns +
+    std::string load = "SELECT " + select_columns(version) +
                        " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY key ORDER BY id DESC) AS age FROM runs)"
                        " WHERE age <= ?1 ORDER BY key, id";
     Stmt s(db, load.c_str());
@@ -327,7 +346,7 @@ int History::write_batch(const std::deque<RunRecord>& batch, std::string& error)
     {
         Stmt insert(db_,
                     "INSERT INTO runs (key, tool, command, peak, duration_s, peak_at_s, inputs, input_bytes, complete,"
-                    " unix_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                    " unix_time, target, package) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
         // Keeps the newest kRunsKeptPerKey runs of a key.
         Stmt prune(db_,
                    "DELETE FROM runs WHERE key = ?1 AND id <= "
@@ -339,7 +358,7 @@ int History::write_batch(const std::deque<RunRecord>& batch, std::string& error)
             insert.bind(1, r.key).bind(2, r.tool).bind(3, r.command);
             insert.bind(4, int64_t(std::min<uint64_t>(r.peak, INT64_MAX))).bind(5, r.duration_s).bind(6, r.peak_at_s);
             insert.bind(7, int64_t(r.inputs)).bind(8, int64_t(std::min<uint64_t>(r.input_bytes, INT64_MAX)));
-            insert.bind(9, int64_t(r.complete)).bind(10, r.unix_time);
+            insert.bind(9, int64_t(r.complete)).bind(10, r.unix_time).bind(11, r.target).bind(12, r.package);
             prune.reset();
             prune.bind(1, r.key).bind(2, int64_t(kRunsKeptPerKey));
             ok = insert.step() == SQLITE_DONE && prune.step() == SQLITE_DONE;
@@ -397,7 +416,7 @@ StoredHistory read_history(const std::string& path) {
         return out;
     }
     if (c.version == 0) return out;  // an empty database: no schema yet
-    std::string sql = std::string("SELECT ") + kSelectColumns + " FROM runs ORDER BY key, id";
+    std::string sql = "SELECT " + select_columns(c.version) + " FROM runs ORDER BY key, id";
     Stmt s(c.db, sql.c_str());
     if (!s.ok()) CliDb::fail(path, errmsg(c.db), c.db);
     int rc;

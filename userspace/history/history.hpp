@@ -25,11 +25,13 @@ struct sqlite3;
 namespace swamp {
 
 inline constexpr const char* kDefaultHistoryDb = "/var/lib/swamp-bpf/history.db";
-inline constexpr int kHistorySchemaVersion = 1;  // PRAGMA user_version
+inline constexpr int kHistorySchemaVersion = 2;  // PRAGMA user_version (2 added target and package)
 inline constexpr int kRunsKeptPerKey = 20;       // older runs of a key are deleted
 
 struct RunRecord {
     std::string key, tool, command;
+    std::string target;   // what it makes, as users name it (its -o), "" if none
+    std::string package;  // the emerge package it was part of, "" if none
     uint64_t peak = 0;  // bytes
     double duration_s = 0;     // running time, stops and holds left out
     double peak_at_s = 0;      // running time when it reached its peak
