@@ -27,7 +27,9 @@
 #   history   tests/bench/outcome.sh --variants swamp-hist1,swamp-hist2: the
 #             same fake builds (no swap) twice with a fresh history database,
 #             the first run reactive, the second with predictions.
-#   realpkg   tests/bench/realpkg.sh: a real C++ package from Debian's sources.
+#   realpkg   tests/bench/realpkg.sh: real C++ packages from Debian's sources (nlohmann-json3,
+#             cppcheck, eigen3; REALPKG_PACKAGES to choose), each by ninja and by make
+#             (REALPKG_DRIVERS), at -j4 in the package's default limit; about an hour.
 #   overhead  tests/bench/overhead.sh --rounds 5: BPF cost with and without swamp-bpf.
 #   scale     tests/bench/scale.sh: events per second with zero drops, tasks tracked.
 #   service   tests/bench/service.sh: a long-running service over many builds: their
@@ -97,7 +99,14 @@ if want history; then
             --json "$out/history-$profile.json"
     done
 fi
-want realpkg && part realpkg tests/bench/realpkg.sh --json "$out/realpkg.json"
+if want realpkg; then
+    for pkg in ${REALPKG_PACKAGES:-nlohmann-json3 cppcheck eigen3}; do
+        for driver in ${REALPKG_DRIVERS:-ninja make}; do
+            part "realpkg-$pkg-$driver" tests/bench/realpkg.sh --package "$pkg" --driver "$driver" \
+                --json "$out/realpkg-$pkg-$driver.json"
+        done
+    done
+fi
 want overhead && part overhead tests/bench/overhead.sh --rounds 5 --json "$out/overhead.json"
 want scale && part scale tests/bench/scale.sh --json "$out/scale.json"
 want service && part service tests/bench/service.sh --json "$out/service.json"

@@ -122,8 +122,8 @@ def latency_table(lat, lines):
 
 
 def realpkg_table(d, lines):
-    lines.append("### A real C++ package: {} {} from Debian's sources, {} objects, in {} MiB".format(
-        d.get("package"), d.get("version"), d.get("objects"), int(d.get("limit_mib") or 0)))
+    lines.append("### A real C++ package: {} {} from Debian's sources by {}, {} outputs, in {} MiB".format(
+        d.get("package"), d.get("version"), d.get("driver", "ninja"), d.get("objects"), int(d.get("limit_mib") or 0)))
     lines.append("")
     lines.append("| variant | wall s | status | OOM kills | peak MiB | major faults | stops / holds / resumes "
                  "| × best fixed `-j` |")
@@ -210,8 +210,10 @@ def main():
         if d:
             lat[action] = d
     merged["latency"] = lat
-    for part in ("realpkg", "overhead", "scale", "service"):
+    for part in ("overhead", "scale", "service"):
         merged[part] = load(os.path.join(a.dir, part + ".json"))
+    # realpkg-PACKAGE-DRIVER.json, one per package and driver (realpkg.json: the older single one)
+    merged["realpkg"] = [r for r in (load(f) for f in sorted(glob.glob(os.path.join(a.dir, "realpkg*.json")))) if r]
 
     lines = []
     head = "Measured with `sudo {}`".format(a.command)
@@ -225,8 +227,8 @@ def main():
         history_table(hist, lines)
     if lat:
         latency_table(lat, lines)
-    if merged["realpkg"]:
-        realpkg_table(merged["realpkg"], lines)
+    for r in merged["realpkg"]:
+        realpkg_table(r, lines)
     if merged["overhead"]:
         overhead_table(merged["overhead"], lines)
     if merged["scale"]:
