@@ -436,6 +436,24 @@ TEST(Report, ReasonsWrittenInTheRows) {
     expect_well_escaped(listed);
 }
 
+// Two waits of one row whose texts would overlap: the longer wait's reason is
+// written in the row, the shorter one's listed below.
+TEST(Report, LongerWaitsKeepTheirReasonInTheRow) {
+    auto decision = [](TraceText& tr, double s, const std::string& action, const std::string& reason) {
+        tr.add({{"v", 1}, {"event", "decision"}, {"ts_ns", at(s)}, {"action", action}, {"job", 1}, {"pid", 203},
+                {"comm", "gcc"}, {"rss", 0}, {"headroom", 0}, {"reason", reason}});
+    };
+    std::string svg = render_svg(read(three_jobs([&](TraceText& tr) {
+                                          decision(tr, 0.40, "stop", "short one");
+                                          decision(tr, 0.42, "resume", "");
+                                          decision(tr, 0.45, "stop", "long one");
+                                          decision(tr, 0.95, "resume", "");
+                                      }).text));
+    EXPECT_TRUE(contains(svg, ">stopped: long one</text>"));
+    EXPECT_FALSE(contains(svg, ">stopped: short one</text>"));
+    EXPECT_TRUE(contains(svg, "0.40 s to 0.42 s  stopped gcc a.o: short one"));
+}
+
 TEST(Report, TopAndMinPeakChooseTheRows) {
     Timeline t = read(three_jobs().text);  // peaks: a.o 150M, b.o 50M, app 300M
     EXPECT_EQ(rows_to_draw(t, 0, 0), (std::vector<size_t>{0, 1, 2}));

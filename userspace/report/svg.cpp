@@ -404,31 +404,41 @@ private:
     double font() const { return std::clamp(row_h_ - 4, 8.0, 12.0); }
 
     // Where the reason of each of j's waits goes in its row: from where the
-    // wait begins (or ending there, near the right edge). A wait whose text
-    // would run into the one before, or any in a thin row, goes to the list
-    // below the rows instead.
+    // wait begins, cut before the next text of the row (or ending where it
+    // begins, when there is more room to its left). The longest waits are
+    // placed first. A wait with no room for 16 characters, or any in a thin
+    // row, goes to the list below the rows instead.
     void place_reasons(const TimelineJob& j) {
-        double free_from = 0;
-        const double char_w = 0.55 * font();
-        for (const WaitSpan& w : j.waits) {
-            if (w.reason.empty()) continue;
+        const double char_w = 0.55 * font(), least = 16 * char_w;
+        std::vector<const WaitSpan*> order;
+        for (const WaitSpan& w : j.waits)
+            if (!w.reason.empty()) order.push_back(&w);
+        std::stable_sort(order.begin(), order.end(),
+                         [](const WaitSpan* a, const WaitSpan* b) { return a->to - a->from > b->to - b->from; });
+        std::vector<std::pair<double, double>> taken;  // x extents of the texts placed in this row
+        for (const WaitSpan* w : order) {
             // "stopped: REASON", "held: REASON"; a hold's reason may begin "held at exec: " already
-            const std::string word = w.state == JobState::Held ? "held" : "stopped";
-            std::string s = short_reason(w.reason);
+            const std::string word = w->state == JobState::Held ? "held" : "stopped";
+            std::string s = short_reason(w->reason);
             if (s.rfind(word, 0) != 0) s = word + ": " + s;
-            Placed p{x(w.from) + 3, "", false};
-            double room = l_.plot_right - p.at;
-            if (room < 16 * char_w) {
-                p = {x(w.from) - 3, "", true};
-                room = p.at - l_.plot_left;
+            const double from = x(w->from);
+            double left = l_.plot_left, right = l_.plot_right;  // the free stretch around `from`
+            bool free = true;
+            for (const auto& [a, b] : taken) {
+                if (a <= from && from <= b) free = false;
+                if (b < from) left = std::max(left, b + char_w);
+                if (a > from) right = std::min(right, a - char_w);
             }
-            if (row_h_ < l_.text_row || (p.end_anchored ? p.at - room : p.at) < free_from) {
-                unlabelled_.push_back({&j, &w});
+            const double after = right - (from + 3), before = (from - 3) - left;
+            if (row_h_ < l_.text_row || !free || std::max(after, before) < least) {
+                unlabelled_.push_back({&j, w});
                 continue;
             }
-            p.text = fit(s, size_t(std::max(4.0, room / char_w)));
-            free_from = p.end_anchored ? p.at : p.at + char_w * double(p.text.size());
-            placed_[&w] = p;
+            const bool end_anchored = after < least;
+            Placed p{end_anchored ? from - 3 : from + 3, fit(s, size_t((end_anchored ? before : after) / char_w)), end_anchored};
+            double width = char_w * double(p.text.size());
+            taken.emplace_back(end_anchored ? p.at - width : p.at, end_anchored ? p.at : p.at + width);
+            placed_[w] = p;
         }
     }
 
