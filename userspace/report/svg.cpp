@@ -335,13 +335,14 @@ private:
         // one stacked step path per kind: running from 0, stopped above it, held above both
         auto layer = [&](const char* cls, const char* fill, auto low, auto high) {
             std::string d = "M" + num(x(0)) + ',' + num(base);
-            std::string back;
+            std::vector<std::string> back;  // the lower edge, drawn back from the right
             for (size_t i = 0; i < counts.size(); i++) {
                 double x0 = x(counts[i].t), x1 = x(i + 1 < counts.size() ? counts[i + 1].t : span_);
                 d += " L" + num(x0) + ',' + num(y(high(counts[i]))) + " L" + num(x1) + ',' + num(y(high(counts[i])));
-                back = " L" + num(x1) + ',' + num(y(low(counts[i]))) + " L" + num(x0) + ',' + num(y(low(counts[i]))) + back;
+                back.push_back(" L" + num(x1) + ',' + num(y(low(counts[i]))) + " L" + num(x0) + ',' + num(y(low(counts[i]))));
             }
-            out_ << "<path class=\"" << cls << "\" d=\"" << d << back << " Z\" fill=\"" << fill << "\"/>\n";
+            for (auto it = back.rbegin(); it != back.rend(); ++it) d += *it;
+            out_ << "<path class=\"" << cls << "\" d=\"" << d << " Z\" fill=\"" << fill << "\"/>\n";
         };
         layer("lane-running", kRunning, [](const JobCount&) { return 0.0; }, [](const JobCount& c) { return double(c.running); });
         layer("lane-stopped", kStopped, [](const JobCount& c) { return double(c.running); },
