@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders `swamp-bpf report`'s SVG of a trace in headless Chromium and checks
 that it really rendered: the PNG has the SVG's size, is not blank, and shows
-the job RSS, stop-span, job-bar and budget colours of userspace/report/svg.cpp.
+the job RSS, stop-span, job-bar, budget and running-jobs colours of userspace/report/svg.cpp.
 
   render_check.py --swamp BIN --trace FILE.jsonl --out-dir DIR
 
@@ -28,6 +28,7 @@ EXPECTED = {
     "job bar": ((0xDC, 0xE6, 0xF2), 2000),
     "total RSS": ((0x8F, 0xB3, 0xD9), 2000),
     "budget line": ((0xD6, 0x27, 0x28), 300),
+    "jobs running": ((0x59, 0xA1, 0x4F), 2000),
 }
 
 

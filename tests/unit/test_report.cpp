@@ -2,6 +2,7 @@
 // waits from the decisions, budget from the memory lines) and drawn as SVG.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -109,6 +110,14 @@ TraceText three_jobs(const std::function<void(TraceText&)>& meanwhile = {}) {
     return tr;
 }
 
+// Decisions for three_jobs(): a.o (job 1) stopped 0.5-0.7 s, app (job 3) held 0.5-1.5 s.
+void stop_a_hold_app(TraceText& tr) {
+    tr.decision(0.5, "stop", 1, 203);
+    tr.decision(0.7, "resume", 1, 203);
+    tr.decision(0.5, "hold", 3, 201);
+    tr.decision(1.5, "resume", 3, 201);
+}
+
 }  // namespace
 
 TEST(Report, OneRowPerJobByStartTime) {
@@ -143,10 +152,7 @@ TEST(Report, OneRowPerJobByStartTime) {
 TEST(Report, StopAndHoldSpansWhereTheDecisionsPutThem) {
     // job ids follow the tree: 1 = pid 203, 2 = pid 202, 3 = pid 201
     Timeline t = read(three_jobs([](TraceText& tr) {
-                          tr.decision(0.5, "stop", 1, 203);
-                          tr.decision(0.7, "resume", 1, 203);
-                          tr.decision(0.5, "hold", 3, 201);
-                          tr.decision(1.5, "resume", 3, 201);
+                          stop_a_hold_app(tr);
                           tr.decision(1.2, "stop", 2, 202);  // never resumed: stopped until it ends at 2.0
                       }).text);
     EXPECT_EQ(t.decisions, 5u);
@@ -163,7 +169,7 @@ TEST(Report, StopAndHoldSpansWhereTheDecisionsPutThem) {
     EXPECT_NEAR(t.jobs[2].waits[0].to, 1.5, 1e-9);
 
     SvgLayout l;
-    std::string svg = render_svg(t, l);
+    std::string svg = render_svg(t, {}, l);
     auto stopped = rects(svg, "stopped");
     ASSERT_EQ(stopped.size(), 2u);
     EXPECT_NEAR(stopped[0].first, l.x(0.5, t.end), 0.11);
@@ -299,7 +305,7 @@ TEST(Report, ManyJobsStayReadable) {
     SvgLayout l;
     EXPECT_GE(l.row_height(500), l.min_row);
     EXPECT_EQ(l.row_height(1), l.max_row);
-    std::string svg = render_svg(t, l);
+    std::string svg = render_svg(t, {.top = 0}, l);
     EXPECT_EQ(count(svg, "<g class=\"job\""), 500u);
     std::smatch m;
     ASSERT_TRUE(std::regex_search(svg, m, std::regex("height=\"([0-9.]+)\" viewBox")));
@@ -327,6 +333,200 @@ TEST(Report, JobLabels) {
     j.command = "g++ -c x.cpp -o x.o";
     j.package = "dev-qt/qtwebengine-6.7.2";
     EXPECT_EQ(job_label(j), "g++ x.o (qtwebengine-6.7.2)");
+}
+
+// Every row on one scale: a full row is the highest peak drawn, so a 48M job
+// is 48/992 of the 992M one's height.
+TEST(Report, RowsShareOneScale) {
+    TraceText tr;
+    tr.job(0.1, 201, {"cc1", "-o", "small.o"});
+    tr.rss(0.2, 201, 48 * MiB);
+    tr.job(0.1, 202, {"cc1", "-o", "big.o"});
+    tr.rss(0.2, 202, 992 * MiB);
+    tr.exit(1.0, 201);
+    tr.exit(1.0, 202);
+    std::string svg = render_svg(read(tr.text));
+    EXPECT_TRUE(contains(svg, "a full row is 992.0M"));
+    // the height of each job's RSS area: its highest point above its row's base
+    std::regex area("class=\"rss\" d=\"M[0-9.]+,([0-9.]+)((?: L[0-9.]+,[0-9.]+)+)");
+    std::vector<double> heights;
+    for (auto it = std::sregex_iterator(svg.begin(), svg.end(), area); it != std::sregex_iterator(); ++it) {
+        double base = std::stod((*it)[1]), top = base;
+        std::string pts = (*it)[2];
+        std::regex y(",([0-9.]+)");
+        for (auto p = std::sregex_iterator(pts.begin(), pts.end(), y); p != std::sregex_iterator(); ++p)
+            top = std::min(top, std::stod((*p)[1]));
+        heights.push_back(base - top);
+    }
+    ASSERT_EQ(heights.size(), 2u);
+    EXPECT_NEAR(heights[0] / heights[1], 48.0 / 992, 0.01);
+    EXPECT_NEAR(heights[1], SvgLayout{}.max_row - 3, 0.2);  // the big one fills its row (less the padding)
+}
+
+// The jobs lane: running and waiting counts over time, against the CPUs.
+TEST(Report, JobsLaneCountsRunningAndWaiting) {
+    Timeline t = read(three_jobs(stop_a_hold_app).text);
+    auto at = [&](double s) {
+        JobCount last;
+        for (const JobCount& c : job_counts(t))
+            if (c.t <= s) last = c;
+        return last;
+    };
+    EXPECT_EQ(at(0.05).running, 0u);
+    EXPECT_EQ(at(0.35).running, 2u);
+    JobCount waiting = at(0.6);  // a.o stopped, app held, b.o running
+    EXPECT_EQ(waiting.running, 1u);
+    EXPECT_EQ(waiting.stopped, 1u);
+    EXPECT_EQ(waiting.held, 1u);
+    EXPECT_EQ(at(0.8).running, 2u);
+    EXPECT_EQ(at(0.8).stopped, 0u);
+    EXPECT_EQ(at(1.2).running, 1u);  // a.o ended at 1.0; app held until 1.5
+    EXPECT_EQ(at(1.6).running, 2u);
+    EXPECT_EQ(at(4.05).running, 0u);
+
+    std::string unknown = render_svg(t);
+    EXPECT_TRUE(contains(unknown, "CPUs unknown: report --cpus N draws them"));
+    EXPECT_FALSE(contains(unknown, "class=\"cpus\""));
+    EXPECT_TRUE(contains(unknown, "at most 3 at once"));
+    // with 2 CPUs: busy min(running, 2) of 2 CPUs over 4.1 s; idle while jobs waited 0.5-0.7 s
+    // (1 running, 2 waiting: 1 CPU idle) and 1.0-1.5 s (1 running, app held: 1 CPU idle)
+    std::string svg = render_svg(t, {.cpus = 2});
+    EXPECT_EQ(count(svg, "class=\"cpus\""), 1u);
+    EXPECT_TRUE(contains(svg, "CPUs idle while jobs waited: 0.7 CPU-s")) << svg.substr(svg.find("class=\"idle\""), 120);
+    // running: 0.1-0.3 one, 0.3-0.5 two, 0.5-0.7 one, 0.7-1.0 two, 1.0-1.5 one, 1.5-2.0 two, 2.0-4.0 one
+    double busy = 0.2 + 2 * 0.2 + 0.2 + 2 * 0.3 + 0.5 + 2 * 0.5 + 2.0;
+    char expect[64];
+    snprintf(expect, sizeof expect, "jobs ran on %.1f%% of 2 CPUs", 100 * busy / (2 * 4.1));
+    EXPECT_TRUE(contains(svg, expect)) << expect;
+}
+
+// A stop's reason is written in its row (the part before "; "), not only in the tooltip.
+TEST(Report, ReasonsWrittenInTheRows) {
+    TraceText tr = three_jobs([](TraceText& tr) {
+        tr.add({{"v", 1}, {"event", "decision"}, {"ts_ns", at(0.5)}, {"action", "stop"}, {"job", 1}, {"pid", 203},
+                {"comm", "gcc"}, {"rss", 0}, {"headroom", 0},
+                {"reason", "projected headroom 46M in 2s is below the low mark 64M; gcc grows 43M/s at 48M"}});
+        tr.decision(0.7, "resume", 1, 203);
+        tr.decision(0.8, "hold", 3, 201);
+        tr.decision(1.5, "resume", 3, 201);
+        // the policy's hold reasons begin "held at exec: …": not "held: held at exec: …"
+        tr.add({{"v", 1}, {"event", "decision"}, {"ts_ns", at(1.6)}, {"action", "hold"}, {"job", 2}, {"pid", 202},
+                {"comm", "gcc"}, {"rss", 0}, {"headroom", 0}, {"reason", "held at exec: the CPUs are busy"}});
+        tr.decision(1.7, "resume", 2, 202);
+    });
+    std::string svg = render_svg(read(tr.text));
+    EXPECT_TRUE(contains(svg, "class=\"reason\""));
+    EXPECT_TRUE(contains(svg, ">stopped: projected headroom 46M in 2s is below the low mark 64M</text>"));
+    EXPECT_TRUE(contains(svg, ">held: test</text>"));
+    EXPECT_TRUE(contains(svg, ">held at exec: the CPUs are busy</text>"));
+    // the whole reason stays in the tooltip
+    EXPECT_TRUE(contains(svg, "gcc grows 43M/s at 48M"));
+    EXPECT_FALSE(contains(svg, "Waits without room"));
+    EXPECT_EQ(short_reason("a; b; c"), "a");
+    EXPECT_EQ(short_reason("no details"), "no details");
+
+    // rows too thin for text: the reasons are listed below the rows
+    SvgLayout thin;
+    thin.row_area = 3 * 6;
+    std::string listed = render_svg(read(tr.text), {}, thin);
+    EXPECT_FALSE(contains(listed, "class=\"reason\""));
+    EXPECT_TRUE(contains(listed, "Waits without room for their reason in a row:"));
+    EXPECT_TRUE(contains(listed, "0.50 s to 0.70 s  stopped gcc a.o: projected headroom 46M"));
+    EXPECT_TRUE(contains(listed, "0.80 s to 1.50 s  held ld app: test"));
+    expect_well_escaped(listed);
+}
+
+// Two waits of one row whose texts would overlap: the longer wait's reason is
+// written in the row, the shorter one's listed below.
+TEST(Report, LongerWaitsKeepTheirReasonInTheRow) {
+    auto decision = [](TraceText& tr, double s, const std::string& action, const std::string& reason) {
+        tr.add({{"v", 1}, {"event", "decision"}, {"ts_ns", at(s)}, {"action", action}, {"job", 1}, {"pid", 203},
+                {"comm", "gcc"}, {"rss", 0}, {"headroom", 0}, {"reason", reason}});
+    };
+    std::string svg = render_svg(read(three_jobs([&](TraceText& tr) {
+                                          decision(tr, 0.40, "stop", "short one");
+                                          decision(tr, 0.42, "resume", "");
+                                          decision(tr, 0.45, "stop", "long one");
+                                          decision(tr, 0.95, "resume", "");
+                                      }).text));
+    EXPECT_TRUE(contains(svg, ">stopped: long one</text>"));
+    EXPECT_FALSE(contains(svg, ">stopped: short one</text>"));
+    EXPECT_TRUE(contains(svg, "0.40 s to 0.42 s  stopped gcc a.o: short one"));
+}
+
+TEST(Report, TopAndMinPeakChooseTheRows) {
+    Timeline t = read(three_jobs().text);  // peaks: a.o 150M, b.o 50M, app 300M
+    EXPECT_EQ(rows_to_draw(t, 0, 0), (std::vector<size_t>{0, 1, 2}));
+    EXPECT_EQ(rows_to_draw(t, 2, 0), (std::vector<size_t>{0, 2}));  // the two highest, in start order
+    EXPECT_EQ(rows_to_draw(t, 0, 100 * MiB), (std::vector<size_t>{0, 2}));
+    EXPECT_EQ(rows_to_draw(t, 1, 100 * MiB), (std::vector<size_t>{2}));
+    EXPECT_TRUE(rows_to_draw(t, 0, 1ull << 40).empty());
+
+    std::string all = render_svg(t);
+    EXPECT_FALSE(contains(all, "class=\"others\""));
+    std::string top = render_svg(t, {.top = 1});
+    EXPECT_EQ(count(top, "<g class=\"job\""), 1u);
+    EXPECT_TRUE(contains(top, "<g class=\"others\" data-jobs=\"2\""));
+    EXPECT_TRUE(contains(top, "+ 2 more jobs"));
+    EXPECT_TRUE(contains(top, "peaks ≤ 150.0M"));
+    EXPECT_TRUE(contains(top, "not among the 1 highest peaks"));
+    EXPECT_TRUE(contains(top, "a full row is 300.0M"));
+    std::string min = render_svg(t, {.top = 0, .min_peak = 100 * MiB});
+    EXPECT_EQ(count(min, "<g class=\"job\""), 2u);
+    EXPECT_TRUE(contains(min, "+ 1 more jobs"));
+    EXPECT_TRUE(contains(min, "peak below 100.0M"));
+    // the lane and the total still count every job
+    EXPECT_TRUE(contains(top, "at most 3 at once"));
+    expect_well_escaped(top);
+}
+
+TEST(Report, BudgetDipsShorterThanTheWindowAreSmoothed) {
+    std::vector<Sample> b;
+    for (int i = 0; i <= 40; i++) b.push_back({i / 10.0, 1000 * MiB});
+    b[10].bytes = 700 * MiB;  // one sample: an exit counted before its memory was freed
+    for (int i = 25; i <= 40; i++) b[i].bytes = 800 * MiB;  // from 2.5 s on: something outside took 200M
+    std::vector<Sample> s = smoothed_budget(b, 0.5);
+    ASSERT_EQ(s.size(), b.size());
+    EXPECT_EQ(s[10].bytes, 1000 * MiB);
+    EXPECT_EQ(s[24].bytes, 1000 * MiB);
+    EXPECT_EQ(s[28].bytes, 1000 * MiB);  // the fall shows 0.5 s late
+    EXPECT_EQ(s[31].bytes, 800 * MiB);
+    EXPECT_EQ(s[40].bytes, 800 * MiB);
+    EXPECT_TRUE(smoothed_budget({}, 0.5).empty());
+}
+
+// A build with thousands of jobs draws quickly, into a picture of a readable
+// height: rows for the biggest jobs and one row for the rest.
+TEST(Report, FiveThousandJobsDrawQuicklyAndReadably) {
+    constexpr uint32_t kJobs = 5000;
+    TraceText tr;
+    for (uint32_t i = 0; i < kJobs; i++) {
+        double s = i * 0.02;  // about 8 at a time
+        uint32_t pid = 1000 + i;
+        tr.job(s, pid, {"cc1", "-o", "f" + std::to_string(i) + ".o"});
+        tr.rss(s + 0.05, pid, (8 + (i * 7919) % 600) * MiB);
+        if (i % 500 == 0) tr.decision(s + 0.06, "stop", i + 1, pid);
+        if (i % 500 == 0) tr.decision(s + 0.1, "resume", i + 1, pid);
+        tr.memory(s + 0.05, int64_t(2000 * MiB));
+        tr.exit(s + 0.16, pid);
+    }
+    auto began = std::chrono::steady_clock::now();
+    Timeline t = read(tr.text);
+    std::string svg = render_svg(t, {.cpus = 8});
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    ASSERT_EQ(t.jobs.size(), kJobs);
+    EXPECT_LT(took, 20.0) << "a bound, not a benchmark: " << took << " s (sanitizer builds are slower)";
+    EXPECT_EQ(count(svg, "<g class=\"job\""), 100u);
+    EXPECT_TRUE(contains(svg, "<g class=\"others\" data-jobs=\"4900\""));
+    EXPECT_TRUE(contains(svg, "+ 4,900 more jobs"));
+    EXPECT_TRUE(contains(svg, "5,000 jobs"));
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(svg, m, std::regex("height=\"([0-9.]+)\" viewBox")));
+    EXPECT_LT(std::stod(m[1]), 2000);
+    EXPECT_GE(SvgLayout{}.row_height(101), SvgLayout{}.text_row);  // rows high enough for their reasons
+    EXPECT_TRUE(contains(svg, "Waits without room"));  // the 10 stops are of small jobs, left out
+    EXPECT_LT(svg.size(), 2u << 20);
+    expect_well_escaped(svg);
 }
 
 // A "package" line (the controller read a driver's CATEGORY and PF): the jobs under that
@@ -389,6 +589,26 @@ TEST(Report, Cli) {
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(text.rfind("<svg ", 0), 0u);
     EXPECT_EQ(count(text, "<g class=\"job\""), 3u);
+
+    TempFile top_svg;
+    r = run_main({"report", trace.path, "-o", top_svg.path, "--top", "1", "--min-peak", "100M", "--cpus", "4"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::ifstream top_in(top_svg.path);
+    std::string top_text((std::istreambuf_iterator<char>(top_in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(count(top_text, "<g class=\"job\""), 1u);
+    EXPECT_TRUE(contains(top_text, "below 100.0M or not among the 1 highest peaks"));
+    EXPECT_TRUE(contains(top_text, "of 4 CPUs"));
+    test::Run parsed = run({"report", trace.path, "-o", "-", "--top", "0", "--min-peak", "1G", "--cpus", "2.5"});
+    EXPECT_FALSE(parsed.cli.exit_now);
+    EXPECT_EQ(parsed.cli.report.top, 0u);
+    EXPECT_EQ(parsed.cli.report.min_peak, 1ull << 30);
+    EXPECT_EQ(parsed.cli.report.cpus, 2.5);
+    EXPECT_EQ(run({"report", trace.path, "-o", "-"}).cli.report.top, 100u);
+    for (std::vector<std::string> bad : {std::vector<std::string>{"--top", "-1"}, {"--min-peak", "lots"}, {"--cpus", "-2"}}) {
+        std::vector<std::string> args{"report", trace.path, "-o", "-"};
+        args.insert(args.end(), bad.begin(), bad.end());
+        EXPECT_EQ(run(args).cli.exit_now.value_or(0), int(ExitCode::Usage)) << bad[0];
+    }
 
     EXPECT_EQ(run({"report", trace.path}).cli.exit_now.value_or(0), int(ExitCode::Usage));  // -o is required
     EXPECT_EQ(run({"report", "/nonexistent.jsonl", "-o", "-"}).cli.exit_now.value_or(0), int(ExitCode::Usage));

@@ -459,8 +459,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
 
     auto* history = add_history_command(app, r.history);
     auto* report = app.add_subcommand(
-        "report", "Draw a recorded build as an SVG timeline: one row per job with its RSS, the spans it was stopped "
-                  "or held, the build's total RSS against its memory budget, and SIGKILLs (no root needed)");
+        "report", "Draw a recorded build as an SVG timeline: the build's total RSS against its memory budget, its "
+                  "jobs running and waiting against the CPUs, and one row per job on one memory scale with its RSS, "
+                  "the spans it was stopped or held and why, and SIGKILLs (no root needed)");
     report->add_option("trace", r.report.file, "A trace in JSON lines: --record FILE, or --trace-json / trace --json output")
         ->required()
         ->check(CLI::ExistingFile)
@@ -468,6 +469,18 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     report->add_option("-o,--output", r.report.output, "Write the SVG to FILE (\"-\": stdout)")
         ->required()
         ->type_name("FILE");
+    report->add_option("--top", r.report.top,
+                       "Draw rows for the N jobs with the highest peak RSS, and one row for the rest (default 100; "
+                       "0: a row for every job)")
+        ->check(CLI::NonNegativeNumber)
+        ->type_name("N");
+    add_size(report, "--min-peak", r.report.min_peak,
+             "Draw no row for a job whose peak RSS is below SIZE; the row for the rest counts it");
+    report->add_option("--cpus", r.report.cpus,
+                       "The CPUs the build had, drawn against its running jobs (the trace does not record them; "
+                       "default: none drawn)")
+        ->check(CLI::Range(kCpusBounds.lo, kCpusBounds.hi))
+        ->type_name("N");
 
     // hidden, for tests: the watchdog's state files in DIR instead of /run/swamp-bpf
     for (CLI::App* a : {&app, recover, service})

@@ -130,10 +130,13 @@ struct TopOptions {
     double interval_s = 0.25;
 };
 
-// `swamp-bpf report TRACE -o FILE.svg`
+// `swamp-bpf report TRACE -o FILE.svg [--top N] [--min-peak SIZE] [--cpus N]`
 struct ReportOptions {
     std::string file;
     std::string output;  // "-" = stdout
+    size_t top = 100;    // rows for the jobs with the highest peaks (0: all)
+    uint64_t min_peak = 0;
+    double cpus = 0;     // 0: unknown
 };
 
 // `swamp-bpf check-config FILE`

@@ -13,7 +13,7 @@ namespace swamp {
 int run_report(const ReportOptions& o) {
     std::ifstream in(o.file);
     if (!in) throw UserError(ExitCode::Usage, "cannot read " + o.file);
-    std::string svg = render_svg(read_timeline(in, o.file));
+    std::string svg = render_svg(read_timeline(in, o.file), SvgOptions{.top = o.top, .min_peak = o.min_peak, .cpus = o.cpus});
     if (o.output == "-") {
         std::cout << svg << std::flush;
         return 0;

@@ -246,4 +246,56 @@ Timeline read_timeline(std::istream& in, const std::string& name, const TreeConf
     return Reader(name, cfg).read(in);
 }
 
+std::vector<JobCount> job_counts(const Timeline& t) {
+    std::vector<const TimelineJob*> jobs;
+    for (const TimelineJob& j : t.jobs) jobs.push_back(&j);
+    return job_counts(jobs);
+}
+
+std::vector<JobCount> job_counts(const std::vector<const TimelineJob*>& jobs) {
+    struct Change {
+        double t;
+        int running, stopped, held;
+    };
+    std::vector<Change> changes;
+    for (const TimelineJob* job : jobs) {
+        const TimelineJob& j = *job;
+        changes.push_back({j.start, 1, 0, 0});
+        changes.push_back({j.end, -1, 0, 0});
+        for (const WaitSpan& w : j.waits) {  // waiting, not running
+            bool held = w.state == JobState::Held;
+            changes.push_back({w.from, -1, held ? 0 : 1, held ? 1 : 0});
+            changes.push_back({w.to, 1, held ? 0 : -1, held ? -1 : 0});
+        }
+    }
+    std::stable_sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) { return a.t < b.t; });
+    std::vector<JobCount> out{{0, 0, 0, 0}};
+    long running = 0, stopped = 0, held = 0;
+    for (size_t i = 0; i < changes.size(); i++) {
+        running += changes[i].running;
+        stopped += changes[i].stopped;
+        held += changes[i].held;
+        if (i + 1 < changes.size() && changes[i + 1].t == changes[i].t) continue;  // one step per time
+        JobCount c{changes[i].t, unsigned(std::max(0L, running)), unsigned(std::max(0L, stopped)),
+                   unsigned(std::max(0L, held))};
+        if (out.back().t == c.t) out.back() = c;
+        else if (out.back().running != c.running || out.back().stopped != c.stopped || out.back().held != c.held)
+            out.push_back(c);
+    }
+    return out;
+}
+
+std::vector<size_t> rows_to_draw(const Timeline& t, size_t top, uint64_t min_peak) {
+    std::vector<size_t> rows;
+    for (size_t i = 0; i < t.jobs.size(); i++)
+        if (t.jobs[i].peak >= min_peak) rows.push_back(i);
+    if (top && rows.size() > top) {
+        // the `top` highest peaks (the earlier job first among equals), back in start order
+        std::stable_sort(rows.begin(), rows.end(), [&](size_t a, size_t b) { return t.jobs[a].peak > t.jobs[b].peak; });
+        rows.resize(top);
+        std::sort(rows.begin(), rows.end());
+    }
+    return rows;
+}
+
 }  // namespace swamp

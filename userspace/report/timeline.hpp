@@ -54,6 +54,21 @@ struct Timeline {
     size_t decisions_unmatched = 0;         // naming no job of the replayed model
 };
 
+// How many jobs ran and waited from time `t` on, up to the next count.
+struct JobCount {
+    double t = 0;
+    unsigned running = 0, stopped = 0, held = 0;
+};
+
+// The steps of the job counts over the trace: a job runs from its start to its
+// end except in its waits. Starts with a count of zero at time 0.
+std::vector<JobCount> job_counts(const std::vector<const TimelineJob*>& jobs);
+std::vector<JobCount> job_counts(const Timeline& t);
+
+// The rows `report` draws, as indices into t.jobs (start order): the jobs with a
+// peak of at least `min_peak`, of them the `top` with the highest peaks (0: all).
+std::vector<size_t> rows_to_draw(const Timeline& t, size_t top, uint64_t min_peak);
+
 // Reads a trace in JSON lines (a --record file, or --trace-json/`trace --json`
 // output) and replays its events through a fresh Tree. Throws UserError
 // "NAME:LINE: …" on a line that is not part of the schema.
