@@ -194,7 +194,7 @@ TEST_F(ControllerTest, NinjaBuildOfRealCompilersFinishes) {
     nf << "rule cxx\n  command = g++ -std=c++20 -O2 -DSWAMP_VERSION=\\\"ninja\\\" -I" << SOURCE_DIR << "/userspace -I"
        << SOURCE_DIR << "/bpf -I" << SOURCE_DIR << "/tests/unit -c $in -o $out\n";
     std::vector<std::string> outputs;
-    for (const char* u : {"userspace/cli/options", "userspace/trace/json", "userspace/trace/printer",
+    for (const char* u : {"userspace/cli/options", "userspace/source/event_json", "userspace/trace/printer",
                           "userspace/source/replay_source", "userspace/cli/probe_cmd", "tests/unit/test_cli",
                           "tests/unit/test_json", "tests/unit/test_replay"}) {
         std::string obj = fs::path(u).filename().string() + ".o";

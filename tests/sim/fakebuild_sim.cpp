@@ -38,9 +38,7 @@
 #include <vector>
 
 #include "hog_shape.hpp"
-#include "memory/memory.hpp"
-#include "policy/policy.hpp"
-#include "tree/tree.hpp"
+#include "engine/engine.hpp"
 
 namespace {
 
@@ -202,8 +200,8 @@ int main(int argc, char** argv) {
     std::map<std::string, bool> seen;
     for (const auto& g : all) visit(g, jobs, order, seen);
 
-    Tree tree(tcfg);
-    Policy policy(pcfg);
+    Engine engine(tcfg, pcfg);
+    Tree& tree = engine.tree();
     uint64_t now = 1'000'000'000;
     tree.add_root(1, 0, "make", now);
     uint32_t next_pid = 100;
@@ -307,7 +305,6 @@ int main(int argc, char** argv) {
             std::printf("\n");
         }
         if (!use_policy) continue;
-        tree.tick(now);
         MemoryView mem;
         mem.headroom = int64_t(limit - used - file_resident);
         mem.scale = uint64_t(limit);
@@ -317,20 +314,16 @@ int main(int argc, char** argv) {
         std::map<uint64_t, double> cpu_use;
         for (SimJob* j : order)
             if (j->phase == SimJob::Active && !j->stopped && t - j->started_s >= 0.2) cpu_use[j->id] = share * speed;
-        for (const Action& a : policy.decide(tree, mem, now, {}, cpu_use)) {
+        engine.decide({now, false, mem, {}, cpu_use}, [&](const Action& a, const Job&) {
             SimJob* j = by_id.count(a.job) ? by_id[a.job] : nullptr;
-            if (!j) continue;
+            if (!j) return false;
             j->stopped = a.type != ActionType::Resume;
             (a.type == ActionType::Stop ? stops : a.type == ActionType::Hold ? holds : resumes)++;
-            tree.set_state(a.job,
-                           a.type == ActionType::Resume ? JobState::Running
-                           : a.type == ActionType::Hold ? JobState::Held
-                                                        : JobState::Stopped,
-                           now);
             if (verbose && last)
                 std::printf("%7.2f %-6s %-10s rss %4.0fM  %s\n", t, action_name(a.type), j->name.c_str(),
                             double(j->reported_rss) / kMiB, a.reason.c_str());
-        }
+            return true;
+        });
     }
     double lb = lower_bound(jobs, cores, limit_mib);
     if (!last) {

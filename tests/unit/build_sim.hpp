@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.hpp"
 #include "memory/memory.hpp"
 #include "policy/policy.hpp"
 #include "tree/tree.hpp"
@@ -95,21 +96,13 @@ public:
     void faults(uint64_t job, uint64_t maj_per_s) { tree.apply(fault_ev(now, pid_of(job), kSec, maj_per_s)); }
     void finish(uint64_t job) { tree.apply(exit_ev(now, pid_of(job), 1, job_name(job))); }
 
-    // The controller's step: age the rates, decide, apply. Every action must say why.
+    // The controller's step (the engine's, on this model and `p`). Every action must say why.
     std::vector<Action> decide(Policy& p, const MemoryView& mem, const std::set<uint64_t>& blocked = {},
                                const std::map<uint64_t, double>& cpu_use = {}) {
-        tree.tick(now);
-        auto actions = p.decide(tree, mem, now, blocked, cpu_use);
-        for (const Action& a : actions) {
+        return decide_step(tree, p, {now, false, mem, blocked, cpu_use}, [&](const Action& a, const Job&) {
             EXPECT_FALSE(a.reason.empty()) << action_name(a.type) << " job " << a.job << " without a reason";
-            EXPECT_TRUE(tree.job(a.job)) << action_name(a.type) << " of an unknown job " << a.job;
-            tree.set_state(a.job,
-                           a.type == ActionType::Resume ? JobState::Running
-                           : a.type == ActionType::Hold ? JobState::Held
-                                                        : JobState::Stopped,
-                           now);
-        }
-        return actions;
+            return true;
+        });
     }
 
     // Lets the policy see the current jobs with plenty of memory, so that

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_line.hpp"
+
 namespace swamp::test {
 
 size_t Fixture::events() const {
@@ -22,21 +24,6 @@ size_t Fixture::memory_lines() const {
 size_t ReplayRun::count(ActionType t) const {
     return std::count_if(actions.begin(), actions.end(), [&](const ActionRecord& a) { return a.type == t; });
 }
-
-namespace {
-
-template <typename T>
-T get_or(const nlohmann::json& j, const char* key, T fallback) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return fallback;
-    try {
-        return it->get<T>();
-    } catch (const std::exception&) {
-        return fallback;
-    }
-}
-
-}  // namespace
 
 Fixture parse_fixture(std::istream& in, const std::string& name) {
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -113,7 +100,8 @@ namespace {
 
 class Replayer {
 public:
-    Replayer(const Fixture& fx, const HarnessOptions& o) : fx_(fx), o_(o), tree_(o.tree), policy_(o.policy, o.caps) {}
+    Replayer(const Fixture& fx, const HarnessOptions& o)
+        : fx_(fx), o_(o), engine_(o.tree, o.policy, o.caps), tree_(engine_.tree()), policy_(engine_.policy()) {}
 
     ReplayRun run() {
         if (fx_.root_pid) tree_.add_root(fx_.root_pid, 0, "root", fx_.start_ns.value_or(0));
@@ -147,7 +135,7 @@ public:
         }
         // after the last event: the timer keeps going while jobs wait
         uint64_t end = now_ + o_.tail_ns;
-        while (timer_next_ && *timer_next_ <= end) fire_timers(*timer_next_);
+        while (engine_.timer_due() && *engine_.timer_due() <= end) fire_timers(*engine_.timer_due());
         run_.jobs_ended = tree_.jobs_ended();
         return std::move(run_);
     }
@@ -161,9 +149,9 @@ private:
     }
 
     void fire_timers(uint64_t until) {
-        while (timer_next_ && *timer_next_ <= until) {
-            uint64_t t = *timer_next_;
-            *timer_next_ += o_.timer_ns;
+        while (engine_.timer_due() && *engine_.timer_due() <= until) {
+            uint64_t t = *engine_.timer_due();
+            engine_.timer_fired();
             decide(std::max(now_, t), true);
         }
     }
@@ -231,38 +219,25 @@ private:
         split(p.running, p.waiting);
         if (!p.running.empty()) p.head = p.running.front();
 
-        p.actions = policy_.decide(tree_, p.mem, now, {});
         size_t index = run_.points.size();
-        for (const Action& a : p.actions) {
+        p.actions = engine_.decide({now, from_timer, p.mem, {}, {}}, [&](const Action& a, const Job& j) {
             run_.actions.push_back({now, a.type, a.job, a.reason, index});
-            if (a.type != ActionType::Resume)
-                stopped_at_[a.job] = {tree_.jobs_ended(), std::max(0.0, tree_.job(a.job)->growth)};
-            tree_.set_state(a.job,
-                            a.type == ActionType::Resume ? JobState::Running
-                            : a.type == ActionType::Hold ? JobState::Held
-                                                         : JobState::Stopped,
-                            now);
-        }
+            if (a.type != ActionType::Resume) stopped_at_[a.job] = {tree_.jobs_ended(), std::max(0.0, j.growth)};
+            return true;
+        });
         split(p.running_after, p.waiting_after);
         run_.points.push_back(std::move(p));
-
-        // the controller's timer: armed while jobs wait
-        if (policy_.wants_timer(tree_)) {
-            if (!timer_next_) timer_next_ = now + o_.timer_ns;
-        } else {
-            timer_next_.reset();
-        }
         for (auto it = stopped_at_.begin(); it != stopped_at_.end();)
             it = tree_.job(it->first) ? std::next(it) : stopped_at_.erase(it);
     }
 
     const Fixture& fx_;
     const HarnessOptions& o_;
-    Tree tree_;
-    Policy policy_;
+    Engine engine_;  // the controller's loop: the model, the policy, the timer
+    Tree& tree_;
+    Policy& policy_;
     ReplayRun run_;
     std::optional<MemoryLine> mem_line_;
-    std::optional<uint64_t> timer_next_;
     uint64_t now_ = 0;
     std::set<uint64_t> judged_;
     struct StopMark {

@@ -1,6 +1,7 @@
-// Replays a recorded trace (JSON lines, see --record) through the build model
-// and the policy, the way the controller would have run them, and records
-// every decision for tests to check invariants on.
+// Replays a recorded trace (JSON lines, see --record) through the engine, as
+// the controller runs it, with memory from the recording's memory lines or a
+// budget (not its input lines: engine/recording.hpp replays those), and
+// records every decision for tests to check invariants on.
 //
 // Event lines are read by ReplaySource itself (same parsing, raw bytes
 // decoded); "start", "memory" and "decision" lines, which ReplaySource skips,
@@ -20,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.hpp"
 #include "memory/memory.hpp"
 #include "policy/policy.hpp"
 #include "source/replay_source.hpp"
@@ -71,7 +73,7 @@ struct HarnessOptions {
     Caps caps;
     TreeConfig tree;
     std::optional<uint64_t> budget;  // synthesize memory from this budget (ignores memory lines)
-    uint64_t timer_ns = 250'000'000;  // re-decide this often while jobs wait
+    static constexpr uint64_t timer_ns = Engine::kTimerNs;  // the engine re-decides this often while jobs wait
     uint64_t batch_ns = 0;            // events within this long of a batch's first one are applied together
     uint64_t tail_ns = 120'000'000'000;  // after the last event, keep the timer at most this long
 };

@@ -4,7 +4,7 @@
 
 #include "source/decode.hpp"
 #include "test_util.hpp"
-#include "trace/json.hpp"
+#include "source/event_json.hpp"
 
 using namespace swamp;
 using nlohmann::json;

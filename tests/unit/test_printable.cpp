@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "trace/json.hpp"
+#include "util/json_line.hpp"
 #include "trace/text.hpp"
 #include "util/printable.hpp"
 

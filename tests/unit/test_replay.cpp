@@ -5,7 +5,7 @@
 #include "source/decode.hpp"
 #include "source/replay_source.hpp"
 #include "test_util.hpp"
-#include "trace/json.hpp"
+#include "source/event_json.hpp"
 #include "trace/printer.hpp"
 #include "util/error.hpp"
 

@@ -13,7 +13,7 @@
 #include "report/svg.hpp"
 #include "report/timeline.hpp"
 #include "test_util.hpp"
-#include "trace/json.hpp"
+#include "source/event_json.hpp"
 #include "trace/printer.hpp"
 #include "util/error.hpp"
 

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "sys/cgroupfs.hpp"
+#include "sys/clock.hpp"
 #include "sys/limits.hpp"
 #include "sys/signals.hpp"
 #include "util/error.hpp"
@@ -42,17 +43,11 @@ bool events_frozen(std::string_view text) {
     return false;
 }
 
-int64_t now_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
 // Waits until cgroup.events of `cg` says "frozen 1", up to `timeout_ms`.
 bool wait_frozen(const std::string& cg, int timeout_ms) {
     int fd = ::open((cg + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = monotonic_ms() + timeout_ms;
     bool frozen = false;
     for (;;) {
         char buf[512];
@@ -61,7 +56,7 @@ bool wait_frozen(const std::string& cg, int timeout_ms) {
             frozen = true;
             break;
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - monotonic_ms();
         if (left <= 0) break;
         // cgroup.events signals changes as POLLPRI (kernfs_notify); the
         // 50 ms cap also covers a missed notification.

@@ -9,19 +9,10 @@
 #include <cstring>
 #include <optional>
 
+#include "sys/clock.hpp"
 #include "sys/pageout.hpp"
 
 namespace swamp {
-
-namespace {
-
-uint64_t now_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
-}
-
-}  // namespace
 
 void close_page_out_target(PageOutTarget& t) {
     for (auto& [pid, fd] : t.pidfds) ::close(fd);
@@ -48,7 +39,7 @@ void PageOuter::stopped(uint64_t job, PageOutTarget target) {
     stopped_.insert(job);
     if (target.pidfds.empty() && target.cgroup.empty()) return;
     if (auto it = pending_.find(job); it != pending_.end()) close_page_out_target(it->second.target);
-    pending_[job] = {now_ns() + delay_ns_, std::move(target)};
+    pending_[job] = {monotonic_ns() + delay_ns_, std::move(target)};
     cv_.notify_all();
 }
 
@@ -99,7 +90,7 @@ void PageOuter::worker() {
             cv_.wait(lk);
             continue;
         }
-        if (uint64_t now = now_ns(); next->second.due_ns > now) {
+        if (uint64_t now = monotonic_ns(); next->second.due_ns > now) {
             cv_.wait_for(lk, std::chrono::nanoseconds(next->second.due_ns - now));
             continue;
         }
@@ -129,7 +120,7 @@ PageOutReport PageOuter::page_out(uint64_t job, const PageOutTarget& target) {
     PageOutReport r;
     r.job = job;
     r.pid = target.pidfds.empty() ? 0 : target.pidfds.front().first;
-    r.start_ns = now_ns();
+    r.start_ns = monotonic_ns();
     r.outcome = "done";
     if (cgroup_can_reclaim(target.cgroup)) {
         r.method = "memory.reclaim";
@@ -175,7 +166,7 @@ PageOutReport PageOuter::page_out(uint64_t job, const PageOutTarget& target) {
             r.swap_after += after->swap;
         }
     }
-    r.end_ns = now_ns();
+    r.end_ns = monotonic_ns();
     return r;
 }
 

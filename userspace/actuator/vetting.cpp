@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "sys/clock.hpp"
 #include "sys/limits.hpp"
 #include "sys/users.hpp"
 
@@ -27,12 +28,6 @@ bool started_after(uint64_t start_ticks, uint64_t seen_boot_ns, long ticks_per_s
 }
 
 namespace {
-
-uint64_t clock_ns(clockid_t c) {
-    timespec ts;
-    clock_gettime(c, &ts);
-    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
-}
 
 std::string login_shell_comm() {
     std::optional<UserInfo> u = our_invoking_user();

@@ -5,7 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "history/history.hpp"
-#include "trace/json.hpp"
+#include "util/json_line.hpp"
 #include "trace/text.hpp"
 #include "util/printable.hpp"
 

@@ -17,60 +17,6 @@
 
 namespace swamp {
 
-const std::map<std::string, ActionKind>& action_names() {
-    static const std::map<std::string, ActionKind> names{
-        {"signal", ActionKind::Signal}, {"freeze", ActionKind::Freeze}, {"dry-run", ActionKind::DryRun}};
-    return names;
-}
-
-const std::map<std::string, AttachKind>& attach_names() {
-    static const std::map<std::string, AttachKind> names{
-        {"tp_btf", AttachKind::TpBtf}, {"raw_tp", AttachKind::RawTp}, {"tracepoint", AttachKind::Tracepoint}};
-    return names;
-}
-
-const std::map<std::string, PageOutMode>& page_out_names() {
-    static const std::map<std::string, PageOutMode> names{
-        {"auto", PageOutMode::Auto}, {"on", PageOutMode::On}, {"off", PageOutMode::Off}};
-    return names;
-}
-
-namespace {
-
-template <typename Map>
-std::vector<std::string> keys_of(const Map& m) {
-    std::vector<std::string> keys;
-    for (const auto& [k, v] : m) keys.push_back(k);
-    return keys;
-}
-
-}  // namespace
-
-std::vector<std::string> action_choices() { return keys_of(action_names()); }
-
-std::vector<std::string> page_out_choices() { return {"auto", "on", "off"}; }
-
-std::vector<std::string> attach_choices() {
-    auto names = keys_of(attach_names());
-    names.insert(names.begin(), "auto");
-    return names;
-}
-
-std::string driver_name_problem(std::string_view name) {
-    if (name.empty()) return "a driver name is empty";
-    if (name.size() >= SWAMP_COMM_LEN)
-        return "driver \"" + std::string(name) + "\" is longer than " + std::to_string(SWAMP_COMM_LEN - 1) +
-               " characters, so no process name (comm) can match it; give its first " +
-               std::to_string(SWAMP_COMM_LEN - 1) + " characters";
-    return "";
-}
-
-std::string joined(const std::vector<std::string>& names, const std::string& separator) {
-    std::string out;
-    for (size_t i = 0; i < names.size(); i++) out += (i ? separator : "") + names[i];
-    return out;
-}
-
 namespace {
 
 // A CLI11 option that takes a size ("16M") into a uint64_t byte count.
@@ -108,13 +54,16 @@ void add_attach(CLI::App* app, std::optional<AttachKind>& target) {
 }
 
 void add_sensing(CLI::App* app, SensingOptions& s) {
-    add_size(app, "--rss-step", s.rss_step, "Report a process's RSS each time it moves by this much (default 16M)");
+    const SensingOptions d;
+    add_size(app, "--rss-step", s.rss_step,
+             "Report a process's RSS each time it moves by this much (default " + exact_size(d.rss_step) + ")");
     app->add_option("--fault-interval", s.fault_interval_ms,
-                    "Milliseconds between fault-rate samples of a faulting process (default 250)")
+                    "Milliseconds between fault-rate samples of a faulting process (default " +
+                        std::to_string(d.fault_interval_ms) + ")")
         ->check(CLI::Range(kFaultIntervalBounds.lo, kFaultIntervalBounds.hi))
         ->type_name("MS");
-    add_size(app, "--ringbuf-size", s.ringbuf_size, "Size of the BPF ring buffer, rounded up to a power of 2 (default 1M)");
-    app->add_option("--max-tasks", s.max_tasks, "Most processes tracked at once (default 16384)")
+    add_size(app, "--ringbuf-size", s.ringbuf_size, "Size of the BPF ring buffer, rounded up to a power of 2 (default " + exact_size(d.ringbuf_size) + ")");
+    app->add_option("--max-tasks", s.max_tasks, "Most processes tracked at once (default " + std::to_string(d.max_tasks) + ")")
         ->check(CLI::Range(kMaxTasksBounds.lo, kMaxTasksBounds.hi))
         ->type_name("N");
     app->add_option("--btf", s.btf_file, "BTF of the running kernel, for kernels built without BTF")
@@ -436,6 +385,20 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     replay->add_option("file", r.replay.file, "The recorded trace")->required()->check(CLI::ExistingFile);
     replay->add_flag("--json", r.replay.json, "Write JSON lines instead of text");
     replay->add_flag("--threads", r.replay.threads, "Also show thread creations");
+    replay->add_flag("--policy", r.replay.policy,
+                     "Run the recorded build through this policy and print the decisions it would make beside the "
+                     "ones that were made (a recording of the controller's --record)");
+    replay->add_option("--horizon", r.replay.horizon_s, "With --policy: seconds of growth to project (default: as recorded)")
+        ->check(CLI::Range(kHorizonBounds.lo, kHorizonBounds.hi))
+        ->type_name("S");
+    add_size(replay, "--low-mark", r.replay.low_mark, "With --policy: the low mark (default: as recorded)");
+    add_size(replay, "--high-mark", r.replay.high_mark, "With --policy: the high mark (default: as recorded)");
+    replay->add_option("--max-running", r.replay.max_running, "With --policy: run at most N jobs at once (default: as recorded)")
+        ->check(CLI::Range(kMaxRunningBounds.lo, kMaxRunningBounds.hi))
+        ->type_name("N");
+    replay->add_option("--cpus", r.replay.cpus, "With --policy: CPUs the build can use (default: as recorded)")
+        ->check(CLI::Range(kCpusBounds.lo, kCpusBounds.hi))
+        ->type_name("N");
 
     auto* recover = app.add_subcommand(
         "recover", "Resume and thaw what a killed swamp-bpf left stopped (every managing run does this first)");

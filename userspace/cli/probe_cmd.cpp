@@ -5,7 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "sys/pid_namespace.hpp"
-#include "trace/json.hpp"
+#include "util/json_line.hpp"
 #include "util/error.hpp"
 
 namespace swamp {

@@ -29,10 +29,4 @@ std::string plan_summary(const AttachPlan& plan) {
     return "tracepoint variant, no BTF: no fault counts nor exit status (swamp-bpf probe lists what it loses)";
 }
 
-uint64_t monotonic_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace swamp

@@ -15,7 +15,5 @@ BpfOptions bpf_options(const SensingOptions& s);
 AttachPlan plan_or_throw(const SensingOptions& s);
 // "tp_btf", or for the variant without BTF what it cannot see, in a few words.
 std::string plan_summary(const AttachPlan& plan);
-// CLOCK_MONOTONIC in ns: the clock of the kernel events' ts_ns.
-uint64_t monotonic_ns();
 
 }  // namespace swamp

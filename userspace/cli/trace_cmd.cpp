@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/sensing.hpp"
+#include "sys/clock.hpp"
 #include "source/bpf_source.hpp"
 #include "sys/launch.hpp"
 #include "sys/limits.hpp"

@@ -177,14 +177,6 @@ private:
 // What format_config writes for a key.
 using Shown = std::variant<std::string, int64_t, double, bool, std::vector<std::string>>;
 
-// Exact, so that it reads back to the same number: "128M", "1536K", "1000".
-std::string exact_size(uint64_t bytes) {
-    static const std::pair<int, const char*> units[] = {{40, "T"}, {30, "G"}, {20, "M"}, {10, "K"}};
-    for (auto [shift, unit] : units)
-        if (bytes && bytes % (1ull << shift) == 0) return std::to_string(bytes >> shift) + unit;
-    return std::to_string(bytes);
-}
-
 std::string size_or_auto(uint64_t bytes) { return bytes ? exact_size(bytes) : std::string("auto"); }
 
 template <typename Map, typename V>

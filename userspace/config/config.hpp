@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/options.hpp"
+#include "config/settings.hpp"
 
 namespace swamp {
 

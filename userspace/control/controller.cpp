@@ -20,10 +20,14 @@
 #include "actuator/vetting.hpp"
 #include "actuator/watchdog.hpp"
 #include "cli/sensing.hpp"
+#include "sys/clock.hpp"
 #include "control/event_hook.hpp"
 #include "control/found_builds.hpp"
 #include "control/job_history.hpp"
 #include "control/live_control.hpp"
+#include "engine/engine.hpp"
+#include "engine/recording.hpp"
+#include "util/json_line.hpp"
 #include "source/bpf_source.hpp"
 #include "source/decode.hpp"
 #include "sys/cgroupfs.hpp"
@@ -72,7 +76,6 @@ PolicyConfig policy_config(const ControllerOptions& o) {
     return c;
 }
 
-constexpr uint64_t kTimerNs = 250'000'000;  // re-decide while jobs wait
 constexpr int kHookGraceMs = 5000;          // at exit, --on-event's hooks may finish this long
 
 // A size from our /proc/self/status ("VmHWM:" the peak RSS so far, "RssAnon:" the
@@ -159,7 +162,7 @@ private:
 class Controller {
 public:
     explicit Controller(const ControllerOptions& o)
-        : o_(o), tree_(tree_config(o)), policy_(policy_config(o), o.caps) {}
+        : o_(o), engine_(tree_config(o), policy_config(o), o.caps), tree_(engine_.tree()), policy_(engine_.policy()) {}
     int run();
 
 private:
@@ -167,7 +170,7 @@ private:
     void refuse_unsafe_files();
     void watch_for_builds();
     void start_tree();
-    void on_raw(std::span<const std::byte> raw);
+    void on_event(const Event& e, std::span<const std::byte> raw);
     // `clean_exit`: the event was an exit without a signal (a job that ended
     // with it ran to its end).
     void handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit = false);
@@ -184,7 +187,8 @@ private:
     bool track(const ProcStat& p, uint64_t now);
     void note_untracked(uint32_t pid, uint64_t now);
     void decide(uint64_t now, bool from_timer);
-    void apply(const Action& a, uint64_t now, const MemoryView& mem);
+    bool carry_out(const Action& a, const Job& j, uint64_t now, const MemoryView& mem);
+    void record(const nlohmann::json& line);  // into --record's file only
     void arm_timer(bool on);
     void release_all(uint64_t now);
     void suspend(int sig, bool from_terminal);
@@ -199,8 +203,9 @@ private:
     StatusSnapshot status();  // for ctl status and the status/metrics files
 
     const ControllerOptions& o_;
-    Tree tree_;
-    Policy policy_;
+    Engine engine_;
+    Tree& tree_;      // engine_'s
+    Policy& policy_;  // engine_'s
     std::unique_ptr<BpfSource> src_;
     std::unique_ptr<MemoryReader> memory_;
     std::unique_ptr<Watchdog> watchdog_;  // before actuator_: outlives it
@@ -328,6 +333,7 @@ void Controller::handle(const TreeDelta& d, uint64_t seen_ns, bool clean_exit) {
         if (v.verdict == Verdict::Unheld) note_unheld(job, "pid " + std::to_string(pid), v.reason, seen_ns);
         if (v.verdict == Verdict::Protected && j && !j->is_protected) {
             tree_.set_protected(job);
+            record(protect_json(seen_ns, job));
             log(Level::Notice) << "pid " << pid << " (" << printable(v.comm) << ") in job " << job << " is " << v.reason
                       << ": the job is never stopped\n";
             if (j->state != JobState::Running) release_protected(job, seen_ns);
@@ -352,6 +358,7 @@ void Controller::note_unheld(uint64_t job, const std::string& what, const std::s
     unheld_logged_ = true;
     if (!j || j->is_protected) return;
     tree_.set_protected(job);
+    record(protect_json(now, job));
     if (j->state != JobState::Running) release_protected(job, now);
 }
 
@@ -369,30 +376,36 @@ void Controller::release_protected(uint64_t job, uint64_t now) {
     sum_.resumes++;
 }
 
-void Controller::on_raw(std::span<const std::byte> raw) {
-    Decoded dec = decode(raw);
-    if (!dec.event) return;
-    bool known = tree_.process(event_pid(*dec.event)) != nullptr;
-    if (watching_ && !known && joins_from_elsewhere(*dec.event)) return;
-    if (printer_) printer_->on_event(*dec.event, raw);
-    if (untracked(*dec.event)) {  // the kernel will report nothing more of it: never in the tree
-        note_untracked(event_pid(*dec.event), event_ts(*dec.event));
+void Controller::on_event(const Event& event, std::span<const std::byte> raw) {
+    bool known = tree_.process(event_pid(event)) != nullptr;
+    if (watching_ && !known && joins_from_elsewhere(event)) return;
+    if (printer_) printer_->on_event(event, raw);
+    if (untracked(event)) {  // the kernel will report nothing more of it: never in the tree
+        note_untracked(event_pid(event), event_ts(event));
         return;
     }
-    newest_event_ns_ = std::max(newest_event_ns_, event_ts(*dec.event));
-    TreeDelta d = tree_.apply(*dec.event);
-    if (const auto* exec = std::get_if<ExecEvent>(&*dec.event)) {
+    newest_event_ns_ = std::max(newest_event_ns_, event_ts(event));
+    TreeDelta d = engine_.apply(event);
+    if (const auto* exec = std::get_if<ExecEvent>(&event)) {
         if (!known) note_build_start(exec->pid, exec->ts_ns);
-        if (history_) history_->on_exec(tree_, *exec);  // before the policy judges the job
-        // vetted again under its new name, unless it just joined (and was vetted) with this exec
         const Process* p = tree_.process(exec->pid);
+        if (history_) {  // before the policy judges the job; recorded for replay
+            const Job* j = p ? tree_.job(p->job) : nullptr;
+            int runs = j ? j->predicted_runs : 0;
+            uint64_t peak = j ? j->predicted_peak : 0;
+            history_->on_exec(tree_, *exec);
+            p = tree_.process(exec->pid);
+            if (p && (j = tree_.job(p->job)) && (j->predicted_runs != runs || j->predicted_peak != peak))
+                record(prediction_json(exec->ts_ns, p->job, *j));
+        }
+        // vetted again under its new name, unless it just joined (and was vetted) with this exec
         bool joined = std::any_of(d.joined.begin(), d.joined.end(), [&](auto jp) { return jp.second == exec->pid; });
         if (p && p->job && !joined) d.joined.emplace_back(p->job, exec->pid);
         if (p && p->driver) learn_package(exec->pid, exec->ts_ns);
     }
-    const auto* exit = std::get_if<ExitEvent>(&*dec.event);
+    const auto* exit = std::get_if<ExitEvent>(&event);
     if (exit) note_build_end(*exit);
-    handle(d, event_ts(*dec.event), exit && exit->signal() == 0);
+    handle(d, event_ts(event), exit && exit->signal() == 0);
 }
 
 // A driver's emerge package, from its environment (CATEGORY, PF), read once as it execs or is
@@ -584,23 +597,26 @@ void Controller::note_untracked(uint32_t pid, uint64_t now) {
                            "once entries free up (raise --max-tasks)\n";
 }
 
-void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
-    const Job* j = tree_.job(a.job);
-    if (!j) return;
+void Controller::record(const nlohmann::json& line) {
+    if (record_file_) *record_file_ << json_line(line) << '\n';
+}
+
+// The engine's action, through the actuator; the engine sets the job's state if it went through.
+bool Controller::carry_out(const Action& a, const Job& job, uint64_t now, const MemoryView& mem) {
+    const Job* j = &job;
     std::vector<pid_t> pids(j->pids.begin(), j->pids.end());
     std::string error;
     bool ok = a.type == ActionType::Resume ? actuator_->resume(a.job, pids, error) : actuator_->stop(a.job, pids, error);
     uint64_t delivered = monotonic_ns();
-    if (!ok && actuator_->unheld(a.job)) return note_unheld(a.job, "a process", error, now);
+    if (!ok && actuator_->unheld(a.job)) {
+        note_unheld(a.job, "a process", error, now);
+        return false;
+    }
     if (!ok) {
         log(Level::Error) << "cannot " << action_name(a.type) << " job " << a.job << " (" << printable(j->name) << "): " << error
                   << '\n';
-        return;
+        return false;
     }
-    tree_.set_state(a.job, a.type == ActionType::Resume ? JobState::Running
-                           : a.type == ActionType::Hold ? JobState::Held
-                                                        : JobState::Stopped,
-                    now);
     if (live_) live_->note(a);
     builds_.on_action(a);
     switch (a.type) {
@@ -625,10 +641,10 @@ void Controller::apply(const Action& a, uint64_t now, const MemoryView& mem) {
         e.headroom = mem.headroom;
         tell(e, pid_t(j->root_pid));
     }
+    return true;
 }
 
 void Controller::decide(uint64_t now, bool from_timer) {
-    tree_.tick(now);
     MemorySample sample = memory_->read();
     last_mem_ = memory_view(sample, o_.memory, tree_.total_rss());
     sum_.peak_rss = std::max(sum_.peak_rss, tree_.total_rss());
@@ -645,12 +661,12 @@ void Controller::decide(uint64_t now, bool from_timer) {
         progress_.sample(tree_, now);
     else
         progress_.reset();
-    std::set<uint64_t> blocked;
-    if (from_timer && waiting) blocked = progress_.blocked(now, o_.policy.deadlock_s);
-    for (const Action& a : policy_.decide(tree_, last_mem_, now, blocked, progress_.cpu_use())) apply(a, now, last_mem_);
+    DecisionInput in{now, from_timer, last_mem_, {}, progress_.cpu_use()};
+    if (from_timer && waiting) in.blocked = progress_.blocked(now, o_.policy.deadlock_s);
+    engine_.decide(in, [&](const Action& a, const Job& j) { return carry_out(a, j, now, last_mem_); });
     if (hooks_) watch_events(now);
     newest_event_ns_ = 0;
-    arm_timer(policy_.wants_timer(tree_) || !untracked_.empty());  // the timer also drives the repair
+    arm_timer(engine_.timer_armed() || !untracked_.empty());  // the timer also drives the repair
     if (live_) live_->publish([this] { return status(); }, now);
     if (manager_.present()) {  // systemctl status: "2 builds, 3 jobs running, 1 waiting"
         uint64_t waiting = 0;
@@ -697,7 +713,7 @@ void Controller::trace_page_outs() {
 void Controller::arm_timer(bool on) {
     if (on == timer_on_) return;
     itimerspec its{};
-    if (on) its.it_value.tv_nsec = its.it_interval.tv_nsec = kTimerNs;
+    if (on) its.it_value.tv_nsec = its.it_interval.tv_nsec = Engine::kTimerNs;
     timerfd_settime(timer_fd_, 0, &its, nullptr);
     timer_on_ = on;
 }
@@ -840,7 +856,11 @@ int Controller::run() {
     owner_ = build_owner();
     memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_);
     oom_kills_at_start_ = memory_->read_all().oom_kills;
-    if (printer_ && record_file_) *record_file_ << record_start_line(start_ns_, root_) << '\n';
+    if (printer_ && record_file_) {
+        *record_file_ << record_start_line(start_ns_, root_) << '\n';
+        record(settings_json({policy_.config(), policy_.caps(), tree_config(o_)}));
+        engine_.on_input([this](const DecisionInput& in) { record(input_json(in)); });
+    }
     if (!o_.quiet)
         log(Level::Notice) << "managing " << printable(what_we_manage()) << " with " << actuator_->name()
                            << "; memory: " << memory_->describe() << "; BPF: " << plan_summary(plan) << '\n';
@@ -872,7 +892,7 @@ int Controller::run() {
     if (live_) live_->attach(ep);
     if (hooks_) watch(hooks_->timer_fd(), EPOLLIN);
 
-    auto sink = [&](std::span<const std::byte> raw) { on_raw(raw); };
+    auto sink = [&](const Event& e, std::span<const std::byte> raw) { on_event(e, raw); };
     std::optional<int> status = launched_ ? watchdog_->command_status() : std::nullopt;  // it may be over already
     bool done = status.has_value(), ending = false, root_exited = false;  // ending: hands off, we only wait for the command
     int interrupts = 0;
@@ -938,7 +958,7 @@ int Controller::run() {
                 }
             }
         }
-        int got = src_->consume(sink);
+        int got = src_->drain(sink);
         if (uint64_t dropped = src_->dropped(); dropped > drops_seen_) {
             drops_seen_ = dropped;
             if (printer_) printer_->on_drops(dropped);
@@ -953,7 +973,7 @@ int Controller::run() {
         trace_page_outs();
     }
     manager_.notify("STOPPING=1");
-    src_->consume(sink);
+    src_->drain(sink);
     release_all(monotonic_ns());
     trace_page_outs();
     if (root_fd >= 0) close(root_fd);

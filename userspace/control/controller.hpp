@@ -1,5 +1,6 @@
-// The controller: the event loop that joins sensing, the build model, the
-// memory signal, the policy and an actuator. `swamp-bpf --root-pid PID` and
+// The controller: the epoll loop around the engine (engine/engine.hpp), which
+// it feeds the BPF source's events, the memory signal and the CPU readings,
+// and whose actions it carries out with an actuator. `swamp-bpf --root-pid PID` and
 // `swamp-bpf -- CMD…` run it.
 #pragma once
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "cli/sensing.hpp"
+#include "sys/clock.hpp"
 #include "control/ctl_protocol.hpp"
 #include "sys/safe_file.hpp"
 #include "sys/signals.hpp"

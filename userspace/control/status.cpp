@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "control/ctl_protocol.hpp"
-#include "trace/json.hpp"
+#include "util/json_line.hpp"
 #include "trace/text.hpp"
 #include "util/printable.hpp"
 

@@ -52,6 +52,11 @@ struct Action {
     std::string reason;
 };
 
+// The state a job is in once `a` is carried out.
+inline JobState state_after(ActionType a) {
+    return a == ActionType::Resume ? JobState::Running : a == ActionType::Hold ? JobState::Held : JobState::Stopped;
+}
+
 class Policy {
 public:
     explicit Policy(PolicyConfig cfg = {}, Caps caps = {});

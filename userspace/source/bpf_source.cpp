@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "events.h"
+#include "source/decode.hpp"
 #include "swamp_bpf.skel.h"
 #include "swamp_nobtf.skel.h"
+#include "sys/clock.hpp"
 #include "sys/proc.hpp"
 #include "util/error.hpp"
 
@@ -27,12 +29,6 @@ bool g_verbose = false;
 // libbpf's log is long; by default our own one-line errors summarise it.
 int libbpf_log(enum libbpf_print_level, const char* fmt, va_list args) {
     return g_verbose ? vfprintf(stderr, fmt, args) : 0;
-}
-
-uint64_t now_ns() {  // the clock of bpf_ktime_get_ns()
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
 }
 
 uint64_t round_up_pow2(uint64_t v) {
@@ -258,13 +254,13 @@ int BpfSource::fd() const { return ring_buffer__epoll_fd(impl_->rb); }
 // exec/exit then costs one wakeup per gap instead of one per event; other
 // events (RSS steps, samples) do not keep us lingering.
 int BpfSource::consume(const Sink& sink) {
-    uint64_t start = now_ns();
+    uint64_t start = monotonic_ns();
     impl_->sink = &sink;
     impl_->soon_events = 0;
     int n = ring_buffer__consume(impl_->rb);
     impl_->sink = nullptr;
     if (impl_->soon_events > 0 || impl_->pending()) {
-        uint64_t seen = now_ns();
+        uint64_t seen = monotonic_ns();
         __atomic_store_n(impl_->reader_seen_ns, seen, __ATOMIC_RELEASE);
         impl_->linger_until = seen + impl_->wake_gap_ns;
     } else if (start >= impl_->linger_until) {
@@ -275,7 +271,7 @@ int BpfSource::consume(const Sink& sink) {
 
 int BpfSource::poll_timeout_ms() const {
     if (!impl_->linger_until) return -1;
-    uint64_t now = now_ns();
+    uint64_t now = monotonic_ns();
     if (now >= impl_->linger_until) return 0;
     return int((impl_->linger_until - now + 999'999) / 1'000'000);
 }
@@ -295,6 +291,12 @@ BpfStats BpfSource::stats() const {
         for (uint64_t v : vals) *out[key] += v;
     }
     return s;
+}
+
+int BpfSource::drain(const EventSink& sink) {
+    return consume([&](std::span<const std::byte> raw) {
+        if (Decoded d = decode(raw); d.event) sink(*d.event, raw);
+    });
 }
 
 }  // namespace swamp

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "source/event_source.hpp"
 #include "source/probe.hpp"
 
 namespace swamp {
@@ -35,7 +36,7 @@ struct BpfStats {
     uint64_t events = 0;    // events sent by the kernel side
 };
 
-class BpfSource {
+class BpfSource : public EventSource {
 public:
     // Loads and attaches per `plan`; throws UserError with a clear message.
     BpfSource(const BpfOptions& opts, const AttachPlan& plan);
@@ -59,6 +60,8 @@ public:
     // longer than poll_timeout_ms().
     using Sink = std::function<void(std::span<const std::byte>)>;
     int consume(const Sink& sink);
+    // EventSource: consume(), decoded (bytes that do not decode are left out).
+    int drain(const EventSink& sink) override;
     // The epoll timeout that keeps that promise: -1 (none) when idle.
     int poll_timeout_ms() const;
 

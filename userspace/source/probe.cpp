@@ -1,5 +1,7 @@
 #include "source/probe.hpp"
 
+#include "sys/cgroupfs.hpp"
+#include "sys/memparse.hpp"
 #include "sys/tracefs.hpp"
 
 #include <sys/utsname.h>
@@ -82,15 +84,12 @@ std::pair<int, int> kernel_version(const std::string& release) {
 namespace {
 
 void find_cgroup_mounts(KernelFeatures& f) {
-    std::ifstream in("/proc/self/mounts");
-    std::string dev, dir, type, opts, rest;
-    while (in >> dev >> dir >> type >> opts && std::getline(in, rest)) {
-        if (type == "cgroup2" && !f.cgroup2) {
-            f.cgroup2 = true;
-            f.cgroup2_mount = dir;
-        }
-        if (type == "cgroup" && ("," + opts + ",").find(",memory,") != std::string::npos) f.cgroup1_memory = true;
+    std::string mounts = read_file("/proc/self/mounts").value_or("");
+    if (auto v2 = memparse::find_mount(mounts, "cgroup2")) {
+        f.cgroup2 = true;
+        f.cgroup2_mount = *v2;
     }
+    f.cgroup1_memory = memparse::find_mount(mounts, "cgroup", "memory").has_value();
 }
 
 #ifdef SWAMP_WITH_BPF

@@ -3,12 +3,19 @@
 #include <nlohmann/json.hpp>
 
 #include "source/decode.hpp"
-#include "trace/json.hpp"
+#include "source/event_json.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
 
 ReplaySource::ReplaySource(std::istream& in, std::string name) : in_(in), name_(std::move(name)) {}
+
+int ReplaySource::drain(const EventSink& sink) {
+    auto item = next();
+    if (!item) return 0;
+    sink(item->event, item->raw);
+    return 1;
+}
 
 std::optional<ReplayItem> ReplaySource::next() {
     std::string text;

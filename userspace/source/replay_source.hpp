@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "source/event_source.hpp"
 #include "source/event.hpp"
 
 namespace swamp {
@@ -22,9 +23,11 @@ struct ReplayItem {
     std::string comm;            // the name the recording gave the pid
 };
 
-class ReplaySource {
+class ReplaySource : public EventSource {
 public:
     explicit ReplaySource(std::istream& in, std::string name = "trace");
+    // EventSource: hands the next event to `sink` (1), or nothing at the end (0).
+    int drain(const EventSink& sink) override;
     // The next event; nullopt at the end. Throws UserError naming the line
     // when a line is malformed.
     std::optional<ReplayItem> next();

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sys/memory_reader.hpp"
+#include "sys/memparse.hpp"
 
 namespace swamp {
 

@@ -1,5 +1,6 @@
 #include "sys/hook_runner.hpp"
 
+#include "sys/clock.hpp"
 #include "sys/users.hpp"
 
 #include <fcntl.h>
@@ -18,12 +19,6 @@
 namespace swamp {
 
 namespace {
-
-uint64_t now_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return uint64_t(t.tv_sec) * 1'000'000'000 + uint64_t(t.tv_nsec);
-}
 
 constexpr const char* kPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -108,7 +103,7 @@ bool HookRunner::run(const std::vector<std::string>& env, uid_t uid) {
         execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
         _exit(127);
     }
-    running_[pid] = now_ns() + uint64_t(kTimeoutMs) * 1'000'000;
+    running_[pid] = monotonic_ns() + uint64_t(kTimeoutMs) * 1'000'000;
     started_++;
     arm();
     return true;
@@ -129,8 +124,8 @@ bool HookRunner::reaped(pid_t pid, int status) {
 }
 
 void HookRunner::finish(int grace_ms) {
-    uint64_t end = now_ns() + uint64_t(grace_ms) * 1'000'000;
-    while (!running_.empty() && now_ns() < end) {
+    uint64_t end = monotonic_ns() + uint64_t(grace_ms) * 1'000'000;
+    while (!running_.empty() && monotonic_ns() < end) {
         for (auto it = running_.begin(); it != running_.end();) {
             int status = 0;
             it = waitpid(it->first, &status, WNOHANG) == it->first ? running_.erase(it) : std::next(it);
@@ -144,7 +139,7 @@ void HookRunner::finish(int grace_ms) {
 
 void HookRunner::expire() {
     timer_.acknowledge();
-    uint64_t now = now_ns();
+    uint64_t now = monotonic_ns();
     for (auto [pid, deadline] : running_)
         if (deadline <= now) {
             kill(-pid, SIGKILL);  // reaped by the loop's SIGCHLD
@@ -157,7 +152,7 @@ void HookRunner::expire() {
 
 void HookRunner::arm() {
     if (running_.empty()) return;
-    uint64_t next = UINT64_MAX, now = now_ns();
+    uint64_t next = UINT64_MAX, now = monotonic_ns();
     for (auto [pid, deadline] : running_) next = std::min(next, deadline);
     timer_.arm_ms(int(next > now ? (next - now) / 1'000'000 + 1 : 1));
 }

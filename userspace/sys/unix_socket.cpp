@@ -11,18 +11,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sys/clock.hpp"
 #include "sys/safe_file.hpp"
 #include "util/error.hpp"
 
 namespace swamp {
 
 namespace {
-
-int64_t now_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
 
 sockaddr_un address_of(const std::string& path) {
     sockaddr_un a{};
@@ -48,7 +43,7 @@ int connect_to(const std::string& path) {
 
 bool wait_for(int fd, short events, int64_t deadline_ms) {
     for (;;) {
-        int64_t left = deadline_ms - now_ms();
+        int64_t left = deadline_ms - monotonic_ms();
         if (left <= 0) return false;
         pollfd p{fd, events, 0};
         int n = poll(&p, 1, int(left));
@@ -138,7 +133,7 @@ std::optional<ListeningSocket::Client> ListeningSocket::accept_client(int* error
 }
 
 std::optional<std::string> read_line(int fd, int timeout_ms, size_t max) {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = monotonic_ms() + timeout_ms;
     std::string line;
     char buf[256];
     for (;;) {
@@ -154,7 +149,7 @@ std::optional<std::string> read_line(int fd, int timeout_ms, size_t max) {
 }
 
 bool write_all(int fd, const std::string& text, int timeout_ms) {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = monotonic_ms() + timeout_ms;
     size_t done = 0;
     while (done < text.size()) {
         ssize_t n = send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -180,7 +175,7 @@ std::string unix_request(const std::string& path, const std::string& request, in
                                                       "; the control socket is for root and the build's owner only");
         throw UserError(ExitCode::Failure, "cannot connect to " + path + ": " + strerror(err));
     }
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = monotonic_ms() + timeout_ms;
     std::string reply;
     // a refused peer gets its one line even if the server closed before our write
     bool sent = write_all(fd, request + "\n", timeout_ms);

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "source/decode.hpp"
-#include "trace/json.hpp"
+#include "source/event_json.hpp"
 #include "trace/text.hpp"
 #include "util/printable.hpp"
 

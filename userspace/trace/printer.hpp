@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "actuator/actuator.hpp"
+#include "trace/page_out_report.hpp"
 #include "source/event.hpp"
 
 namespace swamp {

@@ -8,19 +8,6 @@
 
 namespace swamp {
 
-std::string human_bytes(uint64_t b) {
-    char buf[32];
-    if (b >= (1ull << 30))
-        snprintf(buf, sizeof buf, "%.2fG", b / double(1ull << 30));
-    else if (b >= (1ull << 20))
-        snprintf(buf, sizeof buf, "%.1fM", b / double(1ull << 20));
-    else if (b >= 1024)
-        snprintf(buf, sizeof buf, "%.0fK", b / 1024.0);
-    else
-        snprintf(buf, sizeof buf, "%llu", (unsigned long long)b);
-    return buf;
-}
-
 std::string human_count(double n) {
     char buf[32];
     if (n >= 1e6)

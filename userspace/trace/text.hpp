@@ -5,11 +5,10 @@
 #include <string>
 
 #include "source/event.hpp"
+#include "util/size.hpp"  // human_bytes
 
 namespace swamp {
 
-// "1.5G", "256.0M", "512K", "0"
-std::string human_bytes(uint64_t bytes);
 // "12.3k", "950", "1.2M"
 std::string human_count(double n);
 

@@ -2,7 +2,9 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 namespace swamp {
 
@@ -38,6 +40,26 @@ std::optional<uint64_t> parse_size(const std::string& text, std::string& error) 
     if (bytes >= 18446744073709549568.0) return bad("too large");
     if (bytes < 1) return bad("it must be more than 0");
     return (uint64_t)bytes;
+}
+
+std::string human_bytes(uint64_t b) {
+    char buf[32];
+    if (b >= (1ull << 30))
+        snprintf(buf, sizeof buf, "%.2fG", b / double(1ull << 30));
+    else if (b >= (1ull << 20))
+        snprintf(buf, sizeof buf, "%.1fM", b / double(1ull << 20));
+    else if (b >= 1024)
+        snprintf(buf, sizeof buf, "%.0fK", b / 1024.0);
+    else
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)b);
+    return buf;
+}
+
+std::string exact_size(uint64_t bytes) {
+    static const std::pair<int, const char*> units[] = {{40, "T"}, {30, "G"}, {20, "M"}, {10, "K"}};
+    for (auto [shift, unit] : units)
+        if (bytes && bytes % (1ull << shift) == 0) return std::to_string(bytes >> shift) + unit;
+    return std::to_string(bytes);
 }
 
 }  // namespace swamp

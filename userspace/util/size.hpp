@@ -11,4 +11,9 @@ namespace swamp {
 // Rejects negatives, zero, unknown units and overflow, explaining in `error`.
 std::optional<uint64_t> parse_size(const std::string& text, std::string& error);
 
+// For people: "1.50G", "256.0M", "512K", "0".
+std::string human_bytes(uint64_t bytes);
+// Exact, so that parse_size reads it back to the same number: "128M", "1536K", "1000".
+std::string exact_size(uint64_t bytes);
+
 }  // namespace swamp

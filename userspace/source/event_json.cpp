@@ -1,4 +1,4 @@
-#include "trace/json.hpp"
+#include "source/event_json.hpp"
 
 #include <cmath>
 #include <limits>

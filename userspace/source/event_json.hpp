@@ -8,6 +8,7 @@
 #include <string>
 
 #include "source/event.hpp"
+#include "util/json_line.hpp"
 
 namespace swamp {
 
@@ -20,15 +21,6 @@ nlohmann::json event_to_json(const Event& e, uint64_t start_ns, const std::strin
 // Parses one object of the schema; nullopt (with `error`) when it is not an
 // event line (for example a decision or a start line) or is malformed.
 std::optional<Event> event_from_json(const nlohmann::json& j, std::string& error);
-
-// `j` on one line (or indented by `indent`): every JSON writer goes through
-// this. Strings from processes may hold any bytes (a comm or an argv cut inside
-// a character): bytes that are not UTF-8 become U+FFFD instead of making
-// dump() throw. "raw" keeps a trace event's exact bytes.
-template <typename Json>
-std::string json_line(const Json& j, int indent = -1) {
-    return j.dump(indent, ' ', false, Json::error_handler_t::replace);
-}
 
 std::string hex_encode(std::span<const std::byte> bytes);
 std::optional<std::vector<std::byte>> hex_decode(const std::string& hex);
