@@ -54,14 +54,14 @@ trap cleanup EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # each prints the CPU seconds of the workload itself (its waited-for children
 # included), not of swamp-bpf: `"$@"` is the tracer, if any, before /usr/bin/time
-cputime() { "$@" /usr/bin/time -f '%U %S' -o "$tmp/cpu"; }
+tm=(/usr/bin/time -f '%U %S' -o "$tmp/cpu")
 cpu_of() { awk '{ printf "%.4f\n", $1 + $2 }' "$tmp/cpu"; }
-fault() { cputime "$@" $wl/fault_bench --rounds 4 >/dev/null; cpu_of; }
-forkexec() { cputime "$@" $wl/fork_storm --rate 1000000 --seconds 0.004 --helper $wl/storm_true >/dev/null; cpu_of; }
+fault() { "$@" "${tm[@]}" $wl/fault_bench --rounds 4 >/dev/null; cpu_of; }
+forkexec() { "$@" "${tm[@]}" $wl/fork_storm --rate 1000000 --seconds 0.004 --helper $wl/storm_true >/dev/null; cpu_of; }
 src=userspace/cli/options.cpp
 inc=(-Iuserspace -Ibpf -std=c++20 -O2 -c -o /dev/null)
-compile() { cputime "$@" g++ "${inc[@]}" "$src" >/dev/null 2>&1; cpu_of; }
-traced=("$swamp" trace -o /dev/null --)
+compile() { "$@" "${tm[@]}" g++ "${inc[@]}" "$src" >/dev/null 2>&1; cpu_of; }
+traced=("$swamp" trace -o "$tmp/trace.txt" --)  # a regular file: /dev/null is refused
 
 # the idle service: up (BPF attached, "managing" logged) before the run, gone after it
 service_up() {
@@ -102,7 +102,7 @@ pairs compile "$compiles"
 # Per-program cost: one fault and one forkexec run under one tracer; its
 # programs' counters are read from its own fds before it detaches.
 sysctl -qw kernel.bpf_stats_enabled=1
-"$swamp" trace -o /dev/null -- sh -c "$wl/fault_bench --rounds 4 >/dev/null;
+"$swamp" trace -o "$tmp/trace.txt" -- sh -c "$wl/fault_bench --rounds 4 >/dev/null;
   $wl/fork_storm --rate 1000000 --seconds 0.004 --helper $wl/storm_true >/dev/null; touch '$tmp/done'; sleep 2" &
 tracer=$!
 while [ ! -e "$tmp/done" ] && kill -0 "$tracer" 2>/dev/null; do sleep 0.1; done
