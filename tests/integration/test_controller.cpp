@@ -81,7 +81,7 @@ BuildResult run_demo(const std::vector<std::string>& swamp_args, const std::stri
 BuildResult run_real(const std::vector<std::string>& swamp_args, int seconds = 600) {
     return run_build("1000M",
                      "-f " + std::string(SOURCE_DIR) + "/tests/realbuild/Makefile SRC=" + SOURCE_DIR + " -j6",
-                     {"options.o", "json.o", "printer.o", "replay_source.o", "probe_cmd.o", "test_cli.o",
+                     {"options.o", "event_json.o", "printer.o", "replay_source.o", "probe_cmd.o", "test_cli.o",
                       "test_json.o", "test_replay.o"},
                      swamp_args, "make -s", seconds);
 }

@@ -329,9 +329,11 @@ TEST_F(LiveControlTest, CommCutInsideACharacterDoesNotCrashStatusJson) {
     unsetenv("SWAMP_LIVE_TEST");
 
     std::string out;
-    ASSERT_TRUE(wait_until([&] { return ctl({"status"}, out) == 0 && out.find("jobs: 1 running") != std::string::npos; },
+    // the job is named sh until its fork execs the sleeper
+    ASSERT_TRUE(wait_until([&] { return ctl({"status"}, out) == 0 && out.find("aaaaaaaaaaaaaa") != std::string::npos; },
                            30))
         << out;
+    EXPECT_NE(out.find("jobs: 1 running"), std::string::npos) << out;
     EXPECT_TRUE(swamp::is_valid_utf8(out)) << out;
     EXPECT_NE(out.find("aaaaaaaaaaaaaa\\x"), std::string::npos) << out;
 
