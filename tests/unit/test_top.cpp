@@ -94,6 +94,7 @@ TEST(StatusJson, ReadsBackWhatItWrites) {
 TEST(TopView, ShowsEveryJobOnOneScale) {
     TopFrame f;
     f.status = sample();
+    f.status->jobs[0].target = "unit-bson.cpp.o";  // named by what it makes, as in ctl status
     f.width = 140;
     f.height = 24;
     f.selected = 2;
@@ -112,6 +113,7 @@ TEST(TopView, ShowsEveryJobOnOneScale) {
     EXPECT_EQ(bar_cells(cc, '#') + bar_cells(cc, '-'), jb) << cc;
     EXPECT_NEAR(double(bar_cells(ld, '#')), jb / 2.0, 1.0) << ld;
     EXPECT_LE(bar_cells(as, '#'), 1u) << as;
+    EXPECT_TRUE(contains(cc, "cc1plus unit-bson.cpp.o")) << cc;
     EXPECT_TRUE(contains(cc, "+24.0M/s")) << cc;
     EXPECT_TRUE(contains(cc, "0.97")) << cc;
     EXPECT_TRUE(contains(ld, "stopped")) << ld;

@@ -12,6 +12,10 @@
 
 namespace swamp {
 
+std::string job_row_label(const JobRow& j) {
+    return j.target.empty() || j.target == j.name ? j.name : j.name + " " + j.target;
+}
+
 std::vector<JobRow> job_rows(const Tree& tree, const std::map<uint64_t, std::string>& reasons, uint64_t now_ns) {
     std::vector<JobRow> rows;
     for (const auto& [id, j] : tree.jobs()) {
@@ -86,9 +90,8 @@ std::string format_status_text(const StatusSnapshot& s) {
              "FOR", packages ? "PACKAGE  " : "", "WHY");
     o << line;
     for (const JobRow& j : s.jobs) {
-        std::string label = j.target.empty() || j.target == j.name ? j.name : j.name + " " + j.target;
         snprintf(line, sizeof line, "%6llu %8u %-28.28s %-8s %9s %9s %7ss", (unsigned long long)j.id, j.root_pid,
-                 comm_column(label, 28).c_str(), job_state_name(j.state), human_bytes(j.rss).c_str(),
+                 comm_column(job_row_label(j), 28).c_str(), job_state_name(j.state), human_bytes(j.rss).c_str(),
                  human_bytes(j.peak).c_str(), seconds(j.in_state_s).c_str());
         std::string why = j.run_now ? "run now by the user" : j.reason;
         o << line << (packages ? "  " + printable(j.package.empty() ? "-" : j.package) : "")

@@ -32,6 +32,10 @@ struct JobRow {
     bool run_now = false;        // the user said to run it (ctl run): never stopped until it ends
 };
 
+// A row's name as users know the job: its program and what it makes ("g++ main.o"), or the
+// program alone. Raw: escape it for display.
+std::string job_row_label(const JobRow& j);
+
 struct StatusSnapshot {
     bool up = true;          // false: the final state, written as the controller exits
     pid_t pid = 0;           // the controller's

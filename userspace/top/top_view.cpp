@@ -186,7 +186,7 @@ std::vector<ScreenLine> render_top(const TopFrame& f) {
         for (const JobRow& j : s.jobs) scale = std::max({scale, j.peak, j.rss});
         const size_t jb = std::clamp<size_t>(w / 8, 10, 30);
         char head[256];
-        snprintf(head, sizeof head, "  %5s %7s %-16s %-8s %-*s %7s %7s %8s %5s %7s  %s", "JOB", "PID", "NAME", "STATE",
+        snprintf(head, sizeof head, "  %5s %7s %-24s %-8s %-*s %7s %7s %8s %5s %7s  %s", "JOB", "PID", "NAME", "STATE",
                  int(jb + 2), ("RSS#/PEAK- of " + human_bytes(scale)).c_str(), "RSS", "PEAK", "GROWTH", "CPU", "FOR",
                  "WHY");
         add({{head, Paint::Dim}});
@@ -195,7 +195,9 @@ std::vector<ScreenLine> render_top(const TopFrame& f) {
         for (const JobRow& j : s.jobs) {
             if (j.id != f.selected) continue;
             std::string why = j.run_now ? "run now by the user, until it ends" : j.reason;
-            std::string text = "job " + std::to_string(j.id) + " (" + printable(j.name) + ") " + job_state_name(j.state) +
+            std::string package = j.package.empty() ? "" : ", " + j.package;
+            std::string text = "job " + std::to_string(j.id) + " (" + printable(job_row_label(j) + package) + ") " +
+                               job_state_name(j.state) +
                                (why.empty() ? "" : ": " + printable(why));
             for (size_t at = 0, n = 0; n < 2 && at < text.size(); n++) {
                 std::string part = cut(text.substr(at), w);
@@ -218,9 +220,9 @@ std::vector<ScreenLine> render_top(const TopFrame& f) {
             bool selected = j.id == f.selected;
             auto cells = [&](uint64_t b) { return size_t(double(b) / double(scale) * double(jb) + 0.5); };
             size_t rss = std::min(cells(j.rss), jb), peak = std::clamp(cells(j.peak), rss, jb);
-            char left[128], nums[128];
+            char left[192], nums[128];
             snprintf(left, sizeof left, "%c %5llu %7u %s %-8s ", selected ? '>' : ' ', (unsigned long long)j.id,
-                     j.root_pid, fit(j.name, 16, true).c_str(), job_state_name(j.state));
+                     j.root_pid, fit(job_row_label(j), 24, true).c_str(), job_state_name(j.state));
             snprintf(nums, sizeof nums, " %7s %7s %8s %5s %7s  ", human_bytes(j.rss).c_str(), human_bytes(j.peak).c_str(),
                      (signed_bytes(j.growth) + (std::fabs(j.growth) < 512 * 1024 ? "" : "/s")).c_str(),
                      j.cpu ? fmt("%.2f", *j.cpu).c_str() : "-", duration(j.in_state_s).c_str());
