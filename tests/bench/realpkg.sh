@@ -50,9 +50,9 @@
 #   --package         nlohmann-json3 (default), cppcheck or eigen3
 #   --driver          ninja (default) or make
 #   --limit           memory limit, e.g. 2G (default per package, one where
-#                     -j4 does not fit: nlohmann-json3 2200M and
-#                     cppcheck 1600M, where -j2 fits; eigen3 2600M, where
-#                     only -j1 does)
+#                     -j4 does not fit: nlohmann-json3 2200M, where -j2
+#                     fits; cppcheck 1600M and eigen3 2600M, where only
+#                     -j1 did in our runs)
 #   --jobs            N for the -jN variants (default 4)
 #   --variants        comma-separated list of fixed, j<K>, jN, swamp-signal,
 #                     swamp-freeze, swamp-again (default fixed,jN,swamp-signal,
@@ -145,7 +145,9 @@ define_package() {
             # 13 library TUs, the biggest (320-770 MiB, 10-44 s each, ~250 CPU-s
             # in all), then the program's link (360 MiB, 3 s), which waits for
             # them all; its other objects are built untimed first (prebuild).
-            # At -j2 at most two meet (valueflow and tokenize: ~1450 MiB).
+            # The figures are cc1plus's; a job's assembler runs after it, so at
+            # -j2 in 1600 MiB tokenize's `as` beside valueflow's cc1plus was
+            # OOM-killed: there only -j1 fits.
             lib/CMakeFiles/cppcheck-core.dir/build/mc_valueflow.cpp.o           #  772 MiB, 44 s
             lib/CMakeFiles/cppcheck-core.dir/build/mc_tokenize.cpp.o            #  673 MiB, 41 s
             lib/CMakeFiles/cppcheck-core.dir/build/mc_symboldatabase.cpp.o      #  501 MiB, 26 s
