@@ -696,6 +696,39 @@ TEST(Policy, CapMaxRunningOne) {
     EXPECT_EQ(later[1].second, d);
 }
 
+// make and ninja start jobs with posix_spawn (vfork): until the child execs,
+// the driver waits on it. A job stopped before its exec would stop the driver
+// and every job it would start, so the cap, a pause or pressure leave it to
+// its exec, where it is judged (held) like every job.
+TEST(Policy, AJobIsNeverStoppedBeforeItsExec) {
+    Sim s;
+    Policy p;
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    s.prime(p);
+    p.set_caps(Caps{1, false, false});
+    const uint32_t child = 500;
+    TreeDelta d = s.tree.apply(fork_ev(s.now, child, 1, "make"));
+    ASSERT_EQ(d.new_jobs.size(), 1u);
+    uint64_t b = d.new_jobs.front();
+    for (int i = 0; i < 8; i++) {
+        s.advance(0.25);
+        EXPECT_TRUE(s.decide(p, view(4 * GiB)).empty()) << "the driver's fork was stopped before its exec";
+    }
+    p.set_caps(Caps{0, true, false});  // paused: the exec'd job stops, the fork goes on to its exec
+    EXPECT_EQ(jobs_of(s.decide(p, view(4 * GiB)), ActionType::Stop), std::vector<uint64_t>{a});
+    EXPECT_EQ(s.job(b).state, JobState::Running);
+    p.set_caps(Caps{});  // unpaused, no cap: the stopped job runs again
+    run_for(s, p, view(4 * GiB), 3);
+    ASSERT_EQ(s.job(a).state, JobState::Running);
+    p.set_caps(Caps{1, false, false});
+    EXPECT_TRUE(s.decide(p, view(4 * GiB)).empty());
+    s.tree.apply(exec_ev(s.now, child, 1, "cc1plus"));
+    auto acts = s.decide(p, view(4 * GiB));
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_EQ(acts[0].job, b);
+    EXPECT_EQ(acts[0].type, ActionType::Hold) << acts[0].reason;
+}
+
 TEST(Policy, PauseStopsEveryJob) {
     Sim s;
     Policy p;

@@ -261,8 +261,11 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         waiting.erase(std::find(waiting.begin(), waiting.end(), j));
         running.push_back(j);
     };
-    // Never stopped or held: protected jobs, and those the user said to run.
-    auto pinned = [&](const Job* j) { return j->is_protected || run_now_.count(j->id) > 0; };
+    // Never stopped or held: protected jobs, those the user said to run, and
+    // jobs that have not exec'd yet: a driver's vfork child (make's and
+    // ninja's posix_spawn) stopped before its exec stops the driver with it,
+    // so no other job starts. It is judged at its exec, like every job.
+    auto pinned = [&](const Job* j) { return j->is_protected || run_now_.count(j->id) > 0 || !j->execd; };
     // Hysteresis: a job that was just resumed, or stopped often, is left alone
     // unless memory is critical.
     auto may_stop = [&](const Job* j) {
@@ -430,8 +433,9 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
             return out;
         }
     }
-    // 4. Manual cap on running jobs.
-    while (caps_.max_running && int(running.size()) > caps_.max_running) {
+    // 4. Manual cap on running jobs (one not exec'd yet is judged at its exec).
+    auto execd_running = [&] { return std::count_if(running.begin(), running.end(), [](const Job* r) { return r->execd; }); };
+    while (caps_.max_running && execd_running() > caps_.max_running) {
         auto it = std::find_if(running.rbegin(), running.rend(), [&](const Job* r) { return !pinned(r); });
         if (it == running.rend() || *it == head) break;
         const Job* j = *it;
