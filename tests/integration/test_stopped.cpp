@@ -182,7 +182,7 @@ TEST_F(StoppedTest, ResyncKeepsAStoppedDaemonizedProcess) {
     // w (protected, as sleep is here) keeps the build going once the storm is over
     std::ofstream(dir_ / "Makefile") << "all: $(OUT)/d $(OUT)/s w\n"
                                      << "$(OUT)/d:\n\t" << daemon << "\n\ttouch $@\n"
-                                     << "$(OUT)/s:\n\tsleep 0.5; exec " << storm << " --report $@\n"
+                                     << "$(OUT)/s:\n\t" << storm << " --report $@\n"
                                      << "w:\n\tsleep 60\n";
     fs::path log = dir_ / "swamp.log";
     swamp_ = start({SWAMP_BIN, "--no-history", "--ringbuf-size", "4K", "--protect", "fork_storm,storm_true,sleep",
