@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a bundled demo: installs, builds, then runs a small
 # memory-hungry fake build (tests/fakebuild/Makefile.demo: 16 jobs, two big
-# TUs and two big links) with `make -j4` inside a 1100 MiB memory cgroup, the
+# TUs and two big links) with `make -j4` inside a 1200 MiB memory cgroup, the
 # way a small machine would. Plain `make -j4` is OOM-killed there; under
 # swamp-bpf the live trace shows every stop, hold and resume with its reason,
 # and a summary ends it: wall time, stops, resumes, OOM kills. Needs root.
@@ -17,7 +17,7 @@ owner=${SUDO_UID:-${PKEXEC_UID:-}}
 if [ -z "$owner" ] && [ -n "${DOAS_USER:-}" ]; then owner=$(id -u "$DOAS_USER"); fi
 if [ -n "$owner" ]; then chown "$owner" "$out"; fi
 trap 'rm -rf "$out"' EXIT
-limit=${DEMO_LIMIT:-1100M}
+limit=${DEMO_LIMIT:-1200M}
 echo "== swamp-bpf --trace -- make -j4, in a memory cgroup limited to $limit (outputs in $out)"
 echo "   (events: exec/exit of each job; decisions: STOP, HOLD, RESUME with the reason)"
 # only the job-level lines: the full event stream is `swamp-bpf trace`

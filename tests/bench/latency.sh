@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reaction latency of swamp-bpf's stops, and what a poller would have had.
 #
-# Runs the demo fake build (-j4 in 1100M, as scripts/demo.sh) under swamp-bpf
+# Runs the demo fake build (-j4 in 1200M, as scripts/demo.sh) under swamp-bpf
 # --trace-json and, for every stop or hold that followed a kernel event, takes
 #   latency = delivered_ts_ns - trigger_ts_ns
 # (from the kernel timestamp of the newest event the decision saw to the moment
@@ -36,7 +36,7 @@ if [ ${#from[@]} -gt 0 ]; then
   traces=("${from[@]}") runs=0 action="(from traces)"
 fi
 for r in $(seq "$runs"); do
-  scripts/memcg-run.sh --limit 1100M --name latency -- build/userspace/swamp-bpf -q --action "$action" \
+  scripts/memcg-run.sh --limit 1200M --name latency -- build/userspace/swamp-bpf -q --action "$action" \
     --trace-json --trace-output "$tmp/trace-$r.jsonl" -- \
     make -s -f tests/fakebuild/Makefile.demo -j4 OUT="$tmp/out-$r" HOG="$PWD/build/tests/fakebuild/hog" \
     >/dev/null 2>"$tmp/log-$r" || { cat "$tmp/log-$r" >&2; exit 1; }
