@@ -141,12 +141,14 @@ def realpkg_table(d, lines):
 
 
 def overhead_table(d, lines):
-    names = {"fault": "fault-heavy microbenchmark (fault_bench)",
-             "forkexec": "fork/exec storm (4000 × fork+exec+exit)",
-             "compile": "a real `g++ -O2` compile"}
-    lines.append("### Overhead of the BPF programs (`swamp-bpf trace` attached or not, interleaved)")
+    names = {"fault": "fault-heavy microbenchmark (fault_bench), traced",
+             "forkexec": "fork/exec storm (4000 × fork+exec+exit), traced",
+             "compile": "a real `g++ -O2` compile, traced",
+             "idle_fault": "fault_bench beside an idle service",
+             "idle_forkexec": "fork/exec storm beside an idle service"}
+    lines.append("### Overhead of the BPF programs (with swamp-bpf or not, interleaved; the workload's CPU time)")
     lines.append("")
-    lines.append("| workload | without, s | with, s | ratio |")
+    lines.append("| workload | without, CPU s | with, CPU s | ratio |")
     lines.append("|---|---|---|---|")
     for key, w in d.get("workloads", {}).items():
         lines.append("| {} | {:.3f} | {:.3f} | {:.3f} |".format(names.get(key, key), w["without_s"], w["with_s"],
