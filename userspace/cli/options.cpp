@@ -156,7 +156,7 @@ void add_control_flags(CLI::App& app, ControllerOptions& c) {
 // `ctl status|limit|pause|resume|drain`; returns the subcommand.
 CLI::App* add_ctl_command(CLI::App& app, CtlOptions& c, bool& json, int& limit, uint64_t& job) {
     auto* ctl = app.add_subcommand(
-        "ctl", "Control a running swamp-bpf started with --socket: show its jobs, cap or pause them (root only)");
+        "ctl", "Control a running swamp-bpf started with --socket: show its jobs, cap or pause them (root, or the build's owner for their own build)");
     ctl->require_subcommand(1);
     ctl->add_option("--socket", c.socket, std::string("The controller's socket (default ") + kDefaultSocket + ")")
         ->type_name("PATH");
