@@ -32,6 +32,11 @@ struct {
 	__type(value, __u8);
 } root_comms SEC(".maps");
 
+/* Entries in `tasks`, kept by every insert and delete (here and in userspace,
+ * through the mmap-ed .bss). 0: nothing is tracked, so fork and exit return at
+ * once, and userspace detaches the RSS programs. */
+__u64 ntasks = 0;
+
 /* Bumped whenever the set of tracked processes or their mms change (fork,
  * exec, exit, userspace seeding): invalidates every CPU's rss_cache. */
 __u64 track_gen = 0;
@@ -54,6 +59,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+static __always_inline bool nothing_tracked(void)
+{
+	return *(volatile __u64 *)&ntasks == 0;
+}
+
+/* Delete `pid` from `tasks`, keeping ntasks. */
+static __always_inline void untrack_task(__u32 pid)
+{
+	if (bpf_map_delete_elem(&tasks, &pid) == 0)
+		__sync_fetch_and_sub(&ntasks, 1);
+}
 
 static __always_inline void count_stat(__u32 which)
 {
@@ -131,6 +148,23 @@ static __always_inline void send_rss(__u32 pid, struct swamp_task_state *st, __u
 	submit(e, up ? WAKE_NOW : WAKE_LAZY);
 }
 
+/* st->counters were just refreshed: keep the peak, and send an RSS event if
+ * RSS moved a step since the last one. Returns RSS in pages. */
+static __always_inline __u64 note_rss(__u32 pid, struct swamp_task_state *st)
+{
+	__u64 pages = st->counters[SWAMP_MM_FILEPAGES] + st->counters[SWAMP_MM_ANONPAGES] +
+		      st->counters[SWAMP_MM_SHMEMPAGES];
+	__u64 rss = pages << page_shift;
+	if (rss > st->peak_rss)
+		st->peak_rss = rss;
+	if (rss >= st->reported_rss + cfg.rss_step || rss + cfg.rss_step <= st->reported_rss) {
+		bool up = rss > st->reported_rss;
+		st->reported_rss = rss;
+		send_rss(pid, st, rss, up);
+	}
+	return pages;
+}
+
 /* A tracked task created a process or a thread: start tracking a new process,
  * and reserve its fork event with everything but the comm, which the caller
  * fills before submit(e, WAKE_LAZY). NULL if the ring buffer is full. */
@@ -142,7 +176,10 @@ static __always_inline struct swamp_ev_fork *on_new_task(__u32 pid, __u32 tid, _
 	if (!thread) {
 		struct swamp_task_state st = {};
 		st.ppid = ppid;
-		if (bpf_map_update_elem(&tasks, &pid, &st, BPF_ANY)) {
+		/* a stale entry of a reused pid is overwritten, not counted again */
+		if (bpf_map_update_elem(&tasks, &pid, &st, BPF_NOEXIST) == 0)
+			__sync_fetch_and_add(&ntasks, 1);
+		else if (bpf_map_update_elem(&tasks, &pid, &st, BPF_EXIST)) {
 			count_stat(SWAMP_STAT_MAP_FULL);
 			flags |= SWAMP_FORK_UNTRACKED; /* userspace must not count on it */
 		}

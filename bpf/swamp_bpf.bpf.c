@@ -6,8 +6,11 @@
  * (kernels without, with CO-RE fixed up from a --btf file); userspace turns
  * on exactly one per hook (bpf/swamp_nobtf.bpf.c serves kernels with no BTF at
  * all). rss_stat also comes in two signatures: (mm, member)
- * from 6.2 and (mm, member, count) before. All state lives in `tasks`, keyed by
- * tgid; a task is tracked when its parent is. Nothing is sent per fault. */
+ * from 6.2 and (mm, member, count) before. RSS comes from sampling (a timer
+ * and sched_switch, below) or, where the perf event cannot be had, rss_stat;
+ * userspace attaches either only while something is tracked. All state lives
+ * in `tasks`, keyed by tgid; a task is tracked when its parent is. Nothing is
+ * sent per fault. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -53,6 +56,8 @@ struct {
 
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
 {
+	if (nothing_tracked())
+		return 0;
 	__u32 ppid = BPF_CORE_READ(parent, tgid);
 	struct swamp_task_state *ps = bpf_map_lookup_elem(&tasks, &ppid);
 	if (!ps)
@@ -91,6 +96,8 @@ static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *b
 		fresh.ppid = BPF_CORE_READ(p, real_parent, tgid);
 		if (bpf_map_update_elem(&tasks, &pid, &fresh, BPF_NOEXIST))
 			count_stat(SWAMP_STAT_MAP_FULL);
+		else
+			__sync_fetch_and_add(&ntasks, 1);
 		st = bpf_map_lookup_elem(&tasks, &pid);
 		/* the task map is full: still tell userspace, which repairs later */
 		if (!st)
@@ -134,6 +141,8 @@ static __always_inline int on_exec(struct task_struct *p, struct linux_binprm *b
 
 static __always_inline int on_exit(struct task_struct *task)
 {
+	if (nothing_tracked())
+		return 0;
 	__u32 pid = BPF_CORE_READ(task, tgid);
 	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
 	if (!st)
@@ -176,7 +185,7 @@ static __always_inline int on_exit(struct task_struct *task)
 		BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
 		submit(e, WAKE_SOON);
 	}
-	bpf_map_delete_elem(&tasks, &pid);
+	untrack_task(pid);
 	return 0;
 }
 
@@ -273,18 +282,7 @@ static __always_inline int on_rss_stat(struct mm_struct *mm, int member, long co
 		st->counters[k] = mm_counter_pages(mm, k, percpu, direct);
 	if (!percpu)
 		st->counters[i] = value; /* before 6.2 `count` is fresher than the mm's atomic */
-
-	__u64 pages = st->counters[SWAMP_MM_FILEPAGES] + st->counters[SWAMP_MM_ANONPAGES] +
-		      st->counters[SWAMP_MM_SHMEMPAGES];
-	__u64 rss = pages << page_shift;
-	if (rss > st->peak_rss)
-		st->peak_rss = rss;
-
-	if (rss >= st->reported_rss + cfg.rss_step || rss + cfg.rss_step <= st->reported_rss) {
-		bool up = rss > st->reported_rss;
-		st->reported_rss = rss;
-		send_rss(pid, st, rss, up);
-	}
+	note_rss(pid, st);
 
 	/* fault bookkeeping only for the owner's own faults */
 	if (KREAD(direct, owner, mm) == mm && (__u32)(bpf_get_current_pid_tgid() >> 32) == pid)
@@ -298,6 +296,39 @@ static __always_inline int on_rss_stat(struct mm_struct *mm, int member, long co
 	for (int k = 0; k < SWAMP_NR_MM_COUNTERS; k++)
 		c->counters[k] = st->counters[k];
 	return 0;
+}
+
+/* ---- RSS sampling: a CPU-time timer and the switch away ------------------ */
+
+/* What kernels with BTF run instead of rss_stat (userspace attaches it only
+ * while something is tracked): no program call per page fault, but one per
+ * sample period of each CPU's time (a perf cpu-clock event, sample_perf) and
+ * one each time a task stops running (sched_switch). A process's own faults
+ * grow its RSS only while it runs, so a step is seen within one period of
+ * its running, and exactly when it blocks or is preempted. Not seen until it
+ * runs again: what another task frees of its memory (reclaim, a page-out). */
+static __always_inline void sample_task(struct task_struct *task, bool percpu)
+{
+	if (nothing_tracked())
+		return;
+	__u32 pid = BPF_CORE_READ(task, tgid);
+	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
+	if (!st)
+		return;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	if (!mm)
+		return; /* exiting */
+	/* a vfork child runs on its parent's mm until it execs: not its RSS */
+	if (bpf_core_field_exists(((struct mm_struct___owner *)0)->owner)) {
+		struct task_struct *owner = BPF_CORE_READ((struct mm_struct___owner *)mm, owner);
+		if (owner && BPF_CORE_READ(owner, tgid) != pid)
+			return;
+	}
+
+	for (int k = 0; k < SWAMP_NR_MM_COUNTERS; k++)
+		st->counters[k] = mm_counter_pages(mm, k, percpu, false);
+	note_rss(pid, st);
+	account_faults(pid, st); /* task is current in both callers */
 }
 
 /* ---- attach variants ----------------------------------------------------- */
@@ -363,3 +394,31 @@ int BPF_PROG(rss_old_raw, struct mm_struct *mm, int member, long count)
 {
 	return on_rss_stat(mm, member, count < 0 ? 0 : count, false, false);
 }
+
+/* RSS sampling: the perf event's program (6.2+ mm layout, and before) */
+SEC("perf_event")
+int sample_perf(void *ctx)
+{
+	sample_task((void *)bpf_get_current_task(), true);
+	return 0;
+}
+
+SEC("perf_event")
+int sample_perf_old(void *ctx)
+{
+	sample_task((void *)bpf_get_current_task(), false);
+	return 0;
+}
+
+/* sched_switch(preempt, prev, next[, prev_state]): prev is still current */
+#define SWITCH_PROG(sec, name, percpu)                                         \
+	SEC(sec)                                                               \
+	int BPF_PROG(name, bool preempt, struct task_struct *prev)             \
+	{                                                                      \
+		sample_task(prev, percpu);                                     \
+		return 0;                                                      \
+	}
+SWITCH_PROG("tp_btf/sched_switch", switch_btf, true)
+SWITCH_PROG("tp_btf/sched_switch", switch_old_btf, false)
+SWITCH_PROG("raw_tp/sched_switch", switch_raw, true)
+SWITCH_PROG("raw_tp/sched_switch", switch_old_raw, false)

@@ -90,6 +90,8 @@ static __always_inline void forget_mm(__u32 pid, struct swamp_task_state *st)
 SEC("tracepoint/task/task_newtask")
 int tp_fork(void *ctx)
 {
+	if (nothing_tracked())
+		return 0;
 	__u32 ppid = current_tgid();
 	struct swamp_task_state *ps = bpf_map_lookup_elem(&tasks, &ppid);
 	if (!ps)
@@ -128,6 +130,8 @@ int tp_exec(void *ctx)
 		struct swamp_task_state fresh = {}; /* ppid unknown here: userspace fills it */
 		if (bpf_map_update_elem(&tasks, &pid, &fresh, BPF_NOEXIST))
 			count_stat(SWAMP_STAT_MAP_FULL);
+		else
+			__sync_fetch_and_add(&ntasks, 1);
 		st = bpf_map_lookup_elem(&tasks, &pid);
 		if (!st)
 			flags |= SWAMP_EXEC_UNTRACKED;
@@ -169,6 +173,8 @@ int tp_exec(void *ctx)
 SEC("tracepoint/sched/sched_process_exit")
 int tp_exit(void *ctx)
 {
+	if (nothing_tracked())
+		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct swamp_task_state *st = bpf_map_lookup_elem(&tasks, &pid);
@@ -204,12 +210,15 @@ int tp_exit(void *ctx)
 		submit(e, WAKE_SOON);
 	}
 	forget_mm(pid, st);
-	bpf_map_delete_elem(&tasks, &pid);
+	untrack_task(pid);
 	return 0;
 }
 
 /* ---- kmem:rss_stat: RSS steps ---------------------------------------------- */
 
+/* Attached by userspace only while something is tracked: it runs on nearly
+ * every page fault of every process. Without BTF no kernel structure can be
+ * read, so the CO-RE variant's sampling (a timer, sched_switch) cannot be had. */
 /* Both layouts (before and after 6.2) carry (mm_id, curr, member, size), size
  * being that counter in bytes: the only difference that matters here is how
  * often it fires (about once per 64 faults before 6.2, on every update after). */
@@ -281,16 +290,7 @@ int tp_rss(void *ctx)
 	}
 
 	st->counters[i] = value;
-	__u64 pages = st->counters[SWAMP_MM_FILEPAGES] + st->counters[SWAMP_MM_ANONPAGES] + st->counters[SWAMP_MM_SHMEMPAGES];
-	__u64 rss = pages << page_shift;
-	if (rss > st->peak_rss)
-		st->peak_rss = rss;
-
-	if (rss >= st->reported_rss + cfg.rss_step || rss + cfg.rss_step <= st->reported_rss) {
-		bool up = rss > st->reported_rss;
-		st->reported_rss = rss;
-		send_rss(pid, st, rss, up);
-	}
+	__u64 pages = note_rss(pid, st);
 
 	__u64 reported = st->reported_rss >> page_shift;
 	c->pid = pid;

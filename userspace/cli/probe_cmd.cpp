@@ -39,7 +39,7 @@ int run_probe(const ProbeOptions& o) {
     AttachPlan p = plan_attach(f, {o.attach, o.btf_file});
     bool tracepoint = p.error.empty() && p.kind == AttachKind::Tracepoint;
     std::string fault_source = tracepoint ? "none (the tracepoint variant cannot read per-task fault counters)"
-                                          : "per-task fault counters, sampled in the rss_stat hook (all architectures)";
+                                          : "per-task fault counters, read where RSS is (all architectures)";
     std::string psi_hint = "add psi=1 to the kernel command line (/boot/firmware/cmdline.txt on Raspberry Pi OS) and reboot";
     PidNamespaceFacts ns = read_pid_namespace();
     std::string ns_problem = pid_namespace_problem(ns);
@@ -65,6 +65,7 @@ int run_probe(const ProbeOptions& o) {
                          {"cgroup2", f.cgroup2 ? nlohmann::json(f.cgroup2_mount) : nlohmann::json(nullptr)},
                          {"cgroup1_memory", f.cgroup1_memory},
                          {"fault_source", fault_source},
+                         {"rss_source", p.error.empty() ? nlohmann::json(rss_watch_summary(p)) : nlohmann::json(nullptr)},
                          {"attach", p.error.empty() ? nlohmann::json(attach_kind_name(p.kind)) : nlohmann::json(nullptr)},
                          {"losses", p.losses},
                          {"summary", summary_line(f, p, ns_problem)},
@@ -99,6 +100,7 @@ int run_probe(const ProbeOptions& o) {
                               (p.custom_btf.empty() ? "" : " with CO-RE from " + p.custom_btf));
             row("rss_stat signature", p.rss_old_signature ? "(mm, member, count), before 6.2" : "(mm, member), 6.2+");
             row("faults from", fault_source);
+            row("RSS from", rss_watch_summary(p));
             if (tracepoint)
                 row("record layouts", "from " + f.tracefs + "/events/*/format" +
                                           (p.tp_layout.exit_group_dead.size ? " (exit has group_dead, 6.16+)" : ""));

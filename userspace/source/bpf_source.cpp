@@ -2,7 +2,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/perf_event.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "sys/clock.hpp"
 #include "sys/proc.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace swamp {
 
@@ -80,6 +83,14 @@ struct BpfSource::Impl {
     bpf_map* stats = nullptr;
     bpf_map* events = nullptr;
     __u64* track_gen = nullptr;
+    __u64* ntasks = nullptr;
+    // attached for the whole run (fork, exec, exit); RSS's only while ntasks > 0
+    std::vector<bpf_link*> links, rss_links;
+    bpf_program* perf_prog = nullptr;    // sampling: a cpu-clock perf event per CPU ...
+    bpf_program* switch_prog = nullptr;  // ... and sched_switch
+    bpf_program* rss_prog = nullptr;     // else (no BTF, or no perf event): rss_stat
+    uint64_t sample_period_ns = 0;
+    bool rss_on = false, rss_failed = false;
     __u64* dropped = nullptr;
     __u64* reader_seen_ns = nullptr;
     ring_buffer* rb = nullptr;
@@ -135,6 +146,7 @@ struct BpfSource::Impl {
         stats = sk->maps.stats;
         events = sk->maps.events;
         track_gen = &sk->bss->track_gen;
+        ntasks = &sk->bss->ntasks;
         dropped = &sk->bss->dropped;
         reader_seen_ns = &sk->bss->reader_seen_ns;
         return sk->obj;
@@ -162,8 +174,20 @@ struct BpfSource::Impl {
             {skel->progs.rss_raw, !btf && !plan.rss_old_signature},
             {skel->progs.rss_old_btf, btf && plan.rss_old_signature},
             {skel->progs.rss_old_raw, !btf && plan.rss_old_signature},
+            {skel->progs.sample_perf, !plan.rss_old_signature},
+            {skel->progs.sample_perf_old, plan.rss_old_signature},
+            {skel->progs.switch_btf, btf && !plan.rss_old_signature},
+            {skel->progs.switch_raw, !btf && !plan.rss_old_signature},
+            {skel->progs.switch_old_btf, btf && plan.rss_old_signature},
+            {skel->progs.switch_old_raw, !btf && plan.rss_old_signature},
         };
         for (auto& v : variants) bpf_program__set_autoload(v.prog, v.on);
+        auto& p = skel->progs;
+        links_for_run = {btf ? p.fork_btf : p.fork_raw, btf ? p.exec_btf : p.exec_raw, btf ? p.exit_btf : p.exit_raw};
+        bool old = plan.rss_old_signature;
+        rss_prog = btf ? (old ? p.rss_old_btf : p.rss_btf) : (old ? p.rss_old_raw : p.rss_raw);
+        perf_prog = old ? p.sample_perf_old : p.sample_perf;
+        switch_prog = btf ? (old ? p.switch_old_btf : p.switch_btf) : (old ? p.switch_old_raw : p.switch_raw);
         return configure(skel, opts);
     }
 
@@ -173,10 +197,83 @@ struct BpfSource::Impl {
         if (!nobtf) throw UserError(ExitCode::Failure, std::string("cannot open the BPF object: ") + strerror(errno));
         const_cast<swamp_tp_layout&>(nobtf->rodata->layout) = plan.tp_layout;
         bpf_map__set_max_entries(nobtf->maps.mm_owners, opts.max_tasks);
+        links_for_run = {nobtf->progs.tp_fork, nobtf->progs.tp_exec, nobtf->progs.tp_exit};
+        rss_prog = nobtf->progs.tp_rss;
         return configure(nobtf, opts);
     }
 
+    std::vector<bpf_program*> links_for_run;
+
+    // The RSS programs: sampling where it can be had, else rss_stat. Empty, or why not.
+    std::string attach_rss() {
+        std::string why;
+        if (perf_prog) {
+            why = attach_sampling();
+            if (why.empty()) return why;
+            detach_rss();
+            perf_prog = switch_prog = nullptr;  // for good: rss_stat from now on
+        }
+        bpf_link* l = bpf_program__attach(rss_prog);
+        if (long err = libbpf_get_error(l))
+            return "rss_stat: " + std::string(strerror(int(-err))) + (why.empty() ? "" : "; sampling: " + why);
+        rss_links.push_back(l);
+        return {};
+    }
+
+    // A cpu-clock perf event on every CPU whose program runs once per period
+    // (skipping offline CPUs), and sched_switch.
+    std::string attach_sampling() {
+        perf_event_attr a{};
+        a.size = sizeof a;
+        a.type = PERF_TYPE_SOFTWARE;
+        a.config = PERF_COUNT_SW_CPU_CLOCK;
+        a.sample_period = sample_period_ns;  // cpu-clock counts nanoseconds
+        int ncpu = libbpf_num_possible_cpus(), opened = 0;
+        for (int cpu = 0; cpu < ncpu; cpu++) {
+            int fd = int(syscall(__NR_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+            if (fd < 0 && errno == ENODEV) continue;
+            if (fd < 0) return std::string("perf_event_open: ") + strerror(errno);
+            bpf_link* l = bpf_program__attach_perf_event(perf_prog, fd);  // owns fd from here
+            if (long err = libbpf_get_error(l)) {
+                close(fd);
+                return std::string("perf event: ") + strerror(int(-err));
+            }
+            rss_links.push_back(l);
+            opened++;
+        }
+        if (!opened) return "no CPU to sample";
+        bpf_link* l = bpf_program__attach(switch_prog);
+        if (long err = libbpf_get_error(l)) return std::string("sched_switch: ") + strerror(int(-err));
+        rss_links.push_back(l);
+        return {};
+    }
+
+    void detach_rss() {
+        for (bpf_link* l : rss_links) bpf_link__destroy(l);
+        rss_links.clear();
+    }
+
+    // Attach RSS's programs while the task map holds something, detach them when it is empty.
+    void follow_ntasks() {
+        bool want = __atomic_load_n(ntasks, __ATOMIC_ACQUIRE) != 0;
+        if (want == rss_on) return;
+        if (!want) {
+            detach_rss();
+            rss_on = false;
+            return;
+        }
+        if (std::string why = attach_rss(); !why.empty()) {
+            detach_rss();
+            if (!rss_failed) log(Level::Error) << "cannot attach the RSS programs (" << why << "): no RSS is seen\n";
+            rss_failed = true;  // said once; tried again at the next drain
+            return;
+        }
+        rss_on = true;
+    }
+
     ~Impl() {
+        detach_rss();
+        for (bpf_link* l : links) bpf_link__destroy(l);
         if (pos_map != MAP_FAILED) munmap(pos_map, 2 * page);
         ring_buffer__free(rb);
         swamp_bpf__destroy(skel);
@@ -214,10 +311,20 @@ BpfSource::BpfSource(const BpfOptions& opts, const AttachPlan& plan) : impl_(std
         bpf_map__update_elem(bpf_object__find_map_by_name(obj, "root_comms"), comm, sizeof comm, &yes, sizeof yes, BPF_ANY);
     }
 
-    err = impl_->skel ? swamp_bpf__attach(impl_->skel) : swamp_nobtf__attach(impl_->nobtf);
-    if (err)
-        throw UserError(ExitCode::KernelFeature, std::string("cannot attach the BPF programs (") + strerror(-err) +
-                                                     "), variant " + attach_kind_name(plan.kind) + hint);
+    impl_->sample_period_ns = opts.sample_period_ns;
+    auto attach_failed = [&](const std::string& why) {
+        return UserError(ExitCode::KernelFeature, "cannot attach the BPF programs (" + why + "), variant " +
+                                                      attach_kind_name(plan.kind) + hint);
+    };
+    for (bpf_program* p : impl_->links_for_run) {
+        bpf_link* l = bpf_program__attach(p);
+        if (long e = libbpf_get_error(l)) throw attach_failed(strerror(int(-e)));
+        impl_->links.push_back(l);
+    }
+    // RSS's programs are attached once now, so that what cannot work fails here (and
+    // sampling falls back to rss_stat for good), then only while something is tracked
+    if (std::string why = impl_->attach_rss(); !why.empty()) throw attach_failed(why);
+    impl_->detach_rss();
 
     impl_->rb = ring_buffer__new(bpf_map__fd(impl_->events), &Impl::on_sample, impl_.get(), nullptr);
     if (!impl_->rb) throw UserError(ExitCode::Failure, std::string("cannot open the ring buffer: ") + strerror(errno));
@@ -229,16 +336,25 @@ BpfSource::~BpfSource() = default;
 bool BpfSource::track(uint32_t pid, uint32_t ppid) {
     swamp_task_state seed{};
     seed.ppid = ppid;
-    if (bpf_map__update_elem(impl_->tasks, &pid, sizeof pid, &seed, sizeof seed, BPF_NOEXIST) && errno != EEXIST)
+    if (bpf_map__update_elem(impl_->tasks, &pid, sizeof pid, &seed, sizeof seed, BPF_NOEXIST) == 0)
+        __atomic_fetch_add(impl_->ntasks, 1, __ATOMIC_SEQ_CST);
+    else if (errno != EEXIST)
         return false;
     __atomic_fetch_add(impl_->track_gen, 1, __ATOMIC_SEQ_CST);  // drop the per-CPU fast-path caches
+    impl_->follow_ntasks();
     return true;
 }
 
 void BpfSource::untrack(uint32_t pid) {
-    bpf_map__delete_elem(impl_->tasks, &pid, sizeof pid, 0);
+    if (bpf_map__delete_elem(impl_->tasks, &pid, sizeof pid, 0) == 0)
+        __atomic_fetch_sub(impl_->ntasks, 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_add(impl_->track_gen, 1, __ATOMIC_SEQ_CST);
+    impl_->follow_ntasks();
 }
+
+const char* BpfSource::rss_watch() const { return impl_->perf_prog ? "sampled" : "rss_stat"; }
+
+bool BpfSource::rss_attached() const { return impl_->rss_on; }
 
 bool BpfSource::tracked(uint32_t pid) const {
     swamp_task_state seed{};
@@ -266,6 +382,7 @@ int BpfSource::consume(const Sink& sink) {
     } else if (start >= impl_->linger_until) {
         impl_->linger_until = 0;
     }
+    impl_->follow_ntasks();
     return n;
 }
 

@@ -1,6 +1,10 @@
 // The live event source: loads and attaches bpf/swamp_bpf.bpf.c (CO-RE) or
 // bpf/swamp_nobtf.bpf.c (no BTF), per the AttachPlan, and hands out the
 // ring buffer's raw events. The only code that includes the skeleton.
+// Exec (which finds builds) stays attached; what watches RSS (a per-CPU
+// cpu-clock perf event and sched_switch, or rss_stat) is attached only while
+// the kernel's task map holds something, checked after each drain, track()
+// and untrack().
 #pragma once
 
 #include <cstdint>
@@ -23,6 +27,8 @@ struct BpfOptions {
     uint32_t max_tasks = 16384;
     // exec and exit wake us at most once per gap while we keep draining (see consume())
     uint64_t wake_gap_ns = 5'000'000;
+    // CO-RE variant: RSS is sampled every this much CPU time on each CPU (and at each switch)
+    uint64_t sample_period_ns = 1'000'000;
     bool verbose = false;  // show libbpf's own log
     // --user and service mode: adopt every exec by these uids, and every exec of these
     // names (comm), by a process not yet followed (at most SWAMP_MAX_WATCHED each)
@@ -70,6 +76,10 @@ public:
     // Events lost so far (= stats().dropped), read from shared memory: no
     // syscall, so it can be checked after every drain.
     uint64_t dropped() const;
+    // What watches RSS: "sampled" (a timer and sched_switch) or "rss_stat"
+    // (every update); and whether it is attached now.
+    const char* rss_watch() const;
+    bool rss_attached() const;
 
 private:
     struct Impl;

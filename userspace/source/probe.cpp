@@ -75,6 +75,14 @@ std::optional<swamp_tp_layout> tracepoint_layout(const std::map<std::string, std
     return l;
 }
 
+std::string rss_watch_summary(const AttachPlan& p) {
+    if (p.kind == AttachKind::Tracepoint)
+        return "kmem:rss_stat at every update (no BTF: nothing else can read an mm), attached only while a build is "
+               "tracked";
+    return "sampled every 1 ms of each CPU's time (a cpu-clock perf event) and as a task stops running "
+           "(sched_switch), attached only while a build is tracked; rss_stat where perf events cannot be had";
+}
+
 std::pair<int, int> kernel_version(const std::string& release) {
     int major = 0, minor = 0;
     if (sscanf(release.c_str(), "%d.%d", &major, &minor) != 2) return {0, 0};

@@ -62,6 +62,9 @@ struct AttachPlan {
     bool error_is_btf_file = false;
 };
 
+// How a plan's programs watch RSS, for probe and the start-up line.
+std::string rss_watch_summary(const AttachPlan& p);
+
 // Mounts tracefs on /sys/kernel/tracing if it is not mounted (find_tracefs).
 KernelFeatures probe_kernel(const std::string& btf_file);
 AttachPlan plan_attach(const KernelFeatures& f, const AttachRequest& req);
