@@ -54,10 +54,12 @@ protected:
         // The hog reaches its 400 MiB peak first; the pattern job starts later and grows next to it,
         // at 100 MiB/s like a compiler, so it is the growing job with the least invested work: the
         // one stopped (at about 170 MiB: a short horizon lets it grow that far). It waits until
-        // the hog is done.
+        // the hog is done: 12 CPU-s leave it stopped for seconds after its page-out (0.5 s delay,
+        // ~0.6 s to page out). With 8 it was sometimes resumed before the poller below saw its
+        // swap and its fallen RSS (VmSwap 78 of 96 MiB paged out).
         std::ofstream(dir_ / "Makefile") << "all: a b\n"
                                             "a:\n\tsleep 4.5 && exec env " << marker_ << " " PATTERN_CHECK_BIN " 200 1 100\n"
-                                            "b:\n\texec " HOG_BIN " --mib 400 --cpu-s 8 --shape early\n";
+                                            "b:\n\texec " HOG_BIN " --mib 400 --cpu-s 12 --shape early\n";
     }
     void TearDown() override {
         if (IsSkipped()) return;
