@@ -37,12 +37,13 @@ BuildResult run_build(const std::string& limit, const std::string& make_args, co
                       int seconds = 600, const std::string& prelude = "") {
     fs::path out = fs::temp_directory_path() / ("swamp-ctl-" + std::to_string(getpid()));
     fs::remove_all(out);
-    fs::path log = out.string() + ".log";
+    fs::path log = out.string() + ".log", record = out.string() + ".record.jsonl";
+    fs::remove(record);
     std::string cmd = std::string(SOURCE_DIR) + "/scripts/memcg-run.sh --limit " + limit + " --name ctl -- ";
     if (!swamp_args.empty()) {
         // reactive, unless the test gives a history: none from earlier runs on this machine
         bool own_history = std::find(swamp_args.begin(), swamp_args.end(), "--history-db") != swamp_args.end();
-        cmd += std::string(SWAMP_BIN) + (own_history ? "" : " --no-history");
+        cmd += std::string(SWAMP_BIN) + (own_history ? "" : " --no-history") + " --record " + record.string();
         for (const auto& a : swamp_args) cmd += " " + a;
         cmd += " --";
     }
@@ -65,8 +66,21 @@ BuildResult run_build(const std::string& limit, const std::string& make_args, co
     std::smatch m;
     if (std::regex_search(r.log, m, std::regex("oom_kills=([0-9]+)"))) r.oom_kills = std::stoi(m[1]);
     r.outputs_complete = std::all_of(outputs.begin(), outputs.end(), [&](const std::string& f) { return fs::exists(out / f); });
+    // a managed build that failed: its decisions go into the log, to say why
+    if (!swamp_args.empty() && (r.status != 0 || r.oom_kills != 0)) {
+        r.log += "decisions (from --record):\n";
+        for (const auto& d : json_lines(file_text(record))) {
+            if (d.value("event", "") != "decision") continue;
+            char head[96];
+            snprintf(head, sizeof head, "  %7.2f %-6s job %llu rss %lluM ", d.value("t", 0.0),
+                     d.value("action", "").c_str(), (unsigned long long)d.value("job", uint64_t(0)),
+                     (unsigned long long)(d.value("rss", uint64_t(0)) >> 20));
+            r.log += head + d.value("target", std::string()) + ": " + d.value("reason", std::string()) + "\n";
+        }
+    }
     fs::remove_all(out);
     fs::remove(log);
+    fs::remove(record);
     return r;
 }
 
