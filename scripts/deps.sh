@@ -24,10 +24,11 @@ pkgs=(build-essential cmake pkg-config make dpkg-dev help2man
 # prometheus: promtool checks the metrics file (tests/metrics/; the server itself is not used);
 # mmdebstrap: a fresh Debian 12 to install the .deb into, systemd-container: systemd-nspawn boots
 # it to run the unit under systemd (tests/package/container_check.sh); logrotate: the OpenRC log; man-db: Package.contents renders the packaged man page;
-# tmux: runs `swamp-bpf top` on a terminal in its test (tests/integration/test_top.cpp).
+# tmux: runs `swamp-bpf top` on a terminal in its test (tests/integration/test_top.cpp);
+# time: /usr/bin/time takes the workloads' CPU time in tests/bench/overhead.sh (bench.sh).
 test_pkgs=(libgtest-dev googletest libclang-rt-14-dev llvm python3 bc passwd login ninja-build
            chromium distcc systemd lintian bash-completion zsh prometheus mmdebstrap systemd-container
-           logrotate man-db tmux)
+           logrotate man-db tmux time)
 if [ "${1:-}" = --test ]; then
   pkgs+=("${test_pkgs[@]}")
 elif [ $# -gt 0 ]; then
