@@ -603,8 +603,7 @@ void Controller::record(const nlohmann::json& line) {
 
 // The engine's action, through the actuator; the engine sets the job's state if it went through.
 bool Controller::carry_out(const Action& a, const Job& job, uint64_t now, const MemoryView& mem) {
-    const Job* j = &job;
-    std::vector<pid_t> pids(j->pids.begin(), j->pids.end());
+    std::vector<pid_t> pids(job.pids.begin(), job.pids.end());
     std::string error;
     bool ok = a.type == ActionType::Resume ? actuator_->resume(a.job, pids, error) : actuator_->stop(a.job, pids, error);
     uint64_t delivered = monotonic_ns();
@@ -613,7 +612,7 @@ bool Controller::carry_out(const Action& a, const Job& job, uint64_t now, const 
         return false;
     }
     if (!ok) {
-        log(Level::Error) << "cannot " << action_name(a.type) << " job " << a.job << " (" << printable(j->name) << "): " << error
+        log(Level::Error) << "cannot " << action_name(a.type) << " job " << a.job << " (" << printable(job.name) << "): " << error
                   << '\n';
         return false;
     }
@@ -628,18 +627,18 @@ bool Controller::carry_out(const Action& a, const Job& job, uint64_t now, const 
         break;
     }
     if (printer_)
-        printer_->on_decision({now, action_name(a.type), a.job, j->root_pid, j->name, j->rss, mem.headroom, a.reason,
-                               newest_event_ns_, delivered, job_target(j->command), j->package});
+        printer_->on_decision({now, action_name(a.type), a.job, job.root_pid, job.name, job.rss, mem.headroom, a.reason,
+                               newest_event_ns_, delivered, job_target(job.command), job.package});
     if (hooks_) {
         HookEvent e;
         e.event = action_name(a.type);
         e.job = a.job;
-        e.pid = j->root_pid;
-        e.name = j->name;
-        e.rss = j->rss;
+        e.pid = job.root_pid;
+        e.name = job.name;
+        e.rss = job.rss;
         e.reason = a.reason;
         e.headroom = mem.headroom;
-        tell(e, pid_t(j->root_pid));
+        tell(e, pid_t(job.root_pid));
     }
     return true;
 }
