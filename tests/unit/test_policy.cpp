@@ -939,8 +939,9 @@ TEST(PolicyWithHistory, APredictedSmallJobRunsWhereAnUnknownOneIsHeld) {
     s.advance(1);
     uint64_t small = predicted(s, "cc1", 0, 24 * MiB, 0.2);
     uint64_t unknown = s.spawn("cc1");
-    auto acts = s.decide(p, view(150 * MiB));  // below the resume mark 192M
-    EXPECT_FALSE(find(acts, ActionType::Hold, small)) << "150M - 50M - 24M stays above the low mark 64M";
+    auto acts = s.decide(p, view(170 * MiB));  // below the resume mark 192M
+    EXPECT_FALSE(find(acts, ActionType::Hold, small))
+        << "170M - 50M - 24M stays above the low mark 64M and an RSS step (16M)";
     const Action* hold = find(acts, ActionType::Hold, unknown);
     ASSERT_TRUE(hold) << "without history it waits for the resume mark";
     EXPECT_TRUE(contains(hold->reason, "(no prediction)")) << hold->reason;
@@ -1114,4 +1115,99 @@ TEST(Policy, AHeldJobNeedsRoomForTheBuildsLargestPeak) {
     auto r = run_for(s, p, view(kLow + largest + 20 * MiB + int64_t(s.job(a).rss)), 2);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].second, b);
+}
+
+// A job whose predicted peak does not fit beside the others' may run while it
+// is small, on a budget: what is left once every other running job has
+// reached its predicted peak. It stops once, before it holds more than that,
+// waits while the head grows to its peak, and resumes when the head has ended.
+TEST(PolicyWithHistory, AJobWhosePeakDoesNotFitRunsOnABudgetAndStopsOnce) {
+    Sim s;
+    Policy p(two_cpus());
+    uint64_t head = predicted(s, "ld", 400 * MiB, 1000 * MiB, 2);  // 600M to go
+    s.prime(p);
+    s.advance(1);
+    uint64_t big = predicted(s, "cc1plus", 0, 900 * MiB, 5);
+    const int64_t free0 = 1100 * MiB;  // the budget: 1100 - 64 (low mark) - 600 = 436M
+    auto acts = s.decide(p, view(free0), {}, {{head, 1.0}});
+    ASSERT_TRUE(acts.empty()) << acts[0].reason;
+    ASSERT_EQ(s.job(big).state, JobState::Running);
+    const Action* stop = nullptr;
+    for (int i = 0; i < 200 && !stop; i++) {  // it grows 50M/s; the head is flat
+        s.ramp({{big, 50.0 * MiB}}, 0.1);
+        acts = s.decide(p, view(free0 - int64_t(s.job(big).rss)), {}, {{head, 1.0}, {big, 1.0}});
+        for (const Action& a : acts) EXPECT_TRUE(a.type == ActionType::Stop && a.job == big) << a.reason;
+        stop = find(acts, ActionType::Stop, big);
+    }
+    ASSERT_TRUE(stop) << "it ran past its budget";
+    EXPECT_TRUE(contains(stop->reason, "budget ran out")) << stop->reason;
+    const int64_t held = int64_t(s.job(big).rss);
+    EXPECT_LE(held, 436 * MiB) << "it holds more than the head's peak leaves";
+    EXPECT_GE(held, 300 * MiB) << "it stopped long before its budget ran out";
+    EXPECT_TRUE(run_for(s, p, view(free0 - held), 5).empty()) << "resumed before its whole peak fits";
+    s.finish(head);
+    auto r = run_for(s, p, view(free0 + 400 * MiB - held), 2);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].second, big);
+}
+
+// No budget without a whole free CPU (it would only slow the jobs whose ends
+// it waits for), nor while a stopped job waits (one stranding job at a time,
+// so the running jobs, then it, can always finish).
+TEST(PolicyWithHistory, NoBudgetWithoutAFreeCpuOrWhileAJobIsStopped) {
+    for (bool cpu_free : {false, true}) {
+        Sim s;
+        Policy p(two_cpus());
+        uint64_t head = predicted(s, "ld", 400 * MiB, 1000 * MiB, 2);
+        uint64_t other = predicted(s, "cc1", 40 * MiB, 60 * MiB, 2);
+        s.prime(p);
+        if (cpu_free) {
+            s.tree.set_state(other, JobState::Stopped, s.now);  // stopped, it holds 40M
+        }
+        s.advance(1);
+        uint64_t big = predicted(s, "cc1plus", 0, 900 * MiB, 5);
+        auto acts = s.decide(p, view(1100 * MiB), {}, {{head, 1.0}, {other, 1.0}});
+        const Action* hold = find(acts, ActionType::Hold, big);
+        ASSERT_TRUE(hold) << (cpu_free ? "ran on a budget while a job was stopped" : "ran on a budget without a CPU");
+        EXPECT_TRUE(contains(hold->reason, "predictions")) << hold->reason;
+    }
+}
+
+// While a stopped job waits, a new job is judged like any other even when no
+// other job runs: the stopped one resumes first, rather than a new one
+// growing beside what it strands.
+TEST(PolicyWithHistory, ANewJobDoesNotRunAheadOfAStoppedOne) {
+    Sim s;
+    Policy p(two_cpus());
+    uint64_t stopped = predicted(s, "cc1plus", 460 * MiB, 900 * MiB, 5);
+    s.prime(p);
+    s.tree.set_state(stopped, JobState::Stopped, s.now);
+    s.advance(1);
+    uint64_t fresh = predicted(s, "ld", 0, 1200 * MiB, 5);
+    auto acts = s.decide(p, view(1100 * MiB));
+    EXPECT_TRUE(find(acts, ActionType::Hold, fresh)) << "its peak does not fit beside what the stopped job holds";
+    const Action* resume = find(acts, ActionType::Resume, stopped);
+    ASSERT_TRUE(resume);
+    EXPECT_TRUE(contains(resume->reason, "no job is running")) << resume->reason;
+}
+
+// Held jobs resume oldest first, where a job predicted to run s seconds
+// counts as s seconds older: of two that start together the longer goes
+// first; a short job held long before is not passed over by a longer one
+// that came after it.
+TEST(PolicyWithHistory, HeldJobsResumeOldestFirstWithAHeadStartForLongOnes) {
+    for (double apart : {0.1, 10.0}) {
+        Sim s;
+        Policy p;
+        predicted(s, "ld", 400 * MiB, 1000 * MiB, 2);
+        s.prime(p);
+        uint64_t short_job = predicted(s, "cc1", 0, 100 * MiB, 0.5, 1);
+        ASSERT_TRUE(find(s.decide(p, view(650 * MiB)), ActionType::Hold, short_job));  // 650 - 600: no room
+        s.advance(apart);
+        uint64_t long_job = predicted(s, "cc1plus", 0, 100 * MiB, 3, 5);
+        ASSERT_TRUE(find(s.decide(p, view(650 * MiB)), ActionType::Hold, long_job));
+        auto r = run_for(s, p, view(900 * MiB), 1);  // room for one
+        ASSERT_EQ(r.size(), 1u);
+        EXPECT_EQ(r[0].second, apart < 4 ? long_job : short_job) << apart << " s apart";
+    }
 }

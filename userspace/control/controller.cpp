@@ -73,6 +73,7 @@ TreeConfig tree_config(const ControllerOptions& o) {
 PolicyConfig policy_config(const ControllerOptions& o) {
     PolicyConfig c = o.policy;
     if (c.cpus < 0) c.cpus = usable_cpus();
+    c.rss_step = o.sensing.rss_step;
     return c;
 }
 

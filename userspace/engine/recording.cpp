@@ -71,6 +71,7 @@ nlohmann::json settings_json(const EngineSettings& s) {
                           {"crawl_majflt_per_s", p.crawl_majflt_per_s},
                           {"faults_counted", p.faults_counted},
                           {"cpus", p.cpus},
+                          {"rss_step", p.rss_step},
                           {"max_running", s.caps.max_running},
                           {"pause", s.caps.pause},
                           {"drain", s.caps.drain},
@@ -105,6 +106,7 @@ std::optional<EngineSettings> recorded_settings(std::istream& in) {
         p.crawl_majflt_per_s = get_or(j, "crawl_majflt_per_s", p.crawl_majflt_per_s);
         p.faults_counted = get_or(j, "faults_counted", p.faults_counted);
         p.cpus = get_or(j, "cpus", p.cpus);
+        p.rss_step = get_or(j, "rss_step", p.rss_step);
         s.caps.max_running = get_or(j, "max_running", s.caps.max_running);
         s.caps.pause = get_or(j, "pause", s.caps.pause);
         s.caps.drain = get_or(j, "drain", s.caps.drain);

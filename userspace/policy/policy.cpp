@@ -18,6 +18,10 @@ namespace {
 
 constexpr uint64_t kMiB = 1 << 20;
 constexpr size_t kPeaksKept = 255;  // ended jobs whose peaks make the typical job
+// A job on a budget stops when its budget is less than this much of its
+// growth and one RSS step: a stop takes milliseconds, so this covers its
+// latency and the step it may not have reported yet many times over.
+constexpr double kBudgetLeadS = 1.0;
 
 std::string mib(double bytes) {
     char buf[32];
@@ -35,13 +39,17 @@ bool more_invested(const Job* a, const Job* b) {
 }
 
 // The order waiting jobs resume in: stopped ones, most invested first; then
-// those held at exec, the longest by history first (so long jobs do not end
-// up alone at the end of the build), else the oldest.
+// those held at exec, the oldest first, where a job predicted to run s
+// seconds counts as s seconds older. So of jobs that start together the
+// longest goes first (it does not end up alone at the end of the build), and
+// a short job is not passed over again and again by longer ones that came
+// after it: the driver started it first, and the build may be waiting for it.
 bool resumes_before(const Job* a, const Job* b) {
     bool a_held = a->state == JobState::Held, b_held = b->state == JobState::Held;
     if (a_held != b_held) return b_held;
     if (!a_held) return more_invested(a, b);
-    if (a->predicted_s != b->predicted_s) return a->predicted_s > b->predicted_s;
+    double a_due = double(a->start_ns) / 1e9 - a->predicted_s, b_due = double(b->start_ns) / 1e9 - b->predicted_s;
+    if (a_due != b_due) return a_due < b_due;
     if (a->start_ns != b->start_ns) return a->start_ns < b->start_ns;
     return a->id < b->id;
 }
@@ -103,6 +111,10 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         const Job* j = tree.job(*it);
         it = j && j->state == JobState::Held ? std::next(it) : held_for_cpu_.erase(it);
     }
+    for (auto it = on_budget_.begin(); it != on_budget_.end();) {
+        const Job* j = tree.job(*it);
+        it = j && j->state != JobState::Stopped ? std::next(it) : on_budget_.erase(it);
+    }
     for (auto it = live_peaks_.begin(); it != live_peaks_.end();) {
         if (tree.job(it->first)) {
             ++it;
@@ -136,8 +148,14 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     //   seconds of its running time (before, as in `projected`). It decides
     //   whether such a job may start, and which of two predicted peaks that
     //   would meet waits.
+    //   A job on a budget counts with what the budget rule allows it
+    //   (budget_growth()): that rule stops it before it holds more.
     auto left = [](const Job* j) { return double(j->predicted_peak - j->peak); };
+    auto budget_growth = [&](const Job* j) {
+        return std::min(std::max(0.0, j->growth) * kBudgetLeadS, left(j)) + double(cfg_.rss_step);
+    };
     auto further = [&](const Job* j) {
+        if (on_budget_.count(j->id)) return budget_growth(j);
         double g = std::max(0.0, j->growth) * cfg_.horizon_s;
         double near = j->growth < cfg_.min_growth ? g : std::max(g, cfg_.growth_reserve * double(j->rss));
         return has_prediction(j) ? std::min(near, left(j)) : near;
@@ -145,7 +163,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     auto peak_due_in = [&](const Job* j) { return j->predicted_peak_s - j->run_ns(now) / 1e9; };
     const double lead = 2 * cfg_.horizon_s;
     auto reserve = [&](const Job* j, double lead_s) {
-        return has_prediction(j) && peak_due_in(j) <= lead_s ? left(j) : further(j);
+        return has_prediction(j) && peak_due_in(j) <= lead_s && !on_budget_.count(j->id) ? left(j) : further(j);
     };
     // - `planned` decides what may start or resume. Without swap a stopped
     //   job strands what it holds until it runs again, so a job starts only
@@ -185,10 +203,10 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
 
     // CPU is a resource of the pipeline too: a job beyond what the CPUs can
     // run only waits for a CPU, and adds memory. While the running jobs use
-    // all CPUs but half of one, a job without a prediction that is not yet
-    // running waits, however plentiful memory looks: it would gain nothing
-    // but memory that a later stop strands. A job with a prediction is
-    // planned for exactly already.
+    // all CPUs but half of one, a job that is not yet running waits, however
+    // plentiful memory looks: it would gain nothing but memory that a later
+    // stop strands (or, with a prediction, that a longer job could have had),
+    // and CPU time taken from the jobs whose ends the build waits for.
     // A job wants a CPU as far as it uses its fair share of them (jobs that
     // share too few CPUs each get less than one): one using its share counts
     // as one; one waiting on I/O or on a remote compiler, as what it uses;
@@ -226,8 +244,50 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         bool runs = std::find(running.begin(), running.end(), j) != running.end();
         return planned + (runs ? plan(j) : 0.0) - need(j);
     };
+    // A job with a prediction starts only if it leaves the low mark and an
+    // RSS step on top: RSS is reported in steps, so the running jobs hold a
+    // little more than they show, and a start that left just the low mark
+    // was stopped again by the next step.
+    auto fits_by_prediction = [&](const Job* j) {
+        return left_with(j) >= double(low) + double(cfg_.rss_step);
+    };
+    // A budget: what a job with a prediction may yet grow by while every
+    // other running job (but one on a budget, whose growth its own budget
+    // bounds) can still reach its peak, above the low mark.
+    auto budget = [&](const Job* j) {
+        double room = double(mem.headroom) - double(low);
+        for (const Job* r : running)
+            if (r != j && !on_budget_.count(r->id)) room -= plan(r);
+        return room;
+    };
+    const bool a_stopped_job_waits =
+        std::any_of(waiting.begin(), waiting.end(), [](const Job* w) { return w->state == JobState::Stopped; });
+    // Run on a budget: a job with a prediction whose peak does not fit may
+    // still run while it is small (most compilers and linkers grow late), if
+    // - it has never run (one stop per job at most),
+    // - no job is stopped and none runs on a budget: one stranding job at a
+    //   time, so the running jobs, then it, can always finish;
+    // - a whole CPU is free for it, else it only slows the jobs whose ends it
+    //   waits for;
+    // - its budget is more than the budget rule (3.) would stop it at.
+    // When its budget runs out it stops, holding no more than the others
+    // leave, and resumes once its whole peak fits.
+    auto may_run_on_budget = [&](const Job* j) {
+        if (!has_prediction(j) || j->state == JobState::Stopped || !on_budget_.empty() || a_stopped_job_waits)
+            return false;
+        if (!(cfg_.cpus > 0 && cpus_used(j) <= cfg_.cpus - 1)) return false;  // a whole CPU is free for it
+        return budget(j) >= budget_growth(j) + double(cfg_.rss_step);
+    };
+    // A running job's share of `projected` and `reserved` changes with it.
+    auto set_on_budget = [&](const Job* j, bool on) {
+        bool runs = std::find(running.begin(), running.end(), j) != running.end();
+        if (runs) projected += further(j), reserved += reserve(j, lead);
+        if (on) on_budget_.insert(j->id);
+        else on_budget_.erase(j->id);
+        if (runs) projected -= further(j), reserved -= reserve(j, lead);
+    };
     auto waits_for_cpu = [&](const Job* j, const Job* except) {
-        return !has_prediction(j) && cpus_full(except);
+        return cpus_full(except);
     };
     auto cpu_note = [&](const Job* except) {
         char buf[96];
@@ -295,6 +355,9 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     // 2. Jobs that just appeared: hold them at exec, before they grow, when
     //    memory is short, a cap is reached, or the build is draining. The
     //    least invested are judged first; the head of the batch is never held.
+    //    While a stopped job waits, a new job is not exempt: a stopped job
+    //    strands what it holds until it runs again, so it resumes first
+    //    (rule 5) rather than a new job growing beside what it strands.
     const Job* head_before = running.empty() ? nullptr : running.front();
     std::sort(fresh.begin(), fresh.end(), [](const Job* a, const Job* b) { return more_invested(b, a); });
     for (const Job* j : fresh) {
@@ -302,14 +365,16 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         if (j->state != JobState::Running || pinned(j)) continue;
         int others = int(running.size()) - 1;
         std::string reason;
-        if ((others == 0 || j == head_before) && !caps_.drain)
+        if ((others == 0 || j == head_before) && !caps_.drain && !a_stopped_job_waits)
             continue;  // at least one job always runs, and the head never waits
         if (caps_.drain)
             reason = "draining: new jobs wait";
         else if (caps_.max_running && others >= caps_.max_running)
             reason = "held at exec: " + std::to_string(others) + " jobs run, the cap is " +
                      std::to_string(caps_.max_running);
-        else if (has_prediction(j) && left_with(j) < low)
+        else if (has_prediction(j) && !fits_by_prediction(j) && !thrashing && may_run_on_budget(j))
+            set_on_budget(j, true);  // runs while it is small
+        else if (has_prediction(j) && !fits_by_prediction(j))
             reason = "held at exec: by the running jobs' predictions, headroom left " + mib(left_with(j)) +
                      " would be below the low mark " + mib(low);
         else if (!has_prediction(j) && projected < high)
@@ -326,9 +391,27 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         if (!reason.empty()) stop(j, ActionType::Hold, reason);
     }
     std::sort(running.begin(), running.end(), more_invested);
-    const Job* head = running.empty() ? nullptr : running.front();
+    //    A job on a budget whose whole peak now fits runs on like any other.
+    for (const Job* j : std::vector<const Job*>(running))
+        if (on_budget_.count(j->id)) {
+            set_on_budget(j, false);
+            if (!fits_by_prediction(j)) set_on_budget(j, true);
+        }
+    //    The head, which never waits, is the most invested job not on a budget.
+    auto committed = std::find_if(running.begin(), running.end(), [&](const Job* r) { return !on_budget_.count(r->id); });
+    const Job* head = running.empty() ? nullptr : committed != running.end() ? *committed : running.front();
 
-    // 3. Stop early: while the projected headroom is below the low mark, stop
+    // 3. A job on a budget stops before it holds more than the others leave:
+    //    when its budget is less than a second of its growth and an RSS step.
+    for (const Job* j : std::vector<const Job*>(running))
+        if (on_budget_.count(j->id) && running.size() > 1 && !pinned(j) && budget(j) < budget_growth(j)) {
+            stop(j, ActionType::Stop,
+                 "its budget ran out: it ran while small beside jobs whose predicted peaks leave it " +
+                     mib(budget(j) + double(j->rss)) + "; it resumes once its whole peak fits");
+            on_budget_.erase(j->id);
+        }
+
+    //    Stop early: while the projected headroom is below the low mark, stop
     //    the growing job that buys the most headroom per byte it strands:
     //    growth / RSS, so the least invested of equal growers goes first and
     //    small jobs about to finish are left to finish; jobs whose history
@@ -498,9 +581,18 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         const bool cpu_only = held_for_cpu_.count(j->id) > 0;
         if (has_prediction(j)) {  // room until its peak is due, with a lead twice as long as when running
             double room = need(j);
-            if ((!settled(headroom_high_since_) && !cpu_only) || left_with(j) < double(low)) continue;
-            resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +
-                          "; by its prediction it needs " + mib(room) + " before its peak is due, which fits");
+            if (!settled(headroom_high_since_) && !cpu_only) continue;
+            if (fits_by_prediction(j)) {
+                resume(j, "headroom " + mib(double(mem.headroom)) + " stayed above the resume mark " + mib(high) +
+                              "; by its prediction it needs " + mib(room) + " before its peak is due, which fits");
+                break;
+            }
+            if (!may_run_on_budget(j)) continue;
+            double room_now = budget(j);
+            set_on_budget(j, true);
+            resume(j, "by its prediction it needs " + mib(room) +
+                          ", which does not fit beside the running jobs' predicted peaks; it runs on a budget of " +
+                          mib(room_now) + " while it is small, and stops before it holds more");
             break;
         }
         if (!settled(above_high_since_) && !cpu_only) continue;

@@ -34,6 +34,7 @@ struct PolicyConfig {
     // then little CPU in full memory while no running job grows
     bool faults_counted = true;
     double cpus = 0;                 // CPUs the build can use (0: unknown, CPU is not a limit)
+    uint64_t rss_step = 16 << 20;    // RSS is reported in steps this large: a job may hold this much more than it shows
 };
 
 // Manual caps, changeable while running.
@@ -110,6 +111,10 @@ private:
     std::deque<uint64_t> ended_peaks_;         // of the jobs that ended last, oldest first
     uint64_t typical_peak() const;             // what a job of this build reaches (see decide())
     std::set<uint64_t> held_for_cpu_;   // held at exec only because the CPUs were busy
+    // Jobs with a prediction that run on a budget: their predicted peak does
+    // not fit beside the others', so each runs only while what it holds fits
+    // beside them, and stops (once) before it holds more (see decide()).
+    std::set<uint64_t> on_budget_;
     // Livelock: since when the running jobs crawl; the jobs that crawled
     // alone since a job last ended.
     std::optional<uint64_t> crawl_since_;
