@@ -39,6 +39,7 @@
 
 #include "hog_shape.hpp"
 #include "engine/engine.hpp"
+#include "history/prediction.hpp"
 
 namespace {
 
@@ -187,12 +188,9 @@ int main(int argc, char** argv) {
     std::map<std::string, SimJob> pristine;
     std::vector<std::string> all;
     read_makefile(makefile, pristine, all);
-    // --predict: a first, reactive run fills the history the second run predicts from
-    struct Past {
-        uint64_t peak = 0;
-        double run_s = 0, peak_at_s = 0;
-    };
-    std::map<std::string, Past> history;  // by job name: what its last run showed
+    // --predict: a first, reactive run fills the history the second run
+    // predicts from, as the history store does (predict_peak, its default margin)
+    std::map<std::string, std::vector<PastRun>> history;  // by job name
     for (int pass = predict ? 0 : 1; pass < 2; pass++) {
     const bool last = pass == 1;
     std::map<std::string, SimJob> jobs = pristine;
@@ -232,11 +230,9 @@ int main(int argc, char** argv) {
             TreeDelta d = tree.apply(ForkEvent{now, j->pid, j->pid, 1, "make", false});
             tree.apply(ExecEvent{now, j->pid, 1, "hog", "/usr/bin/hog", {"hog", "--out", j->name}, false});
             j->id = d.new_jobs.empty() ? 0 : d.new_jobs.front();
-            if (auto h = history.find(j->name); h != history.end()) {  // the default margin, as History adds
-                double peak = double(h->second.peak);
-                tree.set_prediction(j->id, uint64_t(peak + std::max(0.1 * peak, 16 * kMiB)), h->second.run_s,
-                                    h->second.peak_at_s, 1);
-            }
+            if (auto h = history.find(j->name); h != history.end())
+                if (auto p = predict_peak(h->second, 0, PredictionConfig{}))
+                    tree.set_prediction(j->id, p->peak, p->duration_s, p->peak_at_s, p->runs);
             by_id[j->id] = j;
             j->phase = SimJob::Active;
             j->started_s = t;
@@ -268,7 +264,7 @@ int main(int argc, char** argv) {
             double rss = j->fraction(j->done_cpu / j->cpu) * j->mib * kMiB;
             if (j->done_cpu >= j->cpu) {
                 for (const Job& ended : tree.apply(ExitEvent{now, j->pid, 1, "hog", 0, uint64_t(rss), 0, 0}).ended)
-                    history[j->name] = {ended.peak, ended.run_ns(now) / 1e9, ended.peak_run_ns / 1e9};
+                    history[j->name].push_back({ended.peak, ended.run_ns(now) / 1e9, ended.peak_run_ns / 1e9});
                 j->phase = SimJob::Done;
                 finished++;
                 continue;
@@ -284,7 +280,7 @@ int main(int argc, char** argv) {
             ooms++;
             for (SimJob* j : order)  // the killed build's jobs: what they reached (a lower bound)
                 if (const Job* tj = j->phase == SimJob::Active ? tree.job(j->id) : nullptr)
-                    history[j->name] = {tj->peak, tj->run_ns(now) / 1e9, tj->peak_run_ns / 1e9};
+                    history[j->name].push_back({tj->peak, tj->run_ns(now) / 1e9, tj->peak_run_ns / 1e9, 0, false});
             if (verbose && last) {
                 std::printf("%7.2f OOM at %.0f MiB (anon %.0f, speed %.2f):", t, used / kMiB, anon / kMiB, speed);
                 for (SimJob* j : order)

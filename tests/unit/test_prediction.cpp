@@ -72,12 +72,13 @@ TEST(Prediction, IncompleteRunsCountAsLowerBounds) {
     EXPECT_EQ(predict_peak(runs, 0, kBare)->peak, 700 * MiB);
     std::vector<PastRun> killed_small{run(500), run(100, 0.5, 0, false)};
     EXPECT_EQ(predict_peak(killed_small, 0, kBare)->peak, 500 * MiB);
-    // Only killed runs: still a prediction, the most seen.
-    EXPECT_EQ(predict_peak({run(300, 1, 0, false)}, 0, kBare)->peak, 300 * MiB);
+    // Only killed runs: a lower bound, no prediction (the job is handled as an unknown one).
+    EXPECT_FALSE(predict_peak({run(300, 1, 0, false)}, 0, kBare));
+    EXPECT_FALSE(predict_peak({run(500), run(300, 1, 0, false)}, 0, {.last_k = 1, .margin = 0, .min_margin = 0}));
 }
 
 TEST(Prediction, HugeValuesDoNotOverflow) {
-    std::vector<PastRun> runs{{UINT64_MAX / 4, 1, 1, true, 0}};
+    std::vector<PastRun> runs{{UINT64_MAX / 4, 1, 1, 0, true, 0}};
     auto p = predict_peak(runs, UINT64_MAX, PredictionConfig{});
     ASSERT_TRUE(p);
     EXPECT_GE(p->peak, UINT64_MAX / 4);

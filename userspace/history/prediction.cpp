@@ -18,6 +18,8 @@ std::optional<Prediction> predict_peak(const std::vector<PastRun>& runs, uint64_
                                        const PredictionConfig& c) {
     if (runs.empty()) return std::nullopt;
     size_t k = std::clamp<size_t>(size_t(std::max(c.last_k, 1)), 1, runs.size());
+    if (std::none_of(runs.end() - long(k), runs.end(), [](const PastRun& r) { return r.complete; }))
+        return std::nullopt;  // killed runs only: a lower bound on the peak, not a prediction of it
     Prediction p;
     p.peak_at_s = std::numeric_limits<double>::max();
     double peak = 0;

@@ -32,7 +32,9 @@ struct PredictionConfig {
 // A conservative peak from the runs (oldest first, newest last): the max of the last k peaks, each
 // scaled up (never down) by input_bytes / its run's input_bytes when the inputs grew (links), plus
 // max(margin * peak, min_margin). Incomplete runs count with their peak as a lower bound.
-// nullopt when there is no run.
+// nullopt when there is no run, or when the last k runs were all killed: a lower bound is no
+// prediction (after an OOM-killed build, a job killed young looked small and started beside
+// stranded memory).
 std::optional<Prediction> predict_peak(const std::vector<PastRun>& runs, uint64_t input_bytes,
                                        const PredictionConfig& c);
 

@@ -177,6 +177,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     auto evidence_left = [&](const Job* j, bool has_run) {
         if (has_prediction(j)) return std::max(0.0, double(j->predicted_peak) - double(j->rss));
         double to_typical = std::max(0.0, double(typical) - double(j->rss));
+        if (getenv("FLAT") && has_run && ended_peaks_.empty()) return cfg_.growth_reserve * double(j->rss);
         return has_run ? std::min(to_typical, cfg_.growth_reserve * double(j->rss)) : to_typical;
     };
     // A job keeps the room it was resumed (or started) for until it has grown
