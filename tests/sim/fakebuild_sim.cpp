@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
             j->id = d.new_jobs.empty() ? 0 : d.new_jobs.front();
             if (auto h = history.find(j->name); h != history.end())
                 if (auto p = predict_peak(h->second, 0, PredictionConfig{}))
-                    tree.set_prediction(j->id, p->peak, p->duration_s, p->peak_at_s, p->runs);
+                    tree.set_prediction(j->id, p->peak, p->duration_s, p->peak_at_s, p->runs, p->at_least);
             by_id[j->id] = j;
             j->phase = SimJob::Active;
             j->started_s = t;

@@ -1211,3 +1211,43 @@ TEST(PolicyWithHistory, HeldJobsResumeOldestFirstWithAHeadStartForLongOnes) {
         EXPECT_EQ(r[0].second, apart < 4 ? long_job : short_job) << apart << " s apart";
     }
 }
+
+// A job whose past runs were all killed has no prediction, but it will reach
+// at least what they reached: it starts only with room for that much.
+TEST(PolicyWithHistory, AJobWhoseRunsWereKilledNeedsRoomForWhatTheyReached) {
+    for (bool killed_before : {false, true}) {
+        Sim s;
+        Policy p;
+        uint64_t head = s.spawn("cc1plus", 300 * MiB);
+        s.prime(p);
+        s.advance(1);
+        uint64_t again = s.spawn("cc1plus");
+        if (killed_before) s.tree.set_prediction(again, 900 * MiB, 30, 29, 1, /*at_least=*/true);
+        auto acts = s.decide(p, view(900 * MiB));  // room for a job of the typical 300M, not for 900M
+        const Action* hold = find(acts, ActionType::Hold, again);
+        if (!killed_before) {
+            EXPECT_FALSE(hold) << hold->reason;
+            continue;
+        }
+        ASSERT_TRUE(hold);
+        EXPECT_TRUE(contains(hold->reason, "what its killed runs reached (900M)")) << hold->reason;
+        EXPECT_TRUE(contains(hold->reason, "(no prediction: its past runs were killed at up to 900M)")) << hold->reason;
+        (void)head;
+    }
+}
+
+// No budget beside a running job without a prediction: the budget is what
+// the others' predicted peaks leave, and a guess at an unknown job's peak
+// (its killed runs' lower bound, the build's typical peak) does not bound it.
+TEST(PolicyWithHistory, NoBudgetBesideAJobWithoutAPrediction) {
+    Sim s;
+    Policy p(two_cpus());
+    uint64_t head = s.spawn("cc1plus", 400 * MiB);
+    s.tree.set_prediction(head, 1000 * MiB, 30, 29, 1, /*at_least=*/true);  // killed at 1000M before
+    s.prime(p);
+    s.advance(1);
+    uint64_t big = predicted(s, "cc1plus", 0, 900 * MiB, 5);
+    const Action* hold = find(s.decide(p, view(1100 * MiB), {}, {{head, 1.0}}), ActionType::Hold, big);
+    ASSERT_TRUE(hold) << "ran on a budget beside a job whose peak is only a lower bound";
+    EXPECT_TRUE(contains(hold->reason, "predictions")) << hold->reason;
+}

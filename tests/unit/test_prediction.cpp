@@ -72,9 +72,13 @@ TEST(Prediction, IncompleteRunsCountAsLowerBounds) {
     EXPECT_EQ(predict_peak(runs, 0, kBare)->peak, 700 * MiB);
     std::vector<PastRun> killed_small{run(500), run(100, 0.5, 0, false)};
     EXPECT_EQ(predict_peak(killed_small, 0, kBare)->peak, 500 * MiB);
-    // Only killed runs: a lower bound, no prediction (the job is handled as an unknown one).
-    EXPECT_FALSE(predict_peak({run(300, 1, 0, false)}, 0, kBare));
-    EXPECT_FALSE(predict_peak({run(500), run(300, 1, 0, false)}, 0, {.last_k = 1, .margin = 0, .min_margin = 0}));
+    // Only killed runs (of the last k): what they reached, as a lower bound, without a margin.
+    EXPECT_FALSE(predict_peak(killed_small, 0, kBare)->at_least);
+    auto killed = predict_peak({run(300, 1, 0, false)}, 0, PredictionConfig{});
+    ASSERT_TRUE(killed);
+    EXPECT_TRUE(killed->at_least);
+    EXPECT_EQ(killed->peak, 300 * MiB);
+    EXPECT_TRUE(predict_peak({run(500), run(300, 1, 0, false)}, 0, {.last_k = 1, .margin = 0, .min_margin = 0})->at_least);
 }
 
 TEST(Prediction, HugeValuesDoNotOverflow) {

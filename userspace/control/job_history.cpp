@@ -23,8 +23,8 @@ void JobHistory::on_exec(Tree& tree, const ExecEvent& x) {
         s.input_bytes = inputs.bytes;
     }
     if (auto pred = store_->predict(s.key, s.input_bytes)) {
-        tree.set_prediction(j->id, pred->peak, pred->duration_s, pred->peak_at_s, pred->runs);
-        predicted_++;
+        tree.set_prediction(j->id, pred->peak, pred->duration_s, pred->peak_at_s, pred->runs, pred->at_least);
+        if (!pred->at_least) predicted_++;
     }
     signed_[j->id] = std::move(s);
 }
@@ -33,7 +33,7 @@ void JobHistory::on_ended(const std::vector<Job>& ended, uint64_t now_ns, bool k
     for (const Job& j : ended) {
         auto it = signed_.find(j.id);
         if (it == signed_.end()) continue;
-        if (j.predicted_peak && j.peak > j.predicted_peak) outgrew_++;
+        if (j.predicted_peak && !j.predicted_at_least && j.peak > j.predicted_peak) outgrew_++;
         RunRecord r;
         r.key = it->second.key;
         r.tool = it->second.tool;

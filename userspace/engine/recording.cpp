@@ -45,7 +45,8 @@ std::optional<DecisionInput> input_from_json(const nlohmann::json& j) {
 nlohmann::json prediction_json(uint64_t ts_ns, uint64_t job, const Job& j) {
     return nlohmann::json{{"v", kJsonSchemaVersion},       {"event", "prediction"},       {"ts_ns", ts_ns},
                           {"job", job},                    {"peak", j.predicted_peak},    {"run_s", j.predicted_s},
-                          {"peak_at_s", j.predicted_peak_s}, {"runs", j.predicted_runs}};
+                          {"peak_at_s", j.predicted_peak_s}, {"runs", j.predicted_runs},
+                          {"at_least", j.predicted_at_least}};
 }
 
 nlohmann::json protect_json(uint64_t ts_ns, uint64_t job) {
@@ -135,7 +136,7 @@ RecordingRun replay_recording(ReplaySource& src, Engine& engine, const CarryOut&
         } else if (kind == "prediction") {
             engine.tree().set_prediction(get_or<uint64_t>(j, "job", 0), get_or<uint64_t>(j, "peak", 0),
                                          get_or<double>(j, "run_s", 0), get_or<double>(j, "peak_at_s", 0),
-                                         get_or<int>(j, "runs", 0));
+                                         get_or<int>(j, "runs", 0), get_or<bool>(j, "at_least", false));
         } else if (kind == "protect") {
             engine.tree().set_protected(get_or<uint64_t>(j, "job", 0));
         } else if (kind == "decision") {

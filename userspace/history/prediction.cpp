@@ -18,9 +18,8 @@ std::optional<Prediction> predict_peak(const std::vector<PastRun>& runs, uint64_
                                        const PredictionConfig& c) {
     if (runs.empty()) return std::nullopt;
     size_t k = std::clamp<size_t>(size_t(std::max(c.last_k, 1)), 1, runs.size());
-    if (std::none_of(runs.end() - long(k), runs.end(), [](const PastRun& r) { return r.complete; }))
-        return std::nullopt;  // killed runs only: a lower bound on the peak, not a prediction of it
     Prediction p;
+    p.at_least = std::none_of(runs.end() - long(k), runs.end(), [](const PastRun& r) { return r.complete; });
     p.peak_at_s = std::numeric_limits<double>::max();
     double peak = 0;
     for (auto it = runs.end() - long(k); it != runs.end(); ++it) {
@@ -30,7 +29,7 @@ std::optional<Prediction> predict_peak(const std::vector<PastRun>& runs, uint64_
         peak = std::max(peak, scaled);
         p.duration_s = std::max(p.duration_s, it->duration_s);
     }
-    double margin = std::max(std::max(c.margin, 0.0) * peak, double(c.min_margin));
+    double margin = p.at_least ? 0.0 : std::max(std::max(c.margin, 0.0) * peak, double(c.min_margin));
     p.peak = clamp_bytes(peak + margin);
     p.runs = int(k);
     return p;

@@ -21,6 +21,10 @@ struct Prediction {
     double duration_s = 0;  // the longest of the runs it is based on
     double peak_at_s = 0;   // the earliest its peak came in those runs
     int runs = 0;           // how many runs it is based on
+    // The runs were all killed: `peak` is what they reached, a lower bound
+    // (no margin), not a prediction. The job is handled as an unknown one
+    // that will reach at least this much.
+    bool at_least = false;
 };
 
 struct PredictionConfig {
@@ -32,9 +36,9 @@ struct PredictionConfig {
 // A conservative peak from the runs (oldest first, newest last): the max of the last k peaks, each
 // scaled up (never down) by input_bytes / its run's input_bytes when the inputs grew (links), plus
 // max(margin * peak, min_margin). Incomplete runs count with their peak as a lower bound.
-// nullopt when there is no run, or when the last k runs were all killed: a lower bound is no
-// prediction (after an OOM-killed build, a job killed young looked small and started beside
-// stranded memory).
+// nullopt when there is no run. When the last k runs were all killed, their peak is only a
+// lower bound: at_least is set, and no margin is added (taken for a prediction, the peak of a job
+// killed young in an OOM-killed build let it start beside stranded memory in the next one).
 std::optional<Prediction> predict_peak(const std::vector<PastRun>& runs, uint64_t input_bytes,
                                        const PredictionConfig& c);
 

@@ -55,13 +55,20 @@ bool resumes_before(const Job* a, const Job* b) {
 }
 
 // Whether a job's history predicts its peak: known, and not outgrown.
-bool has_prediction(const Job* j) { return j->predicted_peak && j->peak <= j->predicted_peak; }
+bool has_prediction(const Job* j) {
+    return j->predicted_peak && !j->predicted_at_least && j->peak <= j->predicted_peak;
+}
+
+// What a job without a prediction will reach at least: its past runs, all killed, reached this.
+double at_least(const Job* j) { return j->predicted_at_least ? double(j->predicted_peak) : 0.0; }
 
 // What a decision about `j` rested on; every reason ends with it.
 std::string basis(const Job* j) {
     if (has_prediction(j))
         return " (predicted peak " + mib(double(j->predicted_peak)) + " from " + std::to_string(j->predicted_runs) +
                (j->predicted_runs == 1 ? " run)" : " runs)");
+    if (j->predicted_at_least)
+        return " (no prediction: its past runs were killed at up to " + mib(double(j->predicted_peak)) + ")";
     if (j->predicted_peak) return " (outgrew its predicted peak " + mib(double(j->predicted_peak)) + ": reactive)";
     return " (no prediction)";
 }
@@ -177,8 +184,8 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     auto evidence_left = [&](const Job* j, bool has_run) {
         if (has_prediction(j)) return std::max(0.0, double(j->predicted_peak) - double(j->rss));
         double to_typical = std::max(0.0, double(typical) - double(j->rss));
-        if (getenv("FLAT") && has_run && ended_peaks_.empty()) return cfg_.growth_reserve * double(j->rss);
-        return has_run ? std::min(to_typical, cfg_.growth_reserve * double(j->rss)) : to_typical;
+        double to_killed = std::max(0.0, at_least(j) - double(j->rss));  // its killed runs got that far
+        return std::max(to_killed, has_run ? std::min(to_typical, cfg_.growth_reserve * double(j->rss)) : to_typical);
     };
     // A job keeps the room it was resumed (or started) for until it has grown
     // into it: right after a resume its growth is not measured yet, and the
@@ -268,6 +275,8 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     // - it has never run (one stop per job at most),
     // - no job is stopped and none runs on a budget: one stranding job at a
     //   time, so the running jobs, then it, can always finish;
+    // - every other running job has a prediction: the budget is what their
+    //   peaks leave, which a guess at an unknown job's peak cannot bound;
     // - a whole CPU is free for it, else it only slows the jobs whose ends it
     //   waits for;
     // - its budget is more than the budget rule (3.) would stop it at.
@@ -277,6 +286,8 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         if (!has_prediction(j) || j->state == JobState::Stopped || !on_budget_.empty() || a_stopped_job_waits)
             return false;
         if (!(cfg_.cpus > 0 && cpus_used(j) <= cfg_.cpus - 1)) return false;  // a whole CPU is free for it
+        for (const Job* r : running)  // a budget needs the others' peaks, not guesses at them
+            if (r != j && !has_prediction(r) && !r->is_protected && r->execd) return false;
         return budget(j) >= budget_growth(j) + double(cfg_.rss_step);
     };
     // A running job's share of `projected` and `reserved` changes with it.
@@ -381,7 +392,9 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
         else if (!has_prediction(j) && projected < high)
             reason = "held at exec: projected headroom " + mib(projected) + " is below the resume mark " + mib(high);
         else if (!has_prediction(j) && left_with(j) < low)
-            reason = "held at exec: if it grew to the build's typical peak (" + mib(double(typical)) +
+            reason = std::string("held at exec: if it grew to ") +
+                     (at_least(j) > double(typical) ? "what its killed runs reached (" + mib(at_least(j))
+                                                    : "the build's typical peak (" + mib(double(typical))) +
                      "), headroom left " + mib(left_with(j)) + " would be below the low mark " + mib(low);
         else if (thrashing)
             reason = "held at exec: memory pressure (" + why_pressure + ")";

@@ -346,13 +346,14 @@ void Tree::tick(uint64_t now_ns) {
     }
 }
 
-void Tree::set_prediction(uint64_t id, uint64_t peak, double secs, double peak_at_s, int runs) {
+void Tree::set_prediction(uint64_t id, uint64_t peak, double secs, double peak_at_s, int runs, bool at_least) {
     auto it = jobs_.find(id);
     if (it == jobs_.end()) return;
     it->second.predicted_peak = peak;
     it->second.predicted_s = secs;
     it->second.predicted_peak_s = peak_at_s;
     it->second.predicted_runs = runs;
+    it->second.predicted_at_least = at_least;
 }
 
 void Tree::set_protected(uint64_t id) {

@@ -64,6 +64,7 @@ struct Job {
     double predicted_s = 0;       // how long it ran before
     double predicted_peak_s = 0;  // when (in running time) it reached its peak before
     int predicted_runs = 0;       // how many past runs the prediction rests on
+    bool predicted_at_least = false;  // its past runs were all killed: predicted_peak is a lower bound
     uint64_t waited_ns = 0;       // time spent stopped or held, up to its last resume
     uint64_t peak_run_ns = 0;     // running time when `peak` was reached
     // Time it has run since it started, not counting stops and holds.
@@ -115,7 +116,7 @@ public:
     void tick(uint64_t now_ns);
     void set_state(uint64_t job, JobState s, uint64_t now_ns);
     void set_protected(uint64_t job);
-    void set_prediction(uint64_t job, uint64_t peak, double secs, double peak_at_s, int runs);
+    void set_prediction(uint64_t job, uint64_t peak, double secs, double peak_at_s, int runs, bool at_least = false);
     // The package `pid` builds (package_name()): its children, and the jobs they form, inherit it.
     void set_package(uint32_t pid, const std::string& package);
 
