@@ -1247,7 +1247,8 @@ TEST(PolicyWithHistory, NoBudgetBesideAJobWithoutAPrediction) {
     s.prime(p);
     s.advance(1);
     uint64_t big = predicted(s, "cc1plus", 0, 900 * MiB, 5);
-    const Action* hold = find(s.decide(p, view(1100 * MiB), {}, {{head, 1.0}}), ActionType::Hold, big);
+    auto acts = s.decide(p, view(1100 * MiB), {}, {{head, 1.0}});
+    const Action* hold = find(acts, ActionType::Hold, big);
     ASSERT_TRUE(hold) << "ran on a budget beside a job whose peak is only a lower bound";
     EXPECT_TRUE(contains(hold->reason, "predictions")) << hold->reason;
 }
