@@ -290,16 +290,13 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
             if (r != j && !has_prediction(r) && !r->is_protected && r->execd) return false;
         return budget(j) >= budget_growth(j) + double(cfg_.rss_step);
     };
-    // A running job's share of `projected` and `reserved` changes with it.
+    // A running job's share of the three views changes with it.
     auto set_on_budget = [&](const Job* j, bool on) {
         bool runs = std::find(running.begin(), running.end(), j) != running.end();
-        if (runs) projected += further(j), reserved += reserve(j, lead);
+        if (runs) projected += further(j), reserved += reserve(j, lead), planned += plan(j);
         if (on) on_budget_.insert(j->id);
         else on_budget_.erase(j->id);
-        if (runs) projected -= further(j), reserved -= reserve(j, lead);
-    };
-    auto waits_for_cpu = [&](const Job* j, const Job* except) {
-        return cpus_full(except);
+        if (runs) projected -= further(j), reserved -= reserve(j, lead), planned -= plan(j);
     };
     auto cpu_note = [&](const Job* except) {
         char buf[96];
@@ -398,7 +395,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
                      "), headroom left " + mib(left_with(j)) + " would be below the low mark " + mib(low);
         else if (thrashing)
             reason = "held at exec: memory pressure (" + why_pressure + ")";
-        else if (waits_for_cpu(j, j)) {
+        else if (cpus_full(j)) {
             reason = "held at exec: the CPUs are busy (" + cpu_note(j) + ")";
             held_for_cpu_.insert(j->id);
         }
@@ -407,10 +404,7 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     std::sort(running.begin(), running.end(), more_invested);
     //    A job on a budget whose whole peak now fits runs on like any other.
     for (const Job* j : std::vector<const Job*>(running))
-        if (on_budget_.count(j->id)) {
-            set_on_budget(j, false);
-            if (!fits_by_prediction(j)) set_on_budget(j, true);
-        }
+        if (on_budget_.count(j->id) && fits_by_prediction(j)) set_on_budget(j, false);
     //    The head, which never waits, is the most invested job not on a budget.
     auto committed = std::find_if(running.begin(), running.end(), [&](const Job* r) { return !on_budget_.count(r->id); });
     const Job* head = running.empty() ? nullptr : committed != running.end() ? *committed : running.front();
@@ -590,8 +584,8 @@ std::vector<Action> Policy::decide(const Tree& tree, const MemoryView& mem, uint
     if (caps_.max_running && int(running.size()) >= caps_.max_running) return out;
     //    Not while the CPUs are busy. A job held only for a CPU starts as
     //    soon as one is free, without settling.
+    if (cpus_full(nullptr)) return out;
     for (const Job* j : waiting) {
-        if (waits_for_cpu(j, nullptr)) continue;
         const bool cpu_only = held_for_cpu_.count(j->id) > 0;
         if (has_prediction(j)) {  // room until its peak is due, with a lead twice as long as when running
             double room = need(j);

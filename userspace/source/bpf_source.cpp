@@ -85,6 +85,7 @@ struct BpfSource::Impl {
     __u64* track_gen = nullptr;
     __u64* ntasks = nullptr;
     // attached for the whole run (fork, exec, exit); RSS's only while ntasks > 0
+    std::vector<bpf_program*> links_for_run;
     std::vector<bpf_link*> links, rss_links;
     bpf_program* perf_prog = nullptr;    // sampling: a cpu-clock perf event per CPU ...
     bpf_program* switch_prog = nullptr;  // ... and sched_switch
@@ -201,8 +202,6 @@ struct BpfSource::Impl {
         rss_prog = nobtf->progs.tp_rss;
         return configure(nobtf, opts);
     }
-
-    std::vector<bpf_program*> links_for_run;
 
     // The RSS programs: sampling where it can be had, else rss_stat. Empty, or why not.
     std::string attach_rss() {
@@ -351,10 +350,6 @@ void BpfSource::untrack(uint32_t pid) {
     __atomic_fetch_add(impl_->track_gen, 1, __ATOMIC_SEQ_CST);
     impl_->follow_ntasks();
 }
-
-const char* BpfSource::rss_watch() const { return impl_->perf_prog ? "sampled" : "rss_stat"; }
-
-bool BpfSource::rss_attached() const { return impl_->rss_on; }
 
 bool BpfSource::tracked(uint32_t pid) const {
     swamp_task_state seed{};

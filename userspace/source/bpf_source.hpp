@@ -76,10 +76,6 @@ public:
     // Events lost so far (= stats().dropped), read from shared memory: no
     // syscall, so it can be checked after every drain.
     uint64_t dropped() const;
-    // What watches RSS: "sampled" (a timer and sched_switch) or "rss_stat"
-    // (every update); and whether it is attached now.
-    const char* rss_watch() const;
-    bool rss_attached() const;
 
 private:
     struct Impl;
