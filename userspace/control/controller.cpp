@@ -78,6 +78,7 @@ PolicyConfig policy_config(const ControllerOptions& o) {
 }
 
 constexpr int kHookGraceMs = 5000;          // at exit, --on-event's hooks may finish this long
+constexpr int kControllerNice = -10;        // see raise_priority()
 
 // A size from our /proc/self/status ("VmHWM:" the peak RSS so far, "RssAnon:" the
 // part of RSS that is our own, not shared library pages or the ring buffer), in bytes; 0 if unknown.
@@ -849,6 +850,8 @@ int Controller::run() {
     launched_ = !o_.command.empty();
     watchdog_ = std::make_unique<Watchdog>(o_.command, run_as_);  // in launch mode it forks the command, held before exec
     write_file("/proc/self/oom_score_adj", "-1000");      // after that fork: the build keeps the user's value
+    // and its nice: we, not the build, must get a CPU at once when a job grows
+    if (std::string w = raise_priority(kControllerNice); !w.empty()) log(Level::Warning) << w << '\n';
     actuator_ = make_actuator(
         {o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get(), o_.page_out});
     open_history();  // before the first job: it may take a moment on a big history
