@@ -907,10 +907,12 @@ int Controller::run() {
         // Right after events came, we come back within 5 ms instead of being woken for
         // every exec and exit of a storm (BpfSource::poll_timeout_ms).
         int n = epoll_wait(ep, evs, 8, src_->poll_timeout_ms());
-        bool from_timer = false;
+        bool from_timer = false, woken_by_events = n == 0;  // n == 0: back after lingering for events
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
-            if (fd == timer_fd_) {
+            if (fd == src_->fd()) {
+                woken_by_events = true;
+            } else if (fd == timer_fd_) {
                 uint64_t ticks;
                 (void)!read(timer_fd_, &ticks, sizeof ticks);
                 from_timer = true;
@@ -972,7 +974,12 @@ int Controller::run() {
             last_repair_ns_ = now;
             resync(now, false);
         }
-        if (!done && !ending && (n > 0 || got > 0)) decide(monotonic_ns(), from_timer);
+        if (!done && !ending && (n > 0 || got > 0)) {
+            // the trace's trigger is a kernel event that woke us, not one that waited for the timer,
+            // PSI or a ctl client (the ring buffer wakes us only for some events)
+            if (from_timer || !woken_by_events) newest_event_ns_ = 0;
+            decide(monotonic_ns(), from_timer);
+        }
         trace_page_outs();
     }
     manager_.notify("STOPPING=1");
