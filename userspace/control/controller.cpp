@@ -19,7 +19,7 @@
 #include "actuator/leftovers.hpp"
 #include "actuator/vetting.hpp"
 #include "actuator/watchdog.hpp"
-#include "cli/sensing.hpp"
+#include "control/sensing.hpp"
 #include "sys/clock.hpp"
 #include "control/event_hook.hpp"
 #include "control/found_builds.hpp"
