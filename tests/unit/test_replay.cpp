@@ -345,7 +345,7 @@ TEST(Printer, JsonSurvivesBytesThatAreNotUtf8) {
     std::ostringstream out, rec;
     TracePrinter p(PrinterOptions{true, false}, out, &rec, 0);
     ASSERT_NO_THROW(p.on_event(e));
-    ASSERT_NO_THROW(p.on_decision(Decision{6, "stop", 1, 9, "cc\xff", 1, 2, "cc\xff grows", 0, 0, "", ""}));
+    ASSERT_NO_THROW(p.on_decision(Decision{6, "stop", 1, 9, "cc\xff", 1, 2, "cc\xff grows", 0, 0, "", "", ""}));
     auto lines = lines_of(out.str());
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_EQ(json::parse(lines[0])["comm"], "cc\xef\xbf\xbd");  // U+FFFD

@@ -47,6 +47,7 @@ struct RecordedDecision {
     uint64_t job = 0;
     std::string name;
     std::string reason;
+    std::string rule;  // "" in recordings from before the field
 };
 
 struct TimedAction {

@@ -47,10 +47,42 @@ struct Caps {
 enum class ActionType { Stop, Hold, Resume };
 const char* action_name(ActionType a);
 
+// The rule of the policy that made an action (docs/policy.md, "The rules").
+// Code tells actions apart by it, never by their reason's prose.
+enum class Rule {
+    RunNow,          // the user said to run it
+    Pause,           // the user paused the build
+    Drain,           // the build drains: new jobs wait
+    Cap,             // --max-running: held at exec, or stopped
+    HoldMemory,      // held at exec: it would not fit (predictions, projection, typical peak)
+    HoldPressure,    // held at exec: memory pressure
+    HoldCpu,         // held at exec: the CPUs are busy
+    BudgetEnd,       // a job on a budget stopped before it held more
+    StopProjection,  // stopped: projected headroom below the low mark
+    StopPeaks,       // stopped: predicted peaks would meet
+    StopPressure,    // stopped: memory pressure RSS does not show
+    Livelock,        // the running jobs crawl in full memory: stop, or run a stopped job alone
+    OneRuns,         // no job runs: the most invested resumes
+    Deadlock,        // every running job is blocked: a waiting job resumes
+    Resume,          // headroom stayed above the resume mark: room for it
+    RunOnBudget,     // resumed on a budget while it is small
+};
+// A stable short name: "hold_cpu", "deadlock", ...
+const char* rule_name(Rule r);
+// The rule named `name`; nullopt for a name this version does not know.
+std::optional<Rule> rule_from_name(const std::string& name);
+
 struct Action {
     ActionType type;
     uint64_t job;
     std::string reason;
+    Rule rule;
+};
+
+// How many actions of each kind a run carried out.
+struct ActionCounts {
+    uint64_t stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0;
+    void count(const Action& a);
 };
 
 // The state a job is in once `a` is carried out.
@@ -87,6 +119,9 @@ public:
     bool wants_timer(const Tree& tree) const;
 
 private:
+    struct Context;  // one decide() call: what its rules share (policy.cpp)
+    void forget_ended(const Tree& tree);
+
     struct StopRecord {
         uint64_t jobs_ended_at_stop = 0;
         std::vector<uint64_t> stop_times;  // for the per-minute bound
