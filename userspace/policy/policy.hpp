@@ -1,6 +1,6 @@
 // The pipelining policy: which jobs run, which wait. Pure: its inputs are the
 // build model, the memory view and the time; its output is actions, each with
-// a reason. No system calls, no clock. See the docs/policy.md, "What the policy does".
+// a reason and its rule. No system calls, no clock. See the docs/policy.md, "What the policy does".
 #pragma once
 
 #include <cstdint>
