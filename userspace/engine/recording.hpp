@@ -47,7 +47,7 @@ struct RecordedDecision {
     uint64_t job = 0;
     std::string name;
     std::string reason;
-    std::string rule;  // "" in recordings from before the field
+    std::optional<Rule> rule;  // none in recordings from before the field, or a rule this version does not know
 };
 
 struct TimedAction {

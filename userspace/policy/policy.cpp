@@ -16,15 +16,24 @@ const char* action_name(ActionType a) {
 }
 
 namespace {
+// The short names are in traces and docs/policy.md: keep them.
 constexpr std::pair<Rule, const char*> kRuleNames[] = {
-    {Rule::RunNow, "run_now"},           {Rule::Pause, "pause"},
-    {Rule::Drain, "drain"},              {Rule::Cap, "cap"},
-    {Rule::HoldMemory, "hold_memory"},   {Rule::HoldPressure, "hold_pressure"},
-    {Rule::HoldCpu, "hold_cpu"},         {Rule::BudgetEnd, "budget_end"},
-    {Rule::StopProjection, "stop_projection"}, {Rule::StopPeaks, "stop_peaks"},
-    {Rule::StopPressure, "stop_pressure"}, {Rule::Livelock, "livelock"},
-    {Rule::OneRuns, "one_runs"},         {Rule::Deadlock, "deadlock"},
-    {Rule::Resume, "resume"},            {Rule::RunOnBudget, "run_on_budget"},
+    {Rule::RunNow, "run_now"},
+    {Rule::Pause, "pause"},
+    {Rule::Drain, "drain"},
+    {Rule::Cap, "cap"},
+    {Rule::HoldMemory, "hold_memory"},
+    {Rule::HoldPressure, "hold_pressure"},
+    {Rule::HoldCpu, "hold_cpu"},
+    {Rule::BudgetEnd, "budget_end"},
+    {Rule::StopProjection, "stop_projection"},
+    {Rule::StopPeaks, "stop_peaks"},
+    {Rule::StopPressure, "stop_pressure"},
+    {Rule::Livelock, "livelock"},
+    {Rule::OneRuns, "one_runs"},
+    {Rule::Deadlock, "deadlock"},
+    {Rule::Resume, "resume"},
+    {Rule::RunOnBudget, "run_on_budget"},
 };
 }  // namespace
 

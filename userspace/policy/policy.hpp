@@ -26,9 +26,9 @@ struct PolicyConfig {
     double min_growth = 1 << 20;     // bytes/s: slower jobs are not stopped for projected growth
     double thrash_majflt_per_s = 2000;  // major faults/s in the tree that count as pressure
     double psi_full_pct = 10;        // PSI memory "full" avg10 that counts as pressure
-    double growth_reserve = 1.0;     // a growing job may grow by this × its RSS yet (see decide())
+    double growth_reserve = 1.0;     // a growing job may grow by this × its RSS yet (see Context::further())
     double deadlock_s = 5.0;         // all running jobs blocked this long: resume one
-    double livelock_s = 5.0;         // running jobs crawl in full memory this long: break it (see decide())
+    double livelock_s = 5.0;         // running jobs crawl in full memory this long: break it (Context::break_livelock())
     double crawl_majflt_per_s = 20;  // major faults/s of the running jobs that, with little CPU, mean a crawl
     // false: the event source counts no major faults (the no-BTF variant); a crawl is
     // then little CPU in full memory while no running job grows
@@ -144,11 +144,11 @@ private:
     uint64_t last_pressure_stop_ns_ = 0;
     std::map<uint64_t, uint64_t> live_peaks_;  // per job that runs or waits
     std::deque<uint64_t> ended_peaks_;         // of the jobs that ended last, oldest first
-    uint64_t typical_peak() const;             // what a job of this build reaches (see decide())
+    uint64_t typical_peak() const;             // what a job of this build reaches (see Context::evidence_left())
     std::set<uint64_t> held_for_cpu_;   // held at exec only because the CPUs were busy
     // Jobs with a prediction that run on a budget: their predicted peak does
     // not fit beside the others', so each runs only while what it holds fits
-    // beside them, and stops (once) before it holds more (see decide()).
+    // beside them, and stops (once) before it holds more (see Context::may_run_on_budget()).
     std::set<uint64_t> on_budget_;
     // Livelock: since when the running jobs crawl; the jobs that crawled
     // alone since a job last ended.
