@@ -148,6 +148,7 @@ bool Policy::wants_timer(const Tree& tree) const {
     return false;
 }
 
+// Drops what is kept of jobs that ended; their peaks join the typical peak's sample.
 void Policy::forget_ended(const Tree& tree) {
     for (auto it = records_.begin(); it != records_.end();)
         it = tree.job(it->first) ? std::next(it) : records_.erase(it);
@@ -190,7 +191,7 @@ struct Policy::Context {
     uint64_t typical = 0;
     bool a_job_ended_now = false;
     int64_t low = 0, high = 0;
-    const double lead;
+    const double lead;  // seconds: how far ahead a predicted peak counts in `reserved`
     double projected = 0, reserved = 0, planned = 0;
     bool critical = false, thrashing = false;
     std::string why_pressure;
@@ -218,11 +219,7 @@ struct Policy::Context {
         double majflt = 0;
         for (const auto& [id, j] : tree.jobs()) majflt += j.maj_per_s;
         projected = reserved = planned = double(mem.headroom);
-        for (const Job* j : running) {
-            projected -= further(j);
-            reserved -= reserve(j, lead);
-            planned -= plan(j);
-        }
+        for (const Job* j : running) add_to_views(j, -1);
         critical = mem.headroom < low / 2;
         thrashing = majflt >= cfg.thrash_majflt_per_s || mem.psi_full_avg10 >= cfg.psi_full_pct;
         why_pressure = majflt >= cfg.thrash_majflt_per_s
