@@ -91,7 +91,8 @@ uint64_t self_status_bytes(const std::string& key) {
 }
 
 struct Summary {
-    uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0, resyncs = 0;
+    uint64_t jobs = 0, resyncs = 0;
+    ActionCounts actions;
     uint64_t unheld = 0;  // processes not held (out of file descriptors)
     uint64_t peak_rss = 0;
 };
@@ -375,7 +376,7 @@ void Controller::release_protected(uint64_t job, uint64_t now) {
         return;
     }
     tree_.set_state(job, JobState::Running, now);
-    sum_.resumes++;
+    sum_.actions.resumes++;
 }
 
 void Controller::on_event(const Event& event, std::span<const std::byte> raw) {
@@ -620,17 +621,10 @@ bool Controller::carry_out(const Action& a, const Job& job, uint64_t now, const 
     }
     if (live_) live_->note(a);
     builds_.on_action(a);
-    switch (a.type) {
-    case ActionType::Stop: sum_.stops++; break;
-    case ActionType::Hold: sum_.holds++; break;
-    case ActionType::Resume:
-        sum_.resumes++;
-        if (a.reason.rfind("deadlock", 0) == 0) sum_.deadlock_resumes++;
-        break;
-    }
+    sum_.actions.count(a);
     if (printer_)
         printer_->on_decision({now, action_name(a.type), a.job, job.root_pid, job.name, job.rss, mem.headroom, a.reason,
-                               newest_event_ns_, delivered, job_target(job.command), job.package});
+                               newest_event_ns_, delivered, job_target(job.command), job.package, rule_name(a.rule)});
     if (hooks_) {
         HookEvent e;
         e.event = action_name(a.type);
@@ -734,9 +728,9 @@ void Controller::print_summary(int exit_code) {
              "(%s while loading BPF), %s of it anonymous at the end",
              launched_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
                   : watching_ ? "stopped" : "build root exited",
-             wall_s, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
-             (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
-             sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
+             wall_s, (unsigned long long)sum_.jobs, (unsigned long long)sum_.actions.stops,
+             (unsigned long long)sum_.actions.holds, (unsigned long long)sum_.actions.resumes,
+             sum_.actions.deadlock_resumes ? (" (" + std::to_string(sum_.actions.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
              human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms,
              history_ ? history_->summary(sum_.jobs).c_str() : "",
              drops_seen_ ? (", " + std::to_string(drops_seen_) + " events lost, " + std::to_string(sum_.resyncs) +
@@ -793,7 +787,7 @@ StatusSnapshot Controller::status() {
     s.low_mark = policy_.low_watermark(s.mem);
     s.high_mark = policy_.high_watermark(s.mem);
     s.caps = policy_.caps();
-    s.jobs_total = sum_.jobs, s.stops = sum_.stops, s.holds = sum_.holds, s.resumes = sum_.resumes;
+    s.jobs_total = sum_.jobs, s.stops = sum_.actions.stops, s.holds = sum_.actions.holds, s.resumes = sum_.actions.resumes;
     s.untracked = untracked_total_;
     s.stopped_s = tree_.seconds_in(JobState::Stopped, now);
     s.held_s = tree_.seconds_in(JobState::Held, now);
