@@ -207,7 +207,7 @@ CLI::App* add_top_command(CLI::App& app, TopOptions& t) {
                "and steer it with keys: pause, resume, limit, drain, run this job now");
     top->add_option("--socket", t.socket, std::string("The controller's socket (default ") + kDefaultSocket + ")")
         ->type_name("PATH");
-    top->add_option("--interval", t.interval_s, "Seconds between refreshes (default 0.25)")
+    top->add_option("--interval", t.interval_s, "Seconds between refreshes (default " + value_text(SettingValue(TopOptions{}.interval_s)) + ")")
         ->check(CLI::Range(kTopIntervalBounds.lo, kTopIntervalBounds.hi))
         ->type_name("S");
     return top;
@@ -384,8 +384,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
         ->required()
         ->type_name("FILE");
     report->add_option("--top", r.report.top,
-                       "Draw rows for the N jobs with the highest peak RSS, and one row for the rest (default 100; "
-                       "0: a row for every job)")
+                       "Draw rows for the N jobs with the highest peak RSS, and one row for the rest; 0: a row for "
+                       "every job (default " + std::to_string(ReportOptions{}.top) + ")")
         ->check(CLI::NonNegativeNumber)
         ->type_name("N");
     add_size(report, "--min-peak", r.report.min_peak,

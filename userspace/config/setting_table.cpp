@@ -35,7 +35,7 @@ std::string bound_text(const Setting& s, double d) {
     return s.kind == Kind::Integer ? std::to_string(int64_t(d)) : number_text(d);
 }
 
-// Keep config/swamp-bpf.conf, docs/config.md and the man page's wording in step.
+// Keep config/swamp-bpf.conf and docs/config.md in step.
 std::vector<Setting> make_settings() {
     auto bounds = [](auto b) { return Bounds<double>{double(b.lo), double(b.hi)}; };
     return {
