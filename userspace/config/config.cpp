@@ -164,15 +164,13 @@ private:
     const PathExists& exists_;
 };
 
+// The value of a key, read as its row says.
 SettingValue read_value(const Setting& s, const Value& v) {
+    if (!s.word.empty() && v.node_is(s.word)) return s.word;
     switch (s.kind) {
-        case SettingKind::Size:
-            if (!s.word.empty() && v.node_is(s.word)) return s.word;
-            return v.size();
+        case SettingKind::Size: return v.size();
         case SettingKind::Integer: return v.integer(s);
-        case SettingKind::Number:
-            if (!s.word.empty() && v.node_is(s.word)) return s.word;
-            return v.number(s);
+        case SettingKind::Number: return v.number(s);
         case SettingKind::Choice: return v.choice(s.choices);
         case SettingKind::List: {
             auto items = v.strings();

@@ -1,5 +1,6 @@
-// The config file: TOML whose keys stand for the controller's flags (docs/config.md,
-// "Config file"; every key, with its default, in config/swamp-bpf.conf).
+// The config file: TOML whose keys stand for the controller's flags, both made from one table
+// (config/setting_table.hpp; docs/config.md, "Config file"; every key, with its default, in
+// config/swamp-bpf.conf).
 // Flags given on the command line override the file.
 #pragma once
 
