@@ -247,18 +247,6 @@ void apply_table(const std::string& file, const std::string& table, const toml::
 
 }  // namespace
 
-const std::vector<ConfigKey>& config_keys() {
-    static const std::vector<ConfigKey> keys = [] {
-        std::vector<ConfigKey> out;
-        for (const Setting* k : file_keys()) {
-            std::string flag = k->has_flag() ? k->long_flag() : k->other_flags;
-            out.push_back({k->table, k->key, k->flag_of == FlagOf::Service ? "service " + flag : flag});
-        }
-        return out;
-    }();
-    return keys;
-}
-
 void apply_config_text(std::string_view text, const std::string& file_name, ControllerOptions& out,
                        const PathExists& exists) {
     toml::table doc;

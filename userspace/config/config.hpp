@@ -13,14 +13,6 @@
 
 namespace swamp {
 
-// One key of the file: [table] name, and the flag it stands for.
-struct ConfigKey {
-    std::string table;
-    std::string name;
-    std::string flag;
-};
-const std::vector<ConfigKey>& config_keys();
-
 // Says whether a file named in the config (sensing.btf) exists; nullptr: no check.
 using PathExists = std::function<bool(const std::string& path)>;
 
