@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Told {
-    std::string event, job, pid, name, rss, reason, status, uid;
+    std::string event, job, pid, name, rss, reason, status, uid, rule;
 };
 
 std::vector<Told> read_events(const fs::path& file) {
@@ -31,16 +31,16 @@ std::vector<Told> read_events(const fs::path& file) {
         std::vector<std::string> f;
         std::istringstream fields(line);
         for (std::string x; std::getline(fields, x, '|');) f.push_back(x);
-        f.resize(8);
-        out.push_back({f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]});
+        f.resize(9);
+        out.push_back({f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]});
     }
     return out;
 }
 
 // A hook (mode 0755) that appends one line per event to `events` (one write), then runs `then`.
 void write_hook(const fs::path& hook, const fs::path& events, const std::string& then) {
-    std::ofstream(hook) << "#!/bin/sh\nprintf '%s|%s|%s|%s|%s|%s|%s|%s\\n' \"$SWAMP_EVENT\" \"$SWAMP_JOB\" \"$SWAMP_PID\" "
-                           "\"$SWAMP_NAME\" \"$SWAMP_RSS\" \"$SWAMP_REASON\" \"$SWAMP_STATUS\" \"$(id -u)\" >> "
+    std::ofstream(hook) << "#!/bin/sh\nprintf '%s|%s|%s|%s|%s|%s|%s|%s|%s\\n' \"$SWAMP_EVENT\" \"$SWAMP_JOB\" \"$SWAMP_PID\" "
+                           "\"$SWAMP_NAME\" \"$SWAMP_RSS\" \"$SWAMP_REASON\" \"$SWAMP_STATUS\" \"$(id -u)\" \"$SWAMP_RULE\" >> "
                         << events << "\n" << then;
     fs::permissions(hook, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
@@ -97,6 +97,9 @@ TEST(Hooks, ARecordingHookHearsEveryEvent) {
     EXPECT_GT(std::stoul("0" + hold.pid), 0u) << hold.pid;
     EXPECT_NE(hold.reason.find("draining"), std::string::npos) << hold.reason;
     EXPECT_NE(first["stop"].reason.find("paused by the user"), std::string::npos) << first["stop"].reason;
+    EXPECT_EQ(hold.rule, "drain");
+    EXPECT_EQ(first["stop"].rule, "pause");
+    EXPECT_EQ(first["oom-kill"].rule, "") << "not a decision";
     EXPECT_NE(first["oom-kill"].reason.find("OOM kill"), std::string::npos) << first["oom-kill"].reason;
     EXPECT_EQ(first["build-end"].status, "2") << "make's status";
     EXPECT_EQ(first["build-end"].uid, "0") << "the build ran as root, and so do its hooks";

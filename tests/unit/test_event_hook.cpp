@@ -29,6 +29,7 @@ TEST(EventHook, EnvironmentTellsTheEventEscapedAndBounded) {
     e.headroom = -(5ll << 20);
     e.managing = "make (pid 4240)";
     e.socket = "/run/swamp-bpf/ctl.sock";
+    e.rule = "stop_projection";
     auto env = hook_environment(e, 1700000000, 3);
     EXPECT_EQ(value_of(env, "SWAMP_EVENT"), "stop");
     EXPECT_EQ(value_of(env, "SWAMP_JOB"), "7");
@@ -40,6 +41,7 @@ TEST(EventHook, EnvironmentTellsTheEventEscapedAndBounded) {
     EXPECT_EQ(value_of(env, "SWAMP_DROPPED"), "3");
     EXPECT_EQ(value_of(env, "SWAMP_SOCKET"), "/run/swamp-bpf/ctl.sock");
     EXPECT_EQ(value_of(env, "SWAMP_STATUS"), "<unset>");
+    EXPECT_EQ(value_of(env, "SWAMP_RULE"), "stop_projection");
     EXPECT_LE(value_of(env, "SWAMP_REASON").size(), kHookValueMax);
     for (const std::string& v : env) {
         EXPECT_TRUE(is_valid_utf8(v)) << printable(v);
@@ -55,6 +57,7 @@ TEST(EventHook, EnvironmentTellsTheEventEscapedAndBounded) {
     EXPECT_EQ(value_of(env, "SWAMP_NAME"), "<unset>");
     EXPECT_EQ(value_of(env, "SWAMP_STATUS"), "2");
     EXPECT_EQ(value_of(env, "SWAMP_SOCKET"), "<unset>");
+    EXPECT_EQ(value_of(env, "SWAMP_RULE"), "<unset>") << "no decision, no rule";
 }
 
 TEST(EventHook, LimiterPassesABurstThenOnePerSecondButAlwaysOomAndEnd) {

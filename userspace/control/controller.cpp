@@ -633,6 +633,7 @@ bool Controller::carry_out(const Action& a, const Job& job, uint64_t now, const 
         e.name = job.name;
         e.rss = job.rss;
         e.reason = a.reason;
+        e.rule = rule_name(a.rule);
         e.headroom = mem.headroom;
         tell(e, pid_t(job.root_pid));
     }

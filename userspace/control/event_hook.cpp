@@ -21,6 +21,7 @@ std::vector<std::string> hook_environment(const HookEvent& e, uint64_t unix_time
     }
     if (e.pid) number("SWAMP_PID", e.pid);
     text("SWAMP_REASON", e.reason);
+    if (!e.rule.empty()) text("SWAMP_RULE", e.rule);
     number("SWAMP_HEADROOM", e.headroom);
     number("SWAMP_OOM_KILLS", e.oom_kills);
     if (e.exit_status) number("SWAMP_STATUS", *e.exit_status);

@@ -22,6 +22,7 @@ struct HookEvent {
     std::string name;        // the job's name
     uint64_t rss = 0;        // the job's RSS, bytes
     std::string reason;      // the decision's reason, or what happened
+    std::string rule;        // the decision's rule (rule_name()); "" if not a decision
     int64_t headroom = 0;    // bytes
     uint64_t oom_kills = 0;  // since the start
     std::optional<int> exit_status;  // build-end of a launched command
@@ -33,7 +34,7 @@ struct HookEvent {
 constexpr size_t kHookValueMax = 512;
 
 // NAME=value strings: SWAMP_EVENT, SWAMP_JOB, SWAMP_PID, SWAMP_NAME, SWAMP_RSS,
-// SWAMP_REASON, SWAMP_HEADROOM, SWAMP_OOM_KILLS, SWAMP_STATUS (build-end of a
+// SWAMP_REASON, SWAMP_RULE (a decision's), SWAMP_HEADROOM, SWAMP_OOM_KILLS, SWAMP_STATUS (build-end of a
 // launched command), SWAMP_MANAGING, SWAMP_SOCKET, SWAMP_TIME (unix seconds),
 // SWAMP_DROPPED (events not told since the last hook). Strings are printable
 // (one line, no control characters) and at most kHookValueMax bytes.
