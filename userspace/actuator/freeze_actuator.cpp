@@ -69,14 +69,15 @@ bool wait_frozen(const std::string& cg, int timeout_ms) {
 
 }  // namespace
 
-FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter) : vetter_(std::move(vetter)) {
+FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter, const FsRoot& root)
+    : vetter_(std::move(vetter)), root_(root) {
     if (build_root <= 0) build_root = ::getpid();
-    auto mount = cgroup2_mount();
+    auto mount = cgroup2_mount(root_);
     if (!mount)
         throw UserError(ExitCode::Cgroup,
                         "freeze mode needs cgroup v2, but no cgroup2 filesystem is mounted: mount one "
                         "(mount -t cgroup2 none /sys/fs/cgroup/unified) or use signal mode");
-    auto path = v2_path_of(build_root);
+    auto path = v2_path_of(build_root, root_);
     if (!path)
         throw UserError(ExitCode::Cgroup, "freeze mode: /proc/" + std::to_string(build_root) +
                                               "/cgroup has no cgroup v2 (\"0::\") entry; use signal mode");
@@ -126,7 +127,7 @@ bool FreezeActuator::ensure_job_dir(uint64_t job, std::string& error) {
 
 // True if `pid` is in a cgroup under `prefix` (a job's, or all of ours).
 bool FreezeActuator::in_job_cgroup(pid_t pid, const std::string& prefix) const {
-    auto path = v2_path_of(pid);
+    auto path = v2_path_of(pid, root_);
     return path && (mount_ + *path + "/").starts_with(prefix + "/");
 }
 
@@ -185,7 +186,7 @@ void FreezeActuator::on_job_end(uint64_t job) {
     std::string cg = job_dir(job);
     if (stopped_.count(job)) write_file(cg + "/cgroup.freeze", "0");
     stopped_.erase(job);
-    if (remove_cgroup(cg, orig_, 5)) jobs_.erase(job);  // else resume_all() tries again
+    if (remove_cgroup(cg, orig_, 5, root_)) jobs_.erase(job);  // else resume_all() tries again
 }
 
 bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
@@ -256,7 +257,7 @@ PageOutTarget FreezeActuator::page_out_target(uint64_t job) {
 }
 
 void FreezeActuator::resume_all() {
-    release_swamp_cgroup(dir_);  // every job-* under it, also any we lost track of
+    release_swamp_cgroup(dir_, root_);  // every job-* under it, also any we lost track of
     stopped_.clear();
     jobs_.clear();
 }

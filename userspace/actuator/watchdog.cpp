@@ -96,7 +96,7 @@ public:
         for (auto& [job, list] : held_)
             for (const Held& h : list) pidfd_signal(h.pidfd, SIGCONT);
         if (!file_.cgroup_dir.empty() && access(file_.cgroup_dir.c_str(), F_OK) == 0)
-            release_swamp_cgroup(file_.cgroup_dir);
+            release_swamp_cgroup(file_.cgroup_dir, FsRoot{});
         while (!held_.empty()) release(held_.begin()->first);
         unlink(state_path(file_.controller).c_str());
     }

@@ -825,7 +825,7 @@ int Controller::run() {
     if (!o_.socket_path.empty()) refuse_if_listening(o_.socket_path);  // a second instance fails before BPF loads
     refuse_unsafe_files();
     // what an earlier swamp-bpf left stopped if it and its watchdog were killed
-    for (const std::string& line : report_lines(recover_leftovers())) log(Level::Warning) << line << '\n';
+    for (const std::string& line : report_lines(recover_leftovers(FsRoot{}))) log(Level::Warning) << line << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
     policy_.set_faults_counted(plan.kind != AttachKind::Tracepoint);  // tracepoints carry no fault counts
     start_ns_ = monotonic_ns();
@@ -854,7 +854,7 @@ int Controller::run() {
     open_history();  // before the first job: it may take a moment on a big history
     start_tree();
     owner_ = build_owner();
-    memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_);
+    memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_, FsRoot{});
     oom_kills_at_start_ = memory_->read_all().oom_kills;
     if (printer_ && record_file_) {
         *record_file_ << record_start_line(start_ns_, root_) << '\n';

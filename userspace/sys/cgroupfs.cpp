@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "sys/memparse.hpp"
+#include "sys/mounts.hpp"
 
 namespace swamp {
 
@@ -39,16 +40,14 @@ int write_file(const std::string& path, const std::string& text) {
     return e;
 }
 
-std::optional<std::string> cgroup2_mount() {
-    return memparse::find_mount(read_file("/proc/self/mounts").value_or(""), "cgroup2");
-}
+std::optional<std::string> cgroup2_mount(const FsRoot& root) { return Mounts(root).find("cgroup2"); }
 
-std::optional<std::string> v2_path_of(pid_t pid) {
-    auto lines = memparse::parse_proc_cgroup(read_file("/proc/" + std::to_string(pid) + "/cgroup").value_or(""));
+std::optional<std::string> v2_path_of(pid_t pid, const FsRoot& root) {
+    auto lines = memparse::parse_proc_cgroup(read_file(root.proc(pid, "cgroup")).value_or(""));
     return memparse::v2_cgroup_path(lines);
 }
 
-bool remove_cgroup(const std::string& cg, const std::string& to, int tries) {
+bool remove_cgroup(const std::string& cg, const std::string& to, int tries, const FsRoot& root) {
     for (int i = 0; i < tries; i++) {
         std::string procs = read_file(cg + "/cgroup.procs").value_or("");
         for (size_t at = 0; at < procs.size();) {
@@ -56,7 +55,7 @@ bool remove_cgroup(const std::string& cg, const std::string& to, int tries) {
             if (nl == std::string::npos) nl = procs.size();
             std::string pid = procs.substr(at, nl - at);
             if (!pid.empty() && write_file(to + "/cgroup.procs", pid) != 0)
-                if (auto root = cgroup2_mount()) write_file(*root + "/cgroup.procs", pid);  // `to` is gone
+                if (auto top = cgroup2_mount(root)) write_file(*top + "/cgroup.procs", pid);  // `to` is gone
             at = nl + 1;
         }
         if (::rmdir(cg.c_str()) == 0 || errno == ENOENT) return true;
@@ -66,7 +65,7 @@ bool remove_cgroup(const std::string& cg, const std::string& to, int tries) {
     return false;
 }
 
-int release_swamp_cgroup(const std::string& dir) {
+int release_swamp_cgroup(const std::string& dir, const FsRoot& root) {
     std::string parent = dir.substr(0, dir.rfind('/'));
     std::vector<std::string> jobs;
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -79,8 +78,8 @@ int release_swamp_cgroup(const std::string& dir) {
         if (read_file(cg + "/cgroup.freeze").value_or("0")[0] == '1') frozen++;
         write_file(cg + "/cgroup.freeze", "0");
     }
-    for (const auto& cg : jobs) remove_cgroup(cg, parent, 50);
-    remove_cgroup(dir, parent, 50);
+    for (const auto& cg : jobs) remove_cgroup(cg, parent, 50, root);
+    remove_cgroup(dir, parent, 50, root);
     return frozen;
 }
 

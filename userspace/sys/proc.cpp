@@ -41,9 +41,9 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text) {
     return s;
 }
 
-std::optional<ProcStat> read_proc_stat(pid_t pid) {
+std::optional<ProcStat> read_proc_stat(pid_t pid, const FsRoot& root) {
     // the whole file: a comm may hold a newline, so the line ends after the last ')'
-    auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto text = read_file(root.proc(pid, "stat"));
     if (!text) return std::nullopt;
     return parse_proc_stat(*text);
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "sys/fs_root.hpp"
+
 namespace swamp {
 
 struct ProcStat {
@@ -26,7 +28,8 @@ struct ProcStat {
     bool exiting() const { return flags & 0x00000004; /* PF_EXITING */ }
 };
 
-std::optional<ProcStat> read_proc_stat(pid_t pid);
+// /proc/PID/stat under `root` (the real /proc unless a test gives a fake tree).
+std::optional<ProcStat> read_proc_stat(pid_t pid, const FsRoot& root = {});
 // The real uid of `pid`, -1 when it is gone.
 long real_uid(pid_t pid);
 // True when `pid` is stopped by a signal (state T) or by a tracer (t).
