@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -228,6 +229,18 @@ TEST(FakeCgroups, FreezeNeedsCgroup2AndCgroupFreeze) {
         EXPECT_NE(std::string(e.what()).find("needs cgroup.freeze"), std::string::npos) << e.what();
     }
     EXPECT_FALSE(old.exists("/sys/fs/cgroup/build/swamp-bpf-" + std::to_string(::getpid())));  // removed again
+}
+
+TEST(FakeCgroups, CgroupProcsAndDirEntries) {
+    FakeTree t;
+    t.put("/cg/cgroup.procs", "12\n345\n\n");
+    t.mkdir("/cg/job-1");
+    EXPECT_EQ(cgroup_procs(t.path("/cg")), (std::vector<pid_t>{12, 345}));
+    EXPECT_TRUE(cgroup_procs(t.path("/none")).empty());
+    auto names = dir_entries(t.path("/cg"));
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"cgroup.procs", "job-1"}));
+    EXPECT_TRUE(dir_entries(t.path("/none")).empty());
 }
 
 // The state directory of a test, put back afterwards.

@@ -1,9 +1,6 @@
 #include "actuator/leftovers.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -103,25 +100,19 @@ void note_instance(Recovery& r, pid_t pid) {
 
 Recovery recover_leftovers(const FsRoot& root) {
     Recovery r;
-    if (DIR* d = ::opendir(state_dir().c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            std::string name = e->d_name;
-            if (name.size() < 7 || name.substr(name.size() - 6) != ".state") continue;
-            std::string path = state_dir() + "/" + name;
-            auto s = parse_state(read_file(path).value_or(""));
-            if (!s) {
-                r.unreadable.push_back(path);  // nothing we could act on safely; a person looks at it
-                continue;
-            }
-            if (alive(s->controller, s->controller_start, root) || alive(s->watchdog, s->watchdog_start, root))
-                continue;
-            for (const auto& h : s->held) r.resumed += resume_held(h, root);
-            if (!s->cgroup_dir.empty() && ::access(s->cgroup_dir.c_str(), F_OK) == 0)
-                r.thawed += release_swamp_cgroup(s->cgroup_dir, root);
-            ::unlink(path.c_str());
-            note_instance(r, s->controller);
+    for (const std::string& name : dir_entries(state_dir())) {
+        if (name.size() < 7 || name.substr(name.size() - 6) != ".state") continue;
+        std::string path = state_dir() + "/" + name;
+        auto s = parse_state(read_file(path).value_or(""));
+        if (!s) {
+            r.unreadable.push_back(path);  // nothing we could act on safely; a person looks at it
+            continue;
         }
-        ::closedir(d);
+        if (alive(s->controller, s->controller_start, root) || alive(s->watchdog, s->watchdog_start, root)) continue;
+        for (const auto& h : s->held) r.resumed += resume_held(h, root);
+        if (!s->cgroup_dir.empty() && path_exists(s->cgroup_dir)) r.thawed += release_swamp_cgroup(s->cgroup_dir, root);
+        remove_file(path);
+        note_instance(r, s->controller);
     }
     // job cgroups of a dead instance whose state file is gone (/run wiped, or never written)
     if (auto mount = cgroup2_mount(root)) {

@@ -19,6 +19,7 @@
 #include "sys/launch.hpp"
 #include "sys/limits.hpp"
 #include "sys/proc.hpp"
+#include "sys/self.hpp"
 #include "sys/signals.hpp"
 #include "util/error.hpp"
 
@@ -130,10 +131,6 @@ private:
     uint64_t count_ = 0;  // pidfds in held_
     bool warned_ = false;
 };
-
-void set_oom_score_adj(int value) {
-    write_file("/proc/self/oom_score_adj", std::to_string(value));
-}
 
 }  // namespace
 

@@ -17,6 +17,21 @@ std::optional<std::string> read_file(const std::string& path);
 // Writes `text` to an existing file; 0 or an errno.
 int write_file(const std::string& path, const std::string& text);
 
+// Whether `path` exists.
+bool path_exists(const std::string& path);
+// The names in directory `dir` but "." and ".."; none if it cannot be read.
+std::vector<std::string> dir_entries(const std::string& dir);
+// Removes file `path` (unlink); errors are ignored.
+void remove_file(const std::string& path);
+// Makes cgroup directory `dir` (0755); 0 if it is there now, or an errno.
+int make_cgroup(const std::string& dir);
+// Removes cgroup `dir` if no process is in it (rmdir); errors are ignored.
+void remove_empty_cgroup(const std::string& dir);
+// The pids in cgroup `cg` (its cgroup.procs); none if unreadable.
+std::vector<pid_t> cgroup_procs(const std::string& cg);
+// Waits until cgroup.events of `cg` says "frozen 1", up to `timeout_ms`.
+bool wait_cgroup_frozen(const std::string& cg, int timeout_ms);
+
 // The cgroup2 mount point under `root`, if one is mounted.
 std::optional<std::string> cgroup2_mount(const FsRoot& root);
 // The "0::/path" entry of /proc/PID/cgroup under `root`.

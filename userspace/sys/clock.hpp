@@ -12,5 +12,7 @@ uint64_t clock_ns(clockid_t c);
 // CLOCK_MONOTONIC in ns and in ms.
 uint64_t monotonic_ns();
 int64_t monotonic_ms();
+// Clock ticks per second, the unit of /proc/PID/stat's times.
+long clock_ticks_per_second();
 
 }  // namespace swamp

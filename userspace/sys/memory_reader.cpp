@@ -35,8 +35,6 @@ uint64_t leading_u64(std::string_view t) {
 // How old the cgroup's limit may be: it is set by hand or by a service manager, rarely.
 constexpr uint64_t kLimitMaxAgeNs = 1'000'000'000;
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
 std::string join(const std::string& mount, const std::string& cg_path) {
     if (cg_path.empty() || cg_path == "/") return mount;
     return mount + (cg_path.front() == '/' ? "" : "/") + cg_path;
@@ -95,7 +93,7 @@ void MemoryReader::locate(pid_t build_root) {
             p = memparse::parent_cgroup(*p);
         }
         std::string own = join(mount, path);
-        if (!exists(own + "/" + probe_file)) return false;
+        if (!path_exists(own + "/" + probe_file)) return false;
         kind_ = kind;
         cg_dir_ = own;
         cg_path_ = path;
@@ -110,7 +108,7 @@ void MemoryReader::locate(pid_t build_root) {
     auto v2_path = memparse::v2_cgroup_path(lines);
     auto v2_mount = mounts.find("cgroup2");
     if (v2_path && v2_mount && pick(Kind::V2, *v2_mount, *v2_path, "memory.max", "memory.current")) {
-        if (limit_at_start_ && exists(cg_dir_ + "/memory.pressure")) psi_file_ = cg_dir_ + "/memory.pressure";
+        if (limit_at_start_ && path_exists(cg_dir_ + "/memory.pressure")) psi_file_ = cg_dir_ + "/memory.pressure";
         return;
     }
     kind_ = Kind::None;
