@@ -2,8 +2,6 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,7 +164,7 @@ private:
     std::vector<uid_t> uids_;
     std::vector<std::string> roots_;
     FoundBuilds builds_;  // --user and service mode: each build's own figures, for the log
-    int timer_fd_ = -1;
+    std::unique_ptr<TimerFd> timer_;  // made in run(), after the watchdog's fork
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
     double start_unix_s_ = 0;  // start_ns_ in unix time, for the metrics
@@ -646,9 +644,7 @@ void Controller::trace_page_outs() {
 
 void Controller::arm_timer(bool on) {
     if (on == timer_on_) return;
-    itimerspec its{};
-    if (on) its.it_value.tv_nsec = its.it_interval.tv_nsec = Engine::kTimerNs;
-    timerfd_settime(timer_fd_, 0, &its, nullptr);
+    if (timer_) timer_->arm_every_ns(on ? Engine::kTimerNs : 0);
     timer_on_ = on;
 }
 
@@ -807,12 +803,12 @@ int Controller::run() {
     manager_.notify("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    timer_ = std::make_unique<TimerFd>();
     int root_fd = launched_ || watching_ ? -1 : open_pidfd(root_);
     auto watch = [&](int fd, uint32_t events) { epoll_watch(ep, fd, events); };
     watch(src_->fd(), EPOLLIN);
     watch(signals.fd(), EPOLLIN);
-    watch(timer_fd_, EPOLLIN);
+    watch(timer_->fd(), EPOLLIN);
     watch(root_fd, EPOLLIN);
     const int watchdog_fd = watchdog_->reply_fd();  // the command's exit; EOF if the watchdog dies
     watch(watchdog_fd, EPOLLIN);
@@ -837,9 +833,8 @@ int Controller::run() {
         bool from_timer = false;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
-            if (fd == timer_fd_) {
-                uint64_t ticks;
-                (void)!read(timer_fd_, &ticks, sizeof ticks);
+            if (fd == timer_->fd()) {
+                timer_->acknowledge();
                 from_timer = true;
             } else if (fd == manager_.watchdog_fd()) {
                 manager_.watchdog_tick();
@@ -869,9 +864,9 @@ int Controller::run() {
                 while (int sig = signals.read()) {
                     if (sig == SIGCHLD) {
                         // our children: the watchdog and --on-event's hooks
-                        int st = 0;
-                        for (pid_t p; (p = waitpid(-1, &st, WNOHANG)) > 0;)
+                        reap_children([&](pid_t p, int st) {
                             if (hooks_) hooks_->reaped(p, st);
+                        });
                     } else if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
                         if (!ending) suspend(sig, signals.last_code() == SI_KERNEL);
                     } else {
@@ -907,7 +902,7 @@ int Controller::run() {
     release_all(monotonic_ns());
     trace_page_outs();
     if (root_fd >= 0) close(root_fd);
-    close(timer_fd_);
+    timer_.reset();
     close(ep);
     int code = watchdog_lost_ ? int(ExitCode::Failure) : launched_ ? (status ? exit_code_of(*status) : 130) : 0;
     if (live_) live_->finish(this->status());
