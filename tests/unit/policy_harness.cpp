@@ -221,7 +221,7 @@ private:
 
         size_t index = run_.points.size();
         p.actions = engine_.decide({now, from_timer, p.mem, {}, {}}, [&](const Action& a, const Job& j) {
-            run_.actions.push_back({now, a.type, a.job, a.reason, index});
+            run_.actions.push_back({now, a.type, a.job, a.reason, a.rule, index});
             if (a.type != ActionType::Resume) stopped_at_[a.job] = {tree_.jobs_ended(), std::max(0.0, j.growth)};
             return true;
         });

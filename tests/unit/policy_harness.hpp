@@ -112,6 +112,7 @@ struct ActionRecord {
     ActionType type = ActionType::Stop;
     uint64_t job = 0;
     std::string reason;
+    Rule rule = Rule::StopProjection;
     size_t point = 0;  // index into ReplayRun::points
 };
 

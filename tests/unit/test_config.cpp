@@ -6,6 +6,7 @@
 
 #include "cli_util.hpp"
 #include "config/config.hpp"
+#include "config/setting_table.hpp"
 #include "test_util.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -178,8 +179,11 @@ TEST(Config, EveryKeyIsRead) {
     EXPECT_EQ(o.metrics_file, "/var/lib/node_exporter/swamp.prom");
     EXPECT_EQ(o.on_event, "/usr/share/swamp-bpf/examples/notify-desktop");
     // kCustom names every key, so no key was left out of this test.
-    for (const auto& k : config_keys())
-        EXPECT_TRUE(contains(kCustom, "\n" + k.name + " = ")) << k.table << "." << k.name;
+    for (const Setting& s : settings()) {
+        if (s.has_key()) {
+            EXPECT_TRUE(contains(kCustom, "\n" + s.key + " = ")) << s.table << "." << s.key;
+        }
+    }
 }
 
 TEST(Config, EmptyFileChangesNothing) {
@@ -203,19 +207,6 @@ TEST(Config, ShippedExampleHoldsTheDefaults) {
     ASSERT_FALSE(cli.cli.exit_now) << cli.err;
     SCOPED_TRACE("parse_cli defaults against ControllerOptions{}");
     expect_same(cli.cli.control, ControllerOptions{});
-}
-
-TEST(Config, EveryKeyStandsForAFlagInHelp) {
-    std::string help = run({"--help"}).out, service_help = run({"service", "--help"}).out;
-    for (const auto& k : config_keys()) {
-        std::stringstream flags(k.flag);
-        for (std::string flag; std::getline(flags >> std::ws, flag, ',');) {
-            // "service --users": a flag of `swamp-bpf service`
-            bool of_service = flag.rfind("service ", 0) == 0;
-            std::string name = of_service ? flag.substr(8) : flag;
-            EXPECT_TRUE(contains(of_service ? service_help : help, name)) << k.table << "." << k.name << ": " << flag;
-        }
-    }
 }
 
 TEST(Config, FormatReadsBack) {
@@ -516,4 +507,162 @@ TEST(CheckConfig, Help) {
     EXPECT_EQ(*sub.cli.exit_now, 0);
     EXPECT_TRUE(contains(sub.out, "--show")) << sub.out;
     EXPECT_TRUE(contains(sub.out, "exit 7")) << sub.out;
+}
+
+// ---- the settings' table (config/setting_table.hpp): one row makes the flag, the key and --show ----
+
+namespace {
+
+// The command line that takes the flag of `s`: the controller, or `service` for its own.
+std::vector<std::string> command_of(const Setting& s) {
+    return s.flag_of == FlagOf::Service ? std::vector<std::string>{"service"}
+                                        : std::vector<std::string>{"--root-pid", "1"};
+}
+
+// The options that `flag_args` give on the command line of `s`; the error, "" if none.
+ControllerOptions with_flag(const Setting& s, const std::vector<std::string>& flag_args, std::string& error) {
+    auto args = command_of(s);
+    args.insert(args.end(), flag_args.begin(), flag_args.end());
+    auto r = run(args);
+    error = r.cli.exit_now ? r.err + "(exit " + std::to_string(*r.cli.exit_now) + ")" : "";
+    return r.cli.control;
+}
+
+// The entry of `flag` in `help`: from the flag to the next one.
+std::string help_entry(const std::string& help, const std::string& flag) {
+    size_t at = help.find("\n  " + flag + " ");
+    if (at == std::string::npos) at = help.find("," + flag + " ");
+    if (at == std::string::npos) return "";
+    return help.substr(at, help.find("\n  -", at + 1) - at);
+}
+
+}  // namespace
+
+TEST(Settings, EveryRowHasTheFlagAndTheKeyItClaims) {
+    std::string help = run({"--help"}).out, service_help = run({"service", "--help"}).out;
+    std::string shown = format_config(ControllerOptions{});
+    std::vector<std::string> flags;
+    for (const Setting& s : settings()) {
+        SCOPED_TRACE(s.flag + " " + s.table + "." + s.key);
+        EXPECT_TRUE(s.has_flag() || s.has_key());
+        EXPECT_TRUE(s.set && s.get);
+        if (s.has_flag()) {
+            EXPECT_EQ(std::count(flags.begin(), flags.end(), s.flag), 0);
+            flags.push_back(s.flag);
+            EXPECT_FALSE(help_entry(service_help, s.long_flag()).empty());
+            EXPECT_EQ(help_entry(help, s.long_flag()).empty(), s.flag_of == FlagOf::Service);
+        } else {  // a key set by flags of its own, such as output.trace
+            std::stringstream others(s.other_flags);
+            int n = 0;
+            for (std::string flag; std::getline(others >> std::ws, flag, ','); n++)
+                EXPECT_FALSE(help_entry(help, flag).empty()) << flag;
+            EXPECT_GT(n, 0);
+        }
+        if (s.has_key()) {
+            size_t table = shown.find("[" + s.table + "]\n");
+            ASSERT_NE(table, std::string::npos);
+            size_t key = shown.find("\n" + s.key + " = ", table);
+            EXPECT_LT(key, shown.find("\n[", table + 1));
+        }
+    }
+}
+
+// --help writes each default from ControllerOptions{}; given as the flag, it changes nothing.
+TEST(Settings, EveryDefaultInHelpIsTheOptionsOwn) {
+    std::string help = run({"service", "--help"}).out;  // every flag of the table
+    const ControllerOptions defaults;
+    for (const Setting& s : settings()) {
+        if (!s.has_flag() || s.kind == SettingKind::Flag) continue;
+        SCOPED_TRACE(s.flag);
+        std::string value = value_text(s.get(defaults));
+        std::string entry = help_entry(help, s.long_flag());
+        if (!s.default_note.empty()) {
+            EXPECT_TRUE(contains(entry, "(default " + s.default_note + ")")) << entry;
+            continue;
+        }
+        if (value.empty()) {
+            EXPECT_FALSE(contains(entry, "(default")) << entry;
+            continue;
+        }
+        EXPECT_TRUE(contains(entry, "(default " + value + ")")) << entry;
+        std::string error;
+        auto given = with_flag(s, {s.long_flag(), value}, error);
+        ASSERT_EQ(error, "");
+        auto not_given = with_flag(s, {}, error);
+        expect_same(given, not_given);
+        EXPECT_EQ(given.policy.cpus, not_given.policy.cpus);
+    }
+}
+
+// A number at, inside and beyond the bounds: the flag and the key take the same, and say the same.
+TEST(Settings, BoundsAreTheSameForTheFlagAndTheKey) {
+    int checked = 0;
+    for (const Setting& s : settings()) {
+        if (!s.has_flag() || !s.has_key()) continue;
+        std::vector<std::string> values;
+        if (s.kind == SettingKind::Integer || s.kind == SettingKind::Number) {
+            double step = s.kind == SettingKind::Integer ? 1 : 0.01;
+            for (double v : {s.bounds.lo, s.bounds.hi, s.bounds.lo - step, s.bounds.hi + step, 0.0, -1.0})
+                values.push_back(s.kind == SettingKind::Integer ? std::to_string(int64_t(v))
+                                                                : value_text(SettingValue(v)));
+            if (!s.word.empty()) values.push_back(s.word);
+        } else if (s.kind == SettingKind::Choice) {
+            values = s.choices;
+            values.push_back("bogus");
+        } else {
+            continue;
+        }
+        for (const std::string& v : values) {
+            SCOPED_TRACE(s.flag + " " + v);
+            checked++;
+            std::string flag_error;
+            ControllerOptions by_flag = with_flag(s, {s.long_flag() + "=" + v}, flag_error);  // "-1" is --max-running=1
+            bool word = s.kind == SettingKind::Choice || v == s.word;
+            std::string toml = "[" + s.table + "]\n" + s.key + " = " + (word ? "\"" + v + "\"" : v) + "\n";
+            ControllerOptions by_key;
+            std::string key_error = apply_text(toml, by_key);
+            EXPECT_EQ(flag_error.empty(), key_error.empty()) << flag_error << " / " << key_error;
+            if (flag_error.empty() && key_error.empty()) {
+                EXPECT_EQ(value_text(s.get(by_flag)), value_text(s.get(by_key)));
+            } else if (s.kind != SettingKind::Choice) {
+                std::string give = out_of_bounds(s, std::stod(v));
+                EXPECT_FALSE(give.empty());
+                EXPECT_TRUE(contains(flag_error, give)) << flag_error;
+                EXPECT_TRUE(contains(key_error, give)) << key_error;
+            }
+        }
+    }
+    EXPECT_GT(checked, 30);
+}
+
+// Every value of kCustom, given as its flag, sets what the key sets.
+TEST(Settings, TheFlagSetsWhatTheKeySets) {
+    CustomFile f;
+    const ControllerOptions by_keys = f.options();
+    for (const Setting& s : settings()) {
+        if (!s.has_flag() || !s.has_key()) continue;
+        SCOPED_TRACE(s.flag);
+        SettingValue value = s.get(by_keys);
+        std::vector<std::string> args{s.long_flag()};
+        if (s.kind != SettingKind::Flag) args.push_back(value_text(value));
+        else if (!std::get<bool>(value)) continue;
+        std::string error;
+        ControllerOptions by_flag = with_flag(s, args, error);
+        ASSERT_EQ(error, "");
+        EXPECT_EQ(value_text(s.get(by_flag)), value_text(value));
+    }
+}
+
+TEST(CheckConfig, ShowReadsBackToTheSameOptions) {
+    CustomFile f;
+    TempFile empty;
+    for (const auto& [file, expected] : {std::pair(f.file.path, f.options()), std::pair(empty.path, ControllerOptions{})}) {
+        SCOPED_TRACE(file);
+        auto r = run_main({"check-config", "--show", file});
+        ASSERT_EQ(r.code, 0) << r.err;
+        ControllerOptions back = custom();  // every key differs from its default here
+        ASSERT_EQ(apply_text(r.out.substr(r.out.find('\n')), back), "");
+        expect_same(back, expected);
+        EXPECT_EQ(format_config(back), format_config(expected));
+    }
 }

@@ -115,6 +115,23 @@ size_t count_of(const std::vector<std::string>& log, const std::string& what) {
     return n;
 }
 
+// A decision line's "rule" is read back; a recording from before the field has none.
+TEST(Engine, RecordedDecisionsKeepTheirRule) {
+    std::istringstream in(
+        R"({"v":1,"event":"decision","ts_ns":5,"action":"hold","job":2,"comm":"cc1","reason":"held","rule":"hold_cpu"})"
+        "\n"
+        R"({"v":1,"event":"decision","ts_ns":6,"action":"resume","job":2,"comm":"cc1","reason":"room"})"
+        "\n");
+    ReplaySource src(in, "recording");
+    Engine engine(TreeConfig{}, PolicyConfig{});
+    RecordingActuator actuator;
+    uint64_t now = 0;
+    RecordingRun run = replay_recording(src, engine, actuator.carry_out(now));
+    ASSERT_EQ(run.recorded.size(), 2u);
+    EXPECT_EQ(run.recorded[0].rule, Rule::HoldCpu);
+    EXPECT_EQ(run.recorded[1].rule, std::nullopt);
+}
+
 TEST(Engine, ARecordedBuildReplaysToTheSameDecisions) {
     LiveRun live;
     // four jobs that each grow to 500 MiB over 5 s, started 0.5 s apart, in 1.2 GiB

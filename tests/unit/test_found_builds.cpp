@@ -35,9 +35,9 @@ TEST(FoundBuilds, EachBuildCountsItsOwnJobsAndDecisions) {
     feed(t, b, exec_ev(kSecond, 102, 100, "cc1plus", {"cc1plus"}));
     uint64_t n = feed(t, b, fork_ev(kSecond, 201, 200, "ninja")).new_jobs.at(0);
     feed(t, b, exec_ev(kSecond, 201, 200, "ld", {"ld"}));
-    b.on_action({ActionType::Stop, c, "grows"});
-    b.on_action({ActionType::Resume, c, "room"});
-    b.on_action({ActionType::Hold, n, "predicted"});
+    b.on_action({ActionType::Stop, c, "grows", Rule::StopProjection});
+    b.on_action({ActionType::Resume, c, "room", Rule::Resume});
+    b.on_action({ActionType::Hold, n, "predicted", Rule::HoldMemory});
 
     // not a build: a job's process, and a driver under a followed parent
     EXPECT_EQ(b.on_entered(t, 101, kSecond), "");
@@ -51,9 +51,9 @@ TEST(FoundBuilds, EachBuildCountsItsOwnJobsAndDecisions) {
               "build pid 100 (make) ended after 12 s: 2 jobs, 1 stops, 0 holds at exec, 1 resumes");
     EXPECT_EQ(b.on_exit(exit_ev(12 * kSecond, 100, 1, "make")), "") << "reported once";
     // a decision for a job of make's build after make ended counts nowhere
-    b.on_action({ActionType::Stop, c, "late"});
+    b.on_action({ActionType::Stop, c, "late", Rule::StopProjection});
     // the held link resumes before ninja ends
-    b.on_action({ActionType::Resume, n, "room"});
+    b.on_action({ActionType::Resume, n, "room", Rule::Resume});
     EXPECT_EQ(b.on_exit(exit_ev(4 * kSecond, 200, 1, "ninja")),
               "build pid 200 (ninja) ended after 3 s: 1 jobs, 0 stops, 1 holds at exec, 1 resumes");
 }

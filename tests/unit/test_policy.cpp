@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 #include "build_sim.hpp"
 #include "policy/policy.hpp"
@@ -110,6 +112,7 @@ TEST(Policy, NeverZeroRunningJobs) {
     EXPECT_EQ(acts[0].type, ActionType::Resume);
     EXPECT_EQ(acts[0].job, b) << "not the most invested";
     EXPECT_TRUE(contains(acts[0].reason, "no job is running")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::OneRuns) << acts[0].reason;
     EXPECT_EQ(s.running(), std::vector<uint64_t>{b});
 
     // equal RSS: the oldest
@@ -140,6 +143,7 @@ TEST(Policy, NewJobHeldAtExecWhenProjectedHeadroomIsBelowTheHighMark) {
     EXPECT_EQ(acts[0].type, ActionType::Hold);
     EXPECT_EQ(acts[0].job, b);
     EXPECT_TRUE(contains(acts[0].reason, "held at exec")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::HoldMemory) << acts[0].reason;
     EXPECT_EQ(s.job(b).state, JobState::Held);
     EXPECT_EQ(s.job(a).state, JobState::Running);
 
@@ -169,6 +173,7 @@ TEST(Policy, ANewJobIsJudgedAtItsExecNotAtTheFork) {
     auto acts = s.decide(p, view(10 * MiB));
     ASSERT_TRUE(find(acts, ActionType::Hold, b)) << "not held at its exec";
     EXPECT_TRUE(contains(find(acts, ActionType::Hold, b)->reason, "held at exec"));
+    EXPECT_EQ(find(acts, ActionType::Hold, b)->rule, Rule::HoldMemory) << find(acts, ActionType::Hold, b)->reason;
 }
 
 TEST(Policy, HoldAtExecUsesTheProjection) {
@@ -198,6 +203,7 @@ TEST(Policy, HoldAtExecUsesTheProjection) {
     acts = s.decide(p, view(int64_t(kHigh + 2 * g + 20 * MiB)));
     ASSERT_TRUE(find(acts, ActionType::Hold, d));
     EXPECT_TRUE(contains(acts.back().reason, "typical peak")) << acts.back().reason;
+    EXPECT_EQ(acts.back().rule, Rule::HoldMemory) << acts.back().reason;
 }
 
 // Two jobs appear in one batch of events: the hold goes to the less invested
@@ -250,6 +256,7 @@ TEST(Policy, StopsTheBestGrowthPerRssFirstAndOnlyAsManyAsNeeded) {
         EXPECT_EQ(acts[0].type, ActionType::Stop);
         EXPECT_EQ(acts[0].job, a);
         EXPECT_TRUE(contains(acts[0].reason, "low mark")) << acts[0].reason;
+        EXPECT_EQ(acts[0].rule, Rule::StopProjection) << acts[0].reason;
         s.tree.set_state(a, JobState::Running, s.now);
     }
     // two are needed: a first, then b; never the head, never the flat job
@@ -521,6 +528,11 @@ TEST(Policy, DeadlockGuardResumesOneWhenEveryRunningJobIsBlocked) {
     EXPECT_EQ(acts[0].type, ActionType::Resume);
     EXPECT_EQ(acts[0].job, a);
     EXPECT_TRUE(starts_with(acts[0].reason, "deadlock guard")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::Deadlock) << acts[0].reason;
+    ActionCounts counts;  // as the controller counts them
+    counts.count(acts[0]);
+    EXPECT_EQ(counts.resumes, 1u);
+    EXPECT_EQ(counts.deadlock_resumes, 1u);
 
     // one running job still progresses: no guard
     s.advance(0.25);
@@ -531,6 +543,7 @@ TEST(Policy, DeadlockGuardResumesOneWhenEveryRunningJobIsBlocked) {
     ASSERT_EQ(acts.size(), 1u);
     EXPECT_EQ(acts[0].job, b);
     EXPECT_TRUE(starts_with(acts[0].reason, "deadlock guard")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::Deadlock) << acts[0].reason;
     // blocked jobs that are not running do not count
     s.tree.set_state(b, JobState::Stopped, s.now);
     s.advance(0.25);
@@ -569,6 +582,8 @@ TEST(Policy, LivelockRotatesTheStoppedJobsThroughRunningAlone) {
     ASSERT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{h});
     ASSERT_EQ(jobs_of(acts, ActionType::Resume), std::vector<uint64_t>{a});
     EXPECT_TRUE(contains(find(acts, ActionType::Stop, h)->reason, "900M are stranded")) << acts[0].reason;
+    EXPECT_EQ(find(acts, ActionType::Stop, h)->rule, Rule::Livelock) << find(acts, ActionType::Stop, h)->reason;
+    EXPECT_EQ(find(acts, ActionType::Resume, a)->rule, Rule::Livelock) << find(acts, ActionType::Resume, a)->reason;
     // a crawls alone too: b's turn
     acts = crawl(a, 0.1, cfg.livelock_s + 0.5);
     EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{a});
@@ -606,6 +621,7 @@ TEST(Policy, LivelockOfTwoRunningJobsStopsTheLeastInvested) {
     }
     ASSERT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{a});
     EXPECT_TRUE(starts_with(acts[0].reason, "livelock: the running jobs crawl")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::Livelock) << acts[0].reason;
 }
 
 // Where the source counts no major faults (the no-BTF variant), a crawl is
@@ -639,6 +655,7 @@ TEST(Policy, LivelockWithoutFaultCountsGoesByCpuAndGrowth) {
     EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{h});
     EXPECT_EQ(jobs_of(acts, ActionType::Resume), std::vector<uint64_t>{a});
     EXPECT_TRUE(contains(find(acts, ActionType::Stop, h)->reason, "no growth")) << acts[0].reason;
+    EXPECT_EQ(find(acts, ActionType::Stop, h)->rule, Rule::Livelock) << find(acts, ActionType::Stop, h)->reason;
 }
 
 TEST(Policy, AJobResumedByTheGuardGetsTwiceTheMinRun) {
@@ -668,6 +685,7 @@ TEST(Policy, CapMaxRunningOne) {
     auto acts = s.decide(p, view(4 * GiB));
     EXPECT_EQ(jobs_of(acts, ActionType::Stop), (std::vector<uint64_t>{c, a}));  // least invested first
     for (const Action& x : acts) EXPECT_TRUE(contains(x.reason, "at most 1")) << x.reason;
+    for (const Action& x : acts) EXPECT_EQ(x.rule, Rule::Cap) << x.reason;
     EXPECT_EQ(s.running(), std::vector<uint64_t>{b});
 
     // plenty of memory, still one
@@ -679,6 +697,7 @@ TEST(Policy, CapMaxRunningOne) {
     EXPECT_EQ(acts[0].type, ActionType::Hold);
     EXPECT_EQ(acts[0].job, d);
     EXPECT_TRUE(contains(acts[0].reason, "cap")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::Cap) << acts[0].reason;
     // the running one finishes: the most invested waiting one runs, only it
     s.finish(b);
     s.advance(0.25);
@@ -741,6 +760,7 @@ TEST(Policy, PauseStopsEveryJob) {
     std::sort(stopped.begin(), stopped.end());
     EXPECT_EQ(stopped, (std::vector<uint64_t>{a, b}));  // the head too
     for (const Action& x : acts) EXPECT_TRUE(contains(x.reason, "paused")) << x.reason;
+    for (const Action& x : acts) EXPECT_EQ(x.rule, Rule::Pause) << x.reason;
     EXPECT_TRUE(s.running().empty());
     // a job that starts while paused waits too; nothing resumes
     uint64_t c = s.spawn("cc1plus");
@@ -775,6 +795,7 @@ TEST(Policy, RunNowOverridesPauseCapAndMemoryUntilTheJobEnds) {
     EXPECT_EQ(acts[0].type, ActionType::Resume);
     EXPECT_EQ(acts[0].job, a);
     EXPECT_TRUE(contains(acts[0].reason, "run now by the user")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::RunNow) << acts[0].reason;
     EXPECT_EQ(s.running(), std::vector<uint64_t>{a});
     EXPECT_TRUE(run_for(s, p, view(4 * GiB), 2).empty());  // the pause keeps h stopped, a running
     // unpaused under a cap of 1: a counts as the one running job, so h waits
@@ -814,6 +835,7 @@ TEST(Policy, DrainHoldsNewJobsAndResumesNothing) {
     EXPECT_EQ(acts[0].type, ActionType::Hold);
     EXPECT_EQ(acts[0].job, c);
     EXPECT_TRUE(contains(acts[0].reason, "drain")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::Drain) << acts[0].reason;
     EXPECT_EQ(s.job(h).state, JobState::Running);  // what runs keeps running
     EXPECT_TRUE(run_for(s, p, view(4 * GiB), 3).empty());
     s.finish(h);
@@ -839,6 +861,7 @@ TEST(Policy, ThrashingStopsTheLeastInvestedOnePerSettlePeriod) {
     EXPECT_EQ(acts[0].type, ActionType::Stop);
     EXPECT_EQ(acts[0].job, b);
     EXPECT_TRUE(contains(acts[0].reason, "memory pressure")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::StopPressure) << acts[0].reason;
     EXPECT_TRUE(contains(acts[0].reason, "major faults")) << acts[0].reason;
     // within settle_s: no second stop
     s.advance(0.2);
@@ -884,6 +907,7 @@ TEST(Policy, PsiFullCountsAsPressure) {
     EXPECT_EQ(jobs_of(acts, ActionType::Stop), std::vector<uint64_t>{a});
     ASSERT_FALSE(acts.empty());
     EXPECT_TRUE(contains(acts[0].reason, "PSI")) << acts[0].reason;
+    EXPECT_EQ(acts[0].rule, Rule::StopPressure) << acts[0].reason;
     // a new job under pressure is held at exec
     s.advance(1);
     uint64_t c = s.spawn("cc1plus");
@@ -927,6 +951,7 @@ TEST(PolicyWithHistory, APredictedBigJobIsHeldAtExecWhenItsPeakCannotFit) {
     const Action* hold = find(acts, ActionType::Hold, big);
     ASSERT_TRUE(hold) << "900M cannot fit beside the head's 600M to go in 1100M";
     EXPECT_TRUE(contains(hold->reason, "predictions")) << hold->reason;
+    EXPECT_EQ(hold->rule, Rule::HoldMemory) << hold->reason;
     EXPECT_TRUE(contains(hold->reason, "(predicted peak 900M from 3 runs)")) << hold->reason;
     EXPECT_EQ(s.running(), std::vector<uint64_t>{head});
 }
@@ -964,6 +989,7 @@ TEST(PolicyWithHistory, TwoStoppedBigLinksResumeOneAtATime) {
         for (const Action& act : s.decide(p, view(1100 * MiB))) {
             ASSERT_EQ(act.type, ActionType::Resume) << act.reason;
             EXPECT_TRUE(contains(act.reason, "by its prediction")) << act.reason;
+            EXPECT_EQ(act.rule, Rule::Resume) << act.reason;
             resumed.push_back(act.job);
         }
     }
@@ -983,6 +1009,7 @@ TEST(PolicyWithHistory, OfTwoPeaksThatWouldMeetTheLaterOneWaits) {
     const Action* stop = find(acts, ActionType::Stop, b);
     ASSERT_TRUE(stop) << "900M + 810M to go do not fit in 1300M";
     EXPECT_TRUE(contains(stop->reason, "due last")) << stop->reason;
+    EXPECT_EQ(stop->rule, Rule::StopPeaks) << stop->reason;
     EXPECT_FALSE(find(acts, ActionType::Stop, a));
 }
 
@@ -1034,6 +1061,7 @@ TEST(Policy, AJobBeyondTheBusyCpusIsHeldAtExec) {
     auto acts = f.s.decide(f.p, view(1 * GiB), {}, {{f.a, 1.0}, {f.b, 0.98}});
     ASSERT_TRUE(find(acts, ActionType::Hold, f.c));
     EXPECT_TRUE(contains(acts.back().reason, "CPUs are busy")) << acts.back().reason;
+    EXPECT_EQ(acts.back().rule, Rule::HoldCpu) << acts.back().reason;
 }
 
 // Jobs whose work is elsewhere (distcc clients) use little CPU here: a new job
@@ -1141,6 +1169,7 @@ TEST(PolicyWithHistory, AJobWhosePeakDoesNotFitRunsOnABudgetAndStopsOnce) {
     }
     ASSERT_TRUE(stop) << "it ran past its budget";
     EXPECT_TRUE(contains(stop->reason, "budget ran out")) << stop->reason;
+    EXPECT_EQ(stop->rule, Rule::BudgetEnd) << stop->reason;
     const int64_t held = int64_t(s.job(big).rss);
     EXPECT_LE(held, 436 * MiB) << "it holds more than the head's peak leaves";
     EXPECT_GE(held, 300 * MiB) << "it stopped long before its budget ran out";
@@ -1170,6 +1199,7 @@ TEST(PolicyWithHistory, NoBudgetWithoutAFreeCpuOrWhileAJobIsStopped) {
         const Action* hold = find(acts, ActionType::Hold, big);
         ASSERT_TRUE(hold) << (cpu_free ? "ran on a budget while a job was stopped" : "ran on a budget without a CPU");
         EXPECT_TRUE(contains(hold->reason, "predictions")) << hold->reason;
+        EXPECT_EQ(hold->rule, Rule::HoldMemory) << hold->reason;
     }
 }
 
@@ -1189,6 +1219,7 @@ TEST(PolicyWithHistory, ANewJobDoesNotRunAheadOfAStoppedOne) {
     const Action* resume = find(acts, ActionType::Resume, stopped);
     ASSERT_TRUE(resume);
     EXPECT_TRUE(contains(resume->reason, "no job is running")) << resume->reason;
+    EXPECT_EQ(resume->rule, Rule::OneRuns) << resume->reason;
 }
 
 // Held jobs resume oldest first, where a job predicted to run s seconds
@@ -1251,4 +1282,94 @@ TEST(PolicyWithHistory, NoBudgetBesideAJobWithoutAPrediction) {
     const Action* hold = find(acts, ActionType::Hold, big);
     ASSERT_TRUE(hold) << "ran on a budget beside a job whose peak is only a lower bound";
     EXPECT_TRUE(contains(hold->reason, "predictions")) << hold->reason;
+    EXPECT_EQ(hold->rule, Rule::HoldMemory) << hold->reason;
+}
+
+// Decides every 0.1 s for up to 2 s; the first resume, if any.
+std::optional<Action> first_resume(Sim& s, Policy& p, const MemoryView& mem,
+                                   const std::map<uint64_t, double>& cpu_use = {}) {
+    for (int i = 0; i < 20; i++) {
+        s.advance(0.1);
+        for (const Action& a : s.decide(p, mem, {}, cpu_use))
+            if (a.type == ActionType::Resume) return a;
+    }
+    return std::nullopt;
+}
+
+TEST(PolicyRules, EachHasItsOwnStableName) {
+    std::set<std::string> names;
+    for (int r = int(Rule::RunNow); r <= int(Rule::RunOnBudget); r++) {
+        std::string name = rule_name(Rule(r));
+        EXPECT_NE(name, "?");
+        EXPECT_TRUE(names.insert(name).second) << name << " twice";
+        EXPECT_EQ(rule_from_name(name), Rule(r)) << name;
+    }
+    EXPECT_STREQ(rule_name(Rule::Deadlock), "deadlock");
+    EXPECT_STREQ(rule_name(Rule::HoldCpu), "hold_cpu");
+    EXPECT_EQ(rule_from_name("a rule from a later version"), std::nullopt);
+}
+
+// The controller counts deadlock resumes by the rule; a reason's words do not count.
+TEST(PolicyRules, DeadlockResumesAreCountedByTheRule) {
+    ActionCounts c;
+    c.count({ActionType::Resume, 1, "deadlock guard: all 2 running jobs made no progress", Rule::Deadlock});
+    c.count({ActionType::Resume, 2, "deadlock guard, as a reason's words", Rule::Resume});
+    c.count({ActionType::Stop, 3, "deadlock", Rule::StopProjection});
+    c.count({ActionType::Hold, 4, "held at exec", Rule::HoldCpu});
+    EXPECT_EQ(c.resumes, 2u);
+    EXPECT_EQ(c.deadlock_resumes, 1u);
+    EXPECT_EQ(c.stops, 1u);
+    EXPECT_EQ(c.holds, 1u);
+}
+
+TEST(PolicyRules, ANewJobIsHeldForPressureWhenMemoryIsPlentiful) {
+    Sim s;
+    Policy p;
+    s.spawn("ld", 800 * MiB);
+    uint64_t a = s.spawn("cc1plus", 300 * MiB);
+    s.prime(p);
+    s.advance(1);
+    s.faults(a, 2500);
+    uint64_t b = s.spawn("cc1");
+    auto acts = s.decide(p, view(4 * GiB));
+    const Action* hold = find(acts, ActionType::Hold, b);
+    ASSERT_TRUE(hold);
+    EXPECT_EQ(hold->rule, Rule::HoldPressure) << hold->reason;
+    const Action* stop = find(acts, ActionType::Stop, a);
+    ASSERT_TRUE(stop);
+    EXPECT_EQ(stop->rule, Rule::StopPressure) << stop->reason;
+}
+
+TEST(PolicyRules, AJobHeldForMemoryResumesOnceHeadroomSettles) {
+    Sim s;
+    Policy p;
+    s.spawn("ld", 400 * MiB);
+    s.prime(p);
+    s.advance(1);
+    uint64_t b = s.spawn("cc1");
+    auto acts = s.decide(p, view(150 * MiB));
+    ASSERT_TRUE(find(acts, ActionType::Hold, b));
+    EXPECT_EQ(find(acts, ActionType::Hold, b)->rule, Rule::HoldMemory);
+    std::optional<Action> resume = first_resume(s, p, view(2 * GiB));
+    ASSERT_TRUE(resume);
+    EXPECT_EQ(resume->job, b);
+    EXPECT_EQ(resume->rule, Rule::Resume) << resume->reason;
+}
+
+// Held while no CPU was free for a budget; once one is, it resumes on a budget.
+TEST(PolicyRules, AHeldJobWhosePeakDoesNotFitResumesOnABudget) {
+    Sim s;
+    Policy p(two_cpus());
+    uint64_t head = predicted(s, "ld", 400 * MiB, 1000 * MiB, 2);
+    uint64_t other = predicted(s, "cc1", 40 * MiB, 60 * MiB, 2);
+    s.prime(p);
+    s.advance(1);
+    uint64_t big = predicted(s, "cc1plus", 0, 900 * MiB, 5);
+    auto acts = s.decide(p, view(1100 * MiB), {}, {{head, 1.0}, {other, 1.0}});
+    ASSERT_TRUE(find(acts, ActionType::Hold, big));
+    s.finish(other);
+    std::optional<Action> resume = first_resume(s, p, view(1100 * MiB), {{head, 1.0}});
+    ASSERT_TRUE(resume);
+    EXPECT_EQ(resume->job, big);
+    EXPECT_EQ(resume->rule, Rule::RunOnBudget) << resume->reason;
 }

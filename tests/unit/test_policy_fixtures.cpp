@@ -37,8 +37,6 @@ std::string secs(uint64_t ns, const Fixture& fx) {
     return buf;
 }
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
-
 std::string describe(const ReplayRun& run, const Fixture& fx) {
     std::string s;
     for (const ActionRecord& a : run.actions) {
@@ -91,7 +89,7 @@ void check_invariants(const Fixture& fx, const ReplayRun& run, const HarnessOpti
             if (a.type != ActionType::Resume) continue;
             const JobSnap& r = p.jobs.at(a.job);
             if (r.state == JobState::Running) fail("resume of a running job", at + ": job " + std::to_string(a.job));
-            bool any = starts_with(a.reason, "no job is running") || starts_with(a.reason, "deadlock guard");
+            bool any = a.rule == Rule::OneRuns || a.rule == Rule::Deadlock;
             // room to grow: a held job to twice its size above the high mark, a stopped
             // one as the stop rule projects it (a horizon of its growth when stopped,
             // and if it grew, its RSS once more; at least 16M) above the low mark
@@ -263,7 +261,7 @@ TEST(FixtureFiles, ReplayOfTheControlledRunStopsWhenTheControllerDid) {
     EXPECT_LT(std::abs(diff), 0.5) << "recorded " << secs(first->ts_ns, fx) << ", replayed " << secs(mine->ts_ns, fx)
                                    << "\n"
                                    << describe(run, fx);
-    EXPECT_TRUE(starts_with(mine->reason, "projected headroom")) << mine->reason;
+    EXPECT_EQ(mine->rule, Rule::StopProjection) << mine->reason;
 }
 
 // A tighter budget makes the policy work harder, still within the rules.

@@ -345,7 +345,7 @@ TEST(Printer, JsonSurvivesBytesThatAreNotUtf8) {
     std::ostringstream out, rec;
     TracePrinter p(PrinterOptions{true, false}, out, &rec, 0);
     ASSERT_NO_THROW(p.on_event(e));
-    ASSERT_NO_THROW(p.on_decision(Decision{6, "stop", 1, 9, "cc\xff", 1, 2, "cc\xff grows", 0, 0, "", ""}));
+    ASSERT_NO_THROW(p.on_decision(Decision{6, "stop", 1, 9, "cc\xff", 1, 2, "cc\xff grows", 0, 0, "", "", ""}));
     auto lines = lines_of(out.str());
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_EQ(json::parse(lines[0])["comm"], "cc\xef\xbf\xbd");  // U+FFFD
@@ -355,6 +355,19 @@ TEST(Printer, JsonSurvivesBytesThatAreNotUtf8) {
     auto items = read_all(rec.str());
     ASSERT_EQ(items.size(), 1u);
     EXPECT_EQ(items[0].event, Event(e));
+}
+
+// A decision names the policy rule that made it; one without (as from a
+// hand-written line) has no "rule" field.
+TEST(Printer, DecisionLineCarriesItsRule) {
+    std::ostringstream out;
+    TracePrinter p(PrinterOptions{true, false}, out, nullptr, 0);
+    p.on_decision(Decision{6, "hold", 1, 9, "cc1", 1, 2, "held at exec: the CPUs are busy", 0, 0, "", "", "hold_cpu"});
+    p.on_decision(Decision{7, "resume", 1, 9, "cc1", 1, 2, "room", 0, 0, "", "", ""});
+    auto lines = lines_of(out.str());
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(json::parse(lines[0])["rule"], "hold_cpu");
+    EXPECT_FALSE(json::parse(lines[1]).contains("rule"));
 }
 
 TEST(Printer, DropsShownOncePerIncrease) {

@@ -632,7 +632,7 @@ TEST(Report, LiveJsonTraceHasTheBudget) {
     printer.on_event(ExecEvent{at(0.1), 201, 100, "cc1", "/usr/bin/cc1", {"cc1", "a.c"}, false});
     printer.on_event(RssEvent{at(0.2), 201, 300 * MiB, 300 * MiB, 0, 0, 0, 300 * MiB});
     printer.on_memory(at(0.3), int64_t(700 * MiB), 1ull << 30, 0);
-    printer.on_decision({at(0.4), "stop", 1, 201, "cc1", 300 * MiB, 0, "test", 0, 0, "", ""});
+    printer.on_decision({at(0.4), "stop", 1, 201, "cc1", 300 * MiB, 0, "test", 0, 0, "", "", "stop_projection"});
     printer.on_event(ExitEvent{at(1.0), 201, 100, "cc1", 0, 300 * MiB, 0, 0});
     Timeline t = read(live.str());
     ASSERT_EQ(t.budget.size(), 1u);

@@ -245,3 +245,28 @@ TEST(FdLimit, AProcessWithoutRoomForItsPidfdIsUnheldNotGone) {
     }
     for (pid_t p : kids) kill(p, SIGKILL), waitpid(p, nullptr, 0);
 }
+
+// The controller runs ahead of the build; what it starts later (a hook) gets
+// back the nice the controller started with. Checked in a child, so the test
+// runner's own nice is left alone.
+TEST(Priority, RaisedForUsAndRestoredForWhatWeStart) {
+    if (geteuid() != 0) GTEST_SKIP() << "raising a priority needs root";
+    pid_t child = fork();
+    if (child == 0) {
+        setpriority(PRIO_PROCESS, 0, 3);
+        if (!raise_priority(-4).empty() || getpriority(PRIO_PROCESS, 0) != -4) _exit(1);
+        if (!raise_priority(0).empty() || getpriority(PRIO_PROCESS, 0) != -4) _exit(2);  // never lowered
+        pid_t grandchild = fork();
+        if (grandchild == 0) {
+            restore_start_limits();
+            _exit(getpriority(PRIO_PROCESS, 0) == 3 ? 0 : 3);
+        }
+        int st = 0;
+        waitpid(grandchild, &st, 0);
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 4);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: not raised, 2: lowered again, 3: not restored in a child";
+}

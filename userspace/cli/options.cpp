@@ -2,10 +2,12 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <sstream>
 
 #include "config/config.hpp"
+#include "config/setting_table.hpp"
 #include "control/ctl_protocol.hpp"
 #include "events.h"
 #include "util/error.hpp"
@@ -42,54 +44,94 @@ std::vector<std::string> comma_list(const std::string& text) {
     return out;
 }
 
-void add_attach(CLI::App* app, std::optional<AttachKind>& target) {
-    app->add_option_function<std::string>(
-           "--attach",
-           [&target](const std::string& v) {
-               target = v == "auto" ? std::nullopt : std::optional(attach_names().at(v));
-           },
-           "BPF variant: auto (probe the kernel), tp_btf, raw_tp (CO-RE, need BTF) or tracepoint (needs no BTF)")
-        ->check(CLI::IsMember(attach_choices()))
-        ->type_name("KIND");
+std::string absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
+
+// A number from the command line, whole or not; nullopt unless all of `text` is one.
+template <typename T>
+std::optional<T> number_of(const std::string& text) {
+    T v{};
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return v;
 }
 
-void add_sensing(CLI::App* app, SensingOptions& s) {
-    const SensingOptions d;
-    add_size(app, "--rss-step", s.rss_step,
-             "Report a process's RSS each time it moves by this much (default " + exact_size(d.rss_step) + ")");
-    app->add_option("--fault-interval", s.fault_interval_ms,
-                    "Milliseconds between fault-rate samples of a faulting process (default " +
-                        std::to_string(d.fault_interval_ms) + ")")
-        ->check(CLI::Range(kFaultIntervalBounds.lo, kFaultIntervalBounds.hi))
-        ->type_name("MS");
-    add_size(app, "--ringbuf-size", s.ringbuf_size, "Size of the BPF ring buffer, rounded up to a power of 2 (default " + exact_size(d.ringbuf_size) + ")");
-    app->add_option("--max-tasks", s.max_tasks, "Most processes tracked at once (default " + std::to_string(d.max_tasks) + ")")
-        ->check(CLI::Range(kMaxTasksBounds.lo, kMaxTasksBounds.hi))
-        ->type_name("N");
-    app->add_option("--btf", s.btf_file, "BTF of the running kernel, for kernels built without BTF")
-        ->check(CLI::ExistingFile)
-        ->type_name("FILE");
-    add_attach(app, s.attach);
-    app->add_flag("-v,--verbose", s.verbose, "Show libbpf's log");
+// Checks a number (or the setting's word) against the setting's bounds, as the config file does.
+CLI::Validator within_bounds(const Setting& s) {
+    bool whole = s.kind == SettingKind::Integer;
+    auto bound = [&](double d) { return whole ? std::to_string(int64_t(d)) : value_text(SettingValue(d)); };
+    std::string what = (s.word.empty() ? "" : s.word + " or ") + (s.zero_too ? "0 or " : "") +
+                       (whole ? "INT" : "FLOAT") + " in [" + bound(s.bounds.lo) + " - " + bound(s.bounds.hi) + "]";
+    return CLI::Validator(
+        [&s, whole](std::string& text) -> std::string {
+            if (!s.word.empty() && text == s.word) return "";
+            std::optional<double> v;
+            if (whole) {
+                if (auto i = number_of<int64_t>(text)) v = double(*i);
+            } else {
+                v = number_of<double>(text);
+            }
+            if (!v) return text + " is not " + (whole ? "a whole number" : "a number");
+            std::string give = out_of_bounds(s, *v);
+            return give.empty() ? "" : text + " is out of range; " + give;
+        },
+        what);
+}
+
+// The value of `s` in the command line's `text`, which its validator passed.
+SettingValue value_of(const Setting& s, const std::string& text) {
+    if (!s.word.empty() && text == s.word) return text;
+    switch (s.kind) {
+        case SettingKind::Size: {
+            std::string error;
+            auto v = parse_size(text, error);
+            if (!v) throw CLI::ValidationError(s.long_flag(), error);
+            return *v;
+        }
+        case SettingKind::Integer: return *number_of<int64_t>(text);
+        case SettingKind::Number: return *number_of<double>(text);
+        case SettingKind::List: {
+            std::vector<std::string> items = comma_list(text);
+            for (const auto& item : items)
+                if (std::string problem = s.item_problem ? s.item_problem(item) : ""; !problem.empty())
+                    throw CLI::ValidationError(s.long_flag(), problem);
+            return items;
+        }
+        case SettingKind::Path: return text.empty() ? text : absolute(text);
+        case SettingKind::Flag: return true;
+        default: return text;  // Choice (checked by IsMember), Text
+    }
+}
+
+// The flag of one row of the settings' table (config/setting_table.hpp), which sets `c`.
+void add_setting(CLI::App* app, const Setting& s, ControllerOptions& c) {
+    std::string help = help_with_default(s);
+    if (s.kind == SettingKind::Flag) {
+        app->add_flag_callback(s.flag, [&s, &c] { s.set(c, true); }, help);
+        return;
+    }
+    auto* option =
+        app->add_option_function<std::string>(s.flag, [&s, &c](const std::string& text) { s.set(c, value_of(s, text)); },
+                                              help)
+            ->type_name(s.value_name);
+    if (s.kind == SettingKind::Choice) option->check(CLI::IsMember(s.choices));
+    if (s.kind == SettingKind::Integer || s.kind == SettingKind::Number) option->check(within_bounds(s));
+    if (s.must_exist) option->check(CLI::ExistingFile);
+}
+
+// Every row whose flag `app` takes.
+void add_settings(CLI::App* app, ControllerOptions& c, std::initializer_list<FlagOf> of) {
+    for (const Setting& s : settings())
+        if (s.has_flag() && std::find(of.begin(), of.end(), s.flag_of) != of.end()) add_setting(app, s, c);
+}
+
+// The row of `flag`.
+const Setting& setting(std::string_view flag) {
+    for (const Setting& s : settings())
+        if (s.has_flag() && s.long_flag() == flag) return s;
+    throw std::logic_error("no setting for " + std::string(flag));
 }
 
 // ---- history (docs/history.md, "History") ----
-
-std::string absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
-
-void add_history_flags(CLI::App& app, ControllerOptions& c) {
-    // Defined before --no-history, whose callback runs after it: --no-history wins when both are given.
-    app.add_option_function<std::string>(
-           "--history-db",
-           [&c](const std::string& path) {
-               c.history_db = absolute(path);
-               c.no_history = false;
-           },
-           std::string("Record every job's peak memory in this SQLite database, and predict jobs from it (default ") +
-               kDefaultHistoryDb + ")")
-        ->type_name("PATH");
-    app.add_flag("--no-history", c.no_history, "Neither predict jobs from the history nor record them");
-}
 
 // `history list|export|forget`; returns the subcommand, whose own subcommands say the action.
 CLI::App* add_history_command(CLI::App& app, HistoryOptions& h) {
@@ -128,31 +170,6 @@ void check_history_command(CLI::App* history, HistoryOptions& h) {
 
 // ---- live control (docs/control.md, "Live control") ----
 
-void add_control_flags(CLI::App& app, ControllerOptions& c) {
-    app.add_option_function<std::string>(
-           "--socket", [&c](const std::string& path) { c.socket_path = absolute(path); },
-           std::string("Listen on this unix socket for `swamp-bpf ctl` (status, limit, pause, resume, drain) by root "
-                       "and by the build's owner; `ctl` looks at ") + kDefaultSocket + " unless given --socket")
-        ->type_name("PATH");
-    app.add_option_function<std::string>(
-           "--status-file", [&c](const std::string& path) { c.status_file = absolute(path); },
-           "Keep the state in this file as key=value lines (state=, jobs_running=, headroom_bytes=, ...), "
-           "rewritten at most once a second and at exit; mode 0640, the build owner's")
-        ->type_name("PATH");
-    app.add_option("--status-group", c.status_group,
-                   "The --status-file's group, which may read it (a monitoring group, e.g. nagios; default root)")
-        ->type_name("GROUP");
-    app.add_option_function<std::string>(
-           "--metrics-file", [&c](const std::string& path) { c.metrics_file = absolute(path); },
-           "Keep Prometheus metrics in this file (textfile-collector format), rewritten like --status-file")
-        ->type_name("PATH");
-    app.add_option("--on-event", c.on_event,
-                   "Run this shell command on each stop, hold, resume, memory pressure, OOM kill and build end, "
-                   "without waiting for it, as the build's owner, with the details in SWAMP_* variables "
-                   "(rate-limited; see docs/control.md)")
-        ->type_name("CMD");
-}
-
 // `ctl status|limit|pause|resume|drain`; returns the subcommand.
 CLI::App* add_ctl_command(CLI::App& app, CtlOptions& c, bool& json, int& limit, uint64_t& job) {
     auto* ctl = app.add_subcommand(
@@ -190,20 +207,10 @@ CLI::App* add_top_command(CLI::App& app, TopOptions& t) {
                "and steer it with keys: pause, resume, limit, drain, run this job now");
     top->add_option("--socket", t.socket, std::string("The controller's socket (default ") + kDefaultSocket + ")")
         ->type_name("PATH");
-    top->add_option("--interval", t.interval_s, "Seconds between refreshes (default 0.25)")
+    top->add_option("--interval", t.interval_s, "Seconds between refreshes (default " + value_text(SettingValue(TopOptions{}.interval_s)) + ")")
         ->check(CLI::Range(kTopIntervalBounds.lo, kTopIntervalBounds.hi))
         ->type_name("S");
     return top;
-}
-
-// A comma list of build names: --drivers, --roots.
-std::vector<std::string> driver_names(const std::string& flag, const std::string& text) {
-    std::vector<std::string> names;
-    for (const std::string& name : comma_list(text)) {
-        if (auto problem = driver_name_problem(name); !problem.empty()) throw CLI::ValidationError(flag, problem);
-        names.push_back(name);
-    }
-    return names;
 }
 
 constexpr const char* kAsHelp =
@@ -218,7 +225,7 @@ void require_command_for_as(const std::string& as, const std::vector<std::string
 
 // The controller's flags, on the top level or on `service` (which finds its
 // builds itself: no --root-pid, --user or command there).
-void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool service) {
+void add_controller(CLI::App& app, ControllerOptions& c, bool service) {
     // Applied as soon as it is parsed; the other flags take effect after the
     // whole command line is parsed, so a flag given there overrides the file.
     app.add_option_function<std::string>(
@@ -226,17 +233,7 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool 
            "Read settings from this TOML file first (see check-config); flags given here override it")
         ->type_name("FILE")
         ->trigger_on_parse();
-    if (service) {
-        app.add_option_function<std::string>(
-               "--users", [&c](const std::string& v) { c.service_users = comma_list(v); },
-               "Comma-separated users (names or uids, e.g. portage) whose every build is managed (default none)")
-            ->type_name("LIST");
-        app.add_option_function<std::string>(
-               "--roots", [&c](const std::string& v) { c.service_roots = driver_names("--roots", v); },
-               "Comma-separated program names (comm) that start a managed build wherever they are run, by any user "
-               "(default " + joined(kDefaultRoots) + "; \"\" for none)")
-            ->type_name("LIST");
-    } else {
+    if (!service) {
         app.add_option("--root-pid", c.root_pid, "Manage this running build (e.g. make's pid) and all its descendants")
             ->type_name("PID");
         app.add_option("--user", c.user,
@@ -244,70 +241,24 @@ void add_controller(CLI::App& app, ControllerOptions& c, uint64_t& budget, bool 
             ->type_name("NAME");
         app.add_option("--as", c.as_user, kAsHelp)->type_name("USER");
     }
-    app.add_option_function<std::string>(
-           "--action",
-           [&c](const std::string& v) { c.action = action_names().at(v); },
-           "How jobs wait: signal (SIGSTOP/SIGCONT, default), freeze (a cgroup v2 per job) or dry-run (decide, touch nothing)")
-        ->check(CLI::IsMember(action_choices()))
-        ->type_name("HOW");
-    add_size(&app, "--mem-budget", budget,
-             "The build may use this much memory in all (default: what MemAvailable and the build's cgroup allow)");
-    add_size(&app, "--reserve", c.memory.reserve, "Keep this much of MemAvailable free (default 128M)");
-    app.add_option("--max-running", c.caps.max_running, "Run at most N jobs at once; -1 and -2 are short for 1 and 2")
-        ->check(CLI::Range(kMaxRunningBounds.lo, kMaxRunningBounds.hi))
-        ->type_name("N");
+    if (service)
+        add_settings(&app, c, {FlagOf::Controller, FlagOf::Service, FlagOf::Sensing});
+    else
+        add_settings(&app, c, {FlagOf::Controller, FlagOf::Sensing});
+    // For this run only: not settings of the config file.
     app.add_flag("--pause", c.caps.pause, "Start with every job paused");
     app.add_flag("--drain", c.caps.drain, "Finish the jobs that run; hold every new one");
-    app.add_option_function<std::string>(
-           "--drivers",
-           [&c](const std::string& v) { c.tree.drivers = driver_names("--drivers", v); },
-           "Comma-separated build drivers, never stopped (default " + joined(kDefaultDrivers) + ")")
-        ->type_name("LIST");
-    app.add_option_function<std::string>(
-           "--protect", [&c](const std::string& v) { c.protect = comma_list(v); },
-           "Comma-separated process names never stopped, besides init, kernel threads, swamp-bpf's own ancestors "
-           "and a login shell (default " + joined(kDefaultProtect) + "; \"\" for none)")
-        ->type_name("LIST");
-    app.add_option("--cpus", c.policy.cpus,
-                   "CPUs the build can use: while its running jobs keep them busy, new jobs without a prediction "
-                   "wait (default: the CPUs swamp-bpf may run on; 0: CPU is no limit)")
-        ->check(CLI::Range(kCpusBounds.lo, kCpusBounds.hi))
-        ->type_name("N");
-    app.add_option("--horizon", c.policy.horizon_s, "Seconds of growth to project when deciding to stop (default 4)")
-        ->check(CLI::Range(kHorizonBounds.lo, kHorizonBounds.hi))
-        ->type_name("S");
-    add_size(&app, "--low-mark", c.policy.low_watermark,
-             "Stop jobs when projected headroom falls below this (default max(64M, 4% of the limit))");
-    add_size(&app, "--high-mark", c.policy.high_watermark,
-             "Resume jobs when headroom stays above this (default 3 x the low mark)");
-    // page-out of stopped jobs (actuator/page_out.hpp)
-    app.add_option_function<std::string>(
-           "--page-out", [&c](const std::string& v) { c.page_out.mode = page_out_names().at(v); },
-           "Push a stopped job's memory out to swap once it has stayed stopped --page-out-delay seconds: "
-           "off (default; measured, it does not pay yet: see docs/benchmarks.md), auto (when swap or zswap exists) or on")
-        ->check(CLI::IsMember(page_out_choices()))
-        ->type_name("WHEN");
-    app.add_option("--page-out-delay", c.page_out.delay_s,
-                   "Seconds a job must stay stopped before it is paged out (default 1)")
-        ->check(CLI::Range(kPageOutDelayBounds.lo, kPageOutDelayBounds.hi))
-        ->type_name("S");
     app.add_flag("--trace", c.trace, "Print kernel events and decisions live, as text (to stderr)");
     app.add_flag("--trace-json", c.trace_json, "Print kernel events and decisions live, as JSON lines (to stderr)");
-    app.add_option("--trace-output", c.trace_output, "Write --trace/--trace-json to FILE instead of stderr")
-        ->type_name("FILE");
     app.add_option("--record", c.record_file, "Save events, decisions and memory readings to FILE")->type_name("FILE");
-    app.add_flag("-q,--quiet", c.quiet, "No start line and no summary");
-    add_sensing(&app, c.sensing);
-    add_history_flags(app, c);
-    add_control_flags(app, c);
+    app.add_flag("-v,--verbose", c.sensing.verbose, "Show libbpf's log");
     if (!service)
         app.add_option("command", c.command, "The build to launch and manage (after --); we exit with its status")
             ->type_name("CMD");
 }
 
 // After parsing: what the controller's flags imply, on `app` (the top level or `service`).
-void finish_controller(CLI::App& app, ControllerOptions& c, uint64_t budget) {
-    if (budget) c.memory.budget = budget;
+void finish_controller(CLI::App& app, ControllerOptions& c) {
     // A trace flag on the command line replaces the file's trace mode.
     auto* trace_text = app.get_option("--trace");
     auto* trace_json = app.get_option("--trace-json");
@@ -352,8 +303,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     app.name("swamp-bpf");
     app.set_version_flag("--version", "swamp-bpf " SWAMP_VERSION);
     app.require_subcommand(0, 1);
-    uint64_t budget = 0;  // 0: not given (parse_size rejects 0)
-    add_controller(app, r.control, budget, false);
+    add_controller(app, r.control, false);
     app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 bad pid, 5 missing kernel feature,\n"
                "6 bad BTF file, 7 bad config file, 8 cgroup, 9 history database unusable, 127 command not runnable;\n"
                "in launch mode, the command's status.");
@@ -369,16 +319,17 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
     trace->add_option("-o,--output", r.trace.output_file,
                       "Write the trace to FILE instead of stdout (the command keeps stdout)")
         ->type_name("FILE");
-    add_sensing(trace, r.trace.sensing);
+    ControllerOptions trace_settings;  // its sensing flags, the controller's own
+    add_settings(trace, trace_settings, {FlagOf::Sensing});
+    trace->add_flag("-v,--verbose", trace_settings.sensing.verbose, "Show libbpf's log");
     trace->add_option("command", r.trace.command, "Command to launch and trace (after --); we exit with its status")
         ->type_name("CMD");
 
     auto* probe = app.add_subcommand("probe", "Print the kernel features found, the attach variant that will be used, "
                                               "and whether swamp-bpf can run here (the host's pid namespace)");
-    probe->add_option("--btf", r.probe.btf_file, "BTF of the running kernel, for kernels built without BTF")
-        ->check(CLI::ExistingFile)
-        ->type_name("FILE");
-    add_attach(probe, r.probe.attach);
+    ControllerOptions probe_settings;  // --btf and --attach, as the controller takes them
+    add_setting(probe, setting("--btf"), probe_settings);
+    add_setting(probe, setting("--attach"), probe_settings);
     probe->add_flag("--json", r.probe.json, "Print the result as one JSON object");
 
     auto* replay = app.add_subcommand("replay", "Print a trace saved with --record");
@@ -418,7 +369,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
                    "ninja, emerge, distccd …), and manage each until stopped with SIGTERM; takes the controller's "
                    "options and --config, listens for ctl on " + std::string(kDefaultSocket) + " and writes " +
                    kDefaultStatusFile + " unless --socket and --status-file say otherwise");
-    add_controller(*service, r.control, budget, true);
+    add_controller(*service, r.control, true);
 
     auto* history = add_history_command(app, r.history);
     auto* report = app.add_subcommand(
@@ -433,8 +384,8 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
         ->required()
         ->type_name("FILE");
     report->add_option("--top", r.report.top,
-                       "Draw rows for the N jobs with the highest peak RSS, and one row for the rest (default 100; "
-                       "0: a row for every job)")
+                       "Draw rows for the N jobs with the highest peak RSS, and one row for the rest; 0: a row for "
+                       "every job (default " + std::to_string(ReportOptions{}.top) + ")")
         ->check(CLI::NonNegativeNumber)
         ->type_name("N");
     add_size(report, "--min-peak", r.report.min_peak,
@@ -457,6 +408,9 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
 
     try {
         app.parse(expand_shorthands(argc, argv));
+        r.trace.sensing = trace_settings.sensing;
+        r.probe.btf_file = probe_settings.sensing.btf_file;
+        r.probe.attach = probe_settings.sensing.attach;
         if (app.get_option("--config")->count() && app.get_subcommands().size())
             throw CLI::ValidationError("--config", "is for managing a build; to check a file use check-config FILE, "
                                                    "and give service its --config after the word service");
@@ -464,7 +418,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             if (!r.control.command.empty() || r.control.root_pid || !r.control.user.empty())
                 throw CLI::ValidationError("service finds its builds itself: give it no command, --root-pid or --user "
                                            "(use --users and --roots)");
-            finish_controller(*service, r.control, budget);
+            finish_controller(*service, r.control);
             // a service is always reachable and always says how it is (docs/service.md, "Service mode")
             if (r.control.socket_path.empty()) r.control.socket_path = kDefaultSocket;
             if (r.control.status_file.empty()) r.control.status_file = kDefaultStatusFile;
@@ -514,7 +468,7 @@ ParsedCli parse_cli(int argc, const char* const* argv, std::ostream& out, std::o
             if (r.control.root_pid && *r.control.root_pid <= 0)
                 throw CLI::ValidationError("--root-pid", "must be a process id greater than 0");
             require_command_for_as(r.control.as_user, r.control.command);
-            finish_controller(app, r.control, budget);
+            finish_controller(app, r.control);
             r.command = Command::Control;
         }
     } catch (const CLI::ParseError& e) {

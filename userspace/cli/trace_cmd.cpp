@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "cli/sensing.hpp"
+#include "control/sensing.hpp"
 #include "sys/clock.hpp"
 #include "source/bpf_source.hpp"
 #include "sys/launch.hpp"

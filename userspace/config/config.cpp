@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 #include <variant>
 
+#include "config/setting_table.hpp"
 #include "util/error.hpp"
 #include "util/size.hpp"
 
@@ -101,25 +102,20 @@ public:
     }
 
     bool node_is(const std::string& text) const { return node_.value_exact<std::string>() == text; }
-    // A size, or "auto": 0.
-    uint64_t size_or_auto() const { return node_is("auto") ? 0 : size(); }
 
-    template <typename T>
-    T integer(Bounds<T> b, const std::string& unit = "", bool zero_too = false) const {
+    int64_t integer(const Setting& s) const {
         auto v = node_.value_exact<int64_t>();
         if (!v) wrong_type("a whole number");
-        if ((*v < int64_t(b.lo) || *v > int64_t(b.hi)) && !(zero_too && *v == 0))
-            fail("= " + std::to_string(*v) + " is out of range; give " + (zero_too ? "0 (none) or " : "") +
-                 std::to_string(b.lo) + " to " + std::to_string(b.hi) + unit);
-        return T(*v);
+        if (std::string give = out_of_bounds(s, double(*v)); !give.empty())
+            fail("= " + std::to_string(*v) + " is out of range; " + give);
+        return *v;
     }
 
-    double number(Bounds<double> b, const std::string& unit) const {
+    double number(const Setting& s) const {
         auto v = node_.value<double>();  // an integer too
         if (!v || node_.is_boolean()) wrong_type("a number");
-        if (!(*v >= b.lo && *v <= b.hi))  // false for nan
-            fail("= " + number_text(*v) + " is out of range; give " + number_text(b.lo) + " to " + number_text(b.hi) +
-                 unit);
+        if (std::string give = out_of_bounds(s, *v); !give.empty())
+            fail("= " + value_text(SettingValue(*v)) + " is out of range; " + give);
         return *v;
     }
 
@@ -162,175 +158,62 @@ public:
     }
 
 private:
-    static std::string number_text(double d) {
-        std::ostringstream s;
-        s << d;
-        return s.str();
-    }
-
     const toml::node& node_;
     const std::string& file_;
     std::string where_, key_;
     const PathExists& exists_;
 };
 
-// What format_config writes for a key.
-using Shown = std::variant<std::string, int64_t, double, bool, std::vector<std::string>>;
-
-std::string size_or_auto(uint64_t bytes) { return bytes ? exact_size(bytes) : std::string("auto"); }
-
-template <typename Map, typename V>
-std::string name_of(const Map& names, V v) {
-    for (const auto& [name, value] : names)
-        if (value == v) return name;
-    return "";
+// The value of a key, read as its row says.
+SettingValue read_value(const Setting& s, const Value& v) {
+    if (!s.word.empty() && v.node_is(s.word)) return s.word;
+    switch (s.kind) {
+        case SettingKind::Size: return v.size();
+        case SettingKind::Integer: return v.integer(s);
+        case SettingKind::Number: return v.number(s);
+        case SettingKind::Choice: return v.choice(s.choices);
+        case SettingKind::List: {
+            auto items = v.strings();
+            for (const auto& item : items)
+                if (std::string problem = s.item_problem ? s.item_problem(item) : ""; !problem.empty())
+                    v.fail("holds a bad name: " + problem);
+            return items;
+        }
+        case SettingKind::Path: return s.must_exist ? v.existing_file() : v.absolute_path();
+        case SettingKind::Text: return v.string();
+        case SettingKind::Flag: return v.boolean();
+    }
+    return {};
 }
 
-// A list of program names (drivers, roots), each one the kernel could show.
-std::vector<std::string> build_names(const Value& v) {
-    auto names = v.strings();
-    for (const auto& n : names)
-        if (auto problem = driver_name_problem(n); !problem.empty()) v.fail("holds a bad name: " + problem);
-    return names;
+// The rows of the table that are keys of the file.
+const std::vector<const Setting*>& file_keys() {
+    static const std::vector<const Setting*> out = [] {
+        std::vector<const Setting*> rows;
+        for (const Setting& s : settings())
+            if (s.has_key()) rows.push_back(&s);
+        return rows;
+    }();
+    return out;
 }
-
-struct Key {
-    const char* table;
-    const char* name;
-    const char* flag;
-    void (*apply)(const Value& v, ControllerOptions& o);
-    Shown (*show)(const ControllerOptions& o);
-};
-
-// The file's layout. Keep config/swamp-bpf.conf and docs/config.md in step.
-const std::vector<Key> kKeys{
-    {"memory", "budget", "--mem-budget",
-     [](const Value& v, ControllerOptions& o) {
-         uint64_t b = v.size_or_auto();
-         o.memory.budget = b ? std::optional(b) : std::nullopt;
-     },
-     [](const ControllerOptions& o) -> Shown { return size_or_auto(o.memory.budget.value_or(0)); }},
-    {"memory", "reserve", "--reserve", [](const Value& v, ControllerOptions& o) { o.memory.reserve = v.size(); },
-     [](const ControllerOptions& o) -> Shown { return exact_size(o.memory.reserve); }},
-
-    {"policy", "action", "--action",
-     [](const Value& v, ControllerOptions& o) { o.action = action_names().at(v.choice(action_choices())); },
-     [](const ControllerOptions& o) -> Shown { return name_of(action_names(), o.action); }},
-    {"policy", "max-running", "--max-running",
-     [](const Value& v, ControllerOptions& o) { o.caps.max_running = v.integer(kMaxRunningBounds, " jobs", true); },
-     [](const ControllerOptions& o) -> Shown { return int64_t(o.caps.max_running); }},
-    {"policy", "cpus", "--cpus",  // -1: the CPUs swamp-bpf may run on
-     [](const Value& v, ControllerOptions& o) {
-         o.policy.cpus = v.node_is("auto") ? -1 : v.number(kCpusBounds, " CPUs (0: CPU is no limit)");
-     },
-     [](const ControllerOptions& o) -> Shown {
-         if (o.policy.cpus < 0) return std::string("auto");
-         return o.policy.cpus;
-     }},
-    {"policy", "horizon", "--horizon",
-     [](const Value& v, ControllerOptions& o) { o.policy.horizon_s = v.number(kHorizonBounds, " seconds"); },
-     [](const ControllerOptions& o) -> Shown { return o.policy.horizon_s; }},
-    {"policy", "low-mark", "--low-mark",
-     [](const Value& v, ControllerOptions& o) { o.policy.low_watermark = v.size_or_auto(); },
-     [](const ControllerOptions& o) -> Shown { return size_or_auto(o.policy.low_watermark); }},
-    {"policy", "high-mark", "--high-mark",
-     [](const Value& v, ControllerOptions& o) { o.policy.high_watermark = v.size_or_auto(); },
-     [](const ControllerOptions& o) -> Shown { return size_or_auto(o.policy.high_watermark); }},
-    {"policy", "page-out", "--page-out",
-     [](const Value& v, ControllerOptions& o) { o.page_out.mode = page_out_names().at(v.choice(page_out_choices())); },
-     [](const ControllerOptions& o) -> Shown { return name_of(page_out_names(), o.page_out.mode); }},
-    {"policy", "page-out-delay", "--page-out-delay",
-     [](const Value& v, ControllerOptions& o) { o.page_out.delay_s = v.number(kPageOutDelayBounds, " seconds"); },
-     [](const ControllerOptions& o) -> Shown { return o.page_out.delay_s; }},
-
-    {"tree", "drivers", "--drivers",
-     [](const Value& v, ControllerOptions& o) { o.tree.drivers = build_names(v); },
-     [](const ControllerOptions& o) -> Shown { return o.tree.drivers; }},
-    {"tree", "protect", "--protect", [](const Value& v, ControllerOptions& o) { o.protect = v.strings(); },
-     [](const ControllerOptions& o) -> Shown { return o.protect; }},
-
-    {"service", "users", "service --users", [](const Value& v, ControllerOptions& o) { o.service_users = v.strings(); },
-     [](const ControllerOptions& o) -> Shown { return o.service_users; }},
-    {"service", "roots", "service --roots",
-     [](const Value& v, ControllerOptions& o) { o.service_roots = build_names(v); },
-     [](const ControllerOptions& o) -> Shown { return o.service_roots; }},
-
-    {"sensing", "rss-step", "--rss-step", [](const Value& v, ControllerOptions& o) { o.sensing.rss_step = v.size(); },
-     [](const ControllerOptions& o) -> Shown { return exact_size(o.sensing.rss_step); }},
-    {"sensing", "fault-interval", "--fault-interval",
-     [](const Value& v, ControllerOptions& o) { o.sensing.fault_interval_ms = v.integer(kFaultIntervalBounds, " ms"); },
-     [](const ControllerOptions& o) -> Shown { return int64_t(o.sensing.fault_interval_ms); }},
-    {"sensing", "ringbuf-size", "--ringbuf-size",
-     [](const Value& v, ControllerOptions& o) { o.sensing.ringbuf_size = v.size(); },
-     [](const ControllerOptions& o) -> Shown { return exact_size(o.sensing.ringbuf_size); }},
-    {"sensing", "max-tasks", "--max-tasks",
-     [](const Value& v, ControllerOptions& o) { o.sensing.max_tasks = v.integer(kMaxTasksBounds); },
-     [](const ControllerOptions& o) -> Shown { return int64_t(o.sensing.max_tasks); }},
-    {"sensing", "btf", "--btf", [](const Value& v, ControllerOptions& o) { o.sensing.btf_file = v.existing_file(); },
-     [](const ControllerOptions& o) -> Shown { return o.sensing.btf_file; }},
-    {"sensing", "attach", "--attach",
-     [](const Value& v, ControllerOptions& o) {
-         std::string name = v.choice(attach_choices());
-         o.sensing.attach = name == "auto" ? std::nullopt : std::optional(attach_names().at(name));
-     },
-     [](const ControllerOptions& o) -> Shown {
-         return o.sensing.attach ? name_of(attach_names(), *o.sensing.attach) : std::string("auto");
-     }},
-
-    {"history", "db", "--history-db, --no-history",
-     [](const Value& v, ControllerOptions& o) {
-         std::string path = v.absolute_path();  // "": no history
-         o.no_history = path.empty();
-         if (!path.empty()) o.history_db = path;
-     },
-     [](const ControllerOptions& o) -> Shown { return o.no_history ? std::string() : o.history_db; }},
-
-    {"control", "socket", "--socket",
-     [](const Value& v, ControllerOptions& o) { o.socket_path = v.absolute_path(); },
-     [](const ControllerOptions& o) -> Shown { return o.socket_path; }},
-    {"control", "status-file", "--status-file",
-     [](const Value& v, ControllerOptions& o) { o.status_file = v.absolute_path(); },
-     [](const ControllerOptions& o) -> Shown { return o.status_file; }},
-    {"control", "status-group", "--status-group",
-     [](const Value& v, ControllerOptions& o) { o.status_group = v.string(); },
-     [](const ControllerOptions& o) -> Shown { return o.status_group; }},
-    {"control", "metrics-file", "--metrics-file",
-     [](const Value& v, ControllerOptions& o) { o.metrics_file = v.absolute_path(); },
-     [](const ControllerOptions& o) -> Shown { return o.metrics_file; }},
-    {"control", "on-event", "--on-event", [](const Value& v, ControllerOptions& o) { o.on_event = v.string(); },
-     [](const ControllerOptions& o) -> Shown { return o.on_event; }},
-
-    {"output", "quiet", "--quiet", [](const Value& v, ControllerOptions& o) { o.quiet = v.boolean(); },
-     [](const ControllerOptions& o) -> Shown { return o.quiet; }},
-    {"output", "trace", "--trace, --trace-json",
-     [](const Value& v, ControllerOptions& o) {
-         std::string mode = v.choice({"off", "text", "json"});
-         o.trace = mode == "text";
-         o.trace_json = mode == "json";
-     },
-     [](const ControllerOptions& o) -> Shown { return std::string(o.trace_json ? "json" : o.trace ? "text" : "off"); }},
-    {"output", "trace-output", "--trace-output",
-     [](const Value& v, ControllerOptions& o) { o.trace_output = v.absolute_path(); },
-     [](const ControllerOptions& o) -> Shown { return o.trace_output; }},
-};
 
 std::vector<std::string> table_names() {
     std::vector<std::string> out;
-    for (const Key& k : kKeys)
-        if (std::find(out.begin(), out.end(), k.table) == out.end()) out.push_back(k.table);
+    for (const Setting* k : file_keys())
+        if (std::find(out.begin(), out.end(), k->table) == out.end()) out.push_back(k->table);
     return out;
 }
 
 std::vector<std::string> key_names(std::string_view table) {
     std::vector<std::string> out;
-    for (const Key& k : kKeys)
-        if (k.table == table) out.push_back(k.name);
+    for (const Setting* k : file_keys())
+        if (k->table == table) out.push_back(k->key);
     return out;
 }
 
-const Key* find_key(std::string_view name, std::string_view table = {}) {
-    for (const Key& k : kKeys)
-        if (k.name == name && (table.empty() || k.table == table)) return &k;
+const Setting* find_key(std::string_view name, std::string_view table = {}) {
+    for (const Setting* k : file_keys())
+        if (k->key == name && (table.empty() || k->table == table)) return k;
     return nullptr;
 }
 
@@ -350,28 +233,19 @@ void apply_table(const std::string& file, const std::string& table, const toml::
                  const PathExists& exists) {
     for (const auto& [key, node] : in_file_order(t)) {
         std::string where = position(file, key->source().begin);
-        const Key* k = find_key(key->str(), table);
+        const Setting* k = find_key(key->str(), table);
         if (!k) {
-            if (const Key* other = find_key(key->str()))
+            if (const Setting* other = find_key(key->str()))
                 fail(where, quoted(key->str()) + " belongs in [" + other->table + "], not [" + table + "]; move it there");
             fail(where, "unknown key " + quoted(key->str()) + " in [" + table + "]" +
                             did_you_mean(key->str(), key_names(table)) + "; the keys of [" + table +
                             "] are: " + joined(key_names(table), ", "));
         }
-        k->apply(Value(*node, file, table + "." + k->name, exists), o);
+        k->set(o, read_value(*k, Value(*node, file, table + "." + k->key, exists)));
     }
 }
 
 }  // namespace
-
-const std::vector<ConfigKey>& config_keys() {
-    static const std::vector<ConfigKey> keys = [] {
-        std::vector<ConfigKey> out;
-        for (const Key& k : kKeys) out.push_back({k.table, k.name, k.flag});
-        return out;
-    }();
-    return keys;
-}
 
 void apply_config_text(std::string_view text, const std::string& file_name, ControllerOptions& out,
                        const PathExists& exists) {
@@ -388,7 +262,7 @@ void apply_config_text(std::string_view text, const std::string& file_name, Cont
         std::string where = position(file_name, key->source().begin), name(key->str());
         auto tables = table_names();
         if (std::find(tables.begin(), tables.end(), name) == tables.end()) {
-            if (const Key* k = find_key(name))
+            if (const Setting* k = find_key(name))
                 fail(where, quoted(name) + " is outside any table; put it below a [" + k->table + "] line");
             fail(where, "unknown table [" + name + "]" + did_you_mean(name, tables, true) + "; the tables are: " +
                             joined(tables, ", "));
@@ -441,21 +315,23 @@ void apply_config_file(const std::string& path, ControllerOptions& out) {
 
 std::string format_config(const ControllerOptions& o) {
     toml::table doc;
-    for (const Key& k : kKeys) {
-        if (!doc.contains(k.table)) doc.insert(k.table, toml::table{});
-        toml::table& t = *doc[k.table].as_table();
+    for (const Setting* k : file_keys()) {
+        if (!doc.contains(k->table)) doc.insert(k->table, toml::table{});
+        toml::table& t = *doc[k->table].as_table();
         std::visit(
             [&](const auto& v) {
                 using T = std::decay_t<decltype(v)>;
                 if constexpr (std::is_same_v<T, std::vector<std::string>>) {
                     toml::array a;
                     for (const auto& s : v) a.push_back(s);
-                    t.insert(k.name, std::move(a));
+                    t.insert(k->key, std::move(a));
+                } else if constexpr (std::is_same_v<T, uint64_t>) {
+                    t.insert(k->key, exact_size(v));
                 } else {
-                    t.insert(k.name, v);
+                    t.insert(k->key, v);
                 }
             },
-            k.show(o));
+            k->get(o));
     }
     std::ostringstream s;  // tables in the order of the example file
     for (const auto& name : table_names()) s << '[' << name << "]\n" << *doc[name].as_table() << "\n\n";

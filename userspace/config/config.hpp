@@ -1,5 +1,6 @@
-// The config file: TOML whose keys stand for the controller's flags (docs/config.md,
-// "Config file"; every key, with its default, in config/swamp-bpf.conf).
+// The config file: TOML whose keys stand for the controller's flags, both made from one table
+// (config/setting_table.hpp; docs/config.md, "Config file"; every key, with its default, in
+// config/swamp-bpf.conf).
 // Flags given on the command line override the file.
 #pragma once
 
@@ -11,14 +12,6 @@
 #include "config/settings.hpp"
 
 namespace swamp {
-
-// One key of the file: [table] name, and the flag it stands for.
-struct ConfigKey {
-    std::string table;
-    std::string name;
-    std::string flag;
-};
-const std::vector<ConfigKey>& config_keys();
 
 // Says whether a file named in the config (sensing.btf) exists; nullptr: no check.
 using PathExists = std::function<bool(const std::string& path)>;

@@ -1,5 +1,6 @@
 // The settings of every command as plain structs, their bounds, defaults and
 // names: what the command line (cli/options) and the config file (config/config) fill in.
+// config/setting_table describes each of the controller's settings once for both.
 #pragma once
 
 #include <sys/types.h>

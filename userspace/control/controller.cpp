@@ -16,7 +16,7 @@
 #include "actuator/leftovers.hpp"
 #include "actuator/vetting.hpp"
 #include "actuator/watchdog.hpp"
-#include "cli/sensing.hpp"
+#include "control/sensing.hpp"
 #include "sys/clock.hpp"
 #include "control/event_hook.hpp"
 #include "control/found_builds.hpp"
@@ -77,9 +77,11 @@ PolicyConfig policy_config(const ControllerOptions& o) {
 }
 
 constexpr int kHookGraceMs = 5000;          // at exit, --on-event's hooks may finish this long
+constexpr int kControllerNice = -10;        // see raise_priority()
 
 struct Summary {
-    uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0, resyncs = 0;
+    uint64_t jobs = 0, resyncs = 0;
+    ActionCounts actions;
     uint64_t unheld = 0;  // processes not held (out of file descriptors)
     uint64_t peak_rss = 0;
 };
@@ -306,7 +308,7 @@ void Controller::release_protected(uint64_t job, uint64_t now) {
         return;
     }
     tree_.set_state(job, JobState::Running, now);
-    sum_.resumes++;
+    sum_.actions.resumes++;
 }
 
 void Controller::on_event(const Event& event, std::span<const std::byte> raw) {
@@ -551,17 +553,10 @@ bool Controller::carry_out(const Action& a, const Job& job, uint64_t now, const 
     }
     if (live_) live_->note(a);
     builds_.on_action(a);
-    switch (a.type) {
-    case ActionType::Stop: sum_.stops++; break;
-    case ActionType::Hold: sum_.holds++; break;
-    case ActionType::Resume:
-        sum_.resumes++;
-        if (a.reason.rfind("deadlock", 0) == 0) sum_.deadlock_resumes++;
-        break;
-    }
+    sum_.actions.count(a);
     if (printer_)
         printer_->on_decision({now, action_name(a.type), a.job, job.root_pid, job.name, job.rss, mem.headroom, a.reason,
-                               newest_event_ns_, delivered, job_target(job.command), job.package});
+                               newest_event_ns_, delivered, job_target(job.command), job.package, rule_name(a.rule)});
     if (hooks_) {
         HookEvent e;
         e.event = action_name(a.type);
@@ -661,9 +656,9 @@ void Controller::print_summary(int exit_code) {
              "(%s while loading BPF), %s of it anonymous at the end",
              launched_ ? ("command exited with status " + std::to_string(exit_code)).c_str()
                   : watching_ ? "stopped" : "build root exited",
-             wall_s, (unsigned long long)sum_.jobs, (unsigned long long)sum_.stops,
-             (unsigned long long)sum_.holds, (unsigned long long)sum_.resumes,
-             sum_.deadlock_resumes ? (" (" + std::to_string(sum_.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
+             wall_s, (unsigned long long)sum_.jobs, (unsigned long long)sum_.actions.stops,
+             (unsigned long long)sum_.actions.holds, (unsigned long long)sum_.actions.resumes,
+             sum_.actions.deadlock_resumes ? (" (" + std::to_string(sum_.actions.deadlock_resumes) + " by the deadlock guard)").c_str() : "",
              human_bytes(sum_.peak_rss).c_str(), (unsigned long long)ooms,
              history_ ? history_->summary(sum_.jobs).c_str() : "",
              drops_seen_ ? (", " + std::to_string(drops_seen_) + " events lost, " + std::to_string(sum_.resyncs) +
@@ -720,7 +715,7 @@ StatusSnapshot Controller::status() {
     s.low_mark = policy_.low_watermark(s.mem);
     s.high_mark = policy_.high_watermark(s.mem);
     s.caps = policy_.caps();
-    s.jobs_total = sum_.jobs, s.stops = sum_.stops, s.holds = sum_.holds, s.resumes = sum_.resumes;
+    s.jobs_total = sum_.jobs, s.stops = sum_.actions.stops, s.holds = sum_.actions.holds, s.resumes = sum_.actions.resumes;
     s.untracked = untracked_total_;
     s.stopped_s = tree_.seconds_in(JobState::Stopped, now);
     s.held_s = tree_.seconds_in(JobState::Held, now);
@@ -775,6 +770,8 @@ int Controller::run() {
     launched_ = !o_.command.empty();
     watchdog_ = std::make_unique<Watchdog>(o_.command, run_as_);  // in launch mode it forks the command, held before exec
     set_oom_score_adj(-1000);  // after that fork: the build keeps the user's value
+    // and its nice: we, not the build, must get a CPU at once when a job grows
+    if (std::string w = raise_priority(kControllerNice); !w.empty()) log(Level::Warning) << w << '\n';
     actuator_ = make_actuator(
         {o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get(), o_.page_out});
     open_history();  // before the first job: it may take a moment on a big history
@@ -830,10 +827,12 @@ int Controller::run() {
         // Right after events came, we come back within 5 ms instead of being woken for
         // every exec and exit of a storm (BpfSource::poll_timeout_ms).
         int n = epoll_wait(ep, evs, 8, src_->poll_timeout_ms());
-        bool from_timer = false;
+        bool from_timer = false, woken_by_events = n == 0;  // n == 0: back after lingering for events
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
-            if (fd == timer_->fd()) {
+            if (fd == src_->fd()) {
+                woken_by_events = true;
+            } else if (fd == timer_->fd()) {
                 timer_->acknowledge();
                 from_timer = true;
             } else if (fd == manager_.watchdog_fd()) {
@@ -894,7 +893,12 @@ int Controller::run() {
             last_repair_ns_ = now;
             resync(now, false);
         }
-        if (!done && !ending && (n > 0 || got > 0)) decide(monotonic_ns(), from_timer);
+        if (!done && !ending && (n > 0 || got > 0)) {
+            // the trace's trigger is a kernel event that woke us, not one that waited for the timer,
+            // PSI or a ctl client (the ring buffer wakes us only for some events)
+            if (from_timer || !woken_by_events) newest_event_ns_ = 0;
+            decide(monotonic_ns(), from_timer);
+        }
         trace_page_outs();
     }
     manager_.notify("STOPPING=1");

@@ -4,7 +4,7 @@
 // `swamp-bpf -- CMD…` run it.
 #pragma once
 
-#include "cli/options.hpp"
+#include "config/settings.hpp"
 
 namespace swamp {
 

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <vector>
 
-#include "cli/options.hpp"
+#include "config/settings.hpp"
 #include "util/printable.hpp"
 
 namespace swamp {

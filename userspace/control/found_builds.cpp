@@ -33,8 +33,7 @@ void FoundBuilds::on_action(const Action& a) {
     if (job == build_of_job_.end()) return;
     auto b = builds_.find(job->second);
     if (b == builds_.end()) return;  // its root already ended
-    Tally& t = b->second;
-    (a.type == ActionType::Stop ? t.stops : a.type == ActionType::Hold ? t.holds : t.resumes)++;
+    b->second.actions.count(a);
 }
 
 std::string FoundBuilds::on_exit(const ExitEvent& e) {
@@ -44,8 +43,9 @@ std::string FoundBuilds::on_exit(const ExitEvent& e) {
     std::string line = "build pid " + std::to_string(e.pid) + " (" + printable(e.comm) + ") ended after " +
                        std::to_string((e.ts_ns - std::min(e.ts_ns, t.found_ns)) / 1'000'000'000) + " s" +
                        (e.signal() ? ", killed by signal " + std::to_string(e.signal()) : "") + ": " +
-                       std::to_string(t.jobs) + " jobs, " + std::to_string(t.stops) + " stops, " +
-                       std::to_string(t.holds) + " holds at exec, " + std::to_string(t.resumes) + " resumes";
+                       std::to_string(t.jobs) + " jobs, " + std::to_string(t.actions.stops) + " stops, " +
+                       std::to_string(t.actions.holds) + " holds at exec, " + std::to_string(t.actions.resumes) +
+                       " resumes";
     builds_.erase(it);
     return line;
 }

@@ -29,7 +29,8 @@ public:
 private:
     struct Tally {
         uint64_t found_ns = 0;
-        uint64_t jobs = 0, stops = 0, holds = 0, resumes = 0;
+        uint64_t jobs = 0;
+        ActionCounts actions;
     };
     std::map<uint32_t, Tally> builds_;        // by the root's pid
     std::map<uint64_t, uint32_t> build_of_job_;

@@ -142,7 +142,8 @@ RecordingRun replay_recording(ReplaySource& src, Engine& engine, const CarryOut&
         } else if (kind == "decision") {
             run.recorded.push_back({get_or<uint64_t>(j, "ts_ns", 0), get_or<std::string>(j, "action", ""),
                                     get_or<uint64_t>(j, "job", 0), get_or<std::string>(j, "comm", ""),
-                                    get_or<std::string>(j, "reason", "")});
+                                    get_or<std::string>(j, "reason", ""),
+                                    rule_from_name(get_or<std::string>(j, "rule", ""))});
         }
     });
     auto sink = [&](const Event& e, std::span<const std::byte>) {

@@ -47,6 +47,7 @@ struct RecordedDecision {
     uint64_t job = 0;
     std::string name;
     std::string reason;
+    std::optional<Rule> rule;  // none in recordings from before the field, or a rule this version does not know
 };
 
 struct TimedAction {

@@ -1,6 +1,6 @@
 // The pipelining policy: which jobs run, which wait. Pure: its inputs are the
 // build model, the memory view and the time; its output is actions, each with
-// a reason. No system calls, no clock. See the docs/policy.md, "What the policy does".
+// a reason and its rule. No system calls, no clock. See the docs/policy.md, "What the policy does".
 #pragma once
 
 #include <cstdint>
@@ -26,9 +26,9 @@ struct PolicyConfig {
     double min_growth = 1 << 20;     // bytes/s: slower jobs are not stopped for projected growth
     double thrash_majflt_per_s = 2000;  // major faults/s in the tree that count as pressure
     double psi_full_pct = 10;        // PSI memory "full" avg10 that counts as pressure
-    double growth_reserve = 1.0;     // a growing job may grow by this × its RSS yet (see decide())
+    double growth_reserve = 1.0;     // a growing job may grow by this × its RSS yet (see Context::further())
     double deadlock_s = 5.0;         // all running jobs blocked this long: resume one
-    double livelock_s = 5.0;         // running jobs crawl in full memory this long: break it (see decide())
+    double livelock_s = 5.0;         // running jobs crawl in full memory this long: break it (Context::break_livelock())
     double crawl_majflt_per_s = 20;  // major faults/s of the running jobs that, with little CPU, mean a crawl
     // false: the event source counts no major faults (the no-BTF variant); a crawl is
     // then little CPU in full memory while no running job grows
@@ -47,10 +47,42 @@ struct Caps {
 enum class ActionType { Stop, Hold, Resume };
 const char* action_name(ActionType a);
 
+// The rule of the policy that made an action (docs/policy.md, "The rules").
+// Code tells actions apart by it, never by their reason's prose.
+enum class Rule {
+    RunNow,          // the user said to run it
+    Pause,           // the user paused the build
+    Drain,           // the build drains: new jobs wait
+    Cap,             // --max-running: held at exec, or stopped
+    HoldMemory,      // held at exec: it would not fit (predictions, projection, typical peak)
+    HoldPressure,    // held at exec: memory pressure
+    HoldCpu,         // held at exec: the CPUs are busy
+    BudgetEnd,       // a job on a budget stopped before it held more
+    StopProjection,  // stopped: projected headroom below the low mark
+    StopPeaks,       // stopped: predicted peaks would meet
+    StopPressure,    // stopped: memory pressure RSS does not show
+    Livelock,        // the running jobs crawl in full memory: stop, or run a stopped job alone
+    OneRuns,         // no job runs: the most invested resumes
+    Deadlock,        // every running job is blocked: a waiting job resumes
+    Resume,          // headroom stayed above the resume mark: room for it
+    RunOnBudget,     // resumed on a budget while it is small
+};
+// A stable short name: "hold_cpu", "deadlock", ...
+const char* rule_name(Rule r);
+// The rule named `name`; nullopt for a name this version does not know.
+std::optional<Rule> rule_from_name(const std::string& name);
+
 struct Action {
     ActionType type;
     uint64_t job;
     std::string reason;
+    Rule rule;
+};
+
+// How many actions of each kind a run carried out.
+struct ActionCounts {
+    uint64_t stops = 0, holds = 0, resumes = 0, deadlock_resumes = 0;
+    void count(const Action& a);
 };
 
 // The state a job is in once `a` is carried out.
@@ -87,6 +119,9 @@ public:
     bool wants_timer(const Tree& tree) const;
 
 private:
+    struct Context;  // one decide() call: what its rules share (policy.cpp)
+    void forget_ended(const Tree& tree);
+
     struct StopRecord {
         uint64_t jobs_ended_at_stop = 0;
         std::vector<uint64_t> stop_times;  // for the per-minute bound
@@ -109,11 +144,11 @@ private:
     uint64_t last_pressure_stop_ns_ = 0;
     std::map<uint64_t, uint64_t> live_peaks_;  // per job that runs or waits
     std::deque<uint64_t> ended_peaks_;         // of the jobs that ended last, oldest first
-    uint64_t typical_peak() const;             // what a job of this build reaches (see decide())
+    uint64_t typical_peak() const;             // what a job of this build reaches (see Context::evidence_left())
     std::set<uint64_t> held_for_cpu_;   // held at exec only because the CPUs were busy
     // Jobs with a prediction that run on a budget: their predicted peak does
     // not fit beside the others', so each runs only while what it holds fits
-    // beside them, and stops (once) before it holds more (see decide()).
+    // beside them, and stops (once) before it holds more (see Context::may_run_on_budget()).
     std::set<uint64_t> on_budget_;
     // Livelock: since when the running jobs crawl; the jobs that crawled
     // alone since a job last ended.

@@ -1,5 +1,6 @@
 #include "source/probe.hpp"
 
+#include "source/bpf_source.hpp"
 #include "sys/mounts.hpp"
 #include "sys/tracefs.hpp"
 
@@ -78,7 +79,11 @@ std::string rss_watch_summary(const AttachPlan& p) {
     if (p.kind == AttachKind::Tracepoint)
         return "kmem:rss_stat at every update (no BTF: nothing else can read an mm), attached only while a build is "
                "tracked";
-    return "sampled every 1 ms of each CPU's time (a cpu-clock perf event) and as a task stops running "
+    const uint64_t period_us = BpfOptions{}.sample_period_ns / 1000;
+    const std::string period =
+        period_us % 1000 ? std::to_string(period_us) + " us" : std::to_string(period_us / 1000) + " ms";
+    return "sampled every " + period +
+           " of each CPU's time (a cpu-clock perf event) and as a task stops running "
            "(sched_switch), attached only while a build is tracked; rss_stat where perf events cannot be had";
 }
 

@@ -1,6 +1,7 @@
 #include "sys/hook_runner.hpp"
 
 #include "sys/clock.hpp"
+#include "sys/limits.hpp"
 #include "sys/users.hpp"
 
 #include <fcntl.h>
@@ -95,6 +96,7 @@ bool HookRunner::run(const std::vector<std::string>& env, uid_t uid) {
         close_range(3, ~0u, 0);  // no BPF, socket, pidfd or cgroup fds
         int adj = open("/proc/self/oom_score_adj", O_WRONLY);  // ours is -1000; a hook is ordinary
         if (adj >= 0) (void)!write(adj, "0", 1), close(adj);
+        restore_start_limits();  // and our open-file limit and nice
         if (who.uid != 0 &&
             (setgroups(who.groups.size(), who.groups.data()) || setresgid(who.gid, who.gid, who.gid) ||
              setresuid(who.uid, who.uid, who.uid)))

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "sys/proc.hpp"
 
@@ -19,6 +21,8 @@ constexpr int kCapIpcLock = 14;
 
 // The limits before we changed them (rlim_cur 0: unchanged).
 rlimit start_nofile{0, 0}, start_memlock{0, 0};
+// The nice value before raise_priority() changed it (only if it did).
+std::optional<int> start_nice;
 
 void remember(int resource, rlimit& saved) {
     if (saved.rlim_max == 0) getrlimit(resource, &saved);
@@ -72,6 +76,7 @@ std::string fd_limit_warning(const FdLimit& l) {
 void restore_start_limits() {
     if (start_nofile.rlim_max) setrlimit(RLIMIT_NOFILE, &start_nofile);  // lowering needs no privilege
     if (start_memlock.rlim_max) setrlimit(RLIMIT_MEMLOCK, &start_memlock);
+    if (start_nice) setpriority(PRIO_PROCESS, 0, *start_nice);  // lowering needs no privilege
 }
 
 std::string lock_memory() {
@@ -88,6 +93,18 @@ std::string lock_memory() {
     }
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
         return std::string("not locked in memory: mlockall: ") + std::strerror(errno);
+    return "";
+}
+
+std::string raise_priority(int nice) {
+    errno = 0;
+    int now = getpriority(PRIO_PROCESS, 0);
+    if (errno) return std::string("priority not raised: getpriority: ") + std::strerror(errno);
+    if (now <= nice) return "";
+    if (setpriority(PRIO_PROCESS, 0, nice) != 0)
+        return "priority not raised to nice " + std::to_string(nice) + ": setpriority: " + std::strerror(errno) +
+               "; decisions may wait for a CPU while the build keeps them busy";
+    start_nice = now;
     return "";
 }
 

@@ -35,9 +35,9 @@ uint64_t fd_limit();
 // figures and the consequence. Pure.
 std::string fd_limit_warning(const FdLimit& l);
 
-// In a forked child before exec (the build command): the RLIMIT_NOFILE and
-// RLIMIT_MEMLOCK this process started with, before raise_fd_limit() and
-// lock_memory() changed them.
+// In a forked child before exec (the build command, a hook): the RLIMIT_NOFILE,
+// RLIMIT_MEMLOCK and nice value this process started with, before
+// raise_fd_limit(), lock_memory() and raise_priority() changed them.
 void restore_start_limits();
 
 // mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): pages already present
@@ -45,5 +45,11 @@ void restore_start_limits();
 // Only where no RLIMIT_MEMLOCK can make a later allocation fail (unlimited,
 // raised to unlimited, or CAP_IPC_LOCK). "" when locked, else why not.
 std::string lock_memory();
+
+// Runs the calling thread, and the threads and children it starts later, at
+// `nice` if that is higher than its priority now: the controller must act
+// within milliseconds while the build keeps every CPU busy. "" when done or
+// not needed, else why not.
+std::string raise_priority(int nice);
 
 }  // namespace swamp

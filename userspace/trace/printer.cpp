@@ -78,6 +78,7 @@ void TracePrinter::on_decision(const Decision& d) {
                             {"reason", d.reason}};
     if (!d.target.empty()) j["target"] = d.target;
     if (!d.package.empty()) j["package"] = d.package;
+    if (!d.rule.empty()) j["rule"] = d.rule;
     if (d.delivered_ts_ns) j["delivered_ts_ns"] = d.delivered_ts_ns;
     if (d.trigger_ts_ns) j["trigger_ts_ns"] = d.trigger_ts_ns;
     if (opts_.json) {

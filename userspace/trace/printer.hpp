@@ -28,6 +28,7 @@ struct Decision {
     uint64_t delivered_ts_ns = 0;  // when the actuator had carried it out
     std::string target;            // what the job makes (job_target()), "" if unknown
     std::string package;           // its emerge package, "" if none
+    std::string rule;              // the policy rule that made it (rule_name()), "" if unknown
 };
 
 struct PrinterOptions {

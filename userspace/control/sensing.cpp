@@ -1,4 +1,4 @@
-#include "cli/sensing.hpp"
+#include "control/sensing.hpp"
 
 #include <time.h>
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cli/options.hpp"
+#include "config/settings.hpp"
 #include "source/bpf_source.hpp"
 #include "source/probe.hpp"
 
