@@ -10,28 +10,12 @@
 #include <sstream>
 
 #include "sys/proc.hpp"
+#include "test_util.hpp"
 
 using namespace swamp;
+using swamp::test::stat_line;
 
 namespace {
-
-// A /proc/PID/stat line with all 52 fields of proc(5), realistic values.
-std::string stat_line(int pid, const std::string& comm, char state, int ppid, uint64_t flags, uint64_t starttime) {
-    std::ostringstream s;
-    s << pid << " (" << comm << ") " << state << ' ' << ppid  // 1-4
-      << ' ' << pid << ' ' << ppid << " 34816 " << pid        // 5 pgrp, 6 session, 7 tty_nr, 8 tpgid
-      << ' ' << flags                                          // 9 flags
-      << " 1532 48211 3 17 12 5 96 41"                         // 10-17 minflt .. cstime
-      << " 20 0 1 0"                                           // 18 priority, 19 nice, 20 num_threads, 21 itrealvalue
-      << ' ' << starttime                                      // 22 starttime
-      << " 9396224 1207 18446744073709551615"                  // 23 vsize, 24 rss, 25 rsslim
-      << " 94556925349888 94556926290685 140726377733696 0 0"  // 26-30
-      << " 0 65536 3686404 1266761467 1 0 0"                   // 31 signal .. 37 cnswap
-      << " 17 3 0 0 0 0 0"                                     // 38 exit_signal .. 44 cguest_time
-      << " 94556926530736 94556926578340 94556943646720"       // 45-47
-      << " 140726377739575 140726377739581 140726377739581 140726377742318 0";  // 48-52
-    return s.str();
-}
 
 size_t field_count_after_comm(const std::string& line) {
     std::istringstream in(line.substr(line.rfind(')') + 1));

@@ -1,16 +1,15 @@
 #include "actuator/dry_run_actuator.hpp"
 
-#include <unistd.h>
-
 #include <string>
+
+#include "sys/proc.hpp"
 
 namespace swamp {
 
 Vetted DryRunActuator::on_join(uint64_t job, pid_t pid, bool job_stopped, uint64_t) {
     if (job_stopped) stopped_.insert(job);
     // Only looks: is the process still there?
-    bool alive = ::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) == 0;
-    return {alive ? Verdict::Ok : Verdict::Gone, "", ""};
+    return {proc_exists(pid) ? Verdict::Ok : Verdict::Gone, "", ""};
 }
 
 bool DryRunActuator::stop(uint64_t job, const std::vector<pid_t>&, std::string&) {

@@ -1,10 +1,5 @@
 #include "actuator/freeze_actuator.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,10 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <string_view>
 
 #include "sys/cgroupfs.hpp"
-#include "sys/clock.hpp"
 #include "sys/limits.hpp"
 #include "sys/signals.hpp"
 #include "util/error.hpp"
@@ -26,57 +19,17 @@ namespace {
 
 constexpr int kFreezeTimeoutMs = 1000;
 
-std::vector<std::string_view> lines_of(std::string_view text) {
-    std::vector<std::string_view> out;
-    while (!text.empty()) {
-        size_t nl = text.find('\n');
-        out.push_back(text.substr(0, nl));
-        if (nl == std::string_view::npos) break;
-        text.remove_prefix(nl + 1);
-    }
-    return out;
-}
-
-bool events_frozen(std::string_view text) {
-    for (auto line : lines_of(text))
-        if (line == "frozen 1") return true;
-    return false;
-}
-
-// Waits until cgroup.events of `cg` says "frozen 1", up to `timeout_ms`.
-bool wait_frozen(const std::string& cg, int timeout_ms) {
-    int fd = ::open((cg + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    int64_t deadline = monotonic_ms() + timeout_ms;
-    bool frozen = false;
-    for (;;) {
-        char buf[512];
-        ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-        if (n > 0 && events_frozen(std::string_view(buf, size_t(n)))) {
-            frozen = true;
-            break;
-        }
-        int64_t left = deadline - monotonic_ms();
-        if (left <= 0) break;
-        // cgroup.events signals changes as POLLPRI (kernfs_notify); the
-        // 50 ms cap also covers a missed notification.
-        pollfd p{fd, POLLPRI, 0};
-        ::poll(&p, 1, int(left < 50 ? left : 50));
-    }
-    ::close(fd);
-    return frozen;
-}
-
 }  // namespace
 
-FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter) : vetter_(std::move(vetter)) {
+FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter, const FsRoot& root)
+    : vetter_(std::move(vetter)), root_(root) {
     if (build_root <= 0) build_root = ::getpid();
-    auto mount = cgroup2_mount();
+    auto mount = cgroup2_mount(root_);
     if (!mount)
         throw UserError(ExitCode::Cgroup,
                         "freeze mode needs cgroup v2, but no cgroup2 filesystem is mounted: mount one "
                         "(mount -t cgroup2 none /sys/fs/cgroup/unified) or use signal mode");
-    auto path = v2_path_of(build_root);
+    auto path = v2_path_of(build_root, root_);
     if (!path)
         throw UserError(ExitCode::Cgroup, "freeze mode: /proc/" + std::to_string(build_root) +
                                               "/cgroup has no cgroup v2 (\"0::\") entry; use signal mode");
@@ -84,17 +37,16 @@ FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter) : vetter_(std::m
     orig_ = (*path == "/" || path->empty()) ? *mount : *mount + *path;
     dir_ = orig_ + "/swamp-bpf-" + std::to_string(::getpid());
 
-    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST)
-        throw UserError(ExitCode::Cgroup, "freeze mode cannot create cgroup " + dir_ + ": " + std::strerror(errno) +
+    if (int e = make_cgroup(dir_); e != 0)
+        throw UserError(ExitCode::Cgroup, "freeze mode cannot create cgroup " + dir_ + ": " + std::strerror(e) +
                                               "; run as root on a writable cgroup2 mount, or use signal mode");
-    struct stat st;
-    if (::stat((dir_ + "/cgroup.freeze").c_str(), &st) != 0) {
-        ::rmdir(dir_.c_str());
+    if (!path_exists(dir_ + "/cgroup.freeze")) {
+        remove_empty_cgroup(dir_);
         throw UserError(ExitCode::Cgroup, "freeze mode needs cgroup.freeze (Linux 5.2 or later), which " + dir_ +
                                               " lacks; use signal mode");
     }
     if (int e = write_file(dir_ + "/cgroup.freeze", "0"); e != 0) {
-        ::rmdir(dir_.c_str());
+        remove_empty_cgroup(dir_);
         throw UserError(ExitCode::Cgroup, "freeze mode cannot write " + dir_ + "/cgroup.freeze: " +
                                               std::strerror(e) + "; run as root, or use signal mode");
     }
@@ -111,13 +63,13 @@ std::string FreezeActuator::job_dir(uint64_t job) const { return dir_ + "/job-" 
 
 bool FreezeActuator::ensure_job_dir(uint64_t job, std::string& error) {
     std::string cg = job_dir(job);
-    if (jobs_.count(job) && ::access(cg.c_str(), F_OK) == 0) return true;
-    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) {  // gone after resume_all()
-        error = "mkdir " + dir_ + ": " + std::strerror(errno);
+    if (jobs_.count(job) && path_exists(cg)) return true;
+    if (int e = make_cgroup(dir_); e != 0) {  // gone after resume_all()
+        error = "mkdir " + dir_ + ": " + std::strerror(e);
         return false;
     }
-    if (::mkdir(cg.c_str(), 0755) != 0 && errno != EEXIST) {
-        error = "mkdir " + cg + ": " + std::strerror(errno);
+    if (int e = make_cgroup(cg); e != 0) {
+        error = "mkdir " + cg + ": " + std::strerror(e);
         return false;
     }
     jobs_.insert(job);
@@ -126,7 +78,7 @@ bool FreezeActuator::ensure_job_dir(uint64_t job, std::string& error) {
 
 // True if `pid` is in a cgroup under `prefix` (a job's, or all of ours).
 bool FreezeActuator::in_job_cgroup(pid_t pid, const std::string& prefix) const {
-    auto path = v2_path_of(pid);
+    auto path = v2_path_of(pid, root_);
     return path && (mount_ + *path + "/").starts_with(prefix + "/");
 }
 
@@ -185,7 +137,7 @@ void FreezeActuator::on_job_end(uint64_t job) {
     std::string cg = job_dir(job);
     if (stopped_.count(job)) write_file(cg + "/cgroup.freeze", "0");
     stopped_.erase(job);
-    if (remove_cgroup(cg, orig_, 5)) jobs_.erase(job);  // else resume_all() tries again
+    if (remove_cgroup(cg, orig_, 5, root_)) jobs_.erase(job);  // else resume_all() tries again
 }
 
 bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
@@ -215,7 +167,7 @@ bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::str
         error = "writing " + cg + "/cgroup.freeze: " + std::strerror(e);
         return false;
     }
-    if (!wait_frozen(cg, kFreezeTimeoutMs)) {
+    if (!wait_cgroup_frozen(cg, kFreezeTimeoutMs)) {
         write_file(cg + "/cgroup.freeze", "0");  // never half stopped
         error = "job " + std::to_string(job) + " did not freeze within 1 s (a process in uninterruptible sleep?)";
         return false;
@@ -239,10 +191,8 @@ PageOutTarget FreezeActuator::page_out_target(uint64_t job) {
     PageOutTarget t;
     if (!stopped_.count(job)) return t;
     t.cgroup = job_dir(job);
-    std::string procs = read_file(t.cgroup + "/cgroup.procs").value_or("");
-    for (auto line : lines_of(procs)) {
-        pid_t pid = pid_t(std::strtol(std::string(line).c_str(), nullptr, 10));
-        if (pid <= 0 || !members_.count(pid)) continue;  // only vetted processes
+    for (pid_t pid : cgroup_procs(t.cgroup)) {
+        if (!members_.count(pid)) continue;  // only vetted processes
         int fd = open_pidfd(pid);
         if (fd < 0) continue;
         // in the job's cgroup while the pidfd's process still lives: it is the member,
@@ -256,7 +206,7 @@ PageOutTarget FreezeActuator::page_out_target(uint64_t job) {
 }
 
 void FreezeActuator::resume_all() {
-    release_swamp_cgroup(dir_);  // every job-* under it, also any we lost track of
+    release_swamp_cgroup(dir_, root_);  // every job-* under it, also any we lost track of
     stopped_.clear();
     jobs_.clear();
 }

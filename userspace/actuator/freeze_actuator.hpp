@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "actuator/actuator.hpp"
+#include "sys/fs_root.hpp"
 
 namespace swamp {
 
@@ -22,7 +23,8 @@ class FreezeActuator final : public Actuator {
 public:
     // Throws UserError(Cgroup) when cgroup2 is missing, cgroup.freeze is not
     // supported, or our cgroup directory cannot be created or written.
-    FreezeActuator(pid_t build_root, Vetter vetter);
+    // /proc and the cgroup2 mount are looked up under `root`.
+    FreezeActuator(pid_t build_root, Vetter vetter, const FsRoot& root);
     ~FreezeActuator() override;
     FreezeActuator(const FreezeActuator&) = delete;
     FreezeActuator& operator=(const FreezeActuator&) = delete;
@@ -51,6 +53,7 @@ private:
     int move_vetted(int pidfd, pid_t pid, const std::string& cg);
 
     Vetter vetter_;
+    FsRoot root_;
     std::string mount_;     // the cgroup2 mount
     std::string orig_;      // the build root's v2 cgroup dir: processes go back here
     std::string dir_;       // our directory under it

@@ -1,9 +1,6 @@
 #include "actuator/leftovers.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -77,17 +74,17 @@ bool write_state(const StateFile& s) { return write_file_atomic(state_path(s.con
 namespace {
 
 // A zombie is dead: a killed watchdog, reparented to init, may wait a while to be reaped.
-bool alive(pid_t pid, uint64_t start) {
+bool alive(pid_t pid, uint64_t start, const FsRoot& root) {
     if (pid <= 0) return false;
-    auto st = read_proc_stat(pid);
+    auto st = read_proc_stat(pid, root);
     return st && st->start_ticks == start && st->state != 'Z' && st->state != 'X';
 }
 
 // SIGCONT through a pidfd, only if the pid still names the process we stopped.
-bool resume_held(const HeldProcess& h) {
+bool resume_held(const HeldProcess& h, const FsRoot& root) {
     int fd = open_pidfd(h.pid);
     if (fd < 0) return false;
-    auto st = read_proc_stat(h.pid);
+    auto st = read_proc_stat(h.pid, root);
     bool ours = st && st->start_ticks == h.start_ticks;
     bool was_stopped = ours && (st->state == 'T' || st->state == 't');
     if (ours) pidfd_signal(fd, SIGCONT);
@@ -101,34 +98,29 @@ void note_instance(Recovery& r, pid_t pid) {
 
 }  // namespace
 
-Recovery recover_leftovers() {
+Recovery recover_leftovers(const FsRoot& root) {
     Recovery r;
-    if (DIR* d = ::opendir(state_dir().c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            std::string name = e->d_name;
-            if (name.size() < 7 || name.substr(name.size() - 6) != ".state") continue;
-            std::string path = state_dir() + "/" + name;
-            auto s = parse_state(read_file(path).value_or(""));
-            if (!s) {
-                r.unreadable.push_back(path);  // nothing we could act on safely; a person looks at it
-                continue;
-            }
-            if (alive(s->controller, s->controller_start) || alive(s->watchdog, s->watchdog_start)) continue;
-            for (const auto& h : s->held) r.resumed += resume_held(h);
-            if (!s->cgroup_dir.empty() && ::access(s->cgroup_dir.c_str(), F_OK) == 0)
-                r.thawed += release_swamp_cgroup(s->cgroup_dir);
-            ::unlink(path.c_str());
-            note_instance(r, s->controller);
+    for (const std::string& name : dir_entries(state_dir())) {
+        if (name.size() < 7 || name.substr(name.size() - 6) != ".state") continue;
+        std::string path = state_dir() + "/" + name;
+        auto s = parse_state(read_file(path).value_or(""));
+        if (!s) {
+            r.unreadable.push_back(path);  // nothing we could act on safely; a person looks at it
+            continue;
         }
-        ::closedir(d);
+        if (alive(s->controller, s->controller_start, root) || alive(s->watchdog, s->watchdog_start, root)) continue;
+        for (const auto& h : s->held) r.resumed += resume_held(h, root);
+        if (!s->cgroup_dir.empty() && path_exists(s->cgroup_dir)) r.thawed += release_swamp_cgroup(s->cgroup_dir, root);
+        remove_file(path);
+        note_instance(r, s->controller);
     }
     // job cgroups of a dead instance whose state file is gone (/run wiped, or never written)
-    if (auto mount = cgroup2_mount()) {
+    if (auto mount = cgroup2_mount(root)) {
         for (const std::string& dir : find_swamp_cgroups(*mount)) {
             pid_t owner = pid_t(std::strtol(dir.c_str() + dir.rfind('-') + 1, nullptr, 10));
-            auto st = read_proc_stat(owner);
+            auto st = read_proc_stat(owner, root);
             if (st && st->comm == "swamp-bpf" && st->state != 'Z') continue;  // a live instance's own
-            r.thawed += release_swamp_cgroup(dir);
+            r.thawed += release_swamp_cgroup(dir, root);
             note_instance(r, owner);
         }
     }

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sys/fs_root.hpp"
+
 namespace swamp {
 
 struct HeldProcess {
@@ -57,7 +59,8 @@ struct Recovery {
 };
 
 // Resumes and thaws everything dead instances left; leaves live ones alone.
-Recovery recover_leftovers();
+// /proc and the cgroup2 mount are looked up under `root` (the state directory is state_dir()).
+Recovery recover_leftovers(const FsRoot& root);
 // "resumed 2 processes and thawed 1 cgroup left by swamp-bpf 1234 (killed)"; "" when nothing.
 std::string describe(const Recovery& r);
 // One warning line per state file that did not parse, then describe()'s line if any.

@@ -40,7 +40,7 @@ std::string login_shell_comm() {
 // Whether `st` started after `seen_ns` (CLOCK_MONOTONIC): a reused pid.
 bool reused(const ProcStat& st, uint64_t seen_ns) {
     uint64_t seen_boot = seen_ns + (clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC));
-    return started_after(st.start_ticks, seen_boot, sysconf(_SC_CLK_TCK));
+    return started_after(st.start_ticks, seen_boot, clock_ticks_per_second());
 }
 
 }  // namespace

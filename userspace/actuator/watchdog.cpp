@@ -19,6 +19,7 @@
 #include "sys/launch.hpp"
 #include "sys/limits.hpp"
 #include "sys/proc.hpp"
+#include "sys/self.hpp"
 #include "sys/signals.hpp"
 #include "util/error.hpp"
 
@@ -96,7 +97,7 @@ public:
         for (auto& [job, list] : held_)
             for (const Held& h : list) pidfd_signal(h.pidfd, SIGCONT);
         if (!file_.cgroup_dir.empty() && access(file_.cgroup_dir.c_str(), F_OK) == 0)
-            release_swamp_cgroup(file_.cgroup_dir);
+            release_swamp_cgroup(file_.cgroup_dir, FsRoot{});
         while (!held_.empty()) release(held_.begin()->first);
         unlink(state_path(file_.controller).c_str());
     }
@@ -130,10 +131,6 @@ private:
     uint64_t count_ = 0;  // pidfds in held_
     bool warned_ = false;
 };
-
-void set_oom_score_adj(int value) {
-    write_file("/proc/self/oom_score_adj", std::to_string(value));
-}
 
 }  // namespace
 

@@ -2,9 +2,6 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/timerfd.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +22,7 @@
 #include "control/found_builds.hpp"
 #include "control/job_history.hpp"
 #include "control/live_control.hpp"
+#include "control/progress_watch.hpp"
 #include "engine/engine.hpp"
 #include "engine/recording.hpp"
 #include "util/json_line.hpp"
@@ -39,6 +37,7 @@
 #include "sys/pid_namespace.hpp"
 #include "sys/proc.hpp"
 #include "sys/safe_file.hpp"
+#include "sys/self.hpp"
 #include "sys/signals.hpp"
 #include "sys/systemd.hpp"
 #include "trace/printer.hpp"
@@ -80,16 +79,6 @@ PolicyConfig policy_config(const ControllerOptions& o) {
 constexpr int kHookGraceMs = 5000;          // at exit, --on-event's hooks may finish this long
 constexpr int kControllerNice = -10;        // see raise_priority()
 
-// A size from our /proc/self/status ("VmHWM:" the peak RSS so far, "RssAnon:" the
-// part of RSS that is our own, not shared library pages or the ring buffer), in bytes; 0 if unknown.
-uint64_t self_status_bytes(const std::string& key) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(key, 0) == 0) return std::strtoull(line.c_str() + key.size(), nullptr, 10) * 1024;
-    return 0;
-}
-
 struct Summary {
     uint64_t jobs = 0, resyncs = 0;
     ActionCounts actions;
@@ -97,70 +86,13 @@ struct Summary {
     uint64_t peak_rss = 0;
 };
 
-// What running jobs do with the CPU, from /proc (CPU time of their
-// processes), read at most every 200 ms and only while the policy can use it:
-// - the CPUs each job used over the last interval, for the policy's CPU rule;
-// - blocked jobs, for the deadlock guard: no CPU time for `limit_s`. A job
-//   that someone else stopped (kill -STOP, a debugger) is paused, not
-//   blocked: it never makes the guard resume a job of ours.
-class ProgressWatch {
-public:
-    static constexpr uint64_t kIntervalNs = 200'000'000;
-
-    void sample(const Tree& tree, uint64_t now) {
-        if (now - last_ns_ < kIntervalNs) return;
-        last_ns_ = now;
-        static const double tick_s = 1.0 / double(sysconf(_SC_CLK_TCK));
-        std::map<uint64_t, Seen> next;
-        for (const auto& [id, j] : tree.jobs()) {
-            if (j.state != JobState::Running) continue;
-            Seen s{};
-            for (uint32_t pid : j.pids)
-                if (auto st = read_proc_stat(pid)) {
-                    s.cpu += st->cpu_ticks;
-                    s.paused = s.paused || st->stopped();
-                }
-            s.at = s.since = now;
-            if (auto it = seen_.find(id); it != seen_.end()) {
-                const Seen& was = it->second;
-                if (s.cpu == was.cpu) s.since = was.since;
-                // a process that exited took its ticks along: keep the last rate
-                s.used = s.cpu >= was.cpu ? double(s.cpu - was.cpu) * tick_s / ((now - was.at) / 1e9) : was.used;
-                s.measured = true;
-            }
-            next[id] = s;
-        }
-        seen_ = std::move(next);
-    }
-    std::set<uint64_t> blocked(uint64_t now, double limit_s) const {
-        std::set<uint64_t> out;
-        for (const auto& [id, s] : seen_)
-            if (!s.paused && (now - s.since) / 1e9 >= limit_s) out.insert(id);
-        return out;
-    }
-    std::map<uint64_t, double> cpu_use() const {
-        std::map<uint64_t, double> out;
-        for (const auto& [id, s] : seen_)
-            if (s.measured) out[id] = s.used;
-        return out;
-    }
-    void reset() {
-        seen_.clear();
-        last_ns_ = 0;
-    }
-
-private:
-    struct Seen {
-        uint64_t cpu = 0;    // ticks
-        uint64_t at = 0;     // when read
-        uint64_t since = 0;  // when its CPU time last moved
-        double used = 0;     // CPUs over the last interval
-        bool measured = false;
-        bool paused = false;
-    };
-    std::map<uint64_t, Seen> seen_;
-    uint64_t last_ns_ = 0;
-};
+// The CPU time of every running job's processes, by job.
+std::map<uint64_t, ProcsCpu> read_running_cpu(const Tree& tree) {
+    std::map<uint64_t, ProcsCpu> out;
+    for (const auto& [id, j] : tree.jobs())
+        if (j.state == JobState::Running) out[id] = read_procs_cpu(j.pids);
+    return out;
+}
 
 class Controller {
 public:
@@ -223,7 +155,7 @@ private:
     bool pressure_ = false;         // told "pressure"; until headroom is back above the resume mark
     uint64_t oom_seen_ = 0, last_oom_check_ns_ = 0;
     ServiceManager manager_;               // systemd's $NOTIFY_SOCKET and watchdog, taken at once
-    ProgressWatch progress_;
+    ProgressWatch progress_{clock_ticks_per_second()};
     pid_t root_ = 0;
     bool launched_ = false;  // launch mode: the watchdog runs the command
     std::optional<RunAs> run_as_;  // launch mode: who the command runs as (nullopt: as we do, root)
@@ -234,7 +166,7 @@ private:
     std::vector<uid_t> uids_;
     std::vector<std::string> roots_;
     FoundBuilds builds_;  // --user and service mode: each build's own figures, for the log
-    int timer_fd_ = -1;
+    std::unique_ptr<TimerFd> timer_;  // made in run(), after the watchdog's fork
     bool timer_on_ = false;
     uint64_t start_ns_ = 0, last_memory_ns_ = 0;
     double start_unix_s_ = 0;  // start_ns_ in unix time, for the metrics
@@ -520,7 +452,7 @@ void Controller::open_history() {
     if (!store->warning().empty())
         log(Level::Warning) << store->warning() << '\n';  // "history: PATH: why; predictions are off"
     if (!store->note().empty()) log(Level::Warning) << "history: " << store->note() << '\n';
-    history_ = std::make_unique<JobHistory>(std::move(store));
+    history_ = std::make_unique<JobHistory>(std::move(store), files_size_from_cwd);
 }
 
 // The ring buffer overflowed: events were lost, so one /proc walk of the
@@ -653,9 +585,9 @@ void Controller::decide(uint64_t now, bool from_timer) {
     bool waiting = policy_.wants_timer(tree_);
     const double cpus = policy_.config().cpus;
     bool cpu_bound = cpus > 0 && double(tree_.jobs().size()) > cpus - 0.5;
-    if (waiting || cpu_bound)
-        progress_.sample(tree_, now);
-    else
+    if (waiting || cpu_bound) {
+        if (progress_.due(now)) progress_.sample(read_running_cpu(tree_), now);
+    } else
         progress_.reset();
     DecisionInput in{now, from_timer, last_mem_, {}, progress_.cpu_use()};
     if (from_timer && waiting) in.blocked = progress_.blocked(now, o_.policy.deadlock_s);
@@ -708,9 +640,7 @@ void Controller::trace_page_outs() {
 
 void Controller::arm_timer(bool on) {
     if (on == timer_on_) return;
-    itimerspec its{};
-    if (on) its.it_value.tv_nsec = its.it_interval.tv_nsec = Engine::kTimerNs;
-    timerfd_settime(timer_fd_, 0, &its, nullptr);
+    if (timer_) timer_->arm_every_ns(on ? Engine::kTimerNs : 0);
     timer_on_ = on;
 }
 
@@ -718,9 +648,7 @@ void Controller::print_summary(int exit_code) {
     if (o_.quiet) return;
     MemorySample end = memory_->read_all();
     uint64_t ooms = end.oom_kills >= oom_kills_at_start_ ? end.oom_kills - oom_kills_at_start_ : 0;
-    rusage self{};
-    getrusage(RUSAGE_SELF, &self);  // our own footprint: CPU, and peak RSS since the BPF load
-    double cpu_s = self.ru_utime.tv_sec + self.ru_stime.tv_sec + (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
+    double cpu_s = self_cpu_seconds();  // our own footprint: CPU, and below peak RSS since the BPF load
     double wall_s = (monotonic_ns() - start_ns_) / 1e9;
     char buf[768];
     snprintf(buf, sizeof buf,
@@ -821,13 +749,11 @@ int Controller::run() {
     if (!o_.socket_path.empty()) refuse_if_listening(o_.socket_path);  // a second instance fails before BPF loads
     refuse_unsafe_files();
     // what an earlier swamp-bpf left stopped if it and its watchdog were killed
-    for (const std::string& line : report_lines(recover_leftovers())) log(Level::Warning) << line << '\n';
+    for (const std::string& line : report_lines(recover_leftovers(FsRoot{}))) log(Level::Warning) << line << '\n';
     AttachPlan plan = plan_or_throw(o_.sensing);
     policy_.set_faults_counted(plan.kind != AttachKind::Tracepoint);  // tracepoints carry no fault counts
     start_ns_ = monotonic_ns();
-    timespec real{};
-    clock_gettime(CLOCK_REALTIME, &real);
-    start_unix_s_ = double(real.tv_sec) + real.tv_nsec / 1e9;
+    start_unix_s_ = clock_ns(CLOCK_REALTIME) / 1e9;
     open_trace();
 
     BpfOptions bpf = bpf_options(o_.sensing);
@@ -838,13 +764,13 @@ int Controller::run() {
     // note that peak apart, and reset the high-water mark so that the summary's peak RSS is
     // the footprint from then on
     load_peak_rss_ = self_status_bytes("VmHWM:");
-    std::ofstream("/proc/self/clear_refs") << "5";
+    reset_peak_rss();
     // no page faults of our own under the pressure we relieve; the watchdog locks itself
     if (std::string w = lock_memory(); !w.empty()) log(Level::Warning) << w << '\n';
     SignalFd signals(true);
     launched_ = !o_.command.empty();
     watchdog_ = std::make_unique<Watchdog>(o_.command, run_as_);  // in launch mode it forks the command, held before exec
-    write_file("/proc/self/oom_score_adj", "-1000");      // after that fork: the build keeps the user's value
+    set_oom_score_adj(-1000);  // after that fork: the build keeps the user's value
     // and its nice: we, not the build, must get a CPU at once when a job grows
     if (std::string w = raise_priority(kControllerNice); !w.empty()) log(Level::Warning) << w << '\n';
     actuator_ = make_actuator(
@@ -852,7 +778,7 @@ int Controller::run() {
     open_history();  // before the first job: it may take a moment on a big history
     start_tree();
     owner_ = build_owner();
-    memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_);
+    memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_, FsRoot{});
     oom_kills_at_start_ = memory_->read_all().oom_kills;
     if (printer_ && record_file_) {
         *record_file_ << record_start_line(start_ns_, root_) << '\n';
@@ -875,12 +801,12 @@ int Controller::run() {
     manager_.notify("READY=1");  // under systemd (Type=notify): BPF is attached, the builds are ours
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    timer_ = std::make_unique<TimerFd>();
     int root_fd = launched_ || watching_ ? -1 : open_pidfd(root_);
     auto watch = [&](int fd, uint32_t events) { epoll_watch(ep, fd, events); };
     watch(src_->fd(), EPOLLIN);
     watch(signals.fd(), EPOLLIN);
-    watch(timer_fd_, EPOLLIN);
+    watch(timer_->fd(), EPOLLIN);
     watch(root_fd, EPOLLIN);
     const int watchdog_fd = watchdog_->reply_fd();  // the command's exit; EOF if the watchdog dies
     watch(watchdog_fd, EPOLLIN);
@@ -907,9 +833,8 @@ int Controller::run() {
             int fd = evs[i].data.fd;
             if (fd == src_->fd()) {
                 woken_by_events = true;
-            } else if (fd == timer_fd_) {
-                uint64_t ticks;
-                (void)!read(timer_fd_, &ticks, sizeof ticks);
+            } else if (fd == timer_->fd()) {
+                timer_->acknowledge();
                 from_timer = true;
             } else if (fd == manager_.watchdog_fd()) {
                 manager_.watchdog_tick();
@@ -939,9 +864,9 @@ int Controller::run() {
                 while (int sig = signals.read()) {
                     if (sig == SIGCHLD) {
                         // our children: the watchdog and --on-event's hooks
-                        int st = 0;
-                        for (pid_t p; (p = waitpid(-1, &st, WNOHANG)) > 0;)
+                        reap_children([&](pid_t p, int st) {
                             if (hooks_) hooks_->reaped(p, st);
+                        });
                     } else if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
                         if (!ending) suspend(sig, signals.last_code() == SI_KERNEL);
                     } else {
@@ -982,7 +907,7 @@ int Controller::run() {
     release_all(monotonic_ns());
     trace_page_outs();
     if (root_fd >= 0) close(root_fd);
-    close(timer_fd_);
+    timer_.reset();
     close(ep);
     int code = watchdog_lost_ ? int(ExitCode::Failure) : launched_ ? (status ? exit_code_of(*status) : 130) : 0;
     if (live_) live_->finish(this->status());

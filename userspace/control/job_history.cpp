@@ -3,7 +3,6 @@
 #include <ctime>
 
 #include "history/signature.hpp"
-#include "sys/proc.hpp"
 
 namespace swamp {
 
@@ -18,7 +17,7 @@ void JobHistory::on_exec(Tree& tree, const ExecEvent& x) {
     if (!sig) return;
     Signed s{sig->key, sig->tool, join_argv(argv)};
     if (sig->is_link) {
-        FilesSize inputs = files_size(sig->link_inputs, read_cwd(pid_t(x.pid)));
+        FilesSize inputs = inputs_size_(pid_t(x.pid), sig->link_inputs);
         s.inputs = inputs.count;
         s.input_bytes = inputs.bytes;
     }

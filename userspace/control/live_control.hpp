@@ -15,7 +15,7 @@
 
 #include "control/status.hpp"
 #include "policy/policy.hpp"
-#include "sys/atomic_file.hpp"
+#include "sys/clock.hpp"
 #include "sys/unix_socket.hpp"
 
 namespace swamp {
@@ -69,9 +69,9 @@ private:
     std::unique_ptr<ListeningSocket> socket_;
     std::string status_file_, metrics_file_;
     std::ostream* log_;
-    OneShotTimer timer_;
+    TimerFd timer_;
     int ep_ = -1;
-    OneShotTimer backoff_;  // ends a pause in accepting
+    TimerFd backoff_;  // ends a pause in accepting
     uint64_t backoffs_ = 0, last_backoff_note_ns_ = 0;
     bool timer_armed_ = false;
     bool files_ = false;  // a status or metrics file is wanted

@@ -1,8 +1,7 @@
 #include "source/probe.hpp"
 
 #include "source/bpf_source.hpp"
-#include "sys/cgroupfs.hpp"
-#include "sys/memparse.hpp"
+#include "sys/mounts.hpp"
 #include "sys/tracefs.hpp"
 
 #include <sys/utsname.h>
@@ -97,12 +96,12 @@ std::pair<int, int> kernel_version(const std::string& release) {
 namespace {
 
 void find_cgroup_mounts(KernelFeatures& f) {
-    std::string mounts = read_file("/proc/self/mounts").value_or("");
-    if (auto v2 = memparse::find_mount(mounts, "cgroup2")) {
+    Mounts mounts(FsRoot{});
+    if (auto v2 = mounts.find("cgroup2")) {
         f.cgroup2 = true;
         f.cgroup2_mount = *v2;
     }
-    f.cgroup1_memory = memparse::find_mount(mounts, "cgroup", "memory").has_value();
+    f.cgroup1_memory = mounts.find("cgroup", "memory").has_value();
 }
 
 #ifdef SWAMP_WITH_BPF

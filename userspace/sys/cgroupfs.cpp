@@ -2,12 +2,18 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
+#include "sys/clock.hpp"
 #include "sys/memparse.hpp"
+#include "sys/mounts.hpp"
 
 namespace swamp {
 
@@ -39,25 +45,91 @@ int write_file(const std::string& path, const std::string& text) {
     return e;
 }
 
-std::optional<std::string> cgroup2_mount() {
-    return memparse::find_mount(read_file("/proc/self/mounts").value_or(""), "cgroup2");
+bool path_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+std::vector<std::string> dir_entries(const std::string& dir) {
+    std::vector<std::string> out;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d))
+            if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name);
+        ::closedir(d);
+    }
+    return out;
 }
 
-std::optional<std::string> v2_path_of(pid_t pid) {
-    auto lines = memparse::parse_proc_cgroup(read_file("/proc/" + std::to_string(pid) + "/cgroup").value_or(""));
+void remove_file(const std::string& path) { ::unlink(path.c_str()); }
+
+int make_cgroup(const std::string& dir) {
+    return ::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST ? 0 : errno;
+}
+
+void remove_empty_cgroup(const std::string& dir) { ::rmdir(dir.c_str()); }
+
+namespace {
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        out.push_back(text.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
+bool events_frozen(std::string_view text) {
+    for (auto line : lines_of(text))
+        if (line == "frozen 1") return true;
+    return false;
+}
+
+}  // namespace
+
+std::vector<pid_t> cgroup_procs(const std::string& cg) {
+    std::vector<pid_t> out;
+    std::string procs = read_file(cg + "/cgroup.procs").value_or("");
+    for (auto line : lines_of(procs))
+        if (pid_t pid = pid_t(std::strtol(std::string(line).c_str(), nullptr, 10)); pid > 0) out.push_back(pid);
+    return out;
+}
+
+bool wait_cgroup_frozen(const std::string& cg, int timeout_ms) {
+    int fd = ::open((cg + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    bool frozen = false;
+    for (;;) {
+        char buf[512];
+        ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+        if (n > 0 && events_frozen(std::string_view(buf, size_t(n)))) {
+            frozen = true;
+            break;
+        }
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0) break;
+        // cgroup.events signals changes as POLLPRI (kernfs_notify); the
+        // 50 ms cap also covers a missed notification.
+        pollfd p{fd, POLLPRI, 0};
+        ::poll(&p, 1, int(left < 50 ? left : 50));
+    }
+    ::close(fd);
+    return frozen;
+}
+
+std::optional<std::string> cgroup2_mount(const FsRoot& root) { return Mounts(root).find("cgroup2"); }
+
+std::optional<std::string> v2_path_of(pid_t pid, const FsRoot& root) {
+    auto lines = memparse::parse_proc_cgroup(read_file(root.proc(pid, "cgroup")).value_or(""));
     return memparse::v2_cgroup_path(lines);
 }
 
-bool remove_cgroup(const std::string& cg, const std::string& to, int tries) {
+bool remove_cgroup(const std::string& cg, const std::string& to, int tries, const FsRoot& root) {
     for (int i = 0; i < tries; i++) {
-        std::string procs = read_file(cg + "/cgroup.procs").value_or("");
-        for (size_t at = 0; at < procs.size();) {
-            size_t nl = procs.find('\n', at);
-            if (nl == std::string::npos) nl = procs.size();
-            std::string pid = procs.substr(at, nl - at);
-            if (!pid.empty() && write_file(to + "/cgroup.procs", pid) != 0)
-                if (auto root = cgroup2_mount()) write_file(*root + "/cgroup.procs", pid);  // `to` is gone
-            at = nl + 1;
+        for (pid_t pid : cgroup_procs(cg)) {
+            std::string text = std::to_string(pid);
+            if (write_file(to + "/cgroup.procs", text) != 0)
+                if (auto top = cgroup2_mount(root)) write_file(*top + "/cgroup.procs", text);  // `to` is gone
         }
         if (::rmdir(cg.c_str()) == 0 || errno == ENOENT) return true;
         if (errno != EBUSY) return false;
@@ -66,21 +138,18 @@ bool remove_cgroup(const std::string& cg, const std::string& to, int tries) {
     return false;
 }
 
-int release_swamp_cgroup(const std::string& dir) {
+int release_swamp_cgroup(const std::string& dir, const FsRoot& root) {
     std::string parent = dir.substr(0, dir.rfind('/'));
     std::vector<std::string> jobs;
-    if (DIR* d = ::opendir(dir.c_str())) {
-        while (dirent* e = ::readdir(d))
-            if (std::strncmp(e->d_name, "job-", 4) == 0) jobs.push_back(dir + "/" + e->d_name);
-        ::closedir(d);
-    }
+    for (const std::string& name : dir_entries(dir))
+        if (name.starts_with("job-")) jobs.push_back(dir + "/" + name);
     int frozen = 0;
     for (const auto& cg : jobs) {  // thaw them all first: every job runs again at once
         if (read_file(cg + "/cgroup.freeze").value_or("0")[0] == '1') frozen++;
         write_file(cg + "/cgroup.freeze", "0");
     }
-    for (const auto& cg : jobs) remove_cgroup(cg, parent, 50);
-    remove_cgroup(dir, parent, 50);
+    for (const auto& cg : jobs) remove_cgroup(cg, parent, 50, root);
+    remove_cgroup(dir, parent, 50, root);
     return frozen;
 }
 

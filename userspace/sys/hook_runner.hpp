@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "sys/atomic_file.hpp"
+#include "sys/clock.hpp"
 
 namespace swamp {
 
@@ -57,7 +57,7 @@ private:
 
     std::string command_;
     std::ostream* log_;
-    OneShotTimer timer_;
+    TimerFd timer_;
     std::map<uid_t, Credentials> users_;  // looked up once per uid (NSS may be slow)
     std::map<pid_t, uint64_t> running_;  // pid (= its session and group) -> deadline, monotonic ns
     uint64_t started_ = 0, refused_ = 0;

@@ -129,4 +129,9 @@ int exit_code_of(int status) {
     return 1;
 }
 
+void reap_children(const std::function<void(pid_t pid, int wait_status)>& each) {
+    int status = 0;
+    for (pid_t p; (p = ::waitpid(-1, &status, WNOHANG)) > 0;) each(p, status);
+}
+
 }  // namespace swamp

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,5 +52,8 @@ private:
 
 // What a shell would exit with for a waitpid() status: the code, or 128 + signal.
 int exit_code_of(int wait_status);
+
+// Reaps every child that has exited, without waiting; `each` gets its pid and waitpid() status.
+void reap_children(const std::function<void(pid_t pid, int wait_status)>& each);
 
 }  // namespace swamp

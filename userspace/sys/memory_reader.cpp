@@ -2,6 +2,7 @@
 
 #include "sys/cgroupfs.hpp"
 #include "sys/clock.hpp"
+#include "sys/mounts.hpp"
 #include "util/size.hpp"
 
 #include <fcntl.h>
@@ -34,8 +35,6 @@ uint64_t leading_u64(std::string_view t) {
 // How old the cgroup's limit may be: it is set by hand or by a service manager, rarely.
 constexpr uint64_t kLimitMaxAgeNs = 1'000'000'000;
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
 std::string join(const std::string& mount, const std::string& cg_path) {
     if (cg_path.empty() || cg_path == "/") return mount;
     return mount + (cg_path.front() == '/' ? "" : "/") + cg_path;
@@ -43,7 +42,9 @@ std::string join(const std::string& mount, const std::string& cg_path) {
 
 }  // namespace
 
-MemoryReader::MemoryReader(pid_t build_root) {
+MemoryReader::MemoryReader(pid_t build_root, const FsRoot& root)
+    : root_(root), system_psi_file_(root.at("/proc/pressure/memory")), psi_file_(system_psi_file_) {
+    meminfo_.path = root.at("/proc/meminfo");
     try {
         locate(build_root);
     } catch (...) {
@@ -70,9 +71,9 @@ MemoryReader::~MemoryReader() {
 }
 
 void MemoryReader::locate(pid_t build_root) {
-    uint64_t mem_total = memparse::parse_meminfo(slurp_or_empty("/proc/meminfo")).total;
-    auto lines = memparse::parse_proc_cgroup(slurp_or_empty("/proc/" + std::to_string(build_root) + "/cgroup"));
-    std::string mounts = slurp_or_empty("/proc/self/mounts");
+    uint64_t mem_total = memparse::parse_meminfo(slurp_or_empty(meminfo_.path)).total;
+    auto lines = memparse::parse_proc_cgroup(slurp_or_empty(root_.proc(build_root, "cgroup")));
+    Mounts mounts(root_);
 
     // Walks from `path` up to the hierarchy's root; picks the nearest cgroup
     // with a limit, else the build root's own cgroup (no limit).
@@ -92,7 +93,7 @@ void MemoryReader::locate(pid_t build_root) {
             p = memparse::parent_cgroup(*p);
         }
         std::string own = join(mount, path);
-        if (!exists(own + "/" + probe_file)) return false;
+        if (!path_exists(own + "/" + probe_file)) return false;
         kind_ = kind;
         cg_dir_ = own;
         cg_path_ = path;
@@ -100,14 +101,14 @@ void MemoryReader::locate(pid_t build_root) {
     };
 
     auto v1_path = memparse::v1_cgroup_path(lines, "memory");
-    auto v1_mount = memparse::find_mount(mounts, "cgroup", "memory");
+    auto v1_mount = mounts.find("cgroup", "memory");
     if (v1_path && v1_mount && pick(Kind::V1, *v1_mount, *v1_path, "memory.limit_in_bytes", "memory.usage_in_bytes"))
         return;
 
     auto v2_path = memparse::v2_cgroup_path(lines);
-    auto v2_mount = memparse::find_mount(mounts, "cgroup2");
+    auto v2_mount = mounts.find("cgroup2");
     if (v2_path && v2_mount && pick(Kind::V2, *v2_mount, *v2_path, "memory.max", "memory.current")) {
-        if (limit_at_start_ && exists(cg_dir_ + "/memory.pressure")) psi_file_ = cg_dir_ + "/memory.pressure";
+        if (limit_at_start_ && path_exists(cg_dir_ + "/memory.pressure")) psi_file_ = cg_dir_ + "/memory.pressure";
         return;
     }
     kind_ = Kind::None;
@@ -117,7 +118,7 @@ void MemoryReader::open_trigger() {
     // 150 ms of stall in 1 s. Without CAP_SYS_RESOURCE the kernel only takes
     // windows that are multiples of 2 s (EINVAL): then 300 ms in 2 s, the same ratio.
     static const char* const triggers[] = {"some 150000 1000000", "some 300000 2000000"};
-    for (const std::string& file : {psi_file_, std::string("/proc/pressure/memory")}) {
+    for (const std::string& file : {psi_file_, system_psi_file_}) {
         for (const char* trigger : triggers) {
             int fd = ::open(file.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
             if (fd < 0) break;
@@ -184,7 +185,7 @@ MemorySample MemoryReader::read() {
         auto some = memparse::psi_avg10(psi, "some");
         auto full = memparse::psi_avg10(psi, "full");
         s.psi = some.has_value();
-        s.psi_own = s.psi && psi_file_ != "/proc/pressure/memory";
+        s.psi_own = s.psi && psi_file_ != system_psi_file_;
         s.psi_some_avg10 = some.value_or(0);
         s.psi_full_avg10 = full.value_or(0);
     } catch (...) {
@@ -196,7 +197,7 @@ MemorySample MemoryReader::read() {
 MemorySample MemoryReader::read_all() {
     MemorySample s = read();
     try {
-        std::string vmstat = slurp_or_empty("/proc/vmstat");
+        std::string vmstat = slurp_or_empty(root_.at("/proc/vmstat"));
         s.swap_in = memparse::key_value(vmstat, "pswpin").value_or(0);
         s.swap_out = memparse::key_value(vmstat, "pswpout").value_or(0);
         if (kind_ == Kind::V1) {

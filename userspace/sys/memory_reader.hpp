@@ -12,13 +12,15 @@
 #include <vector>
 
 #include "memory/memory.hpp"
+#include "sys/fs_root.hpp"
 #include "sys/memparse.hpp"
 
 namespace swamp {
 
 class MemoryReader {
 public:
-    explicit MemoryReader(pid_t build_root);
+    // The files of /proc and of the cgroup mounts it lists are looked up under `root`.
+    MemoryReader(pid_t build_root, const FsRoot& root);
     ~MemoryReader();
     MemoryReader(const MemoryReader&) = delete;
     MemoryReader& operator=(const MemoryReader&) = delete;
@@ -55,11 +57,13 @@ private:
     Kind kind_ = Kind::None;
     std::string cg_dir_;       // filesystem dir of the cgroup whose limit applies ("" if none)
     std::string cg_path_;      // its cgroup path, for describe()
-    std::string psi_file_ = "/proc/pressure/memory";
+    FsRoot root_;
+    std::string system_psi_file_;  // /proc/pressure/memory
+    std::string psi_file_;         // the cgroup's memory.pressure, else system_psi_file_
     std::string psi_trigger_;  // for describe(): what was written to which file
     std::optional<uint64_t> limit_at_start_;
     int psi_fd_ = -1;
-    KeptFile meminfo_{"/proc/meminfo"}, psi_, usage_, stat_, limit_;
+    KeptFile meminfo_, psi_, usage_, stat_, limit_;
     std::string buf_;               // what reread() read last
     std::optional<uint64_t> limit_value_;
     uint64_t limit_read_ns_ = 0;    // when limit_ was last read (0: never)

@@ -41,12 +41,24 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text) {
     return s;
 }
 
-std::optional<ProcStat> read_proc_stat(pid_t pid) {
+std::optional<ProcStat> read_proc_stat(pid_t pid, const FsRoot& root) {
     // the whole file: a comm may hold a newline, so the line ends after the last ')'
-    auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto text = read_file(root.proc(pid, "stat"));
     if (!text) return std::nullopt;
     return parse_proc_stat(*text);
 }
+
+ProcsCpu read_procs_cpu(const std::set<uint32_t>& pids) {
+    ProcsCpu out;
+    for (uint32_t pid : pids)
+        if (auto st = read_proc_stat(pid_t(pid))) {
+            out.ticks += st->cpu_ticks;
+            out.stopped = out.stopped || st->stopped();
+        }
+    return out;
+}
+
+bool proc_exists(pid_t pid) { return ::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) == 0; }
 
 bool is_stopped(pid_t pid) {
     auto st = read_proc_stat(pid);
@@ -102,6 +114,10 @@ FilesSize files_size(const std::vector<std::string>& paths, const std::string& d
         out.count++;
     }
     return out;
+}
+
+FilesSize files_size_from_cwd(pid_t pid, const std::vector<std::string>& paths) {
+    return files_size(paths, read_cwd(pid));
 }
 
 namespace {

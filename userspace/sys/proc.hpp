@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "sys/fs_root.hpp"
 
 namespace swamp {
 
@@ -26,7 +29,17 @@ struct ProcStat {
     bool exiting() const { return flags & 0x00000004; /* PF_EXITING */ }
 };
 
-std::optional<ProcStat> read_proc_stat(pid_t pid);
+// /proc/PID/stat under `root` (the real /proc unless a test gives a fake tree).
+std::optional<ProcStat> read_proc_stat(pid_t pid, const FsRoot& root = {});
+// The CPU time of some processes together, and whether one of them is stopped
+// (by a signal or a tracer); the gone ones add nothing.
+struct ProcsCpu {
+    uint64_t ticks = 0;  // utime + stime, in clock ticks
+    bool stopped = false;
+};
+ProcsCpu read_procs_cpu(const std::set<uint32_t>& pids);
+// Whether /proc has a directory for `pid` (a zombie too).
+bool proc_exists(pid_t pid);
 // The real uid of `pid`, -1 when it is gone.
 long real_uid(pid_t pid);
 // True when `pid` is stopped by a signal (state T) or by a tracer (t).
@@ -49,6 +62,8 @@ struct FilesSize {
     uint32_t count = 0;
 };
 FilesSize files_size(const std::vector<std::string>& paths, const std::string& dir);
+// The same with relative ones under `pid`'s working directory.
+FilesSize files_size_from_cwd(pid_t pid, const std::vector<std::string>& paths);
 
 // The nearest ancestor of `pid` whose name (comm) is one of `names`, other than
 // `except`; 0 if none.
