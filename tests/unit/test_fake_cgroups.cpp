@@ -15,7 +15,9 @@
 #include "actuator/freeze_actuator.hpp"
 #include "actuator/leftovers.hpp"
 #include "actuator/vetting.hpp"
+#include "source/probe.hpp"
 #include "sys/cgroupfs.hpp"
+#include "sys/host_features.hpp"
 #include "sys/memory_reader.hpp"
 #include "sys/mounts.hpp"
 #include "test_util.hpp"
@@ -43,6 +45,8 @@ constexpr pid_t kBuildRoot = 4242;
 struct FakeTree {
     test::TempDir dir;
     FsRoot root() const { return FsRoot{dir.path}; }
+    // What the controller's probe would find in this tree.
+    HostFeatures host() const { return find_host_features(root()); }
     std::string path(const std::string& abs) const { return dir.path + abs; }
     void put(const std::string& abs, const std::string& text) const {
         std::filesystem::create_directories(std::filesystem::path(path(abs)).parent_path());
@@ -76,7 +80,35 @@ TEST(FakeCgroups, MountsAreFoundUnderTheRoot) {
     EXPECT_EQ(m.find("cgroup", "memory"), t.path("/sys/fs/cgroup/memory"));
     EXPECT_EQ(m.find("cgroup", "blkio"), std::nullopt);
     EXPECT_EQ(Mounts(FsRoot{t.path("/nowhere")}).find("cgroup2"), std::nullopt);
-    EXPECT_EQ(cgroup2_mount(t.root()), t.path("/sys/fs/cgroup/unified"));
+}
+
+TEST(FakeCgroups, HostFeaturesAreTheMountsAndPsiUnderTheRoot) {
+    FakeTree t;
+    t.put("/proc/self/mounts", kHybridMounts);
+    HostFeatures h = find_host_features(t.root());
+    EXPECT_EQ(h.root.prefix, t.root().prefix);
+    EXPECT_EQ(h.cgroup2, t.path("/sys/fs/cgroup/unified"));
+    EXPECT_EQ(h.cgroup1_memory, t.path("/sys/fs/cgroup/memory"));
+    EXPECT_FALSE(h.psi);  // no /proc/pressure/memory
+
+    FakeTree v2;
+    v2.put("/proc/self/mounts", kPureV2Mounts);
+    v2.put("/proc/pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    h = find_host_features(v2.root());
+    EXPECT_EQ(h.cgroup2, v2.path("/sys/fs/cgroup"));
+    EXPECT_EQ(h.cgroup1_memory, std::nullopt);
+    EXPECT_TRUE(h.psi);
+}
+
+TEST(FakeCgroups, ProbeKernelCarriesTheHostFeaturesOfItsRoot) {
+    FakeTree t;
+    t.put("/proc/self/mounts", kHybridMounts);
+    t.put("/proc/pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    KernelFeatures f = probe_kernel("", t.root());
+    EXPECT_EQ(f.host.root.prefix, t.root().prefix);
+    EXPECT_EQ(f.host.cgroup2, t.path("/sys/fs/cgroup/unified"));
+    EXPECT_EQ(f.host.cgroup1_memory, t.path("/sys/fs/cgroup/memory"));
+    EXPECT_TRUE(f.host.psi);
 }
 
 TEST(FakeCgroups, HybridDiscoveryTakesTheV1MemoryCgroupWithALimit) {
@@ -92,7 +124,7 @@ TEST(FakeCgroups, HybridDiscoveryTakesTheV1MemoryCgroupWithALimit) {
         {"/sys/fs/cgroup/unified/user.slice/memory.max", "1048576\n"},
     });
 
-    MemoryReader r(kBuildRoot, t.root());
+    MemoryReader r(kBuildRoot, t.host());
     EXPECT_NE(r.describe().find("memory cgroup v1 /build (" + t.path("/sys/fs/cgroup/memory/build") + "), limit"),
               std::string::npos)
         << r.describe();
@@ -109,7 +141,7 @@ TEST(FakeCgroups, HybridWithoutAnyLimitTakesTheBuildRootsOwnV1Cgroup) {
     put_proc(t, kHybridMounts, "4:memory:/build\n0::/\n");
     t.put({{"/sys/fs/cgroup/memory/build/memory.limit_in_bytes", "max\n"},
            {"/sys/fs/cgroup/memory/build/memory.usage_in_bytes", "4096\n"}});
-    MemoryReader r(kBuildRoot, t.root());
+    MemoryReader r(kBuildRoot, t.host());
     EXPECT_NE(r.describe().find("memory cgroup v1 /build (" + t.path("/sys/fs/cgroup/memory/build") + "), no limit"),
               std::string::npos)
         << r.describe();
@@ -129,7 +161,7 @@ TEST(FakeCgroups, PureV2DiscoveryWalksUpToTheLimitAndItsPressureFile) {
         {"/sys/fs/cgroup/user.slice/memory.pressure", ""},
     });
 
-    MemoryReader r(kBuildRoot, t.root());
+    MemoryReader r(kBuildRoot, t.host());
     std::string slice = t.path("/sys/fs/cgroup/user.slice");
     EXPECT_NE(r.describe().find("memory cgroup v2 /user.slice (" + slice + "), limit"), std::string::npos)
         << r.describe();
@@ -140,10 +172,38 @@ TEST(FakeCgroups, PureV2DiscoveryWalksUpToTheLimitAndItsPressureFile) {
     EXPECT_EQ(s.cg_usage, 2ull << 30);
 }
 
+TEST(FakeCgroups, TheMemoryReaderUsesTheMountsAndPsiItIsHandedOnly) {
+    FakeTree t;
+    // the mount table points at a cgroup with a 1 GiB limit; the reader is handed another mount
+    put_proc(t, kPureV2Mounts, "0::/build\n");
+    t.put({
+        {"/proc/pressure/memory", "some avg10=5.00 avg60=0.00 avg300=0.00 total=0\n"},
+        {"/sys/fs/cgroup/build/memory.max", "1073741824\n"},
+        {"/sys/fs/cgroup/build/memory.current", "1\n"},
+        {"/probed/cgroup2/build/memory.max", "2147483648\n"},
+        {"/probed/cgroup2/build/memory.current", "1048576\n"},
+    });
+    HostFeatures host{t.root(), t.path("/probed/cgroup2"), std::nullopt, false};
+
+    MemoryReader r(kBuildRoot, host);
+    EXPECT_NE(r.describe().find("memory cgroup v2 /build (" + t.path("/probed/cgroup2/build") + "), limit"),
+              std::string::npos)
+        << r.describe();
+    EXPECT_NE(r.describe().find("no PSI trigger"), std::string::npos) << r.describe();
+    MemorySample s = r.read();
+    EXPECT_EQ(s.cg_limit, 2ull << 30);
+    EXPECT_EQ(s.cg_usage, 1ull << 20);
+    EXPECT_FALSE(s.psi);  // /proc/pressure/memory is there, but the probe said no PSI
+
+    host.psi = true;  // now the trigger goes on the system's file (a plain file here takes it)
+    std::string described = MemoryReader(kBuildRoot, host).describe();
+    EXPECT_NE(described.find("on " + t.path("/proc/pressure/memory")), std::string::npos) << described;
+}
+
 TEST(FakeCgroups, NoMemoryCgroupWithoutMounts) {
     FakeTree t;
     put_proc(t, "proc /proc proc rw 0 0\n", "4:memory:/build\n0::/\n");
-    MemoryReader r(kBuildRoot, t.root());
+    MemoryReader r(kBuildRoot, t.host());
     EXPECT_EQ(r.describe().rfind("memory cgroup: none found", 0), 0u) << r.describe();
     EXPECT_EQ(r.read().mem_total, 16ull << 30);
 }
@@ -169,7 +229,7 @@ Vetter no_protection() { return Vetter({}); }
 TEST(FakeCgroups, FreezeWritesCgroupFreezeAndWaitsForCgroupEvents) {
     FreezeTree t;
     t.add_job(1, true);
-    FreezeActuator a(kBuildRoot, no_protection(), t.root());
+    FreezeActuator a(kBuildRoot, no_protection(), t.host());
     EXPECT_EQ(a.dir(), t.path(t.ours));
     EXPECT_EQ(t.get(t.ours + "/cgroup.freeze"), "0");
     EXPECT_EQ(a.job_dir(1), t.path(t.ours + "/job-1"));
@@ -186,7 +246,7 @@ TEST(FakeCgroups, FreezeWritesCgroupFreezeAndWaitsForCgroupEvents) {
 TEST(FakeCgroups, AJobThatDoesNotFreezeIsThawedAgain) {
     FreezeTree t;
     t.add_job(2, false);  // cgroup.events never says "frozen 1"
-    FreezeActuator a(kBuildRoot, no_protection(), t.root());
+    FreezeActuator a(kBuildRoot, no_protection(), t.host());
     std::string error;
     EXPECT_FALSE(a.stop(2, {}, error));
     EXPECT_NE(error.find("did not freeze within 1 s"), std::string::npos) << error;
@@ -199,7 +259,7 @@ TEST(FakeCgroups, ResumeAllThawsEveryJobCgroup) {
     t.add_job(1, true);
     t.add_job(2, true);
     {
-        FreezeActuator a(kBuildRoot, no_protection(), t.root());
+        FreezeActuator a(kBuildRoot, no_protection(), t.host());
         std::string error;
         ASSERT_TRUE(a.stop(1, {}, error)) << error;
         ASSERT_TRUE(a.stop(2, {}, error)) << error;
@@ -212,7 +272,7 @@ TEST(FakeCgroups, FreezeNeedsCgroup2AndCgroupFreeze) {
     FakeTree none;
     none.put("/proc/self/mounts", "cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n");
     try {
-        FreezeActuator a(kBuildRoot, no_protection(), none.root());
+        FreezeActuator a(kBuildRoot, no_protection(), none.host());
         FAIL() << "no cgroup2 mount, yet no error";
     } catch (const UserError& e) {
         EXPECT_NE(std::string(e.what()).find("no cgroup2 filesystem is mounted"), std::string::npos) << e.what();
@@ -223,12 +283,34 @@ TEST(FakeCgroups, FreezeNeedsCgroup2AndCgroupFreeze) {
     old.put("/proc/4242/cgroup", "0::/build\n");
     old.mkdir("/sys/fs/cgroup/build");
     try {
-        FreezeActuator a(kBuildRoot, no_protection(), old.root());
+        FreezeActuator a(kBuildRoot, no_protection(), old.host());
         FAIL() << "no cgroup.freeze, yet no error";
     } catch (const UserError& e) {
         EXPECT_NE(std::string(e.what()).find("needs cgroup.freeze"), std::string::npos) << e.what();
     }
     EXPECT_FALSE(old.exists("/sys/fs/cgroup/build/swamp-bpf-" + std::to_string(::getpid())));  // removed again
+}
+
+TEST(FakeCgroups, FreezeUsesTheCgroup2MountItIsHandedOnly) {
+    FreezeTree t;  // its mount table lists a cgroup2 mount
+    HostFeatures none = t.host();
+    none.cgroup2.reset();
+    try {
+        FreezeActuator a(kBuildRoot, no_protection(), none);
+        FAIL() << "handed no cgroup2 mount, yet no error";
+    } catch (const UserError& e) {
+        EXPECT_NE(std::string(e.what()).find("no cgroup2 filesystem is mounted"), std::string::npos) << e.what();
+    }
+
+    FakeTree moved;  // a table without cgroup2; the mount is handed
+    moved.put("/proc/self/mounts", "proc /proc proc rw 0 0\n");
+    moved.put("/proc/4242/cgroup", "0::/build\n");
+    std::string ours = "/probed/build/swamp-bpf-" + std::to_string(::getpid());
+    moved.put(ours + "/cgroup.freeze", "");
+    HostFeatures host = moved.host();
+    host.cgroup2 = moved.path("/probed");
+    FreezeActuator a(kBuildRoot, no_protection(), host);
+    EXPECT_EQ(a.dir(), moved.path(ours));
 }
 
 TEST(FakeCgroups, CgroupProcsAndDirEntries) {
@@ -275,7 +357,7 @@ TEST(FakeCgroups, RecoveryThawsWhatADeadInstanceLeftAndSparesALiveOne) {
     t.put("/proc/600/stat", stat_line(600, "swamp-bpf", 'S', 1, 0, 5));
     t.put("/run/swamp-bpf/bad.state", "nonsense\n");
 
-    Recovery r = recover_leftovers(t.root());
+    Recovery r = recover_leftovers(t.host());
     EXPECT_EQ(r.thawed, 2);
     EXPECT_EQ(r.resumed, 0);
     std::sort(r.instances.begin(), r.instances.end());
@@ -287,6 +369,22 @@ TEST(FakeCgroups, RecoveryThawsWhatADeadInstanceLeftAndSparesALiveOne) {
     EXPECT_EQ(t.get(live + "/job-1/cgroup.freeze"), "1");
     EXPECT_EQ(t.get(running + "/job-2/cgroup.freeze"), "1");
     EXPECT_TRUE(t.exists("/run/swamp-bpf/700.state"));
+}
+
+TEST(FakeCgroups, RecoveryLooksForOrphanCgroupsUnderTheHandedMountOnly) {
+    FakeTree t;
+    t.put("/proc/self/mounts", kPureV2Mounts);
+    StateDirFor state(t.path("/run/swamp-bpf"));
+    std::string listed = "/sys/fs/cgroup/swamp-bpf-800", probed = "/probed/swamp-bpf-801";
+    t.put(listed + "/job-1/cgroup.freeze", "1");
+    t.put(probed + "/job-1/cgroup.freeze", "1");
+    HostFeatures host = t.host();
+    host.cgroup2 = t.path("/probed");
+
+    Recovery r = recover_leftovers(host);
+    EXPECT_EQ(r.instances, std::vector<pid_t>{801});
+    EXPECT_EQ(t.get(probed + "/job-1/cgroup.freeze"), "0");
+    EXPECT_EQ(t.get(listed + "/job-1/cgroup.freeze"), "1");
 }
 
 TEST(FakeCgroups, RecoveryResumesAProcessADeadInstanceLeftStopped) {
@@ -307,7 +405,7 @@ TEST(FakeCgroups, RecoveryResumesAProcessADeadInstanceLeftStopped) {
     t.put("/proc/" + std::to_string(child) + "/stat", stat_line(child, "cc1plus", 'T', 1, 0, 77));
     t.put("/run/swamp-bpf/900.state", format_state({900, 11, 0, 0, "", {{1, child, 77}, {1, child, 78}}}));
 
-    Recovery r = recover_leftovers(t.root());
+    Recovery r = recover_leftovers(t.host());
     EXPECT_EQ(r.resumed, 1);  // the entry with another start time names a reused pid: left alone
     EXPECT_EQ(r.instances, std::vector<pid_t>{900});
     if (r.resumed == 0) ::kill(child, SIGKILL);  // fail below instead of waiting for ever

@@ -87,7 +87,7 @@ KernelFeatures no_btf_kernel(const std::string& release, const std::map<std::str
     f.kernel_btf = false;
     f.btf_source = "";
     f.rss_stat_has_count = std::nullopt;
-    f.psi = true;
+    f.host.psi = true;
     f.tracefs = "/sys/kernel/tracing";
     f.tp_formats = formats;
     return f;
@@ -115,7 +115,7 @@ TEST(PlanAttach, NoBtfAtAllGivesTheTracepointVariant) {
     bool psi_said = false;
     for (const auto& l : p.losses) psi_said |= contains(l, "psi=1");
     EXPECT_FALSE(psi_said) << "PSI is on here";
-    f.psi = false;
+    f.host.psi = false;
     p = plan_attach(f, {});
     for (const auto& l : p.losses) psi_said |= contains(l, "psi=1");
     EXPECT_TRUE(psi_said) << "the lost fault counts leave PSI, which is off";

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "actuator/vetting.hpp"
+#include "sys/host_features.hpp"
 #include "trace/page_out_report.hpp"
 
 namespace swamp {
@@ -127,6 +128,7 @@ struct ActuatorOptions {
     std::vector<std::string> protect = kDefaultProtect;  // comm names never stopped
     Watchdog* watchdog = nullptr;  // mirrors every stop (signal and freeze)
     PageOutConfig page_out;        // not for dry-run
+    HostFeatures host;             // freeze: the probed cgroup2 mount, and where /proc is
 };
 
 // Throws UserError(Cgroup) when freeze mode cannot work here. Signal and

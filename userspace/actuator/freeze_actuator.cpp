@@ -21,10 +21,10 @@ constexpr int kFreezeTimeoutMs = 1000;
 
 }  // namespace
 
-FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter, const FsRoot& root)
-    : vetter_(std::move(vetter)), root_(root) {
+FreezeActuator::FreezeActuator(pid_t build_root, Vetter vetter, const HostFeatures& host)
+    : vetter_(std::move(vetter)), root_(host.root) {
     if (build_root <= 0) build_root = ::getpid();
-    auto mount = cgroup2_mount(root_);
+    const auto& mount = host.cgroup2;
     if (!mount)
         throw UserError(ExitCode::Cgroup,
                         "freeze mode needs cgroup v2, but no cgroup2 filesystem is mounted: mount one "
@@ -137,7 +137,7 @@ void FreezeActuator::on_job_end(uint64_t job) {
     std::string cg = job_dir(job);
     if (stopped_.count(job)) write_file(cg + "/cgroup.freeze", "0");
     stopped_.erase(job);
-    if (remove_cgroup(cg, orig_, 5, root_)) jobs_.erase(job);  // else resume_all() tries again
+    if (remove_cgroup(cg, orig_, 5, mount_)) jobs_.erase(job);  // else resume_all() tries again
 }
 
 bool FreezeActuator::stop(uint64_t job, const std::vector<pid_t>& pids, std::string& error) {
@@ -206,7 +206,7 @@ PageOutTarget FreezeActuator::page_out_target(uint64_t job) {
 }
 
 void FreezeActuator::resume_all() {
-    release_swamp_cgroup(dir_, root_);  // every job-* under it, also any we lost track of
+    release_swamp_cgroup(dir_, mount_);  // every job-* under it, also any we lost track of
     stopped_.clear();
     jobs_.clear();
 }

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "actuator/actuator.hpp"
-#include "sys/fs_root.hpp"
+#include "sys/host_features.hpp"
 
 namespace swamp {
 
@@ -23,8 +23,8 @@ class FreezeActuator final : public Actuator {
 public:
     // Throws UserError(Cgroup) when cgroup2 is missing, cgroup.freeze is not
     // supported, or our cgroup directory cannot be created or written.
-    // /proc and the cgroup2 mount are looked up under `root`.
-    FreezeActuator(pid_t build_root, Vetter vetter, const FsRoot& root);
+    // Uses host.cgroup2 (probed) and reads /proc under host.root.
+    FreezeActuator(pid_t build_root, Vetter vetter, const HostFeatures& host);
     ~FreezeActuator() override;
     FreezeActuator(const FreezeActuator&) = delete;
     FreezeActuator& operator=(const FreezeActuator&) = delete;

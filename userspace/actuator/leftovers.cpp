@@ -98,7 +98,8 @@ void note_instance(Recovery& r, pid_t pid) {
 
 }  // namespace
 
-Recovery recover_leftovers(const FsRoot& root) {
+Recovery recover_leftovers(const HostFeatures& host) {
+    const FsRoot& root = host.root;
     Recovery r;
     for (const std::string& name : dir_entries(state_dir())) {
         if (name.size() < 7 || name.substr(name.size() - 6) != ".state") continue;
@@ -110,17 +111,18 @@ Recovery recover_leftovers(const FsRoot& root) {
         }
         if (alive(s->controller, s->controller_start, root) || alive(s->watchdog, s->watchdog_start, root)) continue;
         for (const auto& h : s->held) r.resumed += resume_held(h, root);
-        if (!s->cgroup_dir.empty() && path_exists(s->cgroup_dir)) r.thawed += release_swamp_cgroup(s->cgroup_dir, root);
+        if (!s->cgroup_dir.empty() && path_exists(s->cgroup_dir))
+            r.thawed += release_swamp_cgroup(s->cgroup_dir, host.cgroup2);
         remove_file(path);
         note_instance(r, s->controller);
     }
     // job cgroups of a dead instance whose state file is gone (/run wiped, or never written)
-    if (auto mount = cgroup2_mount(root)) {
-        for (const std::string& dir : find_swamp_cgroups(*mount)) {
+    if (host.cgroup2) {
+        for (const std::string& dir : find_swamp_cgroups(*host.cgroup2)) {
             pid_t owner = pid_t(std::strtol(dir.c_str() + dir.rfind('-') + 1, nullptr, 10));
             auto st = read_proc_stat(owner, root);
             if (st && st->comm == "swamp-bpf" && st->state != 'Z') continue;  // a live instance's own
-            r.thawed += release_swamp_cgroup(dir, root);
+            r.thawed += release_swamp_cgroup(dir, host.cgroup2);
             note_instance(r, owner);
         }
     }

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sys/fs_root.hpp"
+#include "sys/host_features.hpp"
 
 namespace swamp {
 
@@ -59,8 +59,8 @@ struct Recovery {
 };
 
 // Resumes and thaws everything dead instances left; leaves live ones alone.
-// /proc and the cgroup2 mount are looked up under `root` (the state directory is state_dir()).
-Recovery recover_leftovers(const FsRoot& root);
+// /proc is read under host.root, cgroups under host.cgroup2 (the state directory is state_dir()).
+Recovery recover_leftovers(const HostFeatures& host);
 // "resumed 2 processes and thawed 1 cgroup left by swamp-bpf 1234 (killed)"; "" when nothing.
 std::string describe(const Recovery& r);
 // One warning line per state file that did not parse, then describe()'s line if any.

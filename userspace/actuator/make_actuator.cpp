@@ -13,7 +13,7 @@ std::unique_ptr<Actuator> make_actuator(const ActuatorOptions& o) {
     if (o.watchdog) vetter.protect_pid(o.watchdog->pid());
     std::unique_ptr<Actuator> a;
     if (o.kind == ActionKind::Freeze)
-        a = std::make_unique<FreezeActuator>(o.build_root, std::move(vetter), FsRoot{});
+        a = std::make_unique<FreezeActuator>(o.build_root, std::move(vetter), o.host);
     else
         a = std::make_unique<SignalActuator>(std::move(vetter));
     if (o.watchdog) a = std::make_unique<WatchedActuator>(std::move(a), *o.watchdog);

@@ -45,7 +45,7 @@ struct Held {
 // The watchdog's view: what it holds, mirrored into the state file.
 class WatchdogState {
 public:
-    WatchdogState() {
+    explicit WatchdogState(std::optional<std::string> cgroup2) : cgroup2_(std::move(cgroup2)) {
         file_.controller = getppid();
         file_.watchdog = getpid();
         if (auto st = read_proc_stat(file_.controller)) file_.controller_start = st->start_ticks;
@@ -97,7 +97,7 @@ public:
         for (auto& [job, list] : held_)
             for (const Held& h : list) pidfd_signal(h.pidfd, SIGCONT);
         if (!file_.cgroup_dir.empty() && access(file_.cgroup_dir.c_str(), F_OK) == 0)
-            release_swamp_cgroup(file_.cgroup_dir, FsRoot{});
+            release_swamp_cgroup(file_.cgroup_dir, cgroup2_);
         while (!held_.empty()) release(held_.begin()->first);
         unlink(state_path(file_.controller).c_str());
     }
@@ -126,6 +126,7 @@ private:
         held_.erase(job);
     }
 
+    std::optional<std::string> cgroup2_;  // the controller's probe found it
     StateFile file_;
     std::map<uint64_t, std::vector<Held>> held_;
     uint64_t count_ = 0;  // pidfds in held_
@@ -134,8 +135,8 @@ private:
 
 }  // namespace
 
-void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp,
-                   const std::optional<RunAs>& as) {
+void watchdog_main(int in, int out, int ack, const std::optional<std::string>& cgroup2,
+                   const std::vector<std::string>& command, pid_t command_pgrp, const std::optional<RunAs>& as) {
     std::unique_ptr<LaunchedCommand> cmd;
     int child_fd = -1;  // SIGCHLD: the command or an orphan of the build exited
     if (!command.empty()) {
@@ -159,7 +160,7 @@ void watchdog_main(int in, int out, int ack, const std::vector<std::string>& com
     set_oom_score_adj(-1000);  // after the fork: the command keeps the user's value
     // memory locks are not inherited: lock our own (the controller says once if it cannot)
     (void)lock_memory();
-    WatchdogState state;
+    WatchdogState state(cgroup2);
     state.save();
     std::string buffer;
     char chunk[4096];
@@ -211,7 +212,8 @@ void watchdog_main(int in, int out, int ack, const std::vector<std::string>& com
     if (child_fd >= 0) close(child_fd);
 }
 
-Watchdog::Watchdog(const std::vector<std::string>& command, const std::optional<RunAs>& as) {
+Watchdog::Watchdog(const std::optional<std::string>& cgroup2, const std::vector<std::string>& command,
+                   const std::optional<RunAs>& as) {
     int ctl[2], rep[2], ack[2];
     if (pipe2(ctl, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) || pipe2(ack, O_CLOEXEC))
         throw UserError(ExitCode::Failure, std::string("pipe: ") + strerror(errno));
@@ -231,7 +233,7 @@ Watchdog::Watchdog(const std::vector<std::string>& command, const std::optional<
         dup3(out, 4, O_CLOEXEC);
         dup3(acks, 5, O_CLOEXEC);
         close_range(6, ~0u, 0);  // no BPF, cgroup or terminal fds
-        watchdog_main(3, 4, 5, command, pgrp, as);
+        watchdog_main(3, 4, 5, cgroup2, command, pgrp, as);
         _exit(0);
     }
     close(ctl[0]);

@@ -38,8 +38,10 @@ class Watchdog {
 public:
     // Forks the watchdog; with a command, the watchdog forks it too, held
     // before exec until start_command(), run as `as` when given. Throws
-    // UserError if it cannot.
-    explicit Watchdog(const std::vector<std::string>& command = {}, const std::optional<RunAs>& as = std::nullopt);
+    // UserError if it cannot. `cgroup2`, the probed cgroup2 mount, is where
+    // the processes of a job cgroup go if its parent is gone.
+    explicit Watchdog(const std::optional<std::string>& cgroup2, const std::vector<std::string>& command = {},
+                      const std::optional<RunAs>& as = std::nullopt);
     // Closes the pipe (after resume_all's "all clear") and reaps the watchdog.
     ~Watchdog();
     Watchdog(const Watchdog&) = delete;
@@ -104,7 +106,7 @@ private:
 // The watchdog's main loop (in the forked child): reads commands from `in`
 // until EOF, then resumes what is still held. Replies go to `out`, answers
 // to "S" to `ack`. Exposed for tests.
-void watchdog_main(int in, int out, int ack, const std::vector<std::string>& command, pid_t command_pgrp,
-                   const std::optional<RunAs>& as);
+void watchdog_main(int in, int out, int ack, const std::optional<std::string>& cgroup2,
+                   const std::vector<std::string>& command, pid_t command_pgrp, const std::optional<RunAs>& as);
 
 }  // namespace swamp

@@ -26,7 +26,7 @@ std::string summary_line(const KernelFeatures& f, const AttachPlan& p, const std
         s += " with CO-RE from " + p.custom_btf;
     else
         s += " with CO-RE from the kernel's BTF (nothing lost)";
-    if (!f.psi) s += "; PSI is off (psi=1 turns it on)";
+    if (!f.host.psi) s += "; PSI is off (psi=1 turns it on)";
     return s;
 }
 
@@ -59,11 +59,11 @@ int run_probe(const ProbeOptions& o) {
                            {"rss_stat", tri(f.tp_rss_stat)},
                            {"page_fault_user", tri(f.tp_page_fault_user)}}},
                          {"rss_stat_signature", p.rss_old_signature ? "mm,member,count" : "mm,member"},
-                         {"psi", f.psi},
-                         {"psi_hint", f.psi ? nlohmann::json(nullptr) : nlohmann::json(psi_hint)},
+                         {"psi", f.host.psi},
+                         {"psi_hint", f.host.psi ? nlohmann::json(nullptr) : nlohmann::json(psi_hint)},
                          {"tracefs", f.tracefs},
-                         {"cgroup2", f.cgroup2 ? nlohmann::json(f.cgroup2_mount) : nlohmann::json(nullptr)},
-                         {"cgroup1_memory", f.cgroup1_memory},
+                         {"cgroup2", f.host.cgroup2 ? nlohmann::json(*f.host.cgroup2) : nlohmann::json(nullptr)},
+                         {"cgroup1_memory", f.host.cgroup1_memory.has_value()},
                          {"fault_source", fault_source},
                          {"rss_source", p.error.empty() ? nlohmann::json(rss_watch_summary(p)) : nlohmann::json(nullptr)},
                          {"attach", p.error.empty() ? nlohmann::json(attach_kind_name(p.kind)) : nlohmann::json(nullptr)},
@@ -86,9 +86,9 @@ int run_probe(const ProbeOptions& o) {
         row("kmem:rss_stat", yes_no(f.tp_rss_stat));
         row("page_fault_user", std::string(yes_no(f.tp_page_fault_user)) + " (not needed)");
         std::cout << "memory and cgroups\n";
-        row("PSI", f.psi ? "yes (/proc/pressure/memory)" : "no: " + psi_hint);
-        row("cgroup v2", f.cgroup2 ? "yes (" + f.cgroup2_mount + ")" : "no");
-        row("cgroup v1 memory", f.cgroup1_memory ? "yes" : "no");
+        row("PSI", f.host.psi ? "yes (/proc/pressure/memory)" : "no: " + psi_hint);
+        row("cgroup v2", f.host.cgroup2 ? "yes (" + *f.host.cgroup2 + ")" : "no");
+        row("cgroup v1 memory", f.host.cgroup1_memory ? "yes" : "no");
         std::cout << "this process\n";
         row("pid namespace", ns_problem.empty() ? "the host's (pid:[" + std::to_string(ns.ns_inode) + "])"
                                                 : "NOTHING CAN WORK: " + ns_problem);

@@ -15,7 +15,7 @@ int run_recover() {
         throw UserError(ExitCode::Permission, "recover signals other users' processes and writes cgroups: run it with sudo");
     if (std::string problem = prepare_state_dir(); !problem.empty())
         throw UserError(ExitCode::Usage, "refusing the state directory: " + problem);
-    Recovery r = recover_leftovers(FsRoot{});
+    Recovery r = recover_leftovers(find_host_features(FsRoot{}));
     for (const std::string& line : report_lines(r)) std::cerr << "swamp-bpf: " << line << '\n';
     if (r.instances.empty() && r.unreadable.empty()) std::cerr << "swamp-bpf: nothing left stopped or frozen by an earlier swamp-bpf\n";
     return r.unreadable.empty() ? 0 : int(ExitCode::Failure);

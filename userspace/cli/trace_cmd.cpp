@@ -53,7 +53,7 @@ int run_trace(const TraceOptions& o) {
     std::optional<RunAs> run_as = o.command.empty() ? std::nullopt : run_as_for_launch(o.as_user);
     // as the controller does; the trace holds no fd per process, so a shortfall costs nothing here
     raise_fd_limit(fds_needed(o.sensing.max_tasks));
-    AttachPlan plan = plan_or_throw(o.sensing);
+    AttachPlan plan = plan_or_throw(probe_kernel(o.sensing.btf_file), o.sensing);
 
     std::unique_ptr<std::ostream> output, record;
     if (!o.output_file.empty()) output = open_output("the trace", o.output_file);

@@ -141,6 +141,7 @@ private:
     Engine engine_;
     Tree& tree_;      // engine_'s
     Policy& policy_;  // engine_'s
+    KernelFeatures kernel_;  // probed once at start
     std::unique_ptr<BpfSource> src_;
     std::unique_ptr<MemoryReader> memory_;
     std::unique_ptr<Watchdog> watchdog_;  // before actuator_: outlives it
@@ -748,9 +749,11 @@ int Controller::run() {
         log(Level::Warning) << w << '\n';
     if (!o_.socket_path.empty()) refuse_if_listening(o_.socket_path);  // a second instance fails before BPF loads
     refuse_unsafe_files();
+    // once: recovery, the watchdog, the actuator and the memory reader use what `probe` would report
+    kernel_ = probe_kernel(o_.sensing.btf_file);
     // what an earlier swamp-bpf left stopped if it and its watchdog were killed
-    for (const std::string& line : report_lines(recover_leftovers(FsRoot{}))) log(Level::Warning) << line << '\n';
-    AttachPlan plan = plan_or_throw(o_.sensing);
+    for (const std::string& line : report_lines(recover_leftovers(kernel_.host))) log(Level::Warning) << line << '\n';
+    AttachPlan plan = plan_or_throw(kernel_, o_.sensing);
     policy_.set_faults_counted(plan.kind != AttachKind::Tracepoint);  // tracepoints carry no fault counts
     start_ns_ = monotonic_ns();
     start_unix_s_ = clock_ns(CLOCK_REALTIME) / 1e9;
@@ -769,16 +772,17 @@ int Controller::run() {
     if (std::string w = lock_memory(); !w.empty()) log(Level::Warning) << w << '\n';
     SignalFd signals(true);
     launched_ = !o_.command.empty();
-    watchdog_ = std::make_unique<Watchdog>(o_.command, run_as_);  // in launch mode it forks the command, held before exec
+    // in launch mode it forks the command, held before exec
+    watchdog_ = std::make_unique<Watchdog>(kernel_.host.cgroup2, o_.command, run_as_);
     set_oom_score_adj(-1000);  // after that fork: the build keeps the user's value
     // and its nice: we, not the build, must get a CPU at once when a job grows
     if (std::string w = raise_priority(kControllerNice); !w.empty()) log(Level::Warning) << w << '\n';
     actuator_ = make_actuator(
-        {o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get(), o_.page_out});
+        {o_.action, o_.root_pid ? *o_.root_pid : getpid(), o_.protect, watchdog_.get(), o_.page_out, kernel_.host});
     open_history();  // before the first job: it may take a moment on a big history
     start_tree();
     owner_ = build_owner();
-    memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_, FsRoot{});
+    memory_ = std::make_unique<MemoryReader>(watching_ ? 1 : root_, kernel_.host);
     oom_kills_at_start_ = memory_->read_all().oom_kills;
     if (printer_ && record_file_) {
         *record_file_ << record_start_line(start_ns_, root_) << '\n';

@@ -16,8 +16,7 @@ BpfOptions bpf_options(const SensingOptions& s) {
     return b;
 }
 
-AttachPlan plan_or_throw(const SensingOptions& s) {
-    KernelFeatures f = probe_kernel(s.btf_file);
+AttachPlan plan_or_throw(const KernelFeatures& f, const SensingOptions& s) {
     AttachPlan plan = plan_attach(f, {s.attach, s.btf_file});
     if (!plan.error.empty())
         throw UserError(plan.error_is_btf_file ? ExitCode::BadBtf : ExitCode::KernelFeature, plan.error);

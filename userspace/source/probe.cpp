@@ -1,7 +1,6 @@
 #include "source/probe.hpp"
 
 #include "source/bpf_source.hpp"
-#include "sys/mounts.hpp"
 #include "sys/tracefs.hpp"
 
 #include <sys/utsname.h>
@@ -95,15 +94,6 @@ std::pair<int, int> kernel_version(const std::string& release) {
 
 namespace {
 
-void find_cgroup_mounts(KernelFeatures& f) {
-    Mounts mounts(FsRoot{});
-    if (auto v2 = mounts.find("cgroup2")) {
-        f.cgroup2 = true;
-        f.cgroup2_mount = *v2;
-    }
-    f.cgroup1_memory = mounts.find("cgroup", "memory").has_value();
-}
-
 #ifdef SWAMP_WITH_BPF
 std::optional<bool> has_typedef(const struct btf* btf, const std::string& name) {
     if (!btf) return std::nullopt;
@@ -124,7 +114,7 @@ std::optional<bool> rss_stat_has_count(const struct btf* btf) {
 
 }  // namespace
 
-KernelFeatures probe_kernel(const std::string& btf_file) {
+KernelFeatures probe_kernel(const std::string& btf_file, const FsRoot& root) {
     KernelFeatures f;
     struct utsname u {};
     if (uname(&u) == 0) {
@@ -132,8 +122,7 @@ KernelFeatures probe_kernel(const std::string& btf_file) {
         f.machine = u.machine;
     }
     f.kernel_btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
-    f.psi = access("/proc/pressure/memory", R_OK) == 0;
-    find_cgroup_mounts(f);
+    f.host = find_host_features(root);
     Tracefs t = find_tracefs(true);
     f.tracefs = t.dir;
     f.tracefs_error = t.error;
@@ -199,7 +188,7 @@ std::vector<std::string> tracepoint_losses(const KernelFeatures& f, const swamp_
     std::vector<std::string> out{
         std::string("fault counts per process (no fault samples, 0 in exit events): a major-fault storm is seen "
                     "through PSI only") +
-            (f.psi ? "" : ", and PSI is off (boot with psi=1)"),
+            (f.host.psi ? "" : ", and PSI is off (boot with psi=1)"),
         "exit status (shown as unknown; the launched command's own status is unaffected)",
         "command lines: read from /proc at each exec, so a process gone by then shows none",
         "RSS freed by another task (reclaim) counts only after the owner touched its memory itself "

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "events.h"
+#include "sys/host_features.hpp"
 
 namespace swamp {
 
@@ -27,10 +28,7 @@ struct KernelFeatures {
     // tracepoints, as found in the BTF; nullopt when there is no BTF to ask
     std::optional<bool> tp_fork, tp_exec, tp_exit, tp_rss_stat, tp_page_fault_user;
     std::optional<bool> rss_stat_has_count;       // (mm, member, count): before 6.2
-    bool psi = false;                             // /proc/pressure/memory
-    bool cgroup2 = false;                         // a cgroup2 mount exists
-    std::string cgroup2_mount;
-    bool cgroup1_memory = false;                  // a cgroup v1 memory controller is mounted
+    HostFeatures host;                            // the cgroup mounts and PSI, for the code that uses them
     // the classic tracepoints' formats (tracefs), by "system/name"; absent when unreadable
     std::string tracefs;                          // its directory, "" if none
     std::string tracefs_error;
@@ -66,7 +64,8 @@ struct AttachPlan {
 std::string rss_watch_summary(const AttachPlan& p);
 
 // Mounts tracefs on /sys/kernel/tracing if it is not mounted (find_tracefs).
-KernelFeatures probe_kernel(const std::string& btf_file);
+// `root` is where the host's features are looked up (tests: a fake tree).
+KernelFeatures probe_kernel(const std::string& btf_file, const FsRoot& root = {});
 AttachPlan plan_attach(const KernelFeatures& f, const AttachRequest& req);
 
 // "6.1.0-41-arm64" -> {6, 1}; {0, 0} if unparsable

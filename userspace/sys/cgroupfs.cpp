@@ -13,7 +13,6 @@
 
 #include "sys/clock.hpp"
 #include "sys/memparse.hpp"
-#include "sys/mounts.hpp"
 
 namespace swamp {
 
@@ -117,19 +116,17 @@ bool wait_cgroup_frozen(const std::string& cg, int timeout_ms) {
     return frozen;
 }
 
-std::optional<std::string> cgroup2_mount(const FsRoot& root) { return Mounts(root).find("cgroup2"); }
-
 std::optional<std::string> v2_path_of(pid_t pid, const FsRoot& root) {
     auto lines = memparse::parse_proc_cgroup(read_file(root.proc(pid, "cgroup")).value_or(""));
     return memparse::v2_cgroup_path(lines);
 }
 
-bool remove_cgroup(const std::string& cg, const std::string& to, int tries, const FsRoot& root) {
+bool remove_cgroup(const std::string& cg, const std::string& to, int tries, const std::optional<std::string>& cgroup2) {
     for (int i = 0; i < tries; i++) {
         for (pid_t pid : cgroup_procs(cg)) {
             std::string text = std::to_string(pid);
             if (write_file(to + "/cgroup.procs", text) != 0)
-                if (auto top = cgroup2_mount(root)) write_file(*top + "/cgroup.procs", text);  // `to` is gone
+                if (cgroup2) write_file(*cgroup2 + "/cgroup.procs", text);  // `to` is gone
         }
         if (::rmdir(cg.c_str()) == 0 || errno == ENOENT) return true;
         if (errno != EBUSY) return false;
@@ -138,7 +135,7 @@ bool remove_cgroup(const std::string& cg, const std::string& to, int tries, cons
     return false;
 }
 
-int release_swamp_cgroup(const std::string& dir, const FsRoot& root) {
+int release_swamp_cgroup(const std::string& dir, const std::optional<std::string>& cgroup2) {
     std::string parent = dir.substr(0, dir.rfind('/'));
     std::vector<std::string> jobs;
     for (const std::string& name : dir_entries(dir))
@@ -148,8 +145,8 @@ int release_swamp_cgroup(const std::string& dir, const FsRoot& root) {
         if (read_file(cg + "/cgroup.freeze").value_or("0")[0] == '1') frozen++;
         write_file(cg + "/cgroup.freeze", "0");
     }
-    for (const auto& cg : jobs) remove_cgroup(cg, parent, 50, root);
-    remove_cgroup(dir, parent, 50, root);
+    for (const auto& cg : jobs) remove_cgroup(cg, parent, 50, cgroup2);
+    remove_cgroup(dir, parent, 50, cgroup2);
     return frozen;
 }
 

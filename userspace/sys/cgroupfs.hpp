@@ -32,19 +32,17 @@ std::vector<pid_t> cgroup_procs(const std::string& cg);
 // Waits until cgroup.events of `cg` says "frozen 1", up to `timeout_ms`.
 bool wait_cgroup_frozen(const std::string& cg, int timeout_ms);
 
-// The cgroup2 mount point under `root`, if one is mounted.
-std::optional<std::string> cgroup2_mount(const FsRoot& root);
 // The "0::/path" entry of /proc/PID/cgroup under `root`.
 std::optional<std::string> v2_path_of(pid_t pid, const FsRoot& root);
 
-// Moves every process of cgroup `cg` to cgroup `to` (to the cgroup2 root if
-// `to` is gone) and removes `cg`, retrying up to `tries` times 10 ms while
-// processes fork or linger. True when `cg` is gone. `root` finds the cgroup2 root.
-bool remove_cgroup(const std::string& cg, const std::string& to, int tries, const FsRoot& root);
+// Moves every process of cgroup `cg` to cgroup `to` (to the root of the
+// cgroup2 mount `cgroup2` if `to` is gone) and removes `cg`, retrying up to
+// `tries` times 10 ms while processes fork or linger. True when `cg` is gone.
+bool remove_cgroup(const std::string& cg, const std::string& to, int tries, const std::optional<std::string>& cgroup2);
 // Thaws every job-* cgroup under `dir` (a swamp-bpf-<pid> directory), moves
 // their processes back to dir's parent, removes them and `dir`. Returns how
 // many job cgroups were frozen.
-int release_swamp_cgroup(const std::string& dir, const FsRoot& root);
+int release_swamp_cgroup(const std::string& dir, const std::optional<std::string>& cgroup2);
 // Every swamp-bpf-<pid> directory under the cgroup2 mount `mount`.
 std::vector<std::string> find_swamp_cgroups(const std::string& mount);
 

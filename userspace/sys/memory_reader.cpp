@@ -2,7 +2,6 @@
 
 #include "sys/cgroupfs.hpp"
 #include "sys/clock.hpp"
-#include "sys/mounts.hpp"
 #include "util/size.hpp"
 
 #include <fcntl.h>
@@ -42,11 +41,13 @@ std::string join(const std::string& mount, const std::string& cg_path) {
 
 }  // namespace
 
-MemoryReader::MemoryReader(pid_t build_root, const FsRoot& root)
-    : root_(root), system_psi_file_(root.at("/proc/pressure/memory")), psi_file_(system_psi_file_) {
-    meminfo_.path = root.at("/proc/meminfo");
+MemoryReader::MemoryReader(pid_t build_root, const HostFeatures& host)
+    : root_(host.root),
+      system_psi_file_(host.psi ? root_.at("/proc/pressure/memory") : std::string()),
+      psi_file_(system_psi_file_) {
+    meminfo_.path = root_.at("/proc/meminfo");
     try {
-        locate(build_root);
+        locate(build_root, host);
     } catch (...) {
         kind_ = Kind::None;
         cg_dir_.clear();
@@ -70,10 +71,9 @@ MemoryReader::~MemoryReader() {
         if (f->fd >= 0) ::close(f->fd);
 }
 
-void MemoryReader::locate(pid_t build_root) {
+void MemoryReader::locate(pid_t build_root, const HostFeatures& host) {
     uint64_t mem_total = memparse::parse_meminfo(slurp_or_empty(meminfo_.path)).total;
     auto lines = memparse::parse_proc_cgroup(slurp_or_empty(root_.proc(build_root, "cgroup")));
-    Mounts mounts(root_);
 
     // Walks from `path` up to the hierarchy's root; picks the nearest cgroup
     // with a limit, else the build root's own cgroup (no limit).
@@ -101,12 +101,12 @@ void MemoryReader::locate(pid_t build_root) {
     };
 
     auto v1_path = memparse::v1_cgroup_path(lines, "memory");
-    auto v1_mount = mounts.find("cgroup", "memory");
+    const auto& v1_mount = host.cgroup1_memory;
     if (v1_path && v1_mount && pick(Kind::V1, *v1_mount, *v1_path, "memory.limit_in_bytes", "memory.usage_in_bytes"))
         return;
 
     auto v2_path = memparse::v2_cgroup_path(lines);
-    auto v2_mount = mounts.find("cgroup2");
+    const auto& v2_mount = host.cgroup2;
     if (v2_path && v2_mount && pick(Kind::V2, *v2_mount, *v2_path, "memory.max", "memory.current")) {
         if (limit_at_start_ && path_exists(cg_dir_ + "/memory.pressure")) psi_file_ = cg_dir_ + "/memory.pressure";
         return;
@@ -119,6 +119,7 @@ void MemoryReader::open_trigger() {
     // windows that are multiples of 2 s (EINVAL): then 300 ms in 2 s, the same ratio.
     static const char* const triggers[] = {"some 150000 1000000", "some 300000 2000000"};
     for (const std::string& file : {psi_file_, system_psi_file_}) {
+        if (file.empty()) continue;  // no PSI
         for (const char* trigger : triggers) {
             int fd = ::open(file.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
             if (fd < 0) break;

@@ -12,15 +12,16 @@
 #include <vector>
 
 #include "memory/memory.hpp"
-#include "sys/fs_root.hpp"
+#include "sys/host_features.hpp"
 #include "sys/memparse.hpp"
 
 namespace swamp {
 
 class MemoryReader {
 public:
-    // The files of /proc and of the cgroup mounts it lists are looked up under `root`.
-    MemoryReader(pid_t build_root, const FsRoot& root);
+    // Reads /proc under host.root and the cgroups under host's mounts (as probed);
+    // the system's PSI file only if host.psi.
+    MemoryReader(pid_t build_root, const HostFeatures& host);
     ~MemoryReader();
     MemoryReader(const MemoryReader&) = delete;
     MemoryReader& operator=(const MemoryReader&) = delete;
@@ -48,7 +49,7 @@ private:
         std::string path;
         int fd = -1;
     };
-    void locate(pid_t build_root);
+    void locate(pid_t build_root, const HostFeatures& host);
     void open_trigger();
     // The whole of `f` (reopened if its fd broke), in buf_; "" if unreadable.
     std::string_view reread(KeptFile& f);
@@ -58,7 +59,7 @@ private:
     std::string cg_dir_;       // filesystem dir of the cgroup whose limit applies ("" if none)
     std::string cg_path_;      // its cgroup path, for describe()
     FsRoot root_;
-    std::string system_psi_file_;  // /proc/pressure/memory
+    std::string system_psi_file_;  // /proc/pressure/memory, "" without PSI
     std::string psi_file_;         // the cgroup's memory.pressure, else system_psi_file_
     std::string psi_trigger_;  // for describe(): what was written to which file
     std::optional<uint64_t> limit_at_start_;
