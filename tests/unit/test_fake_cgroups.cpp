@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -323,6 +324,18 @@ TEST(FakeCgroups, CgroupProcsAndDirEntries) {
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{"cgroup.procs", "job-1"}));
     EXPECT_TRUE(dir_entries(t.path("/none")).empty());
+}
+
+TEST(FakeCgroups, WriteFileWritesAnExistingFileButNeverThroughALink) {
+    FakeTree t;
+    t.put("/cg/cgroup.freeze", "0");
+    t.put("/elsewhere", "untouched");
+    std::filesystem::create_symlink(t.path("/elsewhere"), t.path("/cg/job.freeze"));
+    EXPECT_EQ(write_file(t.path("/cg/cgroup.freeze"), "1"), 0);
+    EXPECT_EQ(read_file(t.path("/cg/cgroup.freeze")), "1");
+    EXPECT_EQ(write_file(t.path("/cg/job.freeze"), "1"), ELOOP);
+    EXPECT_EQ(read_file(t.path("/elsewhere")), "untouched");
+    EXPECT_EQ(write_file(t.path("/cg/missing"), "1"), ENOENT) << "it never creates a file";
 }
 
 // The state directory of a test, put back afterwards.

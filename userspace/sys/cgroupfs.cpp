@@ -36,7 +36,8 @@ std::optional<std::string> read_file(const std::string& path) {
 }
 
 int write_file(const std::string& path, const std::string& text) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    // kernel files (cgroupfs, /proc/self) are never links: one here was put by someone else
+    int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return errno;
     int e = 0;
     if (::write(fd, text.data(), text.size()) < 0) e = errno;

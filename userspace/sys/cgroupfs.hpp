@@ -14,7 +14,8 @@ namespace swamp {
 
 // The whole of a small file (/proc, cgroup), or nullopt if unreadable.
 std::optional<std::string> read_file(const std::string& path);
-// Writes `text` to an existing file; 0 or an errno.
+// Writes `text` to an existing kernel file (cgroup, /proc/self); never creates one and
+// never follows a link (ELOOP). 0 or an errno.
 int write_file(const std::string& path, const std::string& text);
 
 // Whether `path` exists.

@@ -94,7 +94,7 @@ bool HookRunner::run(const std::vector<std::string>& env, uid_t uid) {
         if (null >= 0) dup2(null, 0);
         dup2(2, 1);
         close_range(3, ~0u, 0);  // no BPF, socket, pidfd or cgroup fds
-        int adj = open("/proc/self/oom_score_adj", O_WRONLY);  // ours is -1000; a hook is ordinary
+        int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_NOFOLLOW);  // ours is -1000; a hook is ordinary
         if (adj >= 0) (void)!write(adj, "0", 1), close(adj);
         restore_start_limits();  // and our open-file limit and nice
         if (who.uid != 0 &&

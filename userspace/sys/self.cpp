@@ -18,7 +18,7 @@ uint64_t self_status_bytes(std::string_view key) {
     return 0;
 }
 
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+void reset_peak_rss() { write_file("/proc/self/clear_refs", "5"); }
 
 void set_oom_score_adj(int value) { write_file("/proc/self/oom_score_adj", std::to_string(value)); }
 
